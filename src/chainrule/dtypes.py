@@ -1,0 +1,68 @@
+"""Data types and the rules that turn Python and NumPy data into a tensor's array.
+
+PyTorch's rules, on NumPy dtypes: Python floats become float32 (the default float type),
+Python ints int64, bools bool; NumPy arrays keep their dtype (float64 stays float64).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+float16 = half = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = np.dtype(np.int32)
+int64 = long = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)
+bool_ = np.dtype(np.bool_)
+
+DEFAULT_FLOAT = float32
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """Accept a NumPy dtype, a dtype name ('float32') or a Python type, as PyTorch does."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}: use e.g. chainrule.float32") from None
+
+
+def is_floating(dtype: np.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert `data` (nested lists, scalars, ndarrays, tensors) into a fresh ndarray."""
+    from chainrule.tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
+
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray | np.generic):
+        array = np.array(data, dtype=None if dtype is None else as_dtype(dtype))
+    else:
+        try:
+            array = np.array(data, dtype=None if dtype is None else as_dtype(dtype))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"cannot make a tensor from {type(data).__name__}: {error}") from None
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(DEFAULT_FLOAT)  # Python floats are float32, as in PyTorch
+        elif dtype is None and array.dtype.kind in "iu":
+            array = array.astype(np.int64, copy=False)  # Python ints are int64
+    if array.dtype == object or array.dtype.kind in "USV":
+        raise TypeError(f"cannot make a tensor of dtype {array.dtype} from {type(data).__name__}")
+    return array
+
+
+def promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    """The result dtype of a binary op: a float beats an integer; otherwise NumPy's rule."""
+    if a == b:
+        return a
+    if a.kind == "f" and b.kind != "f":
+        return a
+    if b.kind == "f" and a.kind != "f":
+        return b
+    return np.promote_types(a, b)

@@ -1,0 +1,420 @@
+"""Stateless layer functions, as `torch.nn.functional` (import as `F`).
+
+Activations, linear, dropout, batch norm, embedding and the losses. Fused ops (linear,
+cross-entropy, BCE with logits) come from `chainrule.ops`; the rest compose tensor ops,
+so autodiff derives their gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.random import Generator, numpy_stream
+from chainrule.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------------- activations
+def relu(x: Tensor) -> Tensor:
+    """max(0, x)."""
+    return x.relu()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, negative_slope·x otherwise (keeps a gradient left of 0)."""
+    return ops.LeakyRelu.apply(x, negative_slope=negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, α(eˣ - 1) otherwise (smooth, saturates at -α)."""
+    return ops.Elu.apply(x, alpha=alpha)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x), Φ the standard normal CDF ('tanh' for the tanh approximation)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return ops.Gelu.apply(x, approximate=approximate)
+
+
+def silu(x: Tensor) -> Tensor:
+    """x·σ(x)."""
+    return ops.Silu.apply(x)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/β) log(1 + e^(βx)), a smooth ReLU; linear where βx > threshold."""
+    return ops.Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + e⁻ˣ)."""
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def _softmax_dim(x: Tensor, dim: int | None) -> int:
+    if dim is None:  # PyTorch's legacy choice when no dim is given
+        return 0 if x.ndim in (0, 1, 3) else 1
+    return dim
+
+
+def softmax(x: Tensor, dim: int | None = None) -> Tensor:
+    """e^(xᵢ) / Σⱼ e^(xⱼ) along dim, computed as softmax(x - max x) so it cannot overflow."""
+    return x.softmax(_softmax_dim(x, dim))
+
+
+def log_softmax(x: Tensor, dim: int | None = None) -> Tensor:
+    """x - log Σ eˣ along dim, with the log-sum-exp trick."""
+    return x.log_softmax(_softmax_dim(x, dim))
+
+
+# ---------------------------------------------------------------------- layers
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b. Shapes: x (..., in), W (out, in), b (out,) -> (..., out)."""
+    if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features in "
+            f"its last dim, but the weight of shape {weight.shape} expects {weight.shape[-1]}"
+        )
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            f"linear: input is {x.dtype} but the weight is {weight.dtype}; convert the input "
+            f"(x.float() / x.double()) or the model (model.float() / model.double())"
+        )
+    if bias is None:
+        return ops.Linear.apply(x, weight)
+    return ops.Linear.apply(x, weight, bias)
+
+
+def dropout(
+    x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None
+) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
+    so the expected value is unchanged and evaluation needs no rescaling."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = numpy_stream(generator).random(x.shape) >= p
+    mask = keep.astype(x.dtype) / np.asarray(1 - p, dtype=x.dtype)
+    return x * Tensor._make(mask, False)
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dim 1) to zero mean and unit variance, then scale and shift.
+
+    x̂ = (x - μ) / √(σ² + ε), y = γ x̂ + β. In training μ, σ² are the batch's statistics and
+    the running ones move toward them: r ← (1 - momentum) r + momentum · stat (σ² unbiased).
+    Shapes: x (N, C) or (N, C, L); statistics (C,).
+    """
+    if x.ndim not in (2, 3):
+        raise ValueError(f"batch_norm: expected 2-D or 3-D input (N, C[, L]), got {x.shape}")
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
+    if training:
+        count = x.shape[0] * (x.shape[2] if x.ndim == 3 else 1)
+        if count <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input "
+                f"of shape {x.shape}"
+            )
+        mean = x.mean(axes, keepdim=True)
+        var = x.var(axes, unbiased=False, keepdim=True)
+        if running_mean is not None and running_var is not None:
+            m = np.asarray(momentum, dtype=running_mean.dtype)
+            running_mean.data *= 1 - m
+            running_mean.data += m * mean.data.reshape(-1)
+            running_var.data *= 1 - m
+            running_var.data += m * var.data.reshape(-1) * (count / (count - 1))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation needs running statistics")
+        mean = running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = (x - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of the table `weight` (num_embeddings, dim) picked by integer `indices`."""
+    index = ops.index_array(indices)
+    if index.size and (index.min() < 0 or index.max() >= weight.shape[0]):
+        bad = index[(index < 0) | (index >= weight.shape[0])][0]
+        raise IndexError(
+            f"embedding: index {bad} is out of range for a table of {weight.shape[0]} rows"
+        )
+    return ops.EmbeddingLookup.apply(weight, index=index, padding_idx=padding_idx)
+
+
+def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+    """Integer classes (...,) -> int64 one-hot rows (..., num_classes)."""
+    index = ops.index_array(indices)
+    classes = int(index.max()) + 1 if num_classes == -1 else num_classes
+    if index.size and (index.min() < 0 or index.max() >= classes):
+        raise ValueError(f"one_hot: class values must be in [0, {classes}), got {index.max()}")
+    return Tensor._make(np.eye(classes, dtype=np.int64)[index], False)
+
+
+# ---------------------------------------------------------------------- losses
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction!r} is not a valid value for reduction: use {_REDUCTIONS}")
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def _target_like(name: str, prediction: Tensor, target: Any) -> Tensor:
+    """The target as a tensor of the prediction's dtype and shape, or a clear error."""
+    target = prediction._operand(target) if not isinstance(target, Tensor) else target
+    if target.shape != prediction.shape:
+        raise ValueError(
+            f"{name}: target shape {target.shape} differs from input shape {prediction.shape}; "
+            "they must match (reshape one of them, e.g. y.reshape(-1, 1))"
+        )
+    return target.to(prediction.dtype) if target.dtype != prediction.dtype else target
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean squared error: mean((input - target)²)."""
+    _check_reduction(reduction)
+    diff = input - _target_like("mse_loss", input, target)
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean absolute error: mean(|input - target|) (the MAE of the lectures)."""
+    _check_reduction(reduction)
+    return _reduce((input - _target_like("l1_loss", input, target)).abs(), reduction)
+
+
+def huber_loss(
+    input: Tensor,  # noqa: A002
+    target: Any,
+    reduction: str = "mean",
+    delta: float = 1.0,
+) -> Tensor:
+    """½d² where |d| < δ, δ(|d| - ½δ) elsewhere, d = input - target: MSE near 0, MAE far."""
+    _check_reduction(reduction)
+    diff = input - _target_like("huber_loss", input, target)
+    size = diff.abs()
+    from chainrule.operations import where  # noqa: PLC0415
+
+    losses = where(size.data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+    return _reduce(losses, reduction)
+
+
+def _optional_array(value: Any, dtype: np.dtype) -> np.ndarray | None:
+    if value is None:
+        return None
+    return np.asarray(value.data if isinstance(value, Tensor) else value, dtype=dtype)
+
+
+def binary_cross_entropy(
+    input: Tensor,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) on probabilities p in [0, 1]; each log is clamped at
+    -100 as in PyTorch, so p = 0 or 1 stays finite."""
+    _check_reduction(reduction)
+    y = _target_like("binary_cross_entropy", input, target)
+    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+        raise ValueError(
+            "binary_cross_entropy: all input values must be between 0 and 1 (probabilities); "
+            "for logits use binary_cross_entropy_with_logits"
+        )
+    return ops.BinaryCrossEntropy.apply(
+        input, target=y.data, weight=_optional_array(weight, input.dtype), reduction=reduction
+    )
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """Sigmoid + BCE in one stable op on logits z: (1 - y)z + log(1 + e^(-z))."""
+    _check_reduction(reduction)
+    y = _target_like("binary_cross_entropy_with_logits", input, target)
+    return ops.BinaryCrossEntropyWithLogits.apply(
+        input,
+        target=y.data,
+        weight=_optional_array(weight, input.dtype),
+        pos_weight=_optional_array(pos_weight, input.dtype),
+        reduction=reduction,
+    )
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N·d1·..., C), so every loss below sees rows of classes."""
+    if x.ndim <= 2:
+        return x
+    order = (0, *range(2, x.ndim), 1)
+    return x.permute(*order).reshape(-1, x.shape[1])
+
+
+def _class_targets(name: str, target: Any, logits: Tensor, ignore_index: int) -> np.ndarray:
+    index = ops.index_array(target)
+    classes = logits.shape[1] if logits.ndim >= 2 else logits.shape[0]
+    expected = (logits.shape[0], *logits.shape[2:]) if logits.ndim >= 2 else ()
+    if index.shape != expected:
+        raise ValueError(
+            f"{name}: target shape {index.shape} does not fit input shape {logits.shape}; "
+            f"expected class indices of shape {expected}"
+        )
+    valid = index[index != ignore_index]
+    if valid.size and (valid.min() < 0 or valid.max() >= classes):
+        bad = valid[(valid < 0) | (valid >= classes)][0]
+        raise IndexError(f"{name}: target {bad} is out of bounds for {classes} classes")
+    return index.reshape(-1)
+
+
+def _row_weights(
+    target: np.ndarray, weight: Any, ignore_index: int, dtype: np.dtype
+) -> np.ndarray | None:
+    """wᵢ = weight[yᵢ], 0 for ignored rows; None when every row weighs 1."""
+    ignored = target == ignore_index
+    if weight is None and not ignored.any():
+        return None
+    safe = np.where(ignored, 0, target)
+    table = np.ones(1, dtype=dtype) if weight is None else _optional_array(weight, dtype)
+    assert table is not None
+    rows = table[safe] if weight is not None else np.ones(len(target), dtype=dtype)
+    return np.where(ignored, 0, rows).astype(dtype)
+
+
+def cross_entropy(
+    input: Tensor,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits: -log softmax(z)[y], averaged (the multi-class loss).
+
+    target: class indices (N,) [int] or class probabilities (N, C) [float].
+    Shapes: input (N, C) or (C,) or (N, C, d1, ...). Computed from log-softmax, so large
+    logits cannot overflow; label_smoothing mixes the target with the uniform distribution.
+    """
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    logits = input.unsqueeze(0) if input.ndim == 1 else input
+    if target_array.dtype.kind == "f":
+        return _cross_entropy_probabilities(
+            input, logits, target_array, weight, reduction, label_smoothing
+        )
+    if input.ndim == 1:
+        target_array = target_array.reshape(1)
+    index = _class_targets("cross_entropy", target_array, logits, ignore_index)
+    rows = _classes_last(logits)
+    row_weight = _row_weights(index, weight, ignore_index, input.dtype)
+    if label_smoothing == 0.0:
+        losses = ops.CrossEntropyIndex.apply(
+            rows, target=index, row_weight=row_weight, reduction=reduction
+        )
+    else:
+        log_p = rows.log_softmax(1)
+        weights_per_row = np.ones(len(index), input.dtype) if row_weight is None else row_weight
+        picked = log_p[np.arange(len(index)), np.where(index == ignore_index, 0, index)]
+        nll = -picked * Tensor._make(weights_per_row, False)
+        class_weight = _optional_array(weight, input.dtype)
+        weighted = log_p if class_weight is None else log_p * Tensor._make(class_weight, False)
+        valid = Tensor._make((index != ignore_index).astype(input.dtype), False)
+        smooth = -weighted.sum(1) * valid / rows.shape[1]
+        losses = nll * (1 - label_smoothing) + smooth * label_smoothing
+        if reduction == "mean":
+            losses = losses.sum() / float(weights_per_row.sum())
+        elif reduction == "sum":
+            losses = losses.sum()
+    if reduction == "none":
+        return losses.reshape(target_array.shape if input.ndim > 1 else ())
+    return losses
+
+
+def _cross_entropy_probabilities(
+    input: Tensor,  # noqa: A002
+    logits: Tensor,
+    target: np.ndarray,
+    weight: Any,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    """lossᵢ = -Σ_c w_c qᵢc log softmax(zᵢ)_c with q the (smoothed) target distribution."""
+    if target.shape != input.shape:
+        raise ValueError(
+            f"cross_entropy: probability targets of shape {target.shape} must match the input "
+            f"shape {input.shape}"
+        )
+    rows = _classes_last(logits)
+    probabilities = _classes_last(Tensor._make(target.reshape(logits.shape), False)).data
+    classes = rows.shape[1]
+    q = probabilities * (1 - label_smoothing) + label_smoothing / classes
+    class_weight = _optional_array(weight, input.dtype)
+    if class_weight is not None:
+        q = q * class_weight
+    losses = -(rows.log_softmax(1) * Tensor._make(q.astype(input.dtype), False)).sum(1)
+    if reduction == "none":
+        return losses.reshape(input.shape[:1] + input.shape[2:] if input.ndim > 1 else ())
+    return _reduce(losses, reduction)
+
+
+def nll_loss(
+    input: Tensor,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities: -wᵢ · input[i, yᵢ]; 'mean' divides by Σwᵢ.
+
+    Pair it with log_softmax: nll_loss(log_softmax(z, 1), y) == cross_entropy(z, y).
+    """
+    _check_reduction(reduction)
+    log_p = input.unsqueeze(0) if input.ndim == 1 else input
+    target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if input.ndim == 1:
+        target_array = target_array.reshape(1)
+    index = _class_targets("nll_loss", target_array, log_p, ignore_index)
+    rows = _classes_last(log_p)
+    row_weight = _row_weights(index, weight, ignore_index, input.dtype)
+    weights_per_row = np.ones(len(index), input.dtype) if row_weight is None else row_weight
+    picked = rows[np.arange(len(index)), np.where(index == ignore_index, 0, index)]
+    losses = -picked * Tensor._make(weights_per_row, False)
+    if reduction == "none":
+        return losses.reshape(target_array.shape if input.ndim > 1 else ())
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / float(weights_per_row.sum())

@@ -1,0 +1,34 @@
+"""Layer classes, one file per family as in PyTorch."""
+
+from chainrule.nn.modules.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from chainrule.nn.modules.container import ModuleDict, ModuleList, Sequential
+from chainrule.nn.modules.linear import Identity, Linear
+from chainrule.nn.modules.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.regularization import BatchNorm1d, Dropout, Embedding, Flatten
+
+__all__ = [
+    "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout",
+    "Embedding", "Flatten", "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear",
+    "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "ReLU",
+    "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
+]  # fmt: skip

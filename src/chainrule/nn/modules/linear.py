@@ -1,0 +1,74 @@
+"""Linear layers: `Linear` (y = x Wᵀ + b) and `Identity`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule import dtypes
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.modules.module import Module
+from chainrule.nn.parameter import Parameter
+from chainrule.tensor import Tensor
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class Linear(Module):
+    """A fully connected layer: y = x Wᵀ + b, one neuron per output feature.
+
+    Args:
+        in_features: size of each input row.
+        out_features: size of each output row (the number of neurons).
+        bias: learn an additive bias b.
+    Shape: input (..., in_features) -> output (..., out_features).
+    Attributes: weight (out_features, in_features) and bias (out_features,), initialised as
+        PyTorch does: U(-1/√in_features, 1/√in_features) (kaiming_uniform_ with a = √5).
+
+    Example::
+
+        >>> layer = nn.Linear(2, 3)
+        >>> layer(chainrule.randn(4, 2)).shape
+        (4, 3)
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        if in_features < 0 or out_features < 0:
+            raise ValueError(f"Linear: sizes must be >= 0, got ({in_features}, {out_features})")
+        self.in_features, self.out_features = in_features, out_features
+        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=float_type))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=float_type))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

@@ -1,0 +1,34 @@
+"""`Parameter`: a tensor that a Module registers as learnable when assigned to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule import dtypes
+from chainrule.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf tensor with requires_grad=True that modules collect in `parameters()`.
+
+    `Parameter(t)` shares `t`'s array, as `torch.nn.Parameter` shares its storage.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            array = np.empty(0, dtype=dtypes.DEFAULT_FLOAT)
+        elif isinstance(data, Tensor):
+            array = data.data
+        else:
+            array = dtypes.to_array(data)
+        super().__init__(array, requires_grad=False)
+        self.data = array
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()

@@ -1,0 +1,264 @@
+"""Elementwise ops: each forward next to its local derivative.
+
+Backward receives the upstream gradient `grad` (same shape as the output) and returns the
+downstream gradient of each input: upstream x local derivative (the chain rule). Inputs of
+different shapes are broadcast by NumPy in forward; the engine sums the gradients back to
+each input's shape, so no op here deals with broadcasting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd import Function
+
+
+class Add(Function):
+    """a + b. Add gate: distributes the upstream gradient unchanged to both inputs."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return grad, grad
+
+
+class Sub(Function):
+    """a - b: d/da = 1, d/db = -1."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a - b
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """a * b. Mul gate: each input gets the upstream gradient times the *other* input."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        need_a, need_b = self.needs_input_grad
+        return (grad * self.b if need_a else None, grad * self.a if need_b else None)
+
+
+class Div(Function):
+    """a / b: d/da = 1/b, d/db = -a/b²."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad / self.b
+        return (grad_a if need_a else None, -grad_a * self.a / self.b if need_b else None)
+
+
+class Neg(Function):
+    """-a: d/da = -1."""
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return -a
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return -grad
+
+
+class Clone(Function):
+    """A copy that keeps the graph: d/da = 1."""
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return a.copy()
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad
+
+
+class Cast(Function):
+    """A change of floating dtype; the gradient is cast back to the input's dtype."""
+
+    def forward(self, a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        self.input_dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad.astype(self.input_dtype)
+
+
+class PowScalar(Function):
+    """x ** p for a number p: d/dx = p·x^(p-1)."""
+
+    def forward(self, x: np.ndarray, exponent: float) -> np.ndarray:
+        if isinstance(exponent, float) and x.dtype.kind != "f":
+            x = x.astype(np.float32)
+        self.x, self.exponent = x, exponent
+        return x ** np.asarray(exponent, dtype=x.dtype)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        p = self.exponent
+        if p == 2:
+            return grad * 2 * self.x
+        return grad * (p * self.x ** np.asarray(p - 1, dtype=self.x.dtype))
+
+
+class Pow(Function):
+    """a ** b for tensors: d/da = b·a^(b-1), d/db = a^b · ln a."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad * self.b * self.a ** (self.b - 1) if need_a else None
+        grad_b = None
+        if need_b:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # 0 ** b has derivative 0 with respect to b where b > 0 (as in PyTorch)
+                log_a = np.where((self.a == 0) & (self.b >= 0), 0, np.log(self.a))
+            grad_b = grad * self.out * log_a
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    """eˣ: the derivative is the output itself, so forward saves the output."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad * self.out
+
+
+class Log(Function):
+    """ln x: d/dx = 1/x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad / self.x
+
+
+class Sqrt(Function):
+    """√x: d/dx = 1 / (2√x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return grad / (2 * self.out)
+
+
+class Abs(Function):
+    """|x|: d/dx = sign(x) (0 at 0, as in PyTorch)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad * np.sign(self.x)
+
+
+class Tanh(Function):
+    """tanh x: d/dx = 1 - tanh²x (from the saved output)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad * (1 - self.out * self.out)
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e⁻ˣ), computed without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e⁻ˣ): d/dx = σ(x)(1 - σ(x)) (from the saved output)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = stable_sigmoid(x)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad * self.out * (1 - self.out)
+
+
+class Relu(Function):
+    """max(0, x): the gradient passes where x > 0 (a max gate against the constant 0)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out = np.maximum(x, 0)
+        self.out = out
+        return out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad * (self.out > 0)
+
+
+class Clamp(Function):
+    """min(max(x, low), high): the gradient passes where low <= x <= high."""
+
+    def forward(self, x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+        self.x, self.low, self.high = x, low, high
+        return np.clip(x, low, high).astype(x.dtype, copy=False)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        inside = np.ones(self.x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= self.x >= self.low
+        if self.high is not None:
+            inside &= self.x <= self.high
+        return grad * inside
+
+
+class Maximum(Function):
+    """max(a, b) elementwise. Max gate: the gradient goes to the larger input (split on ties)."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
+        return grad * share_a.astype(grad.dtype), grad * (1 - share_a).astype(grad.dtype)
+
+
+class Minimum(Function):
+    """min(a, b) elementwise: the gradient goes to the smaller input (split on ties)."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        share_a = (self.a < self.b) + 0.5 * (self.a == self.b)
+        return grad * share_a.astype(grad.dtype), grad * (1 - share_a).astype(grad.dtype)
+
+
+class Where(Function):
+    """where(condition, a, b): the gradient goes to a where the condition holds, else to b."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray, condition: np.ndarray) -> np.ndarray:
+        self.condition = condition
+        return np.where(condition, a, b)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        zero = np.zeros((), dtype=grad.dtype)
+        return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)

@@ -1,0 +1,70 @@
+"""Matrix products: matmul and the fused linear layer op."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd import Function
+
+
+def _swap_last(x: np.ndarray) -> np.ndarray:
+    return x.swapaxes(-1, -2)
+
+
+class MatMul(Function):
+    """a @ b with NumPy's rules (1-D vectors, batched stacks broadcast).
+
+    For C = A B: dA = G Bᵀ and dB = Aᵀ G. Vectors are treated as 1-row / 1-column matrices
+    and the gradients are squeezed back; batch dims are summed back by the engine.
+    """
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return np.asarray(a @ b)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = g @ _swap_last(b2)
+            if a.ndim == 1:
+                grad_a = grad_a[..., 0, :]
+        if need_b:
+            grad_b = _swap_last(a2) @ g
+            if b.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """y = x Wᵀ + b, fused into one node (one forward, one backward).
+
+    Shapes: x (..., in), W (out, in), b (out,) -> y (..., out).
+    Backward: dx = G W, dW = Gᵀ x, db = Σ G over all but the last dim.
+    """
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        need_x, need_w = self.needs_input_grad[:2]
+        grad_x = grad @ self.weight if need_x else None
+        grad_w = grad_b = None
+        flat_grad = grad.reshape(-1, grad.shape[-1])
+        if need_w:
+            grad_w = flat_grad.T @ self.x.reshape(-1, self.x.shape[-1])
+        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
+            grad_b = flat_grad.sum(axis=0)
+        return grad_x, grad_w, grad_b

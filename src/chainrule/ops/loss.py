@@ -1,0 +1,128 @@
+"""Losses fused into one op where composing smaller ops would lose stability or speed.
+
+Only the prediction is a graph input; targets and weights are constants passed as options.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd import Function
+from chainrule.ops.elementwise import stable_sigmoid
+
+
+def _reduce(losses: np.ndarray, reduction: str, denominator: float) -> np.ndarray:
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    return np.asarray(total if reduction == "sum" else total / denominator)
+
+
+def _upstream_scale(grad: np.ndarray, reduction: str, denominator: float) -> np.ndarray:
+    """d(reduced loss)/d(each element's loss) times the upstream gradient."""
+    return grad / denominator if reduction == "mean" else grad
+
+
+class CrossEntropyIndex(Function):
+    """Cross-entropy of logits against class indices: log-softmax and NLL in one op.
+
+    lossᵢ = wᵢ (log Σⱼ e^(zᵢⱼ) - zᵢ,yᵢ), with wᵢ = weight[yᵢ] (0 for ignored rows);
+    'mean' divides by Σ wᵢ (by N without weights), as PyTorch does.
+    Backward: dzᵢ = wᵢ (softmax(zᵢ) - onehot(yᵢ)) times the upstream gradient.
+    Shapes: logits (N, C), target (N,) integers, row_weight (N,) or None.
+    """
+
+    def forward(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        row_weight: np.ndarray | None,
+        reduction: str,
+    ) -> np.ndarray:
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sum_exp = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(len(target))
+        losses = np.log(sum_exp[:, 0]) - shifted[rows, target]
+        denominator = float(len(target))
+        if row_weight is not None:
+            losses = losses * row_weight
+            denominator = float(row_weight.sum())
+        exp /= sum_exp
+        self.probabilities, self.rows, self.target = exp, rows, target
+        self.row_weight, self.reduction, self.denominator = row_weight, reduction, denominator
+        return _reduce(losses, reduction, denominator)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        scale = _upstream_scale(grad, self.reduction, self.denominator)
+        if self.row_weight is not None:
+            scale = scale * self.row_weight
+        scale = np.asarray(scale, dtype=self.probabilities.dtype)
+        row_scale = scale[:, None] if scale.ndim else scale
+        d_logits = self.probabilities * row_scale
+        d_logits[self.rows, self.target] -= scale  # minus the one-hot, scaled the same way
+        return d_logits
+
+
+class BinaryCrossEntropy(Function):
+    """BCE on probabilities: -(y log p + (1-y) log(1-p)), each log clamped at -100 (PyTorch's
+    rule), so p = 0 or 1 gives a finite loss. d/dp = (p - y) / max(p(1-p), 1e-12)."""
+
+    def forward(
+        self, p: np.ndarray, target: np.ndarray, weight: np.ndarray | None, reduction: str
+    ) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_not_p = np.maximum(np.log1p(-p), -100)
+        losses = -(target * log_p + (1 - target) * log_not_p)
+        if weight is not None:
+            losses = losses * weight
+        self.p, self.target, self.weight, self.reduction = p, target, weight, reduction
+        return _reduce(losses, reduction, p.size).astype(p.dtype, copy=False)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        p = self.p
+        local = (p - self.target) / np.maximum(p * (1 - p), 1e-12)
+        if self.weight is not None:
+            local = local * self.weight
+        scale = _upstream_scale(grad, self.reduction, p.size)
+        return (local * scale).astype(p.dtype, copy=False)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """BCE on logits z, stable for any z: (1 - y)·z + log(1 + e^(-z)), where
+    log(1 + e^(-z)) = log(1 + e^(-|z|)) + max(-z, 0) never overflows.
+
+    With pos_weight w: (1 - y)·z + (1 + (w - 1)·y)·log(1 + e^(-z)).
+    d/dz = σ(z) - y (weighted: (1 + (w - 1)y)·σ(z) - w·y).
+    """
+
+    def forward(
+        self,
+        z: np.ndarray,
+        target: np.ndarray,
+        weight: np.ndarray | None,
+        pos_weight: np.ndarray | None,
+        reduction: str,
+    ) -> np.ndarray:
+        log1p_exp_neg = np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0)
+        if pos_weight is None:
+            losses = (1 - target) * z + log1p_exp_neg
+        else:
+            losses = (1 - target) * z + (1 + (pos_weight - 1) * target) * log1p_exp_neg
+        if weight is not None:
+            losses = losses * weight
+        self.z, self.target, self.weight, self.pos_weight = z, target, weight, pos_weight
+        self.reduction = reduction
+        return _reduce(losses, reduction, z.size).astype(z.dtype, copy=False)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        sig, y = stable_sigmoid(self.z), self.target
+        if self.pos_weight is None:
+            local = sig - y
+        else:
+            local = (1 + (self.pos_weight - 1) * y) * sig - self.pos_weight * y
+        if self.weight is not None:
+            local = local * self.weight
+        scale = _upstream_scale(grad, self.reduction, self.z.size)
+        return (local * scale).astype(self.z.dtype, copy=False)

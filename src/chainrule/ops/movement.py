@@ -1,0 +1,132 @@
+"""Ops that move values without computing new ones: reshape, permute, expand, indexing,
+gather, cat and stack. Their backward moves the gradient back to where each value came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import Function
+
+
+class Reshape(Function):
+    """Same values, new shape; the gradient is reshaped back."""
+
+    def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        self.input_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad.reshape(self.input_shape)
+
+
+class Permute(Function):
+    """Reorders dims; the gradient goes through the inverse permutation."""
+
+    def forward(self, x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad.transpose(np.argsort(self.axes))
+
+
+class Expand(Function):
+    """Broadcasts to a larger shape without copying; the engine sums the gradient back."""
+
+    def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad  # reduced to the input's shape by the engine's unbroadcast
+
+
+def is_advanced(index: Any) -> bool:
+    """True when the index has an integer array in it (NumPy's advanced indexing)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) and p.dtype != bool for p in parts)
+
+
+class GetItem(Function):
+    """x[index] for basic (slices, ints) and advanced (integer array, mask) indexing.
+
+    Backward scatters the gradient into zeros of the input's shape; with an integer array
+    the same element can be picked twice, so its gradients are added (np.add.at).
+    """
+
+    def forward(self, x: np.ndarray, index: Any) -> np.ndarray:
+        self.input_shape, self.index = x.shape, index
+        try:
+            return np.asarray(x[index])
+        except IndexError as error:
+            raise IndexError(f"indexing a tensor of shape {x.shape}: {error}") from None
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        full = np.zeros(self.input_shape, dtype=grad.dtype)
+        if is_advanced(self.index):
+            np.add.at(full, self.index, grad)
+        else:
+            full[self.index] = grad
+        return full
+
+
+class Gather(Function):
+    """out = take_along_axis(x, index, axis) (torch.gather); gradients of repeats add up."""
+
+    def forward(self, x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+        if index.ndim != x.ndim:
+            raise ValueError(
+                f"gather: index has {index.ndim} dims but the input has {x.ndim}; "
+                "they must match"
+            )
+        self.input_shape, self.index, self.axis = x.shape, index, axis
+        return np.take_along_axis(x, index, axis=axis)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        full = np.zeros(self.input_shape, dtype=grad.dtype)
+        # add.at over an open grid: repeated indices along `axis` accumulate
+        grid = list(np.indices(self.index.shape, sparse=True))
+        grid[self.axis] = self.index
+        np.add.at(full, tuple(grid), grad)
+        return full
+
+
+class Cat(Function):
+    """Joins tensors along `axis`; each input gets back its slice of the gradient."""
+
+    def forward(self, *arrays: np.ndarray, axis: int) -> np.ndarray:
+        self.axis = axis
+        self.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        return np.split(grad, self.bounds, axis=self.axis)
+
+
+class Stack(Function):
+    """Stacks same-shaped tensors along a new `axis`; each gets back its slice."""
+
+    def forward(self, *arrays: np.ndarray, axis: int) -> np.ndarray:
+        self.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        return [np.take(grad, i, axis=self.axis) for i in range(grad.shape[self.axis])]
+
+
+class EmbeddingLookup(Function):
+    """weight[index]: rows of a table. Backward adds each output row's gradient into the row
+    it came from (rows picked twice get both); the padding row gets no gradient."""
+
+    def forward(self, weight: np.ndarray, index: np.ndarray, padding_idx: int | None) -> np.ndarray:
+        self.table_shape, self.index, self.padding_idx = weight.shape, index, padding_idx
+        return weight[index]
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        full = np.zeros(self.table_shape, dtype=grad.dtype)
+        np.add.at(full, self.index.reshape(-1), grad.reshape(-1, self.table_shape[-1]))
+        if self.padding_idx is not None:
+            full[self.padding_idx] = 0
+        return full

@@ -1,0 +1,227 @@
+"""Adam and AdamW: per-coordinate step sizes from running moments of the gradient."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer, ParamsT
+
+__all__ = ["Adam", "AdamW", "adam_update"]
+
+
+def adam_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray | None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    maximize: bool,
+    decoupled_weight_decay: bool,
+) -> None:
+    """One Adam (or AdamW) step: updates ``param`` and the moment buffers in place.
+
+    ``step`` is t, counted from 1. ``max_exp_avg_sq`` is only used (and needed) with
+    ``amsgrad``. ``grad`` is only read.
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay  # AdamW: θ = θ - γ·λ·θ, outside the moments
+        else:
+            g = g + weight_decay * param  # Adam: L2 penalty added to the gradient
+
+    exp_avg *= beta1  # m_t = β1·m_{t-1} + (1 - β1)·g_t
+    exp_avg += (1 - beta1) * g
+    exp_avg_sq *= beta2  # v_t = β2·v_{t-1} + (1 - β2)·g_t²
+    exp_avg_sq += (1 - beta2) * np.square(g)
+
+    bias_correction1 = 1 - beta1**step  # m̂_t = m_t / (1 - β1^t)
+    bias_correction2 = 1 - beta2**step  # v̂_t = v_t / (1 - β2^t)
+    if amsgrad:
+        assert max_exp_avg_sq is not None
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)  # v_t^max
+        second_moment = max_exp_avg_sq
+    else:
+        second_moment = exp_avg_sq
+
+    # θ_t = θ_{t-1} - γ·m̂_t / (√v̂_t + ε), computed in one scratch array
+    denom = np.sqrt(second_moment)
+    denom /= math.sqrt(bias_correction2)
+    denom += eps
+    np.divide(exp_avg, denom, out=denom)
+    denom *= lr / bias_correction1
+    param -= denom
+
+
+class Adam(Optimizer):
+    """Adam: gradient descent with momentum, scaled per coordinate by a running RMS.
+
+    With learning rate γ, betas (β1, β2), epsilon ε and weight decay λ, each step does::
+
+        g_t = ∇f(θ_{t-1})                      (g_t = -∇f(θ_{t-1}) if maximize)
+        g_t = g_t + λ·θ_{t-1}                  if λ ≠ 0
+        m_t = β1·m_{t-1} + (1 - β1)·g_t        (m_0 = 0: first moment)
+        v_t = β2·v_{t-1} + (1 - β2)·g_t²       (v_0 = 0: second moment)
+        m̂_t = m_t / (1 - β1^t)                 (bias corrections for the zero start)
+        v_t^max = max(v_{t-1}^max, v_t)        if amsgrad, then v̂_t = v_t^max / (1 - β2^t)
+        v̂_t = v_t / (1 - β2^t)                 otherwise
+        θ_t = θ_{t-1} - γ·m̂_t / (√v̂_t + ε)
+
+    Args:
+        params (iterable): parameters to optimize, or dicts defining parameter groups.
+        lr (float): learning rate γ (default: 1e-3).
+        betas (tuple[float, float]): decay rates (β1, β2) of the running averages of the
+            gradient and of its square (default: (0.9, 0.999)).
+        eps (float): ε added to the denominator for numerical stability (default: 1e-8).
+        weight_decay (float): weight decay λ, an L2 penalty (default: 0).
+        amsgrad (bool): use the AMSGrad variant, from "On the Convergence of Adam and
+            Beyond" (default: False).
+        maximize (bool): maximize the objective instead of minimizing it (default: False).
+        decoupled_weight_decay (bool): apply the decay to the weights directly, as AdamW
+            does, instead of adding it to the gradient (default: False).
+
+    Example::
+
+        optimizer = optim.Adam(model.parameters(), lr=1e-3)
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        if not lr >= 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not eps >= 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not weight_decay >= 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _update_param(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        amsgrad = bool(group["amsgrad"])
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(param)
+            state["exp_avg_sq"] = np.zeros_like(param)
+            if amsgrad:
+                state["max_exp_avg_sq"] = np.zeros_like(param)
+        if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
+            state["max_exp_avg_sq"] = np.zeros_like(param)
+        state["step"] = step = int(state["step"]) + 1
+        beta1, beta2 = group["betas"]
+        adam_update(
+            param,
+            grad,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state.get("max_exp_avg_sq"),
+            step=step,
+            lr=float(group["lr"]),
+            beta1=float(beta1),
+            beta2=float(beta2),
+            eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]),
+            amsgrad=amsgrad,
+            maximize=bool(group["maximize"]),
+            decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
+        )
+
+
+class AdamW(Adam):
+    """AdamW: Adam with decoupled weight decay, which never enters the moment estimates.
+
+    With learning rate γ, betas (β1, β2), epsilon ε and weight decay λ, each step does::
+
+        g_t = ∇f(θ_{t-1})                      (g_t = -∇f(θ_{t-1}) if maximize)
+        θ_t = θ_{t-1} - γ·λ·θ_{t-1}            (decay the weights directly)
+        m_t = β1·m_{t-1} + (1 - β1)·g_t
+        v_t = β2·v_{t-1} + (1 - β2)·g_t²
+        m̂_t = m_t / (1 - β1^t)
+        v_t^max = max(v_{t-1}^max, v_t)        if amsgrad, then v̂_t = v_t^max / (1 - β2^t)
+        v̂_t = v_t / (1 - β2^t)                 otherwise
+        θ_t = θ_t - γ·m̂_t / (√v̂_t + ε)
+
+    From "Decoupled Weight Decay Regularization": with Adam's L2 penalty, weights with large
+    gradients get less decay, because the penalty is divided by √v̂ like the gradient is.
+
+    Args:
+        params (iterable): parameters to optimize, or dicts defining parameter groups.
+        lr (float): learning rate γ (default: 1e-3).
+        betas (tuple[float, float]): decay rates (β1, β2) of the running averages of the
+            gradient and of its square (default: (0.9, 0.999)).
+        eps (float): ε added to the denominator for numerical stability (default: 1e-8).
+        weight_decay (float): weight decay coefficient λ (default: 1e-2).
+        amsgrad (bool): use the AMSGrad variant (default: False).
+        maximize (bool): maximize the objective instead of minimizing it (default: False).
+
+    Example::
+
+        optimizer = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:  # AdamW always decouples, whatever was saved
+            group["decoupled_weight_decay"] = True

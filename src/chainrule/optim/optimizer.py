@@ -1,0 +1,268 @@
+"""The optimizer base class: parameter groups, per-parameter state, zero_grad and checkpoints.
+
+An optimizer owns a list of *parameter groups*. Each group is a dict holding the tensors to
+update (``'params'``) and the hyperparameters used for them (``'lr'``, ``'momentum'``, ...), so
+different parts of a model can train with different settings::
+
+    optim.SGD([
+        {"params": model.base.parameters()},
+        {"params": model.head.parameters(), "lr": 1e-2},   # overrides the default below
+    ], lr=1e-3, momentum=0.9)
+
+``state`` maps each parameter to what the algorithm remembers between steps (momentum
+buffers, running averages, a step count), as plain ndarrays and Python numbers.
+
+``step()`` works on the ndarrays directly, never through tensor ops, so no graph is recorded,
+and updates ``param.data`` in place: modules keep holding the very same array.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import numpy as np
+
+from chainrule.autograd import enable_grad
+
+if TYPE_CHECKING:
+    from chainrule.tensor import Tensor
+
+__all__ = ["Optimizer", "ParamsT"]
+
+ParamsT: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]]"
+
+
+def _tensor_type() -> type:
+    from chainrule.tensor import Tensor  # noqa: PLC0415 - the engine imports lazily too
+
+    return Tensor
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Subclasses validate their hyperparameters, pass them as ``defaults`` and implement
+    :meth:`_update_param` (one parameter's update, on ndarrays); or, like in PyTorch, they
+    may override :meth:`step` entirely.
+
+    Args:
+        params (iterable): an iterable of Tensors, or of dicts defining parameter groups
+            (each with a ``'params'`` entry and any hyperparameters to override).
+        defaults (dict): default values of the hyperparameters, used by the groups that do
+            not set them.
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        if isinstance(params, _tensor_type()):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                "dicts, but got " + type(params).__name__
+            )
+        self.defaults = defaults
+        self.state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+
+        param_groups: list[Any] = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
+        return "\n".join(lines) + "\n)"
+
+    # ------------------------------------------------------------------ parameter groups
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (a dict with ``'params'`` and optional hyperparameters).
+
+        Useful to fine-tune a pre-trained network: unfreeze layers and hand them to the
+        optimizer as training progresses. Hyperparameters missing from the dict take the
+        optimizer's defaults.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        tensor_type = _tensor_type()
+        param_group = dict(param_group)  # never modify the caller's dict
+        params = param_group["params"]
+        if isinstance(params, tensor_type):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        param_group["params"] = params
+
+        for param in params:
+            if not isinstance(param, tensor_type):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    + type(param).__name__
+                )
+            if not getattr(param, "is_leaf", True) and not getattr(param, "retains_grad", False):
+                raise ValueError("can't optimize a non-leaf Tensor")
+
+        for name, default in self.defaults.items():
+            param_group.setdefault(name, default)
+
+        ids = [id(p) for p in params]
+        if len(ids) != len(set(ids)):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; "
+                "each will be updated once per occurrence",
+                stacklevel=3,
+            )
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if not seen.isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+
+        self.param_groups.append(param_group)
+
+    # ------------------------------------------------------------------ the training step
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors.
+
+        Args:
+            set_to_none (bool): set ``.grad`` to None (default: saves memory, and lets
+                :meth:`step` skip the parameter) instead of filling the array with zeros.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform a single optimization step, updating every parameter that has a gradient.
+
+        Args:
+            closure (callable, optional): a function that clears the gradients, re-evaluates
+                the model, calls ``backward`` and returns the loss. Its result is returned.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                param = p.data
+                grad = p.grad.data
+                if grad.shape != param.shape:
+                    raise RuntimeError(
+                        f"gradient of shape {grad.shape} does not match its parameter's shape "
+                        f"{param.shape}"
+                    )
+                if grad.dtype != param.dtype:
+                    grad = grad.astype(param.dtype)  # state and update keep the param's dtype
+                self._update_param(param, grad, self.state[p], group)
+        return loss
+
+    def _update_param(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        """Update one parameter's array in place, given its gradient, state and group."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as a dict of plain values: ``{'state', 'param_groups'}``.
+
+        Parameters are replaced by their position (counting through all groups in order):
+        ``state`` maps that index to the parameter's state, and each entry of
+        ``param_groups`` lists the indices of its parameters next to its hyperparameters.
+        Arrays are copies: later steps do not change a dict already returned.
+        """
+        index: dict[int, int] = {}
+        param_groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            param_groups.append(packed)
+        state = {
+            index[id(p)]: {
+                k: v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v) for k, v in s.items()
+            }
+            for p, s in self.state.items()
+            if s and id(p) in index  # parameters with nothing to remember are left out
+        }
+        return {"state": state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state made by :meth:`state_dict` of an optimizer over the same parameters.
+
+        The groups must match in number and size. Arrays are copied (and cast to the
+        parameter's floating dtype), and the hyperparameters of each group are replaced by
+        the saved ones.
+        """
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
+        if len(groups) != len(saved_groups):
+            raise ValueError(
+                "loaded state dict has a different number of parameter groups "
+                f"({len(saved_groups)}, the optimizer has {len(groups)})"
+            )
+        for i, (group, saved) in enumerate(zip(groups, saved_groups, strict=True)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    f"loaded state dict contains a parameter group ({i}, with "
+                    f"{len(saved['params'])} parameters) that doesn't match the size of "
+                    f"optimizer's group ({len(group['params'])} parameters)"
+                )
+
+        id_map: dict[int, Any] = {}
+        for group, saved in zip(groups, saved_groups, strict=True):
+            for index, p in zip(saved["params"], group["params"], strict=True):
+                id_map[int(index)] = p
+
+        state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)
+        for key, values in state_dict["state"].items():
+            index = int(key)
+            if index not in id_map:
+                raise ValueError(
+                    f"loaded state dict has state for parameter {index}, which is in no "
+                    "parameter group"
+                )
+            param = id_map[index]
+            state[param] = {k: _load_value(param.data, k, v) for k, v in values.items()}
+
+        for group, saved in zip(groups, saved_groups, strict=True):
+            saved["params"] = group["params"]
+        self.param_groups = saved_groups
+        self.state = state
+
+
+def _load_value(param: np.ndarray, key: str, value: Any) -> Any:
+    """A copy of one saved state value, with arrays cast to the parameter's float dtype."""
+    if isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0:
+        return value.item()  # a saved scalar (e.g. the step count) comes back as a number
+    if not isinstance(value, np.ndarray):
+        return copy.deepcopy(value)
+    if value.shape != param.shape:
+        raise ValueError(
+            f"loaded state {key!r} has shape {value.shape}, but its parameter has shape "
+            f"{param.shape}"
+        )
+    dtype = param.dtype if value.dtype.kind == "f" and param.dtype.kind == "f" else value.dtype
+    return np.array(value, dtype=dtype, copy=True)

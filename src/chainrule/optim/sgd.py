@@ -1,0 +1,128 @@
+"""Stochastic gradient descent, optionally with momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer, ParamsT
+
+__all__ = ["SGD", "sgd_update"]
+
+
+def sgd_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    buf: np.ndarray | None,
+    *,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+) -> np.ndarray | None:
+    """One SGD step on ``param`` (in place); returns the momentum buffer (None without one).
+
+    ``buf`` is the previous momentum buffer, or None at the first step (it then starts as
+    the gradient itself and is returned; later steps update it in place). ``grad`` is only
+    read.
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param  # L2 penalty: the gradient of (λ/2)·‖θ‖² is λ·θ
+    if momentum != 0:
+        if buf is None:
+            buf = g.copy()  # b_1 = g_1
+        else:
+            buf *= momentum  # b_t = μ·b_{t-1} + (1 - τ)·g_t
+            if dampening == 0:
+                buf += g
+            else:
+                buf += (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    param -= lr * g  # θ_t = θ_{t-1} - γ·g_t
+    return buf
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum).
+
+    With learning rate γ, momentum μ, dampening τ and weight decay λ, each step does::
+
+        g_t = ∇f(θ_{t-1})                      (g_t = -∇f(θ_{t-1}) if maximize)
+        g_t = g_t + λ·θ_{t-1}                  if λ ≠ 0
+        if μ ≠ 0:
+            b_t = μ·b_{t-1} + (1 - τ)·g_t      (b_1 = g_1)
+            g_t = g_t + μ·b_t                  if nesterov
+            g_t = b_t                          otherwise
+        θ_t = θ_{t-1} - γ·g_t
+
+    As in PyTorch, the buffer starts as the first gradient (so dampening only applies from
+    the second step), and the learning rate multiplies the velocity rather than being folded
+    into it (``v = μ·v + g; θ = θ - γ·v``, not Sutskever's ``v = μ·v + γ·g; θ = θ - v``).
+
+    Args:
+        params (iterable): parameters to optimize, or dicts defining parameter groups.
+        lr (float): learning rate γ (default: 1e-3).
+        momentum (float): momentum factor μ (default: 0).
+        dampening (float): dampening τ for momentum (default: 0).
+        weight_decay (float): weight decay λ, an L2 penalty (default: 0).
+        nesterov (bool): use Nesterov momentum; needs μ > 0 and τ = 0 (default: False).
+        maximize (bool): maximize the objective instead of minimizing it (default: False).
+
+    Example::
+
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _update_param(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        momentum = float(group["momentum"])
+        buf = sgd_update(
+            param,
+            grad,
+            state.get("momentum_buffer"),
+            lr=float(group["lr"]),
+            momentum=momentum,
+            dampening=float(group["dampening"]),
+            weight_decay=float(group["weight_decay"]),
+            nesterov=bool(group["nesterov"]),
+            maximize=bool(group["maximize"]),
+        )
+        if momentum != 0:
+            state["momentum_buffer"] = buf

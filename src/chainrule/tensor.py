@@ -1,0 +1,595 @@
+"""`Tensor`: an ndarray that remembers how it was computed, so it can backpropagate.
+
+Every operator and method here is a thin wrapper: the arithmetic and its derivative live in
+one small `Function` per op in `chainrule.ops`; the graph walk lives in `chainrule.autograd`.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule import dtypes
+from chainrule.autograd import Function, is_grad_enabled, run_backward
+
+Scalar = int | float | bool
+
+
+class Tensor:
+    """A multi-dimensional array with reverse-mode automatic differentiation.
+
+    Attributes:
+        data: the values, a NumPy ndarray (float32 by default for floating data).
+        grad: after ``backward()``, a Tensor with d(output)/d(self); gradients accumulate
+            across backward calls until zeroed, as in PyTorch.
+        requires_grad: whether operations on this tensor are recorded for backward.
+
+    Example::
+
+        >>> x = chainrule.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+
+    data: np.ndarray
+    grad: Tensor | None
+    requires_grad: builtins.bool
+    _ctx: Function | None
+    _retains_grad: builtins.bool
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
+        self.data = dtypes.to_array(data, dtype)
+        self.grad = None
+        self._ctx = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: np.ndarray, requires_grad: builtins.bool) -> Tensor:
+        """Wrap an ndarray without copying or checking: the engine's fast path."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = None
+        t._retains_grad = False
+        return t
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple[builtins.int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> builtins.int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> builtins.bool:
+        """True for tensors created by the user rather than by an op that records a graph."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The graph node that produced this tensor (None for leaves)."""
+        return self._ctx
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The tensor with its dimensions reversed (a transpose for matrices)."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: builtins.int | None = None) -> Any:
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> builtins.int:
+        return self.data.ndim
+
+    def numel(self) -> builtins.int:
+        return int(self.data.size)
+
+    def __len__(self) -> builtins.int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shares memory, as in PyTorch)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
+            )
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> builtins.float:
+        return float(self.item())
+
+    def __int__(self) -> builtins.int:
+        return int(self.item())
+
+    def __bool__(self) -> builtins.bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} values is ambiguous"
+            )
+        return bool(self.data)
+
+    def __index__(self) -> builtins.int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing the same data, cut off from the graph."""
+        return Tensor._make(self.data, False)
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (gradients flow back to the original)."""
+        return ops.Clone.apply(self)
+
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
+        if requires_grad and not dtypes.is_floating(self.data.dtype):
+            raise RuntimeError(
+                f"only floating point tensors can require gradients (this one is {self.dtype})"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        self._retains_grad = True
+
+    def to(self, dtype: Any) -> Tensor:
+        """The same values as `dtype` (stays in the graph when the dtype is floating)."""
+        target = dtypes.as_dtype(dtype)
+        if target == self.data.dtype:
+            return self
+        if self.requires_grad and dtypes.is_floating(target) and is_grad_enabled():
+            return ops.Cast.apply(self, dtype=target)
+        return Tensor._make(self.data.astype(target), False)
+
+    type = to
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient: Any = None, retain_graph: builtins.bool = False) -> None:
+        """Compute d(self)/d(leaf) for every leaf that requires a gradient, into `leaf.grad`.
+
+        Args:
+            gradient: d(loss)/d(self), needed when self is not a scalar.
+            retain_graph: keep the saved values so backward can run through the graph again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this output has "
+                    f"shape {self.shape}: pass backward(gradient=...) of the same shape"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+            if seed.shape != self.shape:
+                raise ValueError(
+                    f"backward: gradient has shape {seed.shape} but the output has shape "
+                    f"{self.shape}"
+                )
+            seed = seed.astype(self.data.dtype, copy=False)
+        run_backward(self, seed, retain_graph)
+
+    # ------------------------------------------------------------------ arithmetic
+    def _operand(self, other: Any) -> Tensor:
+        """`other` as a tensor; Python scalars take this tensor's dtype (no upcast)."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (bool, int, float)):
+            dtype = self.data.dtype
+            if isinstance(other, float) and dtype.kind != "f":
+                dtype = dtypes.DEFAULT_FLOAT
+            elif isinstance(other, int) and not isinstance(other, bool) and dtype.kind == "b":
+                dtype = dtypes.int64
+            return Tensor._make(np.array(other, dtype=dtype), False)
+        return Tensor._make(dtypes.to_array(other), False)
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Add, self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Add, self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Sub, self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Sub, self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Mul, self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Mul, self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Div, self._as_float(), self._operand(other)._as_float())
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.binary(ops.Div, self._operand(other)._as_float(), self._as_float())
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            return ops.PowScalar.apply(self, exponent=exponent)
+        return ops.binary(ops.Pow, self, self._operand(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return ops.binary(ops.Pow, self._operand(base), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self._operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    def _as_float(self) -> Tensor:
+        return self if self.data.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
+
+    # in-place updates: allowed on leaves under no_grad(), as a hand-written SGD step needs
+    def _inplace(self, other: Any, update: Any) -> Tensor:
+        if is_grad_enabled() and self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation; "
+                "wrap the update in `with chainrule.no_grad():`"
+            )
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            update(self.data, value, out=self.data, casting="same_kind")
+        except ValueError as error:
+            raise ValueError(
+                f"in-place update: cannot broadcast {np.shape(value)} into {self.shape}"
+            ) from error
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.add)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.subtract)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.multiply)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.divide)
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(other * alpha if alpha != 1 else other, np.add)
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(other * alpha if alpha != 1 else other, np.subtract)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(other, np.multiply)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(other, np.divide)
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Scalar) -> Tensor:
+        return self._inplace(value, lambda _a, v, out, casting: out.fill(v))
+
+    def copy_(self, source: Any) -> Tensor:
+        return self._inplace(source, lambda _a, v, out, casting: np.copyto(out, v, casting))
+
+    # ------------------------------------------------------------------ comparisons (no grad)
+    def _compare(self, other: Any, compare: Any) -> Tensor:
+        value = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(np.asarray(compare(self.data, value)), False)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    __hash__ = object.__hash__
+
+    def eq(self, other: Any) -> Tensor:
+        return self == other
+
+    def equal(self, other: Any) -> builtins.bool:
+        """True when both tensors have the same shape and values."""
+        return bool(np.array_equal(self.data, other.data if isinstance(other, Tensor) else other))
+
+    def __invert__(self) -> Tensor:
+        return Tensor._make(np.invert(self.data), False)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_and)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_or)
+
+    # ------------------------------------------------------------------ elementwise
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self._as_float())
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self._as_float())
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self._as_float())
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self._as_float())
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self._as_float())
+
+    def relu(self) -> Tensor:
+        return ops.Relu.apply(self)
+
+    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of 'min' and 'max' must be given")
+        return ops.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.binary(ops.Maximum, self, self._operand(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.binary(ops.Minimum, self, self._operand(other))
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self**exponent
+
+    def sign(self) -> Tensor:
+        return Tensor._make(np.sign(self.data), False)
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return ops.Sum.apply(self, axis=ops.normalize_dims(dim, self.ndim), keepdims=keepdim)
+
+    def mean(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return ops.Mean.apply(
+            self._as_float(), axis=ops.normalize_dims(dim, self.ndim), keepdims=keepdim
+        )
+
+    def var(
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        unbiased: builtins.bool | None = None,
+        keepdim: builtins.bool = False,
+        correction: builtins.int | None = None,
+    ) -> Tensor:
+        """Variance: sum((x - mean)²) / (N - correction); correction=1 (unbiased) by default."""
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        return ops.Var.apply(
+            self._as_float(),
+            axis=ops.normalize_dims(dim, self.ndim),
+            keepdims=keepdim,
+            correction=correction,
+        )
+
+    def std(
+        self, dim: builtins.int | Sequence[builtins.int] | None = None, unbiased: builtins.bool = True, keepdim: builtins.bool = False
+    ) -> Tensor:
+        return self.var(dim, unbiased=unbiased, keepdim=keepdim).sqrt()
+
+    def amax(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+        """Largest value; the gradient is split evenly between tied maxima (max gate)."""
+        return ops.Amax.apply(self, axis=ops.normalize_dims(dim, self.ndim), keepdims=keepdim)
+
+    def amin(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return -((-self).amax(dim, keepdim))
+
+    def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        """`max()` is the largest value; `max(dim)` returns (values, indices) as in PyTorch.
+
+        `max(other_tensor)` is the elementwise `maximum`.
+        """
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return self.amax()
+        return ops.select_extreme(self, int(dim), keepdim, largest=True)
+
+    def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return self.amin()
+        return ops.select_extreme(self, int(dim), keepdim, largest=False)
+
+    def argmax(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return ops.arg_extreme(self, dim, keepdim, np.argmax)
+
+    def argmin(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return ops.arg_extreme(self, dim, keepdim, np.argmin)
+
+    def softmax(self, dim: builtins.int) -> Tensor:
+        return ops.Softmax.apply(self._as_float(), axis=dim)
+
+    def log_softmax(self, dim: builtins.int) -> Tensor:
+        return ops.LogSoftmax.apply(self._as_float(), axis=dim)
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape: Any) -> Tensor:
+        return ops.Reshape.apply(self, shape=ops.normalize_shape(shape, self.data.size))
+
+    view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = start_dim % self.ndim
+        end = end_dim % self.ndim
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1 :]
+        return self.reshape(shape)
+
+    def transpose(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(*axes)
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
+        return self.T
+
+    def permute(self, *dims: Any) -> Tensor:
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of {self.ndim} dims")
+        return ops.Permute.apply(self, axes=tuple(d % max(self.ndim, 1) for d in dims))
+
+    def squeeze(self, dim: builtins.int | None = None) -> Tensor:
+        if dim is None:
+            shape = tuple(n for n in self.shape if n != 1)
+        elif self.ndim and self.shape[dim] == 1:
+            shape = self.shape[: dim % self.ndim] + self.shape[dim % self.ndim + 1 :]
+        else:
+            return self
+        return ops.Reshape.apply(self, shape=shape)
+
+    def unsqueeze(self, dim: builtins.int) -> Tensor:
+        position = dim if dim >= 0 else dim + self.ndim + 1
+        if not 0 <= position <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} out of range for {self.ndim} dims")
+        return ops.Reshape.apply(self, shape=self.shape[:position] + (1,) + self.shape[position:])
+
+    def expand(self, *sizes: Any) -> Tensor:
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        offset = len(sizes) - self.ndim
+        shape = tuple(
+            self.shape[i - offset] if n == -1 else n for i, n in enumerate(sizes)
+        )
+        return ops.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def gather(self, dim: builtins.int, index: Any) -> Tensor:
+        """out[i][j] = self[i][index[i][j]] for dim=1 (torch.gather)."""
+        return ops.Gather.apply(self, index=ops.index_array(index), axis=dim)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, index=ops.normalize_index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if is_grad_enabled() and self.requires_grad:
+            raise RuntimeError(
+                "in-place assignment into a tensor that requires grad is not supported; "
+                "use chainrule.where or build a new tensor"
+            )
+        self.data[ops.normalize_index(index)] = value.data if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self.data, precision=4, separator=", ", prefix="tensor(", suppress_small=False
+        )
+        extras = []
+        if self.data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype=chainrule.{self.data.dtype.name}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """Create a tensor from data (lists, scalars, ndarrays), copying it.
+
+    Python floats become float32; float64 ndarrays stay float64.
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+from chainrule import ops  # noqa: E402 - ops build on Tensor; methods above call them lazily
