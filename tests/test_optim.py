@@ -72,7 +72,7 @@ def check_against_torch(name: str, kwargs: dict[str, Any], steps: int = 20) -> N
 
 # ---------------------------------------------------------------- parity with torch.optim
 
-CASES = [
+CASES: list[tuple[str, dict[str, Any]]] = [
     ("SGD", {"lr": 0.1}),
     ("SGD", {"lr": 0.1, "momentum": 0.9}),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5}),
@@ -80,7 +80,10 @@ CASES = [
     ("SGD", {"lr": 0.1, "weight_decay": 0.1}),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1}),
     ("SGD", {"lr": 0.1, "maximize": True}),
-    ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05, "maximize": True}),
+    (
+        "SGD",
+        {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05, "maximize": True},
+    ),
     ("Adam", {"lr": 0.05}),
     ("Adam", {"lr": 0.05, "amsgrad": True}),
     ("Adam", {"lr": 0.05, "weight_decay": 0.1}),
@@ -235,9 +238,15 @@ def test_params_must_be_an_iterable_of_tensors() -> None:
     with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
         optim.SGD(p, lr=0.1)
     with pytest.raises(TypeError, match="optimizer can only optimize Tensors"):
-        optim.SGD([p, np.zeros(2)], lr=0.1)
+        optim.SGD([p, np.zeros(2)], lr=0.1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="ordered collections"):
-        optim.SGD({p}, lr=0.1)
+        optim.SGD([{"params": {p}}], lr=0.1)
+
+
+def test_non_leaf_tensors_cannot_be_optimized() -> None:
+    x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        optim.SGD([x * 2], lr=0.1)
 
 
 def test_a_parameter_in_two_groups_is_an_error() -> None:
@@ -285,7 +294,7 @@ def test_zero_grad_without_set_to_none_zeroes_in_place() -> None:
     optimizer = optim.SGD(params, lr=0.1)
     optimizer.zero_grad(set_to_none=False)
     for p, g, a in zip(params, grads, arrays, strict=True):
-        assert p.grad is g and p.grad.data is a
+        assert p.grad is g and g is not None and g.data is a
         assert not a.any()
 
 

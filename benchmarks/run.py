@@ -1,0 +1,230 @@
+"""Run every contender on every workload in one process, alternating, and write
+benchmarks/results.json and benchmarks/results.md (which the README shows).
+
+    python -m benchmarks.run            # the full suite (several minutes on 2 cores)
+    python -m benchmarks.run --quick    # tiny sizes: proves the suite still works (CI)
+
+Timing: one warm-up epoch per contender, then `repeats` rounds; in each round every
+contender runs one epoch, in turn, so machine noise hits all of them alike. Medians.
+Threads: BLAS and PyTorch use the same count. Memory: each contender runs one epoch in a
+fresh subprocess that imports only what it needs; we report its peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.contenders import CONTENDERS
+from benchmarks.workloads import QUICK_WORKLOADS, WORKLOADS, Workload, make_data
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def set_threads(count: int, with_torch: bool = True) -> None:
+    """The same thread count for BLAS (NumPy, scikit-learn) and PyTorch's intra-op pool."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(count)
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(count)
+
+
+def matmul_limit(size: int, repeats: int) -> float:
+    """GFLOP/s of a large float32 matmul: what this machine's BLAS can do at best."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def time_workload(workload: Workload, names: list[str], repeats: int) -> dict[str, float]:
+    """Median seconds per epoch for each contender, measured round-robin."""
+    X, y = make_data(workload)
+    epochs = {name: CONTENDERS[name](workload, X, y) for name in names}
+    for epoch in epochs.values():  # warm-up
+        epoch()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for name, epoch in epochs.items():
+            start = time.perf_counter()
+            epoch()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def peak_rss_mb(contender: str, workload: Workload, threads: int) -> float:
+    """Peak resident memory (MiB) of a fresh process that runs one epoch of the contender."""
+    code = (
+        "import resource, sys\n"
+        "from benchmarks.run import set_threads\n"
+        "from benchmarks.contenders import CONTENDERS\n"
+        "from benchmarks.workloads import Workload, make_data\n"
+        f"set_threads({threads}, with_torch={contender == 'pytorch'})\n"
+        f"w = Workload({workload.id!r}, {workload.layers!r}, {workload.samples}, {workload.batch})\n"
+        "X, y = make_data(w)\n"
+        f"CONTENDERS[{contender!r}](w, X, y)()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE.parent, check=True
+    )
+    return int(result.stdout.split()[-1]) / 1024
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "numpy": np.__version__}
+    for module in ("chainrule", "torch", "sklearn"):
+        try:
+            found[module] = __import__(module).__version__
+        except ImportError:
+            found[module] = "missing"
+    return found
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def scaling(names: list[str], quick: bool, repeats: int) -> list[dict[str, Any]]:
+    """Seconds per epoch as the batch size and the hidden width grow."""
+    samples = 512 if quick else 8192
+    batches = (8, 1024) if quick else (8, 32, 128, 512, 1024)
+    widths = (16, 1024) if quick else (16, 64, 256, 1024)
+    rows = []
+    for batch in batches:
+        w = Workload(f"batch {batch}", (784, 256, 128, 10), samples, batch)
+        rows.append({"axis": "batch", "value": batch, **time_workload(w, names, repeats)})
+    for width in widths:
+        w = Workload(f"width {width}", (784, width, width, 10), samples, 128)
+        rows.append({"axis": "width", "value": width, **time_workload(w, names, repeats)})
+    return rows
+
+
+def run(quick: bool, repeats: int, threads: int) -> dict[str, Any]:
+    set_threads(threads)
+    workloads = QUICK_WORKLOADS if quick else WORKLOADS
+    limit = matmul_limit(256 if quick else 2048, repeats)
+    rows = []
+    for workload in workloads:
+        names = list(CONTENDERS)
+        seconds = time_workload(workload, names, repeats)
+        for name in names:
+            rate = workload.samples / seconds[name]
+            gflops = rate * workload.flops_per_sample / 1e9
+            rows.append(
+                {
+                    "workload": workload.id,
+                    "layers": workload.describe(),
+                    "samples": workload.samples,
+                    "batch": workload.batch,
+                    "contender": name,
+                    "seconds_per_epoch": seconds[name],
+                    "samples_per_second": rate,
+                    "vs_pytorch": seconds["pytorch"] / seconds[name],
+                    "vs_numpy": seconds["numpy"] / seconds[name],
+                    "gflops": gflops,
+                    "share_of_matmul_limit": gflops / limit,
+                    "peak_rss_mib": peak_rss_mb(name, workload, threads),
+                }
+            )
+        print(f"{workload.id}: " + ", ".join(f"{n} {seconds[n]:.3f}s" for n in names), flush=True)
+    return {
+        "machine": machine(),
+        "threads": threads,
+        "versions": versions(),
+        "quick": quick,
+        "repeats": repeats,
+        "matmul_limit_gflops": limit,
+        "results": rows,
+        "scaling": scaling(["chainrule", "pytorch", "numpy"], quick, repeats),
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    v = report["versions"]
+    lines = [
+        f"Machine: {report['machine']}; {report['threads']} threads for BLAS and PyTorch. "
+        f"Python {v['python']}, NumPy {v['numpy']}, chainrule {v['chainrule']}, "
+        f"PyTorch {v['torch']}, scikit-learn {v['sklearn']}. Medians of {report['repeats']} "
+        f"epochs after a warm-up; matmul limit {report['matmul_limit_gflops']:.0f} GFLOP/s.",
+        "",
+        "| workload | contender | samples/s | vs PyTorch | vs NumPy | GFLOP/s | % of matmul limit"
+        " | peak RSS MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['workload']} {r['layers']} b{r['batch']} | {r['contender']} "
+            f"| {r['samples_per_second']:,.0f} | {r['vs_pytorch']:.2f}x | {r['vs_numpy']:.2f}x "
+            f"| {r['gflops']:.1f} | {100 * r['share_of_matmul_limit']:.0f}% "
+            f"| {r['peak_rss_mib']:.0f} |"
+        )
+    lines += ["", "Seconds per epoch (784-w-w-10, batch 128 unless the batch varies):", ""]
+    lines += ["| axis | value | chainrule | PyTorch | NumPy |", "|---|---:|---:|---:|---:|"]
+    for r in report["scaling"]:
+        lines.append(
+            f"| {r['axis']} | {r['value']} | {r['chainrule']:.3f} | {r['pytorch']:.3f} "
+            f"| {r['numpy']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str) -> None:
+    text = README.read_text()
+    if MARK_START in text and MARK_END in text:
+        head, rest = text.split(MARK_START, 1)
+        _, tail = rest.split(MARK_END, 1)
+        README.write_text(f"{head}{MARK_START}\n{table}{MARK_END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check it works")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", type=Path, default=HERE)
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 3)
+    report = run(args.quick, repeats, args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    (args.out / "results.md").write_text(table)
+    if not args.quick and args.out == HERE:
+        update_readme(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
