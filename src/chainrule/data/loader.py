@@ -1,0 +1,111 @@
+"""`DataLoader`: iterate over a dataset in (optionally shuffled) mini-batches, as PyTorch's.
+
+For a dataset of N samples and batch size B, one epoch (one ``for batch in loader``) yields
+ceil(N / B) batches, or floor(N / B) with ``drop_last=True`` (the last, smaller batch is
+dropped); ``len(loader)`` is that count. With ``shuffle=True`` every epoch visits the samples
+in a fresh random order drawn from `generator` (the default generator if None), so a seeded
+generator reproduces the whole sequence of epochs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule.creation import randperm
+from chainrule.data.collate import default_collate
+from chainrule.data.dataset import batch_fetcher
+from chainrule.random import Generator
+
+
+class DataLoader:
+    """Mini-batches of a map-style dataset.
+
+    Args:
+        dataset: supports ``len(dataset)`` and ``dataset[i]``.
+        batch_size: samples per batch B (a positive int), or None to yield single samples
+            without collating (PyTorch's "automatic batching disabled").
+        shuffle: draw a new random order for every epoch.
+        drop_last: drop the final batch when it has fewer than B samples.
+        generator: the random stream used for shuffling (the default generator if None).
+        collate_fn: merges a list of samples into a batch (`default_collate` if None).
+
+    Batches of a `TensorDataset` (or a `Subset` of one) are tuples of tensors of shape
+    (B, ...), fetched with one fancy-indexing operation per tensor; other datasets are read
+    sample by sample and merged by `collate_fn`.
+
+    Example::
+
+        loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+        for xb, yb in loader:   # xb: (32, features), yb: (32,)
+            ...
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: Generator | None = None,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+    ) -> None:
+        if batch_size is not None and (
+            not isinstance(batch_size, (int, np.integer))
+            or isinstance(batch_size, bool)
+            or batch_size <= 0
+        ):
+            raise ValueError(
+                f"batch_size should be a positive integer value, but got batch_size={batch_size!r}"
+            )
+        if batch_size is None and drop_last:
+            raise ValueError(
+                "batch_size=None disables automatic batching and is mutually exclusive with "
+                "drop_last"
+            )
+        self.dataset = dataset
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.generator = generator
+        self.collate_fn = collate_fn
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        if self.batch_size is None:
+            return n
+        if self.drop_last:
+            return n // self.batch_size
+        return -(-n // self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        if self.shuffle:
+            return randperm(n, generator=self.generator).data
+        return np.arange(n, dtype=np.int64)
+
+    def __iter__(self) -> Iterator[Any]:
+        """One epoch; the order is drawn when the iterator is created."""
+        order = self._order()
+        if self.batch_size is None:
+            return (self.dataset[int(i)] for i in order)
+        return self._batches(order, self.batch_size)
+
+    def _batches(self, order: np.ndarray, batch_size: int) -> Iterator[Any]:
+        fetch = batch_fetcher(self.dataset) if self.collate_fn is None else None
+        collate = self.collate_fn or default_collate
+        stop = len(self) * batch_size
+        for start in range(0, stop, batch_size):
+            indices = order[start : start + batch_size]
+            if fetch is not None:
+                yield fetch(indices)
+            else:
+                yield collate([self.dataset[int(i)] for i in indices])
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader(dataset={type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
+        )

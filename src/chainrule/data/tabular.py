@@ -1,0 +1,120 @@
+"""`load_csv`: a numeric table with a header row -> (X, y, feature_names), via the csv module.
+
+Rows are numbered as in the file, 1-based with the header as row 1, so an error message
+points at the line to fix (for files without multi-line quoted cells). Blank lines are
+skipped but still counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+
+import numpy as np
+
+
+def _number(cell: str, row: int, column: str, name: str) -> float:
+    text = cell.strip()
+    if not text:
+        raise ValueError(f"{name}: row {row}, column {column!r}: missing value")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(
+            f"{name}: row {row}, column {column!r}: non-numeric value {cell!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: row {row}, column {column!r}: missing or non-finite {cell!r}")
+    return value
+
+
+def _is_integer_text(text: str) -> bool:
+    try:
+        int(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def load_csv(
+    path: str | os.PathLike[str], target_column: str | int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a CSV of numbers whose first row names the columns.
+
+    Args:
+        path: the CSV file (comma-separated, optionally quoted, UTF-8).
+        target_column: the name of the target column (or its 0-based position).
+
+    Returns:
+        X: float32 of shape (rows, columns - 1), the other columns in file order.
+        y: shape (rows,); int64 when every target cell is written as an integer
+            (classification), else float32 (regression).
+        feature_names: the header names of X's columns.
+
+    Raises:
+        ValueError naming the file, the row (1-based, header = row 1) and the column for a
+        missing, non-numeric or non-finite cell or a row of the wrong length; also for an
+        empty file, a missing header (a first row of numbers), a target not in the header or
+        a file with no data rows.
+    """
+    name = os.fspath(path)
+    with open(name, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    numbered = [(number, row) for number, row in enumerate(rows, start=1) if row]
+    if not numbered:
+        raise ValueError(f"{name}: the file is empty (a header row is required)")
+    header_number, header = numbered[0]
+    header = [column.strip() for column in header]
+    if all(_is_number(column) for column in header):
+        raise ValueError(
+            f"{name}: row {header_number} holds numbers, not column names; a header row "
+            "naming the columns is required"
+        )
+    if len(set(header)) != len(header) or not all(header):
+        raise ValueError(f"{name}: the header has empty or duplicate column names: {header}")
+    target = _target_position(header, target_column, name)
+    body = numbered[1:]
+    if not body:
+        raise ValueError(f"{name}: no data rows after the header")
+    values = np.empty((len(body), len(header)), dtype=np.float64)
+    integral = True
+    for out, (number, row) in enumerate(body):
+        if len(row) < len(header):
+            raise ValueError(
+                f"{name}: row {number}, column {header[len(row)]!r}: missing value (the row "
+                f"has {len(row)} cells, the header {len(header)})"
+            )
+        if len(row) > len(header):
+            raise ValueError(
+                f"{name}: row {number} has {len(row)} cells but the header has {len(header)}"
+            )
+        values[out] = [_number(cell, number, header[j], name) for j, cell in enumerate(row)]
+        integral = integral and _is_integer_text(row[target])
+    features = [j for j in range(len(header)) if j != target]
+    X = values[:, features].astype(np.float32)
+    y = values[:, target].astype(np.int64 if integral else np.float32)
+    return X, y, [header[j] for j in features]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _target_position(header: list[str], target_column: str | int, name: str) -> int:
+    if isinstance(target_column, int) and not isinstance(target_column, bool):
+        if not -len(header) <= target_column < len(header):
+            raise ValueError(
+                f"{name}: target column {target_column} out of range for {len(header)} columns"
+            )
+        return target_column % len(header)
+    if target_column not in header:
+        raise ValueError(
+            f"{name}: target column {target_column!r} is not in the header; columns are "
+            f"{', '.join(header)}"
+        )
+    return header.index(target_column)
