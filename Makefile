@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint format clean
+.PHONY: install demo test lint format bench examples clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,17 +14,29 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job: train an MLP on the 8x8 handwritten digits; the run folder gets the model,
+# history, metrics and plots.
+demo: $(STAMP)
+	$(BIN)/chainrule train --data digits --hidden 128 --epochs 40 --lr 0.002 --seed 0 --out runs/digits
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests benchmarks examples
+	$(BIN)/ruff format src tests benchmarks examples
+
+# The speed suite: every contender on every workload, side by side; updates the README table.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+examples: $(STAMP)
+	@for script in examples/[0-9]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

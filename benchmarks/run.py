@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -82,7 +81,8 @@ def peak_rss_mb(contender: str, workload: Workload, threads: int) -> float:
         "from benchmarks.contenders import CONTENDERS\n"
         "from benchmarks.workloads import Workload, make_data\n"
         f"set_threads({threads}, with_torch={contender == 'pytorch'})\n"
-        f"w = Workload({workload.id!r}, {workload.layers!r}, {workload.samples}, {workload.batch})\n"
+        f"w = Workload({workload.id!r}, {workload.layers!r}, {workload.samples}, "
+        f"{workload.batch})\n"
         "X, y = make_data(w)\n"
         f"CONTENDERS[{contender!r}](w, X, y)()\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

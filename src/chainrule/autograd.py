@@ -45,6 +45,11 @@ class _SetGradMode:
 
     mode = True
 
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        """`with no_grad():`, `@no_grad()` and the bare `@no_grad` all work, as in PyTorch."""
+        instance = super().__new__(cls)
+        return instance if func is None else instance(func)
+
     def __enter__(self) -> None:
         self._previous = _GradMode.enabled
         _GradMode.enabled = self.mode
@@ -122,6 +127,8 @@ class Function:
 
         fn = cls()
         out = fn.forward(*[t.data for t in inputs], **options)
+        if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
+            out = np.asarray(out)
         requires_grad = False
         if _GradMode.enabled:
             needs = tuple(t.requires_grad for t in inputs)
@@ -148,19 +155,43 @@ class Function:
         self.inputs = None
 
 
+BackwardObserver = Callable[["Function", np.ndarray, Sequence["np.ndarray | None"]], None]
+_backward_observers: list[BackwardObserver] = []
+
+
+class observe_backward:  # noqa: N801 - used like no_grad
+    """Within this block, every node that runs backward calls `observer(node, upstream,
+    downstream_per_input)` (before reduction to the input shapes): the backward pass, gate
+    by gate, for teaching tools such as `chainrule.viz.trace`."""
+
+    def __init__(self, observer: BackwardObserver) -> None:
+        self.observer = observer
+
+    def __enter__(self) -> None:
+        _backward_observers.append(self.observer)
+
+    def __exit__(self, *exc: object) -> None:
+        _backward_observers.remove(self.observer)
+
+
 def _topological_order(root: Tensor) -> list[Tensor]:
     """Tensors reachable from `root` through graph nodes, each after all its inputs.
 
     Iterative depth-first search: a chain of 100,000 ops must not hit the recursion limit.
+    A tensor is marked visited when it is expanded, not when it is pushed: in x * (x * 2)
+    the x pushed first must wait until x * 2, which also needs it, has been expanded.
     """
     order: list[Tensor] = []
-    visited: set[int] = {id(root)}
+    visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
             order.append(tensor)
             continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
         stack.append((tensor, True))
         fn = tensor._ctx
         if fn is None:
@@ -174,7 +205,6 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             )
         for parent in fn.inputs:
             if parent.requires_grad and id(parent) not in visited:
-                visited.add(id(parent))
                 stack.append((parent, False))
     return order
 
@@ -199,15 +229,17 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                     if not g.flags.owndata or not g.flags.writeable or id(g) in handed_out:
                         g = g.copy()
                     handed_out.add(id(g))
-                    tensor.grad = Tensor._make(g, False)
+                    tensor.grad = Tensor._make(np.asarray(g), False)
                 else:
                     tensor.grad.data = tensor.grad.data + g
                 if fn is None:
                     continue
             assert fn.inputs is not None
-            input_grads = fn.backward(g)
+            input_grads: Any = fn.backward(g)
             if not isinstance(input_grads, (tuple, list)):
-                input_grads = (input_grads,)
+                input_grads = (input_grads,)  # one input: an ndarray, a NumPy scalar or None
+            for observer in _backward_observers:
+                observer(fn, g, input_grads)
             for parent, parent_grad, needed in zip(
                 fn.inputs, input_grads, fn.needs_input_grad, strict=True
             ):

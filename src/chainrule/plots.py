@@ -23,9 +23,7 @@ def _pyplot() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
     except ImportError:
-        raise ImportError(
-            'plots need matplotlib: pip install "chainrule[plots]"'
-        ) from None
+        raise ImportError('plots need matplotlib: pip install "chainrule[plots]"') from None
     return plt
 
 
@@ -54,7 +52,9 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str | Path) -> Pa
     return _save(figure, path)
 
 
-def plot_confusion_matrix(matrix: np.ndarray, path: str | Path, labels: Sequence[str] | None = None) -> Path:
+def plot_confusion_matrix(
+    matrix: np.ndarray, path: str | Path, labels: Sequence[str] | None = None
+) -> Path:
     """Counts of (true class, predicted class); the diagonal holds the correct answers."""
     plt = _pyplot()
     k = matrix.shape[0]
@@ -123,5 +123,5 @@ def plot_misclassified(
     for axis, i in zip(axes.ravel(), wrong, strict=False):
         axis.imshow(images[i].reshape(side, side), cmap="gray_r")
         axis.set_title(f"{y_true[i]} → {y_pred[i]}", fontsize=9)
-    figure.suptitle(f"misclassified: {int((y_true != y_pred).sum())} of {len(y_true)}")
+    figure.suptitle(f"misclassified: {int((y_true != y_pred).sum())} of {len(y_true)}", y=1.04)
     return _save(figure, path)

@@ -1,0 +1,284 @@
+"""The `chainrule` command: a thin layer over `chainrule.runs` and friends.
+
+    chainrule train --data digits --hidden 64 --epochs 20 --out runs/digits
+    chainrule train --resume runs/digits            # continue an interrupted run
+    chainrule evaluate runs/digits [--data NAME]
+    chainrule predict runs/digits --input rows.csv [--output predictions.csv]
+    chainrule summary runs/digits
+    chainrule datasets
+    chainrule generate --corpus names --n 20        # a network that invents names
+    chainrule playground                            # train in the browser
+
+Bad arguments and bad input end with exit status 2 and a one-line message, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from chainrule.checkpoint import CheckpointError
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """Raised for bad arguments; main() prints it on one line and exits with status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    """'64,32' -> (64, 32); '' -> () (no hidden layer)."""
+    if not text.strip():
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"malformed --hidden {text!r}: give layer sizes separated by commas, e.g. 64,32"
+        ) from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"--hidden sizes must be >= 1, got {text!r}")
+    return sizes
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+# ---------------------------------------------------------------------- train and friends
+def _add_train(commands: Any) -> None:
+    from chainrule.runs import ACTIVATIONS, OPTIMIZERS, RunConfig  # noqa: PLC0415
+
+    defaults = RunConfig()
+    p = commands.add_parser("train", help="train an MLP on a dataset and write a run folder")
+    p.add_argument(
+        "--data",
+        default=defaults.data,
+        help="dataset name or spec (see `chainrule datasets`), default digits",
+    )
+    p.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=defaults.hidden,
+        help="hidden layer sizes, e.g. 64,32 (default 64)",
+    )
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default=defaults.activation)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    p.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate")
+    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    p.add_argument("--dropout", type=float, default=defaults.dropout)
+    p.add_argument("--epochs", type=_positive_int, default=defaults.epochs)
+    p.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=defaults.samples,
+        help="number of points for the generated 2-D datasets",
+    )
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=defaults.noise,
+        help="noise of the generated datasets, 0 to 0.5",
+    )
+    p.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
+    p.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
+    p.add_argument("--out", default=None, help="run folder (default runs/<data>)")
+    p.add_argument("--resume", metavar="DIR", default=None,
+                   help="continue the interrupted run in DIR (its settings are reused; "
+                        "--epochs may extend it)")  # fmt: skip
+    p.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
+    p.add_argument("--no-progress", action="store_true", help="no progress output")
+    p.set_defaults(run=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from chainrule.runs import RunConfig, train_run  # noqa: PLC0415
+
+    if args.resume:
+        config = RunConfig(out=args.resume, epochs=args.epochs)
+    else:
+        out = args.out or str(Path("runs") / args.data.split(":")[0])
+        config = RunConfig(
+            data=args.data, hidden=args.hidden, activation=args.activation,
+            optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+            dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size,
+            seed=args.seed, samples=args.samples, noise=args.noise,
+            test_fraction=args.test_fraction, val_fraction=args.val_fraction, out=out,
+        )  # fmt: skip
+    results = train_run(config, resume=bool(args.resume), progress=not args.no_progress,
+                        plots=not args.no_plots)  # fmt: skip
+    print(_metrics_table(results))
+    print(f"run folder: {config.out}")
+    return 0
+
+
+def _metrics_table(results: dict[str, float]) -> str:
+    width = max((len(k) for k in results), default=0)
+    lines = ["final metrics"]
+    for key, value in results.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        lines.append(f"  {key:<{width}}  {shown}")
+    return "\n".join(lines)
+
+
+def _add_evaluate(commands: Any) -> None:
+    p = commands.add_parser("evaluate", help="test metrics of a saved run")
+    p.add_argument("run_dir")
+    p.add_argument("--data", default=None, help="evaluate on another dataset spec")
+    p.set_defaults(run=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from chainrule.runs import evaluate_run  # noqa: PLC0415
+
+    print(_metrics_table(evaluate_run(args.run_dir, args.data)))
+    return 0
+
+
+def _add_predict(commands: Any) -> None:
+    p = commands.add_parser("predict", help="predict each row of a CSV of features")
+    p.add_argument("run_dir")
+    p.add_argument("--input", required=True, help="CSV with a header naming the features")
+    p.add_argument("--output", default=None, help="write predictions here (default stdout)")
+    p.set_defaults(run=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from chainrule.io import atomic_write_text  # noqa: PLC0415
+    from chainrule.runs import predict_file  # noqa: PLC0415
+
+    columns, rows = predict_file(args.run_dir, args.input)
+    buffer = io.StringIO()
+    buffer.write(",".join(columns) + "\n")
+    for row in rows:
+        cells = [str(int(row[0])) if columns[0] == "prediction" and len(columns) > 1 else
+                 f"{row[0]:.6g}"] + [f"{v:.6g}" for v in row[1:]]  # fmt: skip
+        buffer.write(",".join(cells) + "\n")
+    if args.output:
+        atomic_write_text(args.output, buffer.getvalue())
+        print(f"wrote {len(rows)} predictions to {args.output}")
+    else:
+        sys.stdout.write(buffer.getvalue())
+    return 0
+
+
+def _add_summary(commands: Any) -> None:
+    p = commands.add_parser("summary", help="layers, output shapes and parameter counts")
+    p.add_argument("run_dir")
+    p.set_defaults(run=_summary)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from chainrule.runs import load_run  # noqa: PLC0415
+    from chainrule.train import summary  # noqa: PLC0415
+
+    saved, model, config = load_run(args.run_dir)
+    n_features = len(saved["feature_names"])
+    print(f"run {args.run_dir}: data {config.data}, {saved['task']}, epoch {saved.epoch + 1}")
+    print(summary(model, (n_features,)))
+    return 0
+
+
+def _add_datasets(commands: Any) -> None:
+    p = commands.add_parser("datasets", help="list the datasets `--data` accepts")
+    p.set_defaults(run=_datasets)
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from chainrule.data import list_datasets  # noqa: PLC0415
+
+    rows = [("name", "shape", "task", "description"), *list_datasets()]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(str(row[i]).ljust(widths[i]) for i in range(3)) + "  " + str(row[3]))
+    return 0
+
+
+# ---------------------------------------------------------------------- optional commands
+def _add_optional(
+    commands: Any, name: str, module: str, adder: str, runner: str, description: str
+) -> None:
+    """Commands that live in their own subpackage (text generation, the playground)."""
+    import importlib  # noqa: PLC0415
+
+    try:
+        package = importlib.import_module(module)
+    except ImportError:
+        return
+    p = commands.add_parser(name, help=description)
+    getattr(package, adder)(p)
+    p.set_defaults(run=getattr(package, runner))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chainrule", description=__doc__.splitlines()[0],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    adders: Sequence[Callable[[Any], None]] = (
+        _add_train, _add_evaluate, _add_predict, _add_summary, _add_datasets,
+    )  # fmt: skip
+    for add in adders:
+        add(commands)
+    _add_optional(
+        commands,
+        "generate",
+        "chainrule.text.cli",
+        "add_generate_arguments",
+        "run_generate",
+        "train a character-level model on names and invent new ones",
+    )
+    _add_optional(commands, "playground", "chainrule.playground.cli", "add_playground_arguments",
+                  "run_playground", "train small networks in the browser")  # fmt: skip
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `chainrule` console script; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args) or 0)
+    except UsageError as error:
+        print(f"{error}", file=sys.stderr)
+        return USAGE_ERROR
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ImportError,
+            IndexError, CheckpointError, np.linalg.LinAlgError) as error:  # fmt: skip
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"chainrule: error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
