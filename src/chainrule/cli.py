@@ -94,7 +94,9 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate")
     p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     p.add_argument("--dropout", type=float, default=defaults.dropout)
-    p.add_argument("--epochs", type=_positive_int, default=defaults.epochs)
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help=f"number of epochs (default {defaults.epochs}; with --resume, the new "
+                        "total, else the saved one)")  # fmt: skip
     p.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument(
@@ -124,13 +126,13 @@ def _train(args: argparse.Namespace) -> int:
     from chainrule.runs import RunConfig, train_run  # noqa: PLC0415
 
     if args.resume:
-        config = RunConfig(out=args.resume, epochs=args.epochs)
+        config = RunConfig(out=args.resume, epochs=args.epochs or 0)
     else:
         out = args.out or str(Path("runs") / args.data.split(":")[0])
         config = RunConfig(
             data=args.data, hidden=args.hidden, activation=args.activation,
             optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-            dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size,
+            dropout=args.dropout, epochs=args.epochs or RunConfig.epochs, batch_size=args.batch_size,
             seed=args.seed, samples=args.samples, noise=args.noise,
             test_fraction=args.test_fraction, val_fraction=args.val_fraction, out=out,
         )  # fmt: skip

@@ -57,16 +57,17 @@ def gradcheck(
     for position, x in enumerate(tensors):
         analytic = np.zeros(x.shape) if x.grad is None else x.grad.data.astype(np.float64)
         numeric = np.zeros(x.shape)
-        flat = x.data.reshape(-1)
         with no_grad():
-            for i in range(flat.size):  # a test tool: one element at a time, on purpose
-                original = flat[i]
-                flat[i] = original + eps
+            # a test tool: one element at a time, on purpose; indexing x.data itself (not a
+            # reshaped view, which is a copy for Fortran-ordered data) so fn sees the change
+            for i in np.ndindex(x.shape):
+                original = x.data[i]
+                x.data[i] = original + eps
                 plus = scalar(fn(*inputs))
-                flat[i] = original - eps
+                x.data[i] = original - eps
                 minus = scalar(fn(*inputs))
-                flat[i] = original
-                numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
+                x.data[i] = original
+                numeric[i] = (plus - minus) / (2 * eps)
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and error.max() > 0:
             worst = np.unravel_index(int(np.argmax(error)), x.shape)

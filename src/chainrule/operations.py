@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +31,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     first = tensors[0]
-    axis = dim % max(first.ndim, 1)
+    axis = dim % builtins.max(first.ndim, 1)  # this module's max() is the tensor one
     for i, t in enumerate(tensors):
         if t.ndim != first.ndim or t.shape[:axis] + t.shape[axis + 1 :] != (
             first.shape[:axis] + first.shape[axis + 1 :]

@@ -141,9 +141,7 @@ class Tensor:
 
     def __bool__(self) -> builtins.bool:
         if self.data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} values is ambiguous"
-            )
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
         return bool(self.data)
 
     def __index__(self) -> builtins.int:
@@ -227,7 +225,7 @@ class Tensor:
                     f"backward: gradient has shape {seed.shape} but the output has shape "
                     f"{self.shape}"
                 )
-            seed = seed.astype(self.data.dtype, copy=False)
+            seed = seed.astype(self.data.dtype)  # a copy: a leaf's .grad must not alias it
         run_backward(self, seed, retain_graph)
 
     # ------------------------------------------------------------------ arithmetic
@@ -426,10 +424,18 @@ class Tensor:
         return Tensor._make(np.sign(self.data), False)
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+    def sum(
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        keepdim: builtins.bool = False,
+    ) -> Tensor:
         return ops.Sum.apply(self, axis=ops.normalize_dims(dim, self.ndim), keepdims=keepdim)
 
-    def mean(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+    def mean(
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        keepdim: builtins.bool = False,
+    ) -> Tensor:
         return ops.Mean.apply(
             self._as_float(), axis=ops.normalize_dims(dim, self.ndim), keepdims=keepdim
         )
@@ -452,15 +458,26 @@ class Tensor:
         )
 
     def std(
-        self, dim: builtins.int | Sequence[builtins.int] | None = None, unbiased: builtins.bool = True, keepdim: builtins.bool = False
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False,
     ) -> Tensor:
         return self.var(dim, unbiased=unbiased, keepdim=keepdim).sqrt()
 
-    def amax(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+    def amax(
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        keepdim: builtins.bool = False,
+    ) -> Tensor:
         """Largest value; the gradient is split evenly between tied maxima (max gate)."""
         return ops.Amax.apply(self, axis=ops.normalize_dims(dim, self.ndim), keepdims=keepdim)
 
-    def amin(self, dim: builtins.int | Sequence[builtins.int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+    def amin(
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        keepdim: builtins.bool = False,
+    ) -> Tensor:
         return -((-self).amax(dim, keepdim))
 
     def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
@@ -546,9 +563,7 @@ class Tensor:
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
         offset = len(sizes) - self.ndim
-        shape = tuple(
-            self.shape[i - offset] if n == -1 else n for i, n in enumerate(sizes)
-        )
+        shape = tuple(self.shape[i - offset] if n == -1 else n for i, n in enumerate(sizes))
         return ops.Expand.apply(self, shape=shape)
 
     def expand_as(self, other: Tensor) -> Tensor:

@@ -19,17 +19,18 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---------------------------------------------------------------------- activations
-def relu(x: Tensor) -> Tensor:
-    """max(0, x)."""
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x). (`inplace`, for every activation here, is accepted for PyTorch
+    compatibility; the result is always a new tensor.)"""
     return x.relu()
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope·x otherwise (keeps a gradient left of 0)."""
     return ops.LeakyRelu.apply(x, negative_slope=negative_slope)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, α(eˣ - 1) otherwise (smooth, saturates at -α)."""
     return ops.Elu.apply(x, alpha=alpha)
 
@@ -41,7 +42,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     return ops.Gelu.apply(x, approximate=approximate)
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x)."""
     return ops.Silu.apply(x)
 
@@ -66,13 +67,20 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
     return dim
 
 
-def softmax(x: Tensor, dim: int | None = None) -> Tensor:
-    """e^(xᵢ) / Σⱼ e^(xⱼ) along dim, computed as softmax(x - max x) so it cannot overflow."""
+def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """e^(xᵢ) / Σⱼ e^(xⱼ) along dim, computed as softmax(x - max x) so it cannot overflow.
+
+    dtype: cast the input to this type first (e.g. float64 for extra precision).
+    """
+    x = x if dtype is None else x.to(dtype)
     return x.softmax(_softmax_dim(x, dim))
 
 
-def log_softmax(x: Tensor, dim: int | None = None) -> Tensor:
-    """x - log Σ eˣ along dim, with the log-sum-exp trick."""
+def log_softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
+    """x - log Σ eˣ along dim, with the log-sum-exp trick (dtype: as in `softmax`)."""
+    x = x if dtype is None else x.to(dtype)
     return x.log_softmax(_softmax_dim(x, dim))
 
 
@@ -95,10 +103,18 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def dropout(
-    x: Tensor, p: float = 0.5, training: bool = True, generator: Generator | None = None
+    x: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    *,
+    generator: Generator | None = None,
 ) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
-    so the expected value is unchanged and evaluation needs no rescaling."""
+    so the expected value is unchanged and evaluation needs no rescaling.
+
+    `inplace` is accepted for PyTorch compatibility; the result is always a new tensor.
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
@@ -342,8 +358,10 @@ def cross_entropy(
     rows = _classes_last(logits)
     row_weight = _row_weights(index, weight, ignore_index, input.dtype)
     if label_smoothing == 0.0:
+        # ignored rows weigh 0; any valid class stands in for their (maybe negative) index
+        safe = np.where(index == ignore_index, 0, index)
         losses = ops.CrossEntropyIndex.apply(
-            rows, target=index, row_weight=row_weight, reduction=reduction
+            rows, target=safe, row_weight=row_weight, reduction=reduction
         )
     else:
         log_p = rows.log_softmax(1)

@@ -53,8 +53,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Abs", "Add", "Amax", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat",
-    "Clamp", "Clone", "CrossEntropyIndex", "Div", "Elu", "EmbeddingLookup", "Exp", "Expand", "Gather", "Gelu",
-    "GetItem", "LeakyRelu", "Linear", "Log", "LogSoftmax", "MatMul", "Maximum", "Mean",
+    "Clamp", "Clone", "CrossEntropyIndex", "Div", "Elu", "EmbeddingLookup", "Exp", "Expand",
+    "Gather", "Gelu", "GetItem", "LeakyRelu", "Linear", "Log", "LogSoftmax", "MatMul", "Maximum",
+    "Mean",
     "Minimum", "Mul", "Neg", "Permute", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Silu",
     "Softmax", "Softplus", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Var", "Where", "erf",
     "stable_sigmoid",
@@ -85,8 +86,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if inner_a != inner_b:
         raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
-            f"({inner_a} != {inner_b})"
+            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({inner_a} != {inner_b})"
         )
     if a.data.dtype != b.data.dtype:
         common = dtypes.promote(a.data.dtype, b.data.dtype)

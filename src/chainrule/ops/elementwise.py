@@ -100,6 +100,8 @@ class PowScalar(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         p = self.exponent
+        if p == 0:  # a constant: 0 * x**-1 would be nan at x = 0
+            return np.zeros_like(grad)
         if p == 2:
             return grad * 2 * self.x
         return grad * (p * self.x ** np.asarray(p - 1, dtype=self.x.dtype))
@@ -115,8 +117,11 @@ class Pow(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         need_a, need_b = self.needs_input_grad
-        grad_a = grad * self.b * self.a ** (self.b - 1) if need_a else None
-        grad_b = None
+        grad_a = grad_b = None
+        if need_a:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # a ** 0 is constant: derivative 0 even at a = 0, not 0·0⁻¹ (as in PyTorch)
+                grad_a = np.where(self.b == 0, 0, grad * self.b * self.a ** (self.b - 1))
         if need_b:
             with np.errstate(divide="ignore", invalid="ignore"):
                 # 0 ** b has derivative 0 with respect to b where b > 0 (as in PyTorch)

@@ -26,11 +26,11 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g = grad
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+        g = grad  # restore the dims the vectors dropped: b's column first, then a's row
         if b.ndim == 1:
             g = np.expand_dims(g, -1)
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
         need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
@@ -51,7 +51,9 @@ class Linear(Function):
     Backward: dx = G W, dW = Gᵀ x, db = Σ G over all but the last dim.
     """
 
-    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    def forward(
+        self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
+    ) -> np.ndarray:
         self.x, self.weight = x, weight
         out = x @ weight.T
         if bias is not None:
@@ -65,6 +67,8 @@ class Linear(Function):
         flat_grad = grad.reshape(-1, grad.shape[-1])
         if need_w:
             grad_w = flat_grad.T @ self.x.reshape(-1, self.x.shape[-1])
-        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
+        if len(self.needs_input_grad) == 2:  # called without a bias
+            return grad_x, grad_w
+        if self.needs_input_grad[2]:
             grad_b = flat_grad.sum(axis=0)
         return grad_x, grad_w, grad_b

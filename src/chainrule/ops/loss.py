@@ -46,6 +46,7 @@ class CrossEntropyIndex(Function):
         losses = np.log(sum_exp[:, 0]) - shifted[rows, target]
         denominator = float(len(target))
         if row_weight is not None:
+            row_weight = row_weight.astype(logits.dtype, copy=False)  # float32 stays float32
             losses = losses * row_weight
             denominator = float(row_weight.sum())
         exp /= sum_exp

@@ -78,8 +78,7 @@ class Gather(Function):
     def forward(self, x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
         if index.ndim != x.ndim:
             raise ValueError(
-                f"gather: index has {index.ndim} dims but the input has {x.ndim}; "
-                "they must match"
+                f"gather: index has {index.ndim} dims but the input has {x.ndim}; they must match"
             )
         self.input_shape, self.index, self.axis = x.shape, index, axis
         return np.take_along_axis(x, index, axis=axis)
@@ -87,7 +86,7 @@ class Gather(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         full = np.zeros(self.input_shape, dtype=grad.dtype)
         # add.at over an open grid: repeated indices along `axis` accumulate
-        grid = list(np.indices(self.index.shape, sparse=True))
+        grid: list[Any] = list(np.indices(self.index.shape, sparse=True))
         grid[self.axis] = self.index
         np.add.at(full, tuple(grid), grad)
         return full

@@ -62,7 +62,8 @@ class Var(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         upstream = _restore_dims(grad, self.axis, self.keepdims)
         factor = np.asarray(2 / self.denominator if self.denominator else np.inf, grad.dtype)
-        return upstream * self.centered * factor
+        with np.errstate(invalid="ignore"):  # N <= correction: nan, as the forward (and torch)
+            return upstream * self.centered * factor
 
 
 class Amax(Function):

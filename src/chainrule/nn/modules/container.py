@@ -46,11 +46,15 @@ class Sequential(Module):
 
     def __getitem__(self, index: int | slice) -> Module | Sequential:
         items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
-        module = items[index][1]
+        if isinstance(index, slice):  # keeps the original names, as in PyTorch
+            return type(self)(OrderedDict(items[index]))
+        module = items[_position(index, len(items))][1]
         assert module is not None
         return module
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        name = list(self._modules)[_position(index, len(self))]
+        setattr(self, name, module)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -61,6 +65,18 @@ class Sequential(Module):
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for module in modules:
+            self.append(module)
+        return self
+
+
+def _position(index: int, size: int) -> int:
+    """A possibly negative index into a container of `size` modules, checked."""
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of range for a container of {size} modules")
+    return index % size
 
 
 class ModuleList(Module):
@@ -75,10 +91,47 @@ class ModuleList(Module):
         self.add_module(str(len(self)), module)
         return self
 
-    def __getitem__(self, index: int) -> Module:
-        module = list(self._modules.values())[index]
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> ModuleList: ...
+
+    def __getitem__(self, index: int | slice) -> Module | ModuleList:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):  # renumbered from 0, as in PyTorch
+            return type(self)(m for m in modules[index] if m is not None)
+        module = modules[_position(index, len(modules))]
         assert module is not None
         return module
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, str(_position(index, len(self))), module)
+
+    def __repr__(self) -> str:
+        """PyTorch's layout: runs of identical modules shown once, as `(0-2): 3 x Linear(...)`."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return f"{type(self).__name__}()"
+        runs: list[list[Any]] = []  # [first index, last index, repr]
+        for i, text in enumerate(reprs):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = [
+            (f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ")
+            for a, b, text in runs
+        ]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -108,6 +161,22 @@ class ModuleDict(Module):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def __delitem__(self, name: str) -> None:
+        del self._modules[name]
+
+    def pop(self, name: str) -> Module | None:
+        module = self._modules[name]
+        del self._modules[name]
+        return module
+
+    def update(self, modules: dict[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        pairs = modules.items() if isinstance(modules, dict) else modules
+        for name, module in pairs:
+            self.add_module(name, module)
 
     def keys(self) -> Iterable[str]:
         return self._modules.keys()

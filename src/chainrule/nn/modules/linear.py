@@ -10,7 +10,7 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.module import Module, check_device
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -44,9 +44,15 @@ class Linear(Module):
     """
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
+        check_device(device)
         if in_features < 0 or out_features < 0:
             raise ValueError(f"Linear: sizes must be >= 0, got ({in_features}, {out_features})")
         self.in_features, self.out_features = in_features, out_features

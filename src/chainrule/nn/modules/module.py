@@ -17,6 +17,12 @@ from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
 
+def check_device(device: Any) -> None:
+    """Layers take PyTorch's `device` argument; chainrule computes on the CPU only."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"chainrule runs on the CPU only; got device={device!r}")
+
+
 class IncompatibleKeys(NamedTuple):
     """What `load_state_dict` returns: the keys it did not find and the ones it did not use."""
 
@@ -56,16 +62,20 @@ class Module:
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
+            if not isinstance(value, (Parameter, Module)):  # plain attributes are fine
+                object.__setattr__(self, name, value)
+                return
+            kind = "parameter" if isinstance(value, Parameter) else "module"
             raise AttributeError(
-                f"cannot assign {name!r} before Module.__init__() call: "
-                "call super().__init__() first in your module's __init__"
+                f"cannot assign {kind} {name!r} before Module.__init__() call: "
+                f"call super().__init__() first in {type(self).__name__}.__init__"
             )
         registries = (self._parameters, self._buffers, self._modules)
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif name in self._parameters:
             if value is not None:
@@ -78,17 +88,26 @@ class Module:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r}")
             self._buffers[name] = value
-        elif name in self._modules and value is None:
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module {name!r} "
+                    "(nn.Module or None expected)"
+                )
             self._modules[name] = None
         else:
             for registry in registries:
-                registry.pop(name, None)  # type: ignore[attr-defined]
+                registry.pop(name, None)
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: dict[str, Any] | None = None) -> None:
+        """Drop `name` from the instance dict and the registries other than `keep` (which
+        keeps its position, so re-assigning a layer does not reorder `state_dict`)."""
         self.__dict__.pop(name, None)
+        self._non_persistent.discard(name)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)  # type: ignore[attr-defined]
+            if registry is not keep:
+                registry.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: look in the registries
@@ -101,20 +120,25 @@ class Module:
     def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
-                del registry[name]  # type: ignore[attr-defined]
+                del registry[name]
                 return
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is None:
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = None
         else:
             setattr(self, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register state that is saved in `state_dict` but is not learned (running stats)."""
-        self._forget(name)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign {type(tensor).__name__} as buffer {name!r} "
+                "(Tensor or None expected)"
+            )
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -122,7 +146,7 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -189,18 +213,26 @@ class Module:
             yield buffer
 
     # ------------------------------------------------------------------ state
-    def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Every parameter and persistent buffer by dotted name (tensors share the arrays)."""
+    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+        """Every parameter and persistent buffer by dotted name (tensors share the arrays).
+
+        As in PyTorch, a module reachable by two paths (tied layers) appears under both;
+        `keep_vars=True` returns the Parameters themselves instead of detached tensors.
+        """
         state: OrderedDict[str, Tensor] = OrderedDict()
-        for prefix, module in self.named_modules():
-            dot = f"{prefix}." if prefix else ""
-            for name, param in module._parameters.items():
-                if param is not None:
-                    state[dot + name] = param.detach()
-            for name, buffer in module._buffers.items():
-                if buffer is not None and name not in module._non_persistent:
-                    state[dot + name] = buffer.detach()
+        self._save_state(state, prefix, keep_vars)
         return state
+
+    def _save_state(self, state: OrderedDict[str, Tensor], prefix: str, keep_vars: bool) -> None:
+        for name, param in self._parameters.items():
+            if param is not None:
+                state[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent:
+                state[prefix + name] = buffer if keep_vars else buffer.detach()
+        for name, module in self._modules.items():
+            if module is not None:
+                module._save_state(state, f"{prefix}{name}.", keep_vars)
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values into this module's parameters and buffers, in place.
@@ -299,12 +331,16 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, module in self._modules.items():
-            child = repr(module).replace("\n", "\n  ")
-            lines.append(f"({name}): {child}")
+        """PyTorch's layout: one-line settings inline, else one item per indented line."""
         extra = self.extra_repr()
-        if not lines:
-            return f"{type(self).__name__}({extra})"
-        body = "\n  ".join(([extra] if extra else []) + lines)
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [
+            f"({name}): " + repr(module).replace("\n", "\n  ")
+            for name, module in self._modules.items()
+        ]
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{type(self).__name__}({extra_lines[0]})"
+        if not extra_lines and not child_lines:
+            return f"{type(self).__name__}()"
+        body = "\n  ".join(extra_lines + child_lines)
         return f"{type(self).__name__}(\n  {body}\n)"

@@ -9,7 +9,7 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.module import Module, check_device
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -30,19 +30,22 @@ class Flatten(Module):
 
 class Dropout(Module):
     """Zeroes each element with probability p in training, scaling the rest by 1/(1-p)
-    (inverted dropout); does nothing in eval mode."""
+    (inverted dropout); does nothing in eval mode.
 
-    def __init__(self, p: float = 0.5) -> None:
+    `inplace` is accepted for PyTorch compatibility; the result is always a new tensor.
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class BatchNorm1d(Module):
@@ -56,18 +59,25 @@ class BatchNorm1d(Module):
         self,
         num_features: int,
         eps: float = 1e-5,
-        momentum: float = 0.1,
+        momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        device: Any = None,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
+        check_device(device)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=float_type))
-            self.bias = Parameter(np.zeros(num_features, dtype=float_type))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype=float_type))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -86,8 +96,11 @@ class BatchNorm1d(Module):
                 f"(N, {self.num_features}, L), got {x.shape}"
             )
         use_batch_stats = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
+            if self.momentum is None:  # a cumulative moving average, as in PyTorch
+                momentum = 1.0 / float(self.num_batches_tracked.item())
         return F.batch_norm(
             x,
             self.running_mean if not use_batch_stats or self.training else None,
@@ -95,14 +108,15 @@ class BatchNorm1d(Module):
             self.weight,
             self.bias,
             use_batch_stats,
-            self.momentum,
+            momentum,
             self.eps,
         )
 
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -118,16 +132,38 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        *,
+        device: Any = None,
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        check_device(device)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        if padding_idx is not None and padding_idx < 0:
-            padding_idx += num_embeddings
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
+                    f"({num_embeddings})"
+                )
+            padding_idx %= num_embeddings
         self.padding_idx = padding_idx
         float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=float_type))
         self.reset_parameters()
+
+    @classmethod
+    def from_pretrained(
+        cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None
+    ) -> Embedding:
+        """An Embedding whose table is `embeddings` (rows, dim), shared as in PyTorch, not
+        re-initialised; frozen (requires_grad=False) unless freeze=False."""
+        table = embeddings if isinstance(embeddings, Tensor) else Tensor(embeddings)
+        if table.ndim != 2:
+            raise ValueError(f"Embeddings parameter is expected to be 2-D, got {table.shape}")
+        rows, cols = table.shape
+        embedding = cls(rows, cols, padding_idx, dtype=table.dtype)
+        embedding.weight = Parameter(table, requires_grad=not freeze)
+        return embedding
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)

@@ -1,0 +1,375 @@
+"""`fit`, `evaluate`, `predict`: the PyTorch training loop, with Keras's bookkeeping around it.
+
+`fit` is exactly the loop a learner writes by hand, once per batch::
+
+    model.train()
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)      # forward
+        loss.backward()                    # backward: the chain rule
+        optimizer.step()                   # w <- w - lr · update
+
+plus what makes it pleasant: validation under ``model.eval()`` and ``no_grad()``, metrics, a
+`History`, callbacks, progress output and a guard against NaN. Writing the loop yourself stays
+first-class; `fit` hides nothing more than this.
+
+Example::
+
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
+                  (X_train, y_train), val=(X_val, y_val), epochs=20, metrics=["accuracy"])
+    history.history["val_accuracy"][-1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import no_grad
+from chainrule.data import DataLoader, TensorDataset
+from chainrule.random import Generator
+from chainrule.tensor import Tensor
+from chainrule.train.callbacks import Callback, TerminateOnNaN, TrainState
+from chainrule.train.history import History
+from chainrule.train.metrics import CLASSIFICATION, Metric, get_metric
+from chainrule.train.progress import make_progress
+
+__all__ = ["as_loader", "evaluate", "fit", "predict"]
+
+
+# ---------------------------------------------------------------------- data
+def _float_dtype(model: Any) -> np.dtype | None:
+    """The dtype of the model's first floating parameter (float32 for default layers)."""
+    for param in model.parameters():
+        if param.data.dtype.kind == "f":
+            return param.data.dtype
+    return None
+
+
+def _as_tensor(values: Any, float_dtype: np.dtype | None) -> Tensor:
+    """A Tensor as given, or an array wrapped without a copy (floats cast to the model's)."""
+    if isinstance(values, Tensor):
+        return values
+    array = np.asarray(values)
+    if float_dtype is not None and array.dtype.kind == "f" and array.dtype != float_dtype:
+        array = array.astype(float_dtype)
+    return Tensor._make(array, False)
+
+
+def as_loader(
+    data: Any,
+    model: Any = None,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    generator: Generator | None = None,
+) -> Iterable[Any]:
+    """Something to iterate over once per epoch, yielding (input, target, ...) batches.
+
+    * an ``(X, y)`` tuple of ndarrays, lists or Tensors → ``DataLoader(TensorDataset(X, y))``;
+      floating ndarrays are cast to the dtype of the model's parameters (so float64 NumPy
+      data trains a float32 model); Tensors are used as they are;
+    * a Dataset (``len`` and ``[i]``) → ``DataLoader(dataset, batch_size, shuffle, generator)``;
+    * a DataLoader, or any other re-iterable of batches → used as it is (its own batch size
+      and shuffling apply).
+    """
+    if isinstance(data, DataLoader):
+        return data
+    if isinstance(data, (tuple, list)) and len(data) >= 2:
+        float_dtype = _float_dtype(model) if model is not None else None
+        columns = [_as_tensor(column, float_dtype) for column in data]
+        dataset = TensorDataset(*columns)
+        return DataLoader(dataset, batch_size, shuffle=shuffle, generator=generator)
+    if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+        return DataLoader(data, batch_size, shuffle=shuffle, generator=generator)
+    if isinstance(data, Iterable) and iter(data) is not data:
+        return data
+    raise TypeError(
+        f"cannot train on a {type(data).__name__}: pass an (X, y) tuple, a Dataset or a "
+        "DataLoader (a one-shot iterator or generator would be empty after the first epoch)"
+    )
+
+
+def _split_batch(batch: Any) -> tuple[Any, Any]:
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        return batch[0], batch[1]
+    raise TypeError(
+        f"each batch must be an (input, target) pair, got {type(batch).__name__}: "
+        "fit needs targets for the loss"
+    )
+
+
+def _num_samples(x: Any) -> int:
+    return int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) else 1
+
+
+def _array(values: Any) -> np.ndarray:
+    return np.asarray(values.data if isinstance(values, Tensor) else values)
+
+
+# ---------------------------------------------------------------------- metrics
+def _logits_hint(loss_fn: Any) -> bool | None:
+    """True when the loss takes logits (BCEWithLogits), False for probabilities (BCE)."""
+    name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+    if name in ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits"):
+        return True
+    if name in ("BCELoss", "binary_cross_entropy"):
+        return False
+    return None
+
+
+def _metric_value(fn: Metric, y_true: Any, y_pred: Any, from_logits: bool | None) -> float:
+    if fn in CLASSIFICATION and from_logits is not None:
+        return float(fn(y_true, y_pred, from_logits=from_logits))
+    return float(fn(y_true, y_pred))
+
+
+class _Accumulator:
+    """Sums a sample-weighted loss and keeps predictions and targets for exact metrics.
+
+    The epoch's loss is Σ_b n_b·loss_b / Σ_b n_b (exact for mean-reduced losses); metrics
+    are computed once on all of the epoch's predictions, so precision, F1 or R² are exact,
+    not averages over batches. The running values shown live are batch-weighted averages.
+    """
+
+    def __init__(self, metrics: Sequence[tuple[str, Metric]], from_logits: bool | None) -> None:
+        self.metrics, self.from_logits = metrics, from_logits
+        self.samples, self.loss_sum = 0, 0.0
+        self.predictions: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+        self.live_sums = dict.fromkeys((name for name, _ in metrics), 0.0)
+
+    def add(self, loss: float | None, output: Any, target: Any, n: int, live: bool) -> None:
+        self.samples += n
+        if loss is not None:
+            self.loss_sum += loss * n
+        if not self.metrics:
+            return
+        prediction, truth = _array(output), _array(target)
+        self.predictions.append(prediction)
+        self.targets.append(truth)
+        if live:
+            for name, fn in self.metrics:
+                self.live_sums[name] += n * _metric_value(fn, truth, prediction, self.from_logits)
+
+    def running(self, with_loss: bool = True) -> dict[str, float]:
+        logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
+        logs.update({name: total / self.samples for name, total in self.live_sums.items()})
+        return logs
+
+    def result(self, with_loss: bool = True) -> dict[str, float]:
+        if self.samples == 0:
+            raise ValueError("no batches: the data is empty (or smaller than one batch)")
+        logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
+        if self.metrics:
+            truth = np.concatenate(self.targets)
+            prediction = np.concatenate(self.predictions)
+            for name, fn in self.metrics:
+                logs[name] = _metric_value(fn, truth, prediction, self.from_logits)
+        return logs
+
+
+# ---------------------------------------------------------------------- fit
+def _call(callbacks: Sequence[Callback], hook: str, state: TrainState) -> None:
+    for callback in callbacks:
+        getattr(callback, hook)(state)
+
+
+def _train_epoch(
+    state: TrainState,
+    loader: Iterable[Any],
+    callbacks: Sequence[Callback],
+    metrics: Sequence[tuple[str, Metric]],
+    live: bool,
+) -> dict[str, float] | None:
+    """One epoch of the plain loop; the logs, or None when a callback stopped it midway."""
+    model, loss_fn, optimizer = state.model, state.loss_fn, state.optimizer
+    totals = _Accumulator(metrics, _logits_hint(loss_fn))
+    for index, batch in enumerate(loader):
+        x, y = _split_batch(batch)
+        state.batch, state.batch_size = index, _num_samples(x)
+        _call(callbacks, "on_batch_begin", state)
+
+        optimizer.zero_grad()
+        output = model(x)
+        loss = loss_fn(output, y)
+        loss.backward()
+
+        state.loss = float(loss.item())
+        _call(callbacks, "on_after_backward", state)
+        if state.stop_training:  # e.g. a NaN gradient: the step is never applied
+            return None
+        optimizer.step()
+
+        totals.add(state.loss, output, y, state.batch_size, live)
+        state.logs = totals.running()
+        _call(callbacks, "on_batch_end", state)
+        if state.stop_training:
+            return None
+    return totals.result()
+
+
+def fit(
+    model: Any,
+    loss_fn: Any,
+    optimizer: Any,
+    train: Any,
+    val: Any = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    callbacks: Sequence[Callback] = (),
+    metrics: Sequence[str | Metric] = (),
+    progress: bool = True,
+    generator: Generator | None = None,
+    start_epoch: int = 0,
+    history: History | None = None,
+    terminate_on_nan: bool = True,
+) -> History:
+    """Train `model` for epochs ``start_epoch, ..., epochs - 1`` and return its `History`.
+
+    Args:
+        model: an ``nn.Module``; trained under ``model.train()``, validated under
+            ``model.eval()`` and ``no_grad()``.
+        loss_fn: ``loss_fn(output, target) -> scalar Tensor`` (``nn.CrossEntropyLoss()``,
+            ``F.mse_loss``, ...).
+        optimizer: a ``chainrule.optim`` optimizer over the model's parameters.
+        train: an ``(X, y)`` tuple of ndarrays or Tensors, a Dataset, or a DataLoader (see
+            `as_loader`).
+        val: validation data in the same forms, or None; its logs are prefixed ``val_``.
+        epochs: the epoch index at which training ends (as Keras: with ``start_epoch=5``
+            and ``epochs=10``, five more epochs run).
+        batch_size, shuffle, generator: how ``(X, y)`` and Datasets are batched; a seeded
+            ``chainrule.Generator`` reproduces the order. Ignored for a DataLoader.
+        callbacks: `Callback` instances, called in order.
+        metrics: names from ``metrics.METRICS`` ('accuracy', 'f1', 'mse', ...) or functions
+            ``fn(y_true, y_pred) -> float`` (named by their ``__name__``).
+        progress: show progress (a tqdm bar on a terminal, one line per epoch otherwise).
+        start_epoch, history: resume a run: the first epoch index, and the `History` to
+            extend (a new one if None).
+        terminate_on_nan: add a `TerminateOnNaN` unless ``callbacks`` has one already.
+
+    Returns:
+        The `History`: per epoch 'loss', each metric, 'val_loss' and 'val_<metric>' with
+        validation data, and 'lr' (the first parameter group's rate during the epoch).
+        An epoch cut short by a callback (a NaN, ...) is not recorded; why training
+        stopped is in ``history.stopped_reason``.
+    """
+    if start_epoch < 0 or epochs < start_epoch:
+        raise ValueError(f"need 0 <= start_epoch <= epochs, got {start_epoch} and {epochs}")
+    train_loader = as_loader(train, model, batch_size, shuffle, generator)
+    val_loader = None if val is None else as_loader(val, model, batch_size)
+    named_metrics = [get_metric(metric) for metric in metrics]
+
+    history = History() if history is None else history
+    hooks = list(callbacks)
+    if terminate_on_nan and not any(isinstance(c, TerminateOnNaN) for c in hooks):
+        hooks.append(TerminateOnNaN())
+    progress_callback = make_progress(progress)
+    if progress_callback is not None:
+        hooks.append(progress_callback)
+    live = bool(named_metrics) and any(c.live_metrics for c in hooks)
+
+    size = getattr(train_loader, "__len__", None)
+    state = TrainState(
+        model=model,
+        optimizer=optimizer,
+        loss_fn=loss_fn,
+        epochs=epochs,
+        history=history,
+        generator=generator,
+        num_batches=size() if size is not None else None,
+    )
+    try:
+        _call(hooks, "on_train_begin", state)
+        for epoch in range(start_epoch, epochs):
+            state.epoch, state.batch, state.logs = epoch, 0, {}
+            model.train()
+            _call(hooks, "on_epoch_begin", state)
+            logs = _train_epoch(state, train_loader, hooks, named_metrics, live)
+            if logs is None:
+                break
+            if val_loader is not None:
+                scores = _evaluate_loader(model, loss_fn, val_loader, named_metrics)
+                logs.update({f"val_{key}": value for key, value in scores.items()})
+            logs["lr"] = state.current_lr()
+            state.logs = logs
+            history.append(epoch, logs)
+            _call(hooks, "on_epoch_end", state)
+            if state.stop_training:
+                break
+        if state.stopped_reason is not None:
+            history.stopped_reason, history.stopped_epoch = state.stopped_reason, state.epoch
+        _call(hooks, "on_train_end", state)
+    finally:
+        close = getattr(progress_callback, "close", None)
+        if close is not None:
+            close()
+    return history
+
+
+# ---------------------------------------------------------------------- evaluate, predict
+def _evaluate_loader(
+    model: Any, loss_fn: Any, loader: Iterable[Any], metrics: Sequence[tuple[str, Metric]]
+) -> dict[str, float]:
+    totals = _Accumulator(metrics, _logits_hint(loss_fn))
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y = _split_batch(batch)
+                output = model(x)
+                loss = None if loss_fn is None else float(loss_fn(output, y).item())
+                totals.add(loss, output, y, _num_samples(x), live=False)
+    finally:
+        model.train(was_training)
+    return totals.result(with_loss=loss_fn is not None)
+
+
+def evaluate(
+    model: Any,
+    loss_fn: Any,
+    data: Any,
+    metrics: Sequence[str | Metric] = (),
+    batch_size: int = 256,
+) -> dict[str, float]:
+    """The loss and metrics of `model` on `data`, under ``model.eval()`` and ``no_grad()``.
+
+    `data` takes the forms of `fit`'s ``train``. The loss is the sample-weighted mean of the
+    batch losses; metrics are computed on all predictions at once. `loss_fn` may be None
+    (metrics only). The model's train/eval mode is restored afterwards.
+
+    Example: ``evaluate(model, nn.CrossEntropyLoss(), (X, y), ["accuracy"])`` →
+    ``{'loss': 0.31, 'accuracy': 0.9}``.
+    """
+    loader = as_loader(data, model, batch_size)
+    return _evaluate_loader(model, loss_fn, loader, [get_metric(m) for m in metrics])
+
+
+def predict(model: Any, X: Any, batch_size: int = 256) -> np.ndarray:  # noqa: N803 - X as in Keras
+    """The model's outputs for `X` as one ndarray, computed in batches under eval and no_grad.
+
+    `X` is an ndarray, list or Tensor of inputs (floating ndarrays cast to the model's
+    dtype), or a Dataset/DataLoader whose batches are inputs or (input, ...) tuples.
+    """
+    if isinstance(X, (Tensor, np.ndarray, list)):
+        inputs = _as_tensor(X, _float_dtype(model))
+        batches: Iterable[Any] = (
+            inputs[start : start + batch_size] for start in range(0, len(inputs), batch_size)
+        )
+    else:
+        batches = as_loader(X, model, batch_size)
+    outputs = []
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for batch in batches:
+                x = batch[0] if isinstance(batch, (tuple, list)) else batch
+                outputs.append(_array(model(x)))
+    finally:
+        model.train(was_training)
+    return np.concatenate(outputs) if outputs else np.zeros(0)
