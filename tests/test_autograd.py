@@ -477,3 +477,14 @@ def test_gradcheck_perturbs_fortran_ordered_inputs() -> None:
     x = cr.tensor(np.arange(6.0).reshape(2, 3).T, requires_grad=True)  # keeps Fortran order
     assert x.data.flags.f_contiguous and not x.data.flags.c_contiguous
     assert cr.gradcheck(lambda t: t * t, [x])
+
+
+def test_retained_and_leaf_gradients_never_share_an_array() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([3.0, 4.0], requires_grad=True)
+    u = w * 1.0
+    u.retain_grad()
+    (u + b).backward(cr.tensor([1.0, 1.0]))
+    with cr.no_grad():
+        b.grad.zero_()
+    assert u.grad.tolist() == [1.0, 1.0]

@@ -20,7 +20,9 @@ inputs are reduced back to each input's shape here, once, so no op has to.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -101,6 +103,14 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
+_creation_counter = itertools.count(1)  # orders graph tensors: inputs before outputs
+
+
+def _make_tensor(data: np.ndarray, requires_grad: bool) -> Tensor:
+    """Replaced by Tensor._make once tensor.py is imported (it imports this module)."""
+    raise RuntimeError("chainrule.tensor is not imported")
+
+
 class Function:
     """One node of the computational graph: an op's forward and backward on ndarrays.
 
@@ -123,21 +133,19 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays and link the result into the graph."""
-        from chainrule.tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
-
-        fn = cls()
+        fn = cls.__new__(cls)
         out = fn.forward(*[t.data for t in inputs], **options)
         if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
             out = np.asarray(out)
-        requires_grad = False
+        result = _make_tensor(out, False)
         if _GradMode.enabled:
-            needs = tuple(t.requires_grad for t in inputs)
-            requires_grad = True in needs
-        result = Tensor._make(out, requires_grad)
-        if requires_grad:
-            fn.inputs = inputs
-            fn.needs_input_grad = needs
-            result._ctx = fn
+            needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                fn.inputs = inputs
+                fn.needs_input_grad = needs
+                result.requires_grad = True
+                result._ctx = fn
+                result._seq = next(_creation_counter)
         return result
 
     @property
@@ -174,82 +182,88 @@ class observe_backward:  # noqa: N801 - used like no_grad
         _backward_observers.remove(self.observer)
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from `root` through graph nodes, each after all its inputs.
-
-    Iterative depth-first search: a chain of 100,000 ops must not hit the recursion limit.
-    A tensor is marked visited when it is expanded, not when it is pushed: in x * (x * 2)
-    the x pushed first must wait until x * 2, which also needs it, has been expanded.
-    """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        fn = tensor._ctx
-        if fn is None:
-            continue
-        if fn.inputs is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward(). Specify retain_graph=True if you "
-                "need to backward through the graph a second time."
-            )
-        for parent in fn.inputs:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
+_FREED_GRAPH = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward(). Specify retain_graph=True if you need to backward through "
+    "the graph a second time."
+)
 
 
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    """Propagate `grad` (d root / d root) back to every leaf that requires a gradient."""
-    from chainrule.tensor import Tensor  # noqa: PLC0415
+    """Propagate `grad` (d root / d root) back to every leaf that requires a gradient.
 
-    order = _topological_order(root)
-    grads: dict[int, np.ndarray] = {id(root): grad}
-    handed_out: set[int] = set()  # arrays already stored in some .grad: never alias two
-    with no_grad():
-        for tensor in reversed(order):
-            g = grads.pop(id(tensor), None)
-            if g is None:
-                continue
+    Nodes run in reverse creation order: every tensor is created after its inputs, so a
+    tensor's gradient is complete once every tensor created after it has passed its
+    gradient back. A heap keyed by creation number gives that order in one pass, without a
+    separate topological sort (and without recursion: a chain of 100,000 ops is fine).
+    While the pass runs, each tensor's incoming gradient waits in its `_flow` slot.
+    """
+    handed_out: set[int] = set()  # arrays already stored in some .grad
+    if root._ctx is None:  # backward on a leaf: d leaf / d leaf
+        _accumulate(root, grad, handed_out)
+        return
+    root._flow = grad
+    pending: list[tuple[int, Tensor]] = [(-root._seq, root)]
+    leaves: list[Tensor] = []
+    previous_mode, _GradMode.enabled = _GradMode.enabled, False
+    try:
+        while pending:
+            tensor = heappop(pending)[1]
             fn = tensor._ctx
-            if fn is None or tensor._retains_grad:
-                if g.dtype != tensor.data.dtype:
-                    g = g.astype(tensor.data.dtype)
-                if tensor.grad is None:
-                    if not g.flags.owndata or not g.flags.writeable or id(g) in handed_out:
-                        g = g.copy()
-                    handed_out.add(id(g))
-                    tensor.grad = Tensor._make(np.asarray(g), False)
-                else:
-                    tensor.grad.data = tensor.grad.data + g
-                if fn is None:
-                    continue
-            assert fn.inputs is not None
+            assert fn is not None  # only graph tensors are queued
+            inputs = fn.inputs
+            if inputs is None:
+                raise RuntimeError(_FREED_GRAPH)
+            g: Any = tensor._flow  # complete: every later tensor has passed its share back
+            tensor._flow = None
+            if tensor._retains_grad:
+                _accumulate(tensor, g, handed_out)
             input_grads: Any = fn.backward(g)
-            if not isinstance(input_grads, (tuple, list)):
+            if type(input_grads) is not tuple and type(input_grads) is not list:
                 input_grads = (input_grads,)  # one input: an ndarray, a NumPy scalar or None
             for observer in _backward_observers:
                 observer(fn, g, input_grads)
             for parent, parent_grad, needed in zip(
-                fn.inputs, input_grads, fn.needs_input_grad, strict=True
+                inputs, input_grads, fn.needs_input_grad, strict=True
             ):
                 if not needed or parent_grad is None:
                     continue
                 if parent_grad.shape != parent.data.shape:
                     parent_grad = unbroadcast(parent_grad, parent.data.shape)
-                key = id(parent)
-                previous = grads.get(key)
-                # the copy (fan-out) gate: a tensor used twice gets the sum of both gradients
-                grads[key] = parent_grad if previous is None else previous + parent_grad
+                previous = parent._flow
+                if previous is not None:
+                    # the copy (fan-out) gate: a tensor used twice gets the sum of both
+                    parent._flow = previous + parent_grad
+                    continue
+                parent._flow = parent_grad
+                if parent._ctx is None:
+                    leaves.append(parent)
+                else:
+                    heappush(pending, (-parent._seq, parent))
             if not retain_graph:
                 fn.release()
+        for leaf in leaves:
+            _accumulate(leaf, leaf._flow, handed_out)
+            leaf._flow = None
+    finally:
+        _GradMode.enabled = previous_mode
+        for _, waiting in pending:  # after an error: leave no gradient behind
+            waiting._flow = None
+        for leaf in leaves:
+            leaf._flow = None
+
+
+def _accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
+    """Add g into tensor.grad; never let two .grad tensors share one array."""
+    if g.dtype != tensor.data.dtype:
+        g = g.astype(tensor.data.dtype)
+    if tensor.grad is not None:
+        tensor.grad.data = tensor.grad.data + g
+        return
+    if type(g) is not np.ndarray or not g.flags.owndata or id(g) in handed_out:
+        g = np.array(g)
+    elif not g.flags.writeable:
+        g = g.copy()
+    handed_out.add(id(g))
+    tensor.grad = _make_tensor(g, False)

@@ -132,7 +132,8 @@ def _train(args: argparse.Namespace) -> int:
         config = RunConfig(
             data=args.data, hidden=args.hidden, activation=args.activation,
             optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-            dropout=args.dropout, epochs=args.epochs or RunConfig.epochs, batch_size=args.batch_size,
+            dropout=args.dropout, epochs=args.epochs or RunConfig.epochs,
+            batch_size=args.batch_size,
             seed=args.seed, samples=args.samples, noise=args.noise,
             test_fraction=args.test_fraction, val_fraction=args.val_fraction, out=out,
         )  # fmt: skip

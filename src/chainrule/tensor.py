@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import dtypes
+from chainrule import autograd, dtypes
 from chainrule.autograd import Function, is_grad_enabled, run_backward
 
 Scalar = int | float | bool
@@ -35,13 +35,24 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_ctx",
+        "_retains_grad",
+        "_seq",
+        "_flow",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
 
     data: np.ndarray
     grad: Tensor | None
     requires_grad: builtins.bool
     _ctx: Function | None
+    _seq: builtins.int
+    _flow: np.ndarray | None
     _retains_grad: builtins.bool
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
@@ -49,19 +60,23 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self._retains_grad = False
+        self._seq = 0
+        self._flow = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, data: np.ndarray, requires_grad: builtins.bool) -> Tensor:
+    @staticmethod
+    def _make(data: np.ndarray, requires_grad: builtins.bool) -> Tensor:
         """Wrap an ndarray without copying or checking: the engine's fast path."""
-        t = object.__new__(Tensor)
+        t = _new_object(Tensor)
         t.data = data
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = None
         t._retains_grad = False
+        t._seq = 0  # creation number of graph tensors (see autograd.run_backward)
+        t._flow = None  # the gradient arriving during a backward pass
         return t
 
     # ------------------------------------------------------------------ properties
@@ -574,6 +589,8 @@ class Tensor:
         return ops.Gather.apply(self, index=ops.index_array(index), axis=dim)
 
     def __getitem__(self, index: Any) -> Tensor:
+        if type(index) is slice and not self.requires_grad:  # a batch slice: no graph needed
+            return Tensor._make(self.data[index], False)
         return ops.GetItem.apply(self, index=ops.normalize_index(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -606,5 +623,8 @@ def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -
     """
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
+
+_new_object = object.__new__
+autograd._make_tensor = Tensor._make
 
 from chainrule import ops  # noqa: E402 - ops build on Tensor; methods above call them lazily

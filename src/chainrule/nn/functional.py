@@ -299,7 +299,11 @@ def _classes_last(x: Tensor) -> Tensor:
     return x.permute(*order).reshape(-1, x.shape[1])
 
 
-def _class_targets(name: str, target: Any, logits: Tensor, ignore_index: int) -> np.ndarray:
+def _class_targets(
+    name: str, target: Any, logits: Tensor, ignore_index: int
+) -> tuple[np.ndarray, bool]:
+    """Class indices as a flat int64 array, and whether all of them are classes (no row holds
+    an out-of-range ignore_index); a clear error for a wrong shape or class."""
     index = ops.index_array(target)
     classes = logits.shape[1] if logits.ndim >= 2 else logits.shape[0]
     expected = (logits.shape[0], *logits.shape[2:]) if logits.ndim >= 2 else ()
@@ -308,17 +312,21 @@ def _class_targets(name: str, target: Any, logits: Tensor, ignore_index: int) ->
             f"{name}: target shape {index.shape} does not fit input shape {logits.shape}; "
             f"expected class indices of shape {expected}"
         )
-    valid = index[index != ignore_index]
-    if valid.size and (valid.min() < 0 or valid.max() >= classes):
-        bad = valid[(valid < 0) | (valid >= classes)][0]
-        raise IndexError(f"{name}: target {bad} is out of bounds for {classes} classes")
-    return index.reshape(-1)
+    if index.size and (index.min() < 0 or index.max() >= classes):  # rare: look closer
+        valid = index[index != ignore_index]
+        if valid.size and (valid.min() < 0 or valid.max() >= classes):
+            bad = valid[(valid < 0) | (valid >= classes)][0]
+            raise IndexError(f"{name}: target {bad} is out of bounds for {classes} classes")
+        return index.reshape(-1), False
+    return index.reshape(-1), True
 
 
 def _row_weights(
-    target: np.ndarray, weight: Any, ignore_index: int, dtype: np.dtype
+    target: np.ndarray, weight: Any, ignore_index: int, dtype: np.dtype, all_classes: bool
 ) -> np.ndarray | None:
     """wᵢ = weight[yᵢ], 0 for ignored rows; None when every row weighs 1."""
+    if weight is None and all_classes and ignore_index < 0:
+        return None  # the usual case: no weights, and ignore_index is no class of any row
     ignored = target == ignore_index
     if weight is None and not ignored.any():
         return None
@@ -354,12 +362,12 @@ def cross_entropy(
         )
     if input.ndim == 1:
         target_array = target_array.reshape(1)
-    index = _class_targets("cross_entropy", target_array, logits, ignore_index)
+    index, all_classes = _class_targets("cross_entropy", target_array, logits, ignore_index)
     rows = _classes_last(logits)
-    row_weight = _row_weights(index, weight, ignore_index, input.dtype)
+    row_weight = _row_weights(index, weight, ignore_index, input.dtype, all_classes)
     if label_smoothing == 0.0:
         # ignored rows weigh 0; any valid class stands in for their (maybe negative) index
-        safe = np.where(index == ignore_index, 0, index)
+        safe = index if row_weight is None else np.where(index == ignore_index, 0, index)
         losses = ops.CrossEntropyIndex.apply(
             rows, target=safe, row_weight=row_weight, reduction=reduction
         )
@@ -425,9 +433,9 @@ def nll_loss(
     target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
     if input.ndim == 1:
         target_array = target_array.reshape(1)
-    index = _class_targets("nll_loss", target_array, log_p, ignore_index)
+    index, all_classes = _class_targets("nll_loss", target_array, log_p, ignore_index)
     rows = _classes_last(log_p)
-    row_weight = _row_weights(index, weight, ignore_index, input.dtype)
+    row_weight = _row_weights(index, weight, ignore_index, input.dtype, all_classes)
     weights_per_row = np.ones(len(index), input.dtype) if row_weight is None else row_weight
     picked = rows[np.arange(len(index)), np.where(index == ignore_index, 0, index)]
     losses = -picked * Tensor._make(weights_per_row, False)

@@ -112,6 +112,9 @@ class SGD(Optimizer):
     def _update_param(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
+            param -= group["lr"] * grad  # plain SGD, the hot path: θ ← θ - γ·g
+            return
         momentum = float(group["momentum"])
         buf = sgd_update(
             param,

@@ -166,11 +166,11 @@ class ModuleDict(Module):
         return name in self._modules
 
     def __delitem__(self, name: str) -> None:
-        del self._modules[name]
+        delattr(self, name)
 
     def pop(self, name: str) -> Module | None:
         module = self._modules[name]
-        del self._modules[name]
+        delattr(self, name)
         return module
 
     def update(self, modules: dict[str, Module] | Iterable[tuple[str, Module]]) -> None:

@@ -73,32 +73,38 @@ class Module:
         registries = (self._parameters, self._buffers, self._modules)
         if isinstance(value, Parameter):
             self._forget(name, keep=self._parameters)
-            self._parameters[name] = value
+            self._register(self._parameters, name, value)
         elif isinstance(value, Module):
             self._forget(name, keep=self._modules)
-            self._modules[name] = value
+            self._register(self._modules, name, value)
         elif name in self._parameters:
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as parameter {name!r} "
                     "(nn.Parameter or None expected)"
                 )
-            self._parameters[name] = None
+            self._register(self._parameters, name, None)
         elif name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r}")
-            self._buffers[name] = value
+            self._register(self._buffers, name, value)
         elif name in self._modules:
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as child module {name!r} "
                     "(nn.Module or None expected)"
                 )
-            self._modules[name] = None
+            self._register(self._modules, name, None)
         else:
             for registry in registries:
                 registry.pop(name, None)
             object.__setattr__(self, name, value)
+
+    def _register(self, registry: dict[str, Any], name: str, value: Any) -> None:
+        """Put a parameter, buffer or child in its registry, and mirror it in the instance
+        dict so `self.weight` is a plain attribute lookup (layers read it on every call)."""
+        registry[name] = value
+        self.__dict__[name] = value
 
     def _forget(self, name: str, keep: dict[str, Any] | None = None) -> None:
         """Drop `name` from the instance dict and the registries other than `keep` (which
@@ -121,13 +127,14 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
+                self.__dict__.pop(name, None)
                 return
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is None:
             self._forget(name, keep=self._parameters)
-            self._parameters[name] = None
+            self._register(self._parameters, name, None)
         else:
             setattr(self, name, param)
 
@@ -139,7 +146,7 @@ class Module:
                 "(Tensor or None expected)"
             )
         self._forget(name, keep=self._buffers)
-        self._buffers[name] = tensor
+        self._register(self._buffers, name, tensor)
         if not persistent:
             self._non_persistent.add(name)
 
@@ -147,7 +154,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._forget(name, keep=self._modules)
-        self._modules[name] = module
+        self._register(self._modules, name, module)
 
     register_module = add_module
 
@@ -156,7 +163,9 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing a forward() method")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if kwargs:
+            return self.forward(*args, **kwargs)
+        return self.forward(*args)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(
