@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format bench examples clean
+SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
+
+.PHONY: install demo test lint format bench examples clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +21,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/chainrule train --data digits --hidden 128 --epochs 40 --lr 0.002 --seed 0 --out runs/digits
 
-test: $(STAMP)
+# Browser tests drive Debian's Chromium through Playwright (its own browser download cannot
+# work offline); install it when it is missing.
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

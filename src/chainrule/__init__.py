@@ -26,6 +26,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.devices import cuda, device
 from chainrule.dtypes import (
     bool_,
     double,

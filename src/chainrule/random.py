@@ -30,7 +30,7 @@ class Generator:
 
     def get_state(self) -> dict[str, Any]:
         """The stream's full state as plain data (JSON-serialisable), for checkpoints."""
-        return self.numpy.bit_generator.state
+        return dict(self.numpy.bit_generator.state)
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.numpy.bit_generator.state = state

@@ -14,6 +14,8 @@ import numpy as np
 
 from chainrule import autograd, dtypes
 from chainrule.autograd import Function, is_grad_enabled, run_backward
+from chainrule.devices import check_device, is_device
+from chainrule.devices import device as cpu_device
 
 Scalar = int | float | bool
 
@@ -188,8 +190,22 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
 
-    def to(self, dtype: Any) -> Tensor:
-        """The same values as `dtype` (stays in the graph when the dtype is floating)."""
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        """The same values as a dtype (stays in the graph when the dtype is floating).
+
+        ``x.to("cpu")``, ``x.to(device)`` and ``x.to(device, dtype)`` work as in PyTorch;
+        chainrule computes on the CPU only.
+        """
+        for arg in args:
+            if is_device(arg):
+                device = arg
+            elif isinstance(arg, Tensor):
+                dtype = arg.dtype
+            else:
+                dtype = arg
+        check_device(device)
+        if dtype is None:
+            return self
         target = dtypes.as_dtype(dtype)
         if target == self.data.dtype:
             return self
@@ -198,6 +214,13 @@ class Tensor:
         return Tensor._make(self.data.astype(target), False)
 
     type = to
+
+    def cpu(self) -> Tensor:
+        return self
+
+    @property
+    def device(self) -> cpu_device:
+        return cpu_device("cpu")
 
     def float(self) -> Tensor:
         return self.to(dtypes.float32)
@@ -602,6 +625,11 @@ class Tensor:
         self.data[ops.normalize_index(index)] = value.data if isinstance(value, Tensor) else value
 
     # ------------------------------------------------------------------ display
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows the computational graph behind a computed tensor (`chainrule.viz`;
+        needs Graphviz's `dot`, else None and the text repr is shown)."""
+        return viz.repr_svg(self)
+
     def __repr__(self) -> str:
         body = np.array2string(
             self.data, precision=4, separator=", ", prefix="tensor(", suppress_small=False
@@ -627,4 +655,4 @@ def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -
 _new_object = object.__new__
 autograd._make_tensor = Tensor._make
 
-from chainrule import ops  # noqa: E402 - ops build on Tensor; methods above call them lazily
+from chainrule import ops, viz  # noqa: E402 - ops build on Tensor; methods above call them lazily

@@ -13,14 +13,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import dtypes
+from chainrule.devices import check_device, is_device
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
-
-
-def check_device(device: Any) -> None:
-    """Layers take PyTorch's `device` argument; chainrule computes on the CPU only."""
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"chainrule runs on the CPU only; got device={device!r}")
 
 
 class IncompatibleKeys(NamedTuple):
@@ -316,8 +311,19 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: Any) -> Module:
-        """Convert floating parameters and buffers to `dtype` (e.g. chainrule.float64)."""
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Module:
+        """Convert floating parameters and buffers to a dtype (e.g. chainrule.float64).
+
+        ``model.to("cpu")`` and ``model.to(device)`` are accepted (chainrule runs on the CPU).
+        """
+        for arg in args:
+            if is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device)
+        if dtype is None:
+            return self
         target = dtypes.as_dtype(dtype)
         for module in self.modules():
             for tensors in (module._parameters, module._buffers):
@@ -326,6 +332,9 @@ class Module:
                         tensor.data = tensor.data.astype(target)
                         if tensor.grad is not None:
                             tensor.grad.data = tensor.grad.data.astype(target)
+        return self
+
+    def cpu(self) -> Module:
         return self
 
     def double(self) -> Module:

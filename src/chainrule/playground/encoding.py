@@ -1,0 +1,56 @@
+"""Compact encodings for frames: heatmaps as base64 bytes, numbers rounded for JSON."""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+import numpy as np
+
+
+def unit_bytes(values: np.ndarray) -> str:
+    """Values in [-1, 1] (clipped; NaN -> 0) -> base64 of uint8 (0 = -1, 255 = +1)."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    q = np.rint((np.clip(v, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    return base64.b64encode(q.tobytes()).decode("ascii")
+
+
+def class_bytes(probabilities: np.ndarray) -> tuple[str, str]:
+    """(n, C) class probabilities -> base64 of the argmax class and of its confidence (0..255)."""
+    winner = probabilities.argmax(axis=1).astype(np.uint8)
+    confidence = np.rint(probabilities.max(axis=1) * 255).astype(np.uint8)
+    return (
+        base64.b64encode(winner.tobytes()).decode("ascii"),
+        base64.b64encode(confidence.tobytes()).decode("ascii"),
+    )
+
+
+def scaled(values: np.ndarray) -> np.ndarray:
+    """Divide by the largest absolute value (inputs such as x1² span far more than ±1)."""
+    top = float(np.max(np.abs(values))) if values.size else 0.0
+    return values / top if top > 0 and math.isfinite(top) else values
+
+
+def number(value: float, digits: int = 6) -> float | None:
+    """A float for JSON: rounded to `digits` significant digits; None for NaN / inf."""
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return float(f"{value:.{digits}g}")
+
+
+def numbers(array: Any, digits: int = 6) -> Any:
+    """An array as nested lists of `number`s (None where not finite)."""
+    a = np.asarray(array, dtype=np.float64)
+    if a.ndim == 0:
+        return number(float(a), digits)
+    if a.ndim == 1:
+        return [number(v, digits) for v in a]
+    return [numbers(row, digits) for row in a]
+
+
+def rounded(array: Any, decimals: int = 5) -> Any:
+    """A finite array as nested lists rounded to `decimals` places (fast, for weights)."""
+    a = np.nan_to_num(np.asarray(array, dtype=np.float64), nan=0.0, posinf=1e30, neginf=-1e30)
+    return np.round(a, decimals).tolist()

@@ -1,0 +1,325 @@
+"""The playground's web server: static page, a few JSON endpoints and one WebSocket per tab.
+
+`create_app()` builds the FastAPI app; `serve(host, port, open_browser)` runs it on uvicorn.
+Each WebSocket owns one `Session` (its own data, model and optimizer), so tabs cannot see or
+disturb each other. Every message is validated (`messages.parse_client_message`); a bad one
+gets an error on that socket and a log line, and the socket stays open. The server also
+limits the number of tabs, the message rate and the message size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+import itertools
+import logging
+import threading
+import time
+import webbrowser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.websockets import WebSocketDisconnect
+
+from chainrule.playground import export
+from chainrule.playground.datasets import thumbnails
+from chainrule.playground.messages import (
+    FEATURES,
+    MAX_CSV_BYTES,
+    MAX_LAYERS,
+    MAX_MESSAGE_BYTES,
+    MAX_NEURONS,
+    MAX_POINTS,
+    PlaygroundConfig,
+    ProtocolError,
+    parse_client_message,
+)
+from chainrule.playground.session import Session
+
+log = logging.getLogger("chainrule.playground")
+STATIC = Path(__file__).parent / "static"
+MAX_SESSIONS = 16
+RATE_PER_SECOND = 40.0
+RATE_BURST = 80.0
+FRAME_INTERVAL_S = 1 / 30  # at most 30 training frames a second per tab
+WS_MAX_SIZE = 4 * 1024 * 1024  # uvicorn drops the connection beyond this; we answer below it
+
+_ids = itertools.count(1)
+
+
+class RateLimiter:
+    """A token bucket: `rate` messages a second on average, bursts of up to `burst`."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def limits() -> dict[str, Any]:
+    return {
+        "max_layers": MAX_LAYERS,
+        "max_neurons": MAX_NEURONS,
+        "max_points": MAX_POINTS,
+        "max_csv_bytes": MAX_CSV_BYTES,
+        "max_message_bytes": MAX_MESSAGE_BYTES,
+        "features": list(FEATURES),
+    }
+
+
+class Connection:
+    """One tab: its socket, its session, and the task that trains while 'play' is on."""
+
+    def __init__(self, ws: WebSocket, rate: float, burst: float) -> None:
+        self.ws = ws
+        self.id = next(_ids)
+        self.session = Session()
+        self.limiter = RateLimiter(rate, burst)
+        self.lock = asyncio.Lock()  # one computation at a time on this session
+        self.send_lock = asyncio.Lock()
+        self.trainer: asyncio.Task[None] | None = None
+        self.last_rate_error = 0.0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.ws.send_json(message)
+
+    async def error(self, text: str) -> None:
+        log.warning("playground session %d: %s", self.id, text[:300])
+        await self.send({"type": "error", "message": text})
+
+    async def compute(self, fn: Any, *args: Any) -> Any:
+        """Run a session method in a worker thread, so the event loop (and the other tabs)
+        keep going while chainrule computes."""
+        async with self.lock:
+            return await asyncio.to_thread(fn, *args)
+
+    async def run(self) -> None:
+        await self.send({"type": "hello", "session": self.id, "limits": limits()})
+        await self.send(self.session.data_message())
+        await self.send(await self.compute(self.session.frame))
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self.error("binary messages are not accepted: send JSON text")
+                continue
+            if not self.limiter.allow():
+                now = time.monotonic()
+                if now - self.last_rate_error > 1.0:
+                    self.last_rate_error = now
+                    await self.error(
+                        f"rate limit: at most {RATE_PER_SECOND:g} messages a second; "
+                        "messages beyond it are dropped"
+                    )
+                continue
+            try:
+                await self.handle(parse_client_message(text))
+            except ProtocolError as problem:
+                await self.error(str(problem))
+            except (WebSocketDisconnect, asyncio.CancelledError):
+                raise
+            except Exception as problem:  # a bug must not take the server down
+                log.exception("playground session %d: internal error", self.id)
+                await self.send({"type": "error", "message": f"internal error: {problem}"})
+
+    async def handle(self, msg: Any) -> None:
+        session = self.session
+        kind = msg.type
+        if kind == "play":
+            session.divergence = None
+            session.playing = True
+            if self.trainer is None or self.trainer.done():
+                self.trainer = asyncio.create_task(self.train_loop())
+            await self.send({"type": "status", "playing": True})
+        elif kind == "pause":
+            session.playing = False
+            await self.send({"type": "status", "playing": False})
+        elif kind == "step":
+            session.playing = False
+            await self.send(await self.compute(session.step_once))
+        elif kind == "reset":
+            await self.compute(session.reset)
+            await self.send(await self.compute(session.frame))
+        elif kind == "frame":
+            await self.send(await self.compute(session.frame))
+        elif kind == "config":
+            changed = await self.compute(session.apply_config, msg.config)
+            if "data" in changed:
+                await self.send(session.data_message())
+            await self.send(await self.compute(session.frame))
+        elif kind == "set_weight":
+            await self.compute(session.set_weight, msg.layer, msg.target, msg.source, msg.value)
+            await self.send(await self.compute(session.frame))
+        elif kind == "probe":
+            await self.compute(session.set_probe, msg.split, msg.index)
+            await self.send(await self.compute(session.frame))
+        elif kind in ("add_point", "clear_points", "upload_csv"):
+            if kind == "add_point":
+                await self.compute(session.add_point, msg.x1, msg.x2, msg.label)
+            elif kind == "clear_points":
+                await self.compute(session.clear_points)
+            else:
+                await self.compute(session.upload_csv, msg.text)
+            await self.send_everything()
+        elif kind == "upload_checkpoint":
+            session.playing = False
+            await self.compute(export.load_checkpoint, session, msg.data)
+            await self.send_everything()
+        elif kind == "export":
+            data = await self.compute(export.checkpoint_bytes, session)
+            code = await self.compute(export.python_code, session)
+            await self.send(
+                {
+                    "type": "export",
+                    "filename": export.CHECKPOINT_NAME,
+                    "checkpoint": base64.b64encode(data).decode("ascii"),
+                    "python": code,
+                }
+            )
+
+    async def send_everything(self) -> None:
+        """After the data or the model changed under the page: config, data and a frame."""
+        await self.send({"type": "config", "config": self.session.config.model_dump()})
+        await self.send(self.session.data_message())
+        await self.send(await self.compute(self.session.frame))
+
+    async def train_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.session.playing:
+            started = loop.time()
+            async with self.lock:
+                if not self.session.playing:
+                    break
+                frame = await asyncio.to_thread(self.session.train_frame)
+            await self.send(frame)
+            await asyncio.sleep(max(0.0, FRAME_INTERVAL_S - (loop.time() - started)))
+
+    async def close(self) -> None:
+        self.session.playing = False
+        if self.trainer is not None:
+            self.trainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.trainer
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """Refuse sockets opened by pages from other sites (a page on the web must not drive
+    a local server); tools that send no Origin header are let through."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host", "")
+
+
+def create_app(
+    *, max_sessions: int = MAX_SESSIONS, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST
+) -> FastAPI:
+    """The playground app: '/' (the page), '/static/*', '/api/*' and the '/ws' socket."""
+    app = FastAPI(title="chainrule playground", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sessions = 0
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/defaults")
+    async def defaults() -> JSONResponse:
+        return JSONResponse({"config": PlaygroundConfig().model_dump(), "limits": limits()})
+
+    @app.get("/api/thumbnails")
+    async def dataset_thumbnails() -> JSONResponse:
+        return JSONResponse(_cached_thumbnails())
+
+    @app.websocket("/ws")
+    async def playground_socket(ws: WebSocket) -> None:
+        if not _same_origin(ws):
+            log.warning("playground: refused a socket from origin %s", ws.headers.get("origin"))
+            await ws.close(code=1008)
+            return
+        await ws.accept()
+        if app.state.sessions >= max_sessions:
+            await ws.send_json(
+                {"type": "error", "message": f"too many open tabs (at most {max_sessions})"}
+            )
+            await ws.close(code=1013)
+            return
+        app.state.sessions += 1
+        connection = Connection(ws, rate, burst)
+        log.info("playground session %d opened", connection.id)
+        try:
+            await connection.run()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            app.state.sessions -= 1
+            await connection.close()
+            log.info("playground session %d closed", connection.id)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_thumbnails() -> dict[str, Any]:
+    return thumbnails()
+
+
+def _single_threaded_blas() -> None:
+    """Small matrices run far faster on one BLAS thread than on several (thread start-up
+    dominates); the sessions share one engine lock anyway."""
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - optional
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:
+    """Run the playground until Ctrl-C; opens the page in a browser once the server is up."""
+    import uvicorn  # noqa: PLC0415 - only needed to serve
+
+    _single_threaded_blas()
+    if not log.handlers:  # session and bad-message lines next to uvicorn's own
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "the playground has no login: anyone who can reach %s:%d can use it", host, port
+        )
+    config = uvicorn.Config(
+        create_app(), host=host, port=port, log_level="info", ws_max_size=WS_MAX_SIZE
+    )
+    server = uvicorn.Server(config)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+    def open_when_ready() -> None:
+        for _ in range(100):
+            if server.started:
+                print(f"chainrule playground: {url}", flush=True)
+                if open_browser:
+                    webbrowser.open(url)
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=open_when_ready, daemon=True).start()
+    server.run()

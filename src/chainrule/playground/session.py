@@ -1,0 +1,486 @@
+"""One browser tab's playground: its data, model, optimizer and training, computed by chainrule.
+
+A `Session` is plain Python with no web code: the server makes one per WebSocket and calls
+its methods; tests call them directly. Every method that runs chainrule holds `ENGINE_LOCK`,
+because chainrule's grad mode (`no_grad`) and backward observers are process-wide: two
+sessions computing at once in two threads would switch each other's graph recording off.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+import chainrule
+from chainrule import nn
+from chainrule.playground import network
+from chainrule.playground.datasets import Dataset, make_dataset, parse_csv
+from chainrule.playground.encoding import class_bytes, number, numbers, rounded, scaled, unit_bytes
+from chainrule.playground.features import grid_points, make_features
+from chainrule.playground.messages import (
+    DOMAIN,
+    MAX_POINTS,
+    PlaygroundConfig,
+    ProtocolError,
+)
+
+ENGINE_LOCK = threading.RLock()
+OUTPUT_GRID = 100
+NEURON_GRID = 20
+FRAME_BUDGET_S = 0.035  # at most this long training per frame, and at most one epoch
+LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+_DATA_KEYS = ("dataset", "problem", "classes", "noise", "train_ratio", "seed")
+_MODEL_KEYS = ("features", "layers", "activations", "init", "seed", "problem")
+_OPTIMIZER_KEYS = ("optimizer",)
+
+
+def suggest_learning_rate(lr: float) -> float:
+    """A tenth of `lr`, rounded down to one of the Playground's learning rates."""
+    smaller = [r for r in LEARNING_RATES if r <= lr / 10 * 1.0001]
+    return smaller[-1] if smaller else LEARNING_RATES[0]
+
+
+class Diverged(Exception):
+    """A step produced NaN or inf: `layer` (1-based, or None) is where it showed first."""
+
+    def __init__(self, layer: int | None, what: str) -> None:
+        super().__init__(what)
+        self.layer, self.what = layer, what
+
+
+class Session:
+    def __init__(self, config: PlaygroundConfig | None = None) -> None:
+        self.config = config or PlaygroundConfig()
+        self.custom = np.zeros((0, 3), np.float32)
+        self.playing = False
+        self.probe: tuple[str, int] | None = None
+        self.divergence: dict[str, Any] | None = None
+        with ENGINE_LOCK:
+            self._build_data()
+            self._build_model()
+
+    # ------------------------------------------------------------------ building
+    def _build_data(self) -> None:
+        self.data: Dataset = make_dataset(self.config, self.custom)
+        names = self.config.features
+        self.x_all = make_features(self.data.points, names)
+        self.grid_features = make_features(grid_points(OUTPUT_GRID, DOMAIN), names)
+        self.neuron_grid = grid_points(NEURON_GRID, DOMAIN)
+        self.neuron_features = make_features(self.neuron_grid, names)
+        self.probe = None
+
+    @property
+    def num_classes(self) -> int:
+        return self.data.num_classes
+
+    def _build_model(self) -> None:
+        self.model: nn.Sequential = network.build_model(self.config, self.num_classes)
+        self.optimizer = network.build_optimizer(self.model, self.config)
+        self._reset_counters()
+
+    def _reset_counters(self) -> None:
+        self.epoch = 0
+        self.steps = 0
+        self.cursor = 0
+        self.rng = np.random.default_rng(self.config.seed)
+        self.order = self.rng.permutation(self.data.n_train)
+        self.divergence = None
+
+    def apply_config(self, config: PlaygroundConfig) -> set[str]:
+        """Adopt a new config; returns what was rebuilt ({'data', 'model', 'optimizer'})."""
+        old, changed = self.config, set()
+        with ENGINE_LOCK:
+            self.config = config
+            if config.features != old.features or any(
+                getattr(config, k) != getattr(old, k) for k in _DATA_KEYS
+            ):
+                classes_before = self.num_classes
+                self._build_data()
+                changed.add("data")
+                if self.num_classes != classes_before:
+                    changed.add("model")
+            if any(getattr(config, k) != getattr(old, k) for k in _MODEL_KEYS) or changed:
+                changed.add("model")
+            if "model" in changed:
+                self._build_model()
+                changed.add("optimizer")
+            elif any(getattr(config, k) != getattr(old, k) for k in _OPTIMIZER_KEYS):
+                self.optimizer = network.build_optimizer(self.model, config)
+                changed.add("optimizer")
+            elif config.learning_rate != old.learning_rate:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = config.learning_rate
+            if config.batch_size != old.batch_size or config.full_batch != old.full_batch:
+                self.cursor = 0
+        return changed
+
+    def reset(self) -> None:
+        """New weights from the same seed, counters back to zero (the data stay)."""
+        with ENGINE_LOCK:
+            self._build_model()
+        self.playing = False
+
+    # ------------------------------------------------------------------ your own data
+    def _set_custom(self, rows: np.ndarray) -> None:
+        self.custom = rows.astype(np.float32)
+        if self.config.dataset != "custom":
+            self.config = self.config.model_copy(update={"dataset": "custom"})
+        with ENGINE_LOCK:
+            classes_before = self.num_classes
+            self._build_data()
+            if self.num_classes != classes_before:
+                self._build_model()
+            else:
+                self.cursor = 0
+                self.order = self.rng.permutation(self.data.n_train)
+
+    def add_point(self, x1: float, x2: float, label: float) -> None:
+        if len(self.custom) >= MAX_POINTS:
+            raise ProtocolError(f"at most {MAX_POINTS:,} points")
+        if self.config.problem == "classification" and (label != round(label) or label < 0):
+            raise ProtocolError("a classification label must be a class index 0..4")
+        if self.config.problem == "regression" and not -1 <= label <= 1:
+            raise ProtocolError("a regression target must lie in [-1, 1]")
+        self._set_custom(np.vstack([self.custom, [[x1, x2, label]]]))
+
+    def clear_points(self) -> None:
+        self._set_custom(np.zeros((0, 3), np.float32))
+
+    def upload_csv(self, text: str) -> int:
+        rows = parse_csv(text, self.config.problem)
+        self._set_custom(rows)
+        return len(rows)
+
+    # ------------------------------------------------------------------ training
+    @property
+    def batch_size(self) -> int:
+        return self.data.n_train if self.config.full_batch else self.config.batch_size
+
+    def _train_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x_all[: self.data.n_train], self.data.labels[: self.data.n_train]
+
+    def _step(self, idx: np.ndarray, grad_sums: np.ndarray) -> float:
+        x, y = self._train_xy()
+        out = self.model(chainrule.tensor(x[idx]))
+        loss = network.data_loss(out, y[idx], self.config)
+        extra = network.penalty(self.model, self.config)
+        total = loss if extra is None else loss + extra
+        self.optimizer.zero_grad()
+        total.backward()
+        layers = network.linear_layers(self.model)
+        norms = np.array([_grad_norm(layer) for layer in layers])
+        if not (math.isfinite(loss.item()) and np.all(np.isfinite(norms))):
+            raise Diverged(*self._where_it_blew_up(x[idx], norms))
+        before = [p.data.copy() for p in self.model.parameters()]
+        self.optimizer.step()
+        for i, layer in enumerate(layers):
+            if not (np.all(np.isfinite(layer.weight.data)) and _finite(layer.bias)):
+                for param, saved in zip(self.model.parameters(), before, strict=True):
+                    param.data[...] = saved
+                self.optimizer = network.build_optimizer(self.model, self.config)
+                raise Diverged(i + 1, "its weights became infinite after the update")
+        grad_sums += norms
+        self.steps += 1
+        return float(loss.item())
+
+    def _where_it_blew_up(self, x: np.ndarray, norms: np.ndarray) -> tuple[int | None, str]:
+        hidden, out = network.hidden_forward(self.model, x)
+        for i, values in enumerate([*hidden, out]):
+            if not np.all(np.isfinite(values)):
+                return i + 1, "its outputs became NaN or infinite in the forward pass"
+        for i, value in enumerate(norms):
+            if not math.isfinite(value):
+                return i + 1, "its gradient became NaN or infinite"
+        return None, "the loss became NaN or infinite"
+
+    def train_frame(self, budget: float = FRAME_BUDGET_S, max_steps: int | None = None) -> dict:
+        """Train for up to one epoch (or `budget` seconds, or `max_steps`), then a frame."""
+        started = time.perf_counter()
+        layers = len(network.linear_layers(self.model))
+        grad_sums = np.zeros(layers)
+        taken = 0
+        with ENGINE_LOCK:
+            n_train = self.data.n_train
+            while n_train > 0:
+                if self.cursor >= n_train:
+                    self.cursor = 0
+                    self.order = self.rng.permutation(n_train)
+                idx = self.order[self.cursor : self.cursor + self.batch_size]
+                try:
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        self._step(idx, grad_sums)
+                except Diverged as error:
+                    self._diverged(error)
+                    break
+                self.cursor += len(idx)
+                taken += 1
+                if self.cursor >= n_train:
+                    self.epoch += 1
+                    break
+                if max_steps is not None and taken >= max_steps:
+                    break
+                if time.perf_counter() - started > budget:
+                    break
+            norms = grad_sums / taken if taken else None
+            return self.frame(grad_norms=norms)
+
+    def step_once(self) -> dict:
+        """The page's 'step' button: one mini-batch."""
+        return self.train_frame(max_steps=1)
+
+    def _diverged(self, error: Diverged) -> None:
+        self.playing = False
+        lr = self.config.learning_rate
+        where = f"layer {error.layer}" if error.layer else "the loss"
+        suggestion = suggest_learning_rate(lr)
+        self.divergence = {
+            "layer": error.layer,
+            "step": self.steps + 1,
+            "learning_rate": lr,
+            "suggested_lr": suggestion,
+            "message": (
+                f"Training diverged at step {self.steps + 1}: {where} blew up ({error.what}). "
+                f"Training is paused and the weights are those before that step. "
+                f"The learning rate {lr:g} is too large for this network: try {suggestion:g}."
+            ),
+        }
+
+    # ------------------------------------------------------------------ editing
+    def set_weight(self, layer: int, target: int, source: int, value: float) -> None:
+        layers = network.linear_layers(self.model)
+        if layer >= len(layers):
+            raise ProtocolError(f"layer {layer} does not exist (the network has {len(layers)})")
+        linear = layers[layer]
+        if target >= linear.out_features or source >= linear.in_features:
+            raise ProtocolError(f"no such weight in layer {layer}: {target} <- {source}")
+        with ENGINE_LOCK, chainrule.no_grad():
+            if source < 0:
+                assert linear.bias is not None
+                linear.bias.data[target] = value
+            else:
+                linear.weight.data[target, source] = value
+
+    def set_probe(self, split: str, index: int | None) -> None:
+        if index is None:
+            self.probe = None
+            return
+        size = self.data.n_train if split == "train" else len(self.data.points) - self.data.n_train
+        if index >= size:
+            raise ProtocolError(f"there is no {split} point {index} (there are {size})")
+        self.probe = (split, index)
+
+    def replace_model(self, model: nn.Sequential, config: PlaygroundConfig) -> None:
+        """Install a model (from a checkpoint) that matches `config`."""
+        with ENGINE_LOCK:
+            self.config = config
+            self._build_data()
+            self.model = model
+            self.optimizer = network.build_optimizer(model, config)
+            self._reset_counters()
+        self.playing = False
+
+    # ------------------------------------------------------------------ frames
+    def data_message(self) -> dict:
+        points, labels = self.data.points, self.data.labels
+        rows = np.column_stack([points, labels]).astype(np.float64)
+        return {
+            "type": "data",
+            "train": rounded(rows[: self.data.n_train], 3),
+            "test": rounded(rows[self.data.n_train :], 3),
+            "num_classes": self.num_classes,
+            "problem": self.config.problem,
+            "dataset": self.config.dataset,
+            "custom_points": len(self.custom),
+        }
+
+    def _losses(self, out: np.ndarray) -> dict[str, Any]:
+        """Loss and accuracy on the training and test points, from their outputs `out`."""
+        n = self.data.n_train
+        result: dict[str, Any] = {"confusion": None}
+        with chainrule.no_grad():
+            for name, o, y in (
+                ("train", out[:n], self.data.labels[:n]),
+                ("test", out[n:], self.data.labels[n:]),
+            ):
+                result[f"{name}_loss"] = result[f"{name}_accuracy"] = None
+                if len(o) == 0:
+                    continue
+                loss = network.data_loss(chainrule.tensor(o), y, self.config)
+                result[f"{name}_loss"] = number(loss.item())
+                if self.config.problem == "classification":
+                    predicted = network.probabilities(o, self.config).argmax(axis=1)
+                    result[f"{name}_accuracy"] = number(float(np.mean(predicted == y)), 4)
+                    if name == "test":
+                        result["confusion"] = _confusion(y, predicted, max(2, self.num_classes))
+        return result
+
+    def _output_heatmap(self, out: np.ndarray) -> dict[str, Any]:
+        if self.config.problem == "regression":
+            return {"kind": "value", "values": unit_bytes(out[:, 0])}
+        probs = network.probabilities(out, self.config)
+        if probs.shape[1] == 2:
+            return {"kind": "value", "values": unit_bytes(2 * probs[:, 1] - 1)}
+        winner, confidence = class_bytes(probs)
+        return {"kind": "classes", "classes": winner, "confidence": confidence}
+
+    def _neuron_heatmaps(self, hidden: list[np.ndarray]) -> list[list[str]]:
+        features = self.neuron_features
+        inputs = [unit_bytes(scaled(features[:, i])) for i in range(features.shape[1])]
+        return [inputs] + [[unit_bytes(h[:, j]) for j in range(h.shape[1])] for h in hidden]
+
+    def _dead_units(self, hidden: list[np.ndarray]) -> list[float | None]:
+        """Per hidden layer: the fraction of ReLU units that output 0 on every training point
+        (None for other activations, which cannot die that way)."""
+        acts = network.layer_activations(self.model)
+        return [
+            number(float(np.mean(np.all(h <= 0, axis=0))), 4) if act == "relu" and len(h) else None
+            for h, act in zip(hidden, acts, strict=True)
+        ]
+
+    def frame(self, grad_norms: np.ndarray | None = None) -> dict:
+        """Everything the page draws after a step: losses, weights, heatmaps, health.
+
+        One vectorised forward pass covers the 100x100 output grid, the 20x20 neuron grid
+        and every data point; the heatmaps and losses are slices of it."""
+        with ENGINE_LOCK, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            layers = network.linear_layers(self.model)
+            g, m = len(self.grid_features), len(self.neuron_features)
+            stacked = np.concatenate([self.grid_features, self.neuron_features, self.x_all])
+            hidden, out = network.hidden_forward(self.model, stacked)
+            n_train = self.data.n_train
+            message: dict[str, Any] = {
+                "type": "frame",
+                "epoch": self.epoch,
+                "step": self.steps,
+                "playing": self.playing,
+                "weights": [rounded(layer.weight.data) for layer in layers],
+                "biases": [rounded(layer.bias.data) for layer in layers if layer.bias is not None],
+                "activations": network.layer_activations(self.model),
+                "output": self._output_heatmap(out[:g]),
+                "output_grid": OUTPUT_GRID,
+                "neurons": self._neuron_heatmaps([h[g : g + m] for h in hidden]),
+                "neuron_grid": NEURON_GRID,
+                "grad_norms": None if grad_norms is None else numbers(grad_norms, 4),
+                "dead_relu": self._dead_units([h[g + m : g + m + n_train] for h in hidden]),
+                "num_classes": self.num_classes,
+                "divergence": self.divergence,
+                "backprop": self.backprop() if self.probe else None,
+            }
+            message.update(self._losses(out[g + m :]))
+        return message
+
+    # ------------------------------------------------------------------ backprop view
+    def backprop(self) -> dict[str, Any]:
+        """Forward and backward for the probed point alone: every neuron's value z (before
+        the activation) and a (after), dL/dz, dL/da, every weight's dL/dw, and the chain of
+        backward nodes that ran (from `chainrule.autograd.observe_backward`)."""
+        assert self.probe is not None
+        split, index = self.probe
+        row = index if split == "train" else self.data.n_train + index
+        x = self.x_all[row : row + 1]
+        target = self.data.labels[row : row + 1]
+        gates: list[dict[str, Any]] = []
+
+        def observe(node: Any, upstream: np.ndarray, downstream: Any) -> None:
+            gates.append(
+                {"node": node.name, "upstream_norm": number(float(np.linalg.norm(upstream)), 4)}
+            )
+
+        with ENGINE_LOCK:
+            modules = list(self.model)
+            h = inputs = chainrule.tensor(x, requires_grad=True)
+            records: list[dict[str, Any]] = []
+            i = 0
+            while i < len(modules):
+                linear = modules[i]
+                assert isinstance(linear, nn.Linear)
+                z = linear(h)
+                z.retain_grad()
+                a = z
+                activation = "linear"
+                if i + 1 < len(modules) and not isinstance(modules[i + 1], nn.Linear):
+                    a = modules[i + 1](z)
+                    a.retain_grad()
+                    activation = network.ACTIVATION_NAMES.get(type(modules[i + 1]).__name__, "?")
+                    i += 1
+                records.append({"linear": linear, "input": h, "z": z, "a": a, "act": activation})
+                h = a
+                i += 1
+            loss = network.data_loss(h, target, self.config)
+            self.model.zero_grad()
+            with chainrule.autograd.observe_backward(observe):
+                loss.backward()
+            layers = []
+            for record in records:
+                linear, z, a = record["linear"], record["z"], record["a"]
+                assert linear.bias is not None and linear.weight.grad is not None
+                local = _activation_derivative(record["act"], z.data, modules, linear)
+                layers.append(
+                    {
+                        "activation": record["act"],
+                        "z": numbers(z.data[0]),
+                        "a": numbers(a.data[0]),
+                        "dz": numbers(z.grad.numpy()[0]) if z.grad is not None else None,
+                        "da": numbers(a.grad.numpy()[0]) if a.grad is not None else None,
+                        "local": numbers(local[0]),
+                        "w": numbers(linear.weight.data),
+                        "b": numbers(linear.bias.data),
+                        "dw": numbers(linear.weight.grad.numpy()),
+                        "db": numbers(linear.bias.grad.numpy())
+                        if linear.bias.grad is not None
+                        else None,
+                    }
+                )
+            self.model.zero_grad()
+            prediction = network.probabilities(h.data, self.config)
+        return {
+            "split": split,
+            "index": index,
+            "point": numbers(self.data.points[row]),
+            "label": number(float(target[0])),
+            "inputs": numbers(x[0]),
+            "dinputs": numbers(inputs.grad.data[0]) if inputs.grad is not None else None,
+            "loss": number(loss.item()),
+            "prediction": numbers(np.atleast_1d(prediction[0])),
+            "learning_rate": self.config.learning_rate,
+            "optimizer": self.config.optimizer,
+            "layers": layers,
+            "gates": gates[:40],
+        }
+
+
+def _grad_norm(layer: nn.Linear) -> float:
+    total = 0.0
+    for param in (layer.weight, layer.bias):
+        if param is not None and param.grad is not None:
+            g = param.grad.data.astype(np.float64)
+            total += float(np.sum(g * g))
+    return math.sqrt(total)
+
+
+def _finite(param: Any) -> bool:
+    return param is None or bool(np.all(np.isfinite(param.data)))
+
+
+def _confusion(y: np.ndarray, predicted: np.ndarray, classes: int) -> list[list[int]]:
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (y.astype(np.int64), predicted.astype(np.int64)), 1)
+    return matrix.tolist()
+
+
+def _activation_derivative(
+    activation: str, z: np.ndarray, modules: list[nn.Module], linear: nn.Linear
+) -> np.ndarray:
+    """f'(z) of the activation after `linear`, by chainrule's own backward on a copy of z."""
+    if activation == "linear":
+        return np.ones_like(z)
+    position = modules.index(linear)
+    probe = chainrule.tensor(z.copy(), requires_grad=True)
+    modules[position + 1](probe).sum().backward()
+    assert probe.grad is not None
+    return probe.grad.numpy()

@@ -1,0 +1,285 @@
+// The network diagram: feature nodes, hidden neurons (each with its own heatmap), output
+// node(s), links whose width and colour show the weight (SVG), bias marks, per-layer
+// controls, a hover card to read and edit a weight, and the backprop values of a probe.
+
+import { ACTIVATIONS, ACTIVATION_LABELS, FEATURES, FEATURE_LABELS, LIMITS } from "./state.js";
+import { CLASS_COLORS, drawOutput, drawValues, featureBytes, rgb, valueColor } from "./heatmap.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const HEIGHT = 480;
+const TOP = 58;
+
+function el(tag, cls, parent) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+export function fmt(v, digits = 4) {
+  if (v === null || v === undefined) return "NaN";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(digits - 1) : Number(v.toPrecision(digits)).toString();
+}
+
+export class NetworkView {
+  constructor(container, card, handlers) {
+    this.container = container;
+    this.card = card;
+    this.handlers = handlers; // toggleFeature, addNeuron, removeNeuron, setActivation, editParam, chooseLink
+    this.key = null;
+    this.links = [];
+    this.nodes = new Map();
+    this.pinned = null;
+    this.frame = null;
+    this.chosen = null;
+    container.addEventListener("mouseleave", () => { if (!this.pinned) this.hideCard(); });
+    document.addEventListener("click", (e) => {
+      if (this.pinned && !card.contains(e.target) && !e.target.classList.contains("link")
+        && !e.target.classList.contains("bias")) { this.pinned = null; this.hideCard(); }
+    });
+    const input = card.querySelector("input");
+    input.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter" || !this.pinned) return;
+      const value = Number(input.value);
+      if (Number.isFinite(value)) this.handlers.editParam(this.pinned, value);
+      this.pinned = null;
+      this.hideCard();
+    });
+  }
+
+  /** Rebuild the diagram when the structure changes (features, layers, outputs). */
+  render(state, outputs) {
+    const width = Math.max(460, this.container.clientWidth);
+    const key = JSON.stringify([state.features, state.layers, state.activations, outputs, width]);
+    if (key === this.key) return;
+    this.key = key;
+    this.state = state;
+    this.outputs = outputs;
+    this.container.replaceChildren();
+    this.container.appendChild(this.card);
+    this.links = [];
+    this.nodes = new Map();
+    const columns = [FEATURES.length, ...state.layers, outputs];
+    const most = Math.max(...columns);
+    const size = Math.max(10, Math.min(34, Math.floor((HEIGHT - TOP - 10) / most) - 4));
+    this.size = size;
+    const gap = Math.max(2, Math.min(10, Math.floor((HEIGHT - TOP - 10) / most) - size));
+    const x0 = 66;
+    const xLast = width - 70;
+    const colX = columns.map((_, i) => Math.round(x0 + ((xLast - x0) * i) / (columns.length - 1)));
+    const pos = (col, i) => [colX[col], TOP + i * (size + gap)];
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", HEIGHT);
+    this.container.appendChild(svg);
+
+    // links first, so that the nodes sit on top of them
+    const sources0 = state.features.map((f) => FEATURES.indexOf(f));
+    for (let layer = 0; layer < columns.length - 1; layer++) {
+      const sources = layer === 0 ? sources0 : [...Array(columns[layer]).keys()];
+      for (let target = 0; target < columns[layer + 1]; target++) {
+        sources.forEach((row, source) => {
+          const [x1, y1] = pos(layer, row);
+          const [x2, y2] = pos(layer + 1, target);
+          const path = document.createElementNS(SVG, "path");
+          const a = [x1 + size, y1 + size / 2];
+          const b = [x2, y2 + size / 2];
+          const mid = (a[0] + b[0]) / 2;
+          path.setAttribute("d", `M${a[0]},${a[1]} C${mid},${a[1]} ${mid},${b[1]} ${b[0]},${b[1]}`);
+          path.setAttribute("class", "link");
+          const link = { path, layer, target, source };
+          path.addEventListener("mouseenter", (e) => this.showCard(link, e));
+          path.addEventListener("click", (e) => { this.pin(link, e); this.handlers.chooseLink(link); });
+          svg.appendChild(path);
+          this.links.push(link);
+        });
+      }
+    }
+
+    FEATURES.forEach((name, i) => {
+      const [x, y] = pos(0, i);
+      const on = state.features.includes(name);
+      const node = this.addNode(x, y, size, `in:${name}`, on ? "node" : "node off");
+      node.title = `${FEATURE_LABELS[name]} (click to ${on ? "remove" : "add"})`;
+      drawValues(node.canvas, featureBytes(name, 20), 20);
+      node.div.addEventListener("click", () => this.handlers.toggleFeature(name));
+      const label = el("div", "node-label", this.container);
+      label.textContent = FEATURE_LABELS[name];
+      label.style.left = `${x - 64}px`;
+      label.style.top = `${y + size / 2 - 8}px`;
+    });
+    state.layers.forEach((count, l) => {
+      for (let j = 0; j < count; j++) {
+        const [x, y] = pos(l + 1, j);
+        this.addNode(x, y, size, `h:${l}:${j}`, "node");
+        this.addBias(x, y, size, l, j);
+      }
+      this.addLayerControls(colX[l + 1] + size / 2, l, count, state.activations[l]);
+    });
+    for (let j = 0; j < outputs; j++) {
+      const [x, y] = pos(columns.length - 1, j);
+      const node = this.addNode(x, y, size, `out:${j}`, "node");
+      if (outputs > 1) node.div.style.background = rgb(CLASS_COLORS[j % CLASS_COLORS.length]);
+      this.addBias(x, y, size, state.layers.length, j);
+    }
+    const out = el("div", "layer-ctl", this.container);
+    out.style.left = `${colX[columns.length - 1] - 20}px`;
+    out.style.top = "14px";
+    out.textContent = outputs > 1 ? `${outputs} outputs (softmax)` : "output";
+    if (this.frame) this.update(this.frame, this.backprop);
+  }
+
+  addNode(x, y, size, id, cls) {
+    const div = el("div", cls, this.container);
+    div.dataset.node = id;
+    Object.assign(div.style, { left: `${x}px`, top: `${y}px`, width: `${size}px`, height: `${size}px` });
+    const canvas = el("canvas", "", div);
+    canvas.width = canvas.height = 20;
+    const value = el("div", "node-value", this.container);
+    value.style.left = `${x + size + 2}px`;
+    value.style.top = `${y}px`;
+    value.hidden = true;
+    const node = { div, canvas, value, x, y };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  addBias(x, y, size, layer, target) {
+    const mark = el("div", "bias", this.container);
+    mark.style.left = `${x - 8}px`;
+    mark.style.top = `${y + size - 6}px`;
+    const bias = { layer, target, source: -1, mark };
+    mark.addEventListener("mouseenter", (e) => this.showCard(bias, e));
+    mark.addEventListener("click", (e) => this.pin(bias, e));
+    this.links.push(bias);
+  }
+
+  addLayerControls(cx, layer, count, activation) {
+    const box = el("div", "layer-ctl", this.container);
+    box.style.left = `${cx - 40}px`;
+    box.style.top = "0px";
+    box.style.width = "80px";
+    const pm = el("div", "pm", box);
+    const plus = el("button", "round small", pm);
+    plus.textContent = "+";
+    plus.title = "Add a neuron";
+    plus.disabled = count >= LIMITS.maxNeurons;
+    plus.addEventListener("click", () => this.handlers.addNeuron(layer));
+    const minus = el("button", "round small", pm);
+    minus.textContent = "−";
+    minus.title = "Remove a neuron";
+    minus.disabled = count <= 1;
+    minus.addEventListener("click", () => this.handlers.removeNeuron(layer));
+    el("div", "", box).textContent = `${count} neuron${count > 1 ? "s" : ""}`;
+    const select = el("select", "", box);
+    select.title = "Activation of this layer";
+    select.dataset.layer = layer;
+    for (const a of ACTIVATIONS) select.add(new Option(ACTIVATION_LABELS[a], a, false, a === activation));
+    select.addEventListener("change", () => this.handlers.setActivation(layer, select.value));
+  }
+
+  param(link) {
+    const f = this.frame;
+    if (!f || !f.weights[link.layer]) return null;
+    if (link.source < 0) return f.biases[link.layer]?.[link.target] ?? null;
+    return f.weights[link.layer][link.target]?.[link.source] ?? null;
+  }
+
+  gradient(link) {
+    const layer = this.backprop?.layers[link.layer];
+    if (!layer) return null;
+    return link.source < 0 ? layer.db?.[link.target] : layer.dw?.[link.target]?.[link.source];
+  }
+
+  cardText(link) {
+    const value = this.param(link);
+    const what = link.source < 0 ? "Bias" : "Weight";
+    let text = `${what} is ${fmt(value, 5)}`;
+    const g = this.gradient(link);
+    if (g !== null && g !== undefined) text += `<br>∂L/∂${link.source < 0 ? "b" : "w"} = ${fmt(g, 5)}`;
+    return text;
+  }
+
+  showCard(link, event) {
+    if (this.pinned) return;
+    const box = this.container.getBoundingClientRect();
+    this.card.hidden = false;
+    this.card.querySelector("#hover-text").innerHTML = this.cardText(link);
+    this.card.querySelector("input").hidden = true;
+    this.card.style.left = `${event.clientX - box.left + 12}px`;
+    this.card.style.top = `${event.clientY - box.top + 12}px`;
+  }
+
+  pin(link, event) {
+    this.pinned = null;
+    this.showCard(link, event);
+    this.pinned = link;
+    const input = this.card.querySelector("input");
+    input.hidden = false;
+    input.value = this.param(link) ?? 0;
+    input.focus();
+    input.select();
+    event.stopPropagation();
+  }
+
+  hideCard() {
+    this.card.hidden = true;
+  }
+
+  /** Weights, biases, heatmaps and (if a point is probed) forward values and gradients. */
+  update(frame, backprop) {
+    this.frame = frame;
+    this.backprop = backprop;
+    for (const link of this.links) {
+      const value = this.param(link);
+      if (value === null) continue;
+      const color = rgb(valueColor(value));
+      if (link.source < 0) { link.mark.style.background = color; continue; }
+      let width = Math.min(8, 0.6 + 2.2 * Math.abs(value));
+      if (backprop) {
+        const g = this.gradient(link) || 0;
+        width = Math.min(8, 0.6 + 40 * Math.abs(g));
+        link.path.style.stroke = rgb(valueColor(-Math.sign(g) * Math.min(1, 0.3 + 20 * Math.abs(g))));
+      } else {
+        link.path.style.stroke = color;
+      }
+      link.path.style.strokeWidth = width;
+      link.path.classList.toggle("chosen", link === this.chosen);
+    }
+    const grid = frame.neuron_grid;
+    frame.neurons.slice(1).forEach((layer, l) => layer.forEach((b64, j) => {
+      const node = this.nodes.get(`h:${l}:${j}`);
+      if (node) drawValues(node.canvas, b64, grid);
+    }));
+    if (this.outputs === 1) {
+      const node = this.nodes.get("out:0");
+      if (node) drawOutput(node.canvas, frame.output, frame.output_grid, false);
+    }
+    this.showBackprop(backprop);
+  }
+
+  showBackprop(bp) {
+    for (const node of this.nodes.values()) { node.value.hidden = true; node.div.classList.remove("probe"); }
+    if (!bp) return;
+    const small = this.size < 18;
+    const label = (node, a, g) => {
+      if (!node) return;
+      node.div.classList.add("probe");
+      node.value.hidden = small;
+      node.value.innerHTML = `${fmt(a, 3)}<br><span class="g">∂${fmt(g, 2)}</span>`;
+      node.value.title = `value ${a}, dL/d(value) ${g}`;
+    };
+    this.state.features.forEach((name, i) => {
+      label(this.nodes.get(`in:${name}`), bp.inputs[i], bp.dinputs?.[i]);
+    });
+    bp.layers.forEach((layer, l) => {
+      const last = l === bp.layers.length - 1;
+      layer.a.forEach((a, j) => {
+        const node = this.nodes.get(last ? `out:${j}` : `h:${l}:${j}`);
+        label(node, a, last ? layer.dz[j] : layer.da?.[j] ?? layer.dz[j]);
+      });
+    });
+  }
+}

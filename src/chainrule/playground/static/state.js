@@ -1,0 +1,125 @@
+// The page's whole setup as one typed object, and its round trip through the URL hash.
+// A link with the hash reproduces the same data (seed included), network and training.
+
+export const FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"];
+export const FEATURE_LABELS = {
+  x1: "X₁", x2: "X₂", x1sq: "X₁²", x2sq: "X₂²", x1x2: "X₁X₂", sinx1: "sin(X₁)", sinx2: "sin(X₂)",
+};
+export const ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu"];
+export const ACTIVATION_LABELS = {
+  relu: "ReLU", tanh: "Tanh", sigmoid: "Sigmoid", linear: "Linear", leaky_relu: "LeakyReLU", elu: "ELU",
+};
+export const LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+export const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+export const CLASSIFICATION = ["circle", "xor", "gauss", "spiral", "moons", "spiral_multi", "blobs"];
+export const REGRESSION = ["reg_plane", "reg_gauss"];
+export const MULTICLASS = ["spiral_multi", "blobs"];
+export const LIMITS = { maxLayers: 8, maxNeurons: 32 };
+
+export const DEFAULTS = Object.freeze({
+  dataset: "circle",
+  problem: "classification",
+  classes: 3,
+  noise: 0,
+  train_ratio: 50,
+  batch_size: 10,
+  full_batch: false,
+  seed: 1,
+  features: ["x1", "x2", "sinx1", "sinx2"],
+  layers: [8, 8],
+  activations: ["tanh", "tanh"],
+  learning_rate: 0.01,
+  regularization: "none",
+  reg_rate: 0,
+  init: "xavier",
+  optimizer: "adam",
+  loss: "cross_entropy",
+  // page-only settings (not sent to the server)
+  show_test: false,
+  discretize: false,
+});
+
+const PAGE_ONLY = new Set(["show_test", "discretize"]);
+const CHOICES = {
+  dataset: [...CLASSIFICATION, ...REGRESSION, "custom"],
+  problem: ["classification", "regression"],
+  regularization: ["none", "l1", "l2"],
+  init: ["zeros", "uniform", "xavier", "he"],
+  optimizer: ["sgd", "momentum", "adam"],
+  loss: ["mse", "cross_entropy"],
+};
+const RANGES = {
+  classes: [3, 5], noise: [0, 50], train_ratio: [10, 90], batch_size: [1, 30],
+  seed: [0, 2 ** 31 - 1], learning_rate: [0.00001, 10], reg_rate: [0, 10],
+};
+const INTEGER = new Set(["classes", "noise", "train_ratio", "batch_size", "seed"]);
+
+export function copyState(state) {
+  return JSON.parse(JSON.stringify(state));
+}
+
+/** The config the server takes (everything but the page-only settings). */
+export function engineConfig(state) {
+  const config = {};
+  for (const key of Object.keys(DEFAULTS)) if (!PAGE_ONLY.has(key)) config[key] = state[key];
+  return copyState(config);
+}
+
+export function toHash(state) {
+  const parts = [];
+  for (const key of Object.keys(DEFAULTS)) {
+    let value = state[key];
+    if (Array.isArray(value)) value = value.join(",");
+    else if (typeof value === "boolean") value = value ? "1" : "0";
+    parts.push(`${key}=${encodeURIComponent(String(value))}`);
+  }
+  return "#" + parts.join("&");
+}
+
+function parseValue(key, text) {
+  const fallback = DEFAULTS[key];
+  if (typeof fallback === "boolean") return text === "1" || text === "true";
+  if (typeof fallback === "number") {
+    const value = Number(text);
+    if (!Number.isFinite(value)) return fallback;
+    const [lo, hi] = RANGES[key];
+    const clamped = Math.min(hi, Math.max(lo, value));
+    return INTEGER.has(key) ? Math.round(clamped) : clamped;
+  }
+  if (key === "layers") {
+    if (text === "") return [];
+    const layers = text.split(",").map(Number);
+    if (layers.some((n) => !Number.isInteger(n))) return fallback;
+    return layers.slice(0, LIMITS.maxLayers).map((n) => Math.min(LIMITS.maxNeurons, Math.max(1, n)));
+  }
+  if (key === "activations") return text === "" ? [] : text.split(",").map((a) => (ACTIVATIONS.includes(a) ? a : "tanh"));
+  if (key === "features") {
+    const features = FEATURES.filter((f) => text.split(",").includes(f));
+    return features.length ? features : fallback;
+  }
+  return CHOICES[key].includes(text) ? text : fallback;
+}
+
+/** The state in a hash such as "#dataset=spiral&layers=8,8"; missing keys take defaults. */
+export function fromHash(hash) {
+  const state = copyState(DEFAULTS);
+  const params = new URLSearchParams((hash || "").replace(/^#/, ""));
+  for (const [key, text] of params) {
+    if (key in DEFAULTS) state[key] = parseValue(key, text);
+  }
+  return normalise(state);
+}
+
+/** Make a state self-consistent (one activation per layer, data matching the problem). */
+export function normalise(state) {
+  const acts = state.activations.slice(0, state.layers.length);
+  while (acts.length < state.layers.length) acts.push(acts[acts.length - 1] || "tanh");
+  state.activations = acts;
+  if (state.problem === "regression") {
+    if (!REGRESSION.includes(state.dataset) && state.dataset !== "custom") state.dataset = "reg_plane";
+    state.loss = "mse";
+  } else if (REGRESSION.includes(state.dataset)) {
+    state.dataset = "circle";
+  }
+  return state;
+}

@@ -1,0 +1,257 @@
+"""The playground in a real browser: Playwright drives headless Chromium (Debian's package)
+against `python -m chainrule.playground` running in a subprocess.
+
+Skipped only when /usr/bin/chromium is absent. The screenshot of the trained state goes to
+tests/artifacts/playground.png (set CHAINRULE_UPDATE_DOCS=1 to also refresh
+docs/playground.png for the README).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytest.importorskip("fastapi", reason="the playground extra (fastapi) is not installed")
+
+import chainrule  # noqa: E402
+import chainrule.nn.functional as F  # noqa: E402
+from chainrule import nn  # noqa: E402
+from chainrule.playground.messages import PlaygroundConfig  # noqa: E402
+from chainrule.playground.session import Session  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainrule.playground", "--port", str(port), "--no-browser"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"the server did not start: {process.stderr.read()}") from None
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def frame_value(page, expression):
+    return page.evaluate(
+        f"(() => {{ const f = window.playground.frame; return f && {expression}; }})()"
+    )
+
+
+def wait_for_frame(page, timeout=15_000):
+    page.wait_for_function("window.playground && window.playground.frame", timeout=timeout)
+
+
+def test_spiral_with_an_extra_layer_learns_within_30_seconds(page, server):
+    page.goto(server)
+    wait_for_frame(page)
+    page.click("[data-dataset=spiral]")
+    page.wait_for_function("window.playground.data && window.playground.data.dataset === 'spiral'")
+    layers_before = page.evaluate("window.playground.state.layers.length")
+    page.click("#add-layer")
+    page.wait_for_function(
+        f"window.playground.frame.weights.length === {layers_before + 2}", timeout=10_000
+    )
+    page.click("#play")
+    started = time.monotonic()
+    page.wait_for_function(
+        "window.playground.frame.test_loss !== null && window.playground.frame.test_loss < 0.1",
+        timeout=30_000,
+    )
+    elapsed = time.monotonic() - started
+    epochs = frame_value(page, "f.epoch")
+    shown = float(page.inner_text("#test-loss"))
+    assert shown < 0.1 and elapsed < 30
+    assert epochs >= 1 and page.evaluate("location.hash").count("layers=8%2C8%2C8") == 1
+    page.check("#show_test")
+    time.sleep(1.0)  # train a little more, then pause for the picture
+    page.click("#play")  # pause
+    time.sleep(0.3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+    if os.environ.get("CHAINRULE_UPDATE_DOCS") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(ARTIFACTS / "playground.png", ROOT / "docs" / "playground.png")
+
+
+def test_frame_rate_of_the_default_network(page, server):
+    page.goto(server)
+    wait_for_frame(page)
+    page.click("#play")
+    page.wait_for_function("window.playground.frame.step > 0")
+    first = frame_value(page, "f.epoch")
+    time.sleep(2.0)
+    last = frame_value(page, "f.epoch")
+    page.click("#play")
+    assert (last - first) / 2.0 >= 20, f"{(last - first) / 2.0:.1f} updates a second"
+
+
+HASH = (
+    "#dataset=xor&problem=classification&classes=3&noise=20&train_ratio=70&batch_size=5"
+    "&full_batch=0&seed=1234&features=x1%2Cx2%2Cx1x2&layers=3%2C2&activations=relu%2Ctanh"
+    "&learning_rate=0.03&regularization=l2&reg_rate=0.001&init=he&optimizer=momentum"
+    "&loss=cross_entropy&show_test=1&discretize=1"
+)
+
+
+def test_url_hash_reproduces_the_configuration(browser, server):
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(server + HASH)
+        wait_for_frame(page)
+        page.wait_for_function("window.playground.frame.weights.length === 3")
+        pages.append(page)
+    first, second = pages
+    state = first.evaluate("window.playground.state")
+    assert state["dataset"] == "xor" and state["seed"] == 1234 and state["layers"] == [3, 2]
+    assert state["activations"] == ["relu", "tanh"] and state["features"] == ["x1", "x2", "x1x2"]
+    assert state["optimizer"] == "momentum" and state["regularization"] == "l2"
+    assert state["show_test"] is True and state["discretize"] is True
+    assert first.evaluate("location.hash") == HASH
+    assert first.is_checked("#show_test") and first.input_value("#learning_rate") == "0.03"
+    assert first.input_value("select[data-layer='0']") == "relu"
+    # the same data and the same initial weights in both tabs, and in Python
+    assert first.evaluate("window.playground.data") == second.evaluate("window.playground.data")
+    assert first.evaluate("window.playground.frame.weights") == second.evaluate(
+        "window.playground.frame.weights"
+    )
+    config = PlaygroundConfig.model_validate(
+        {k: v for k, v in state.items() if k not in ("show_test", "discretize")}
+    )
+    session = Session(config)
+    train = np.array(first.evaluate("window.playground.data.train"))
+    np.testing.assert_allclose(train[:, :2], session.data.train[0], atol=1e-3)
+    np.testing.assert_allclose(
+        first.evaluate("window.playground.frame.weights[0]"),
+        session.model[0].weight.data,
+        atol=1e-5,
+    )
+    for page in pages:
+        page.context.close()
+
+
+def chainrule_gradients(weights, biases, activations, x, label):
+    """Loss and dL/dW of every layer for one point, computed with chainrule directly."""
+    layers = []
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        linear = nn.Linear(len(w[0]), len(w))
+        linear.weight.data[...] = np.array(w, dtype=np.float32)
+        linear.bias.data[...] = np.array(b, dtype=np.float32)
+        layers.append(linear)
+        if i < len(activations):
+            layers.append(
+                {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[activations[i]]()
+            )
+    model = nn.Sequential(*layers)
+    out = model(chainrule.tensor(np.array([x], dtype=np.float32)))
+    loss = F.binary_cross_entropy_with_logits(out[:, 0], chainrule.tensor([float(label)]))
+    loss.backward()
+    return loss.item(), [m.weight.grad.numpy() for m in layers if isinstance(m, nn.Linear)]
+
+
+def panel_number(page, element_id):
+    return float(page.get_attribute(f"#{element_id}", "data-value"))
+
+
+def test_backprop_view_matches_chainrule(page, server):
+    page.goto(
+        server + "#dataset=gauss&features=x1%2Cx2&layers=3%2C2&activations=tanh%2Crelu&seed=7"
+    )
+    wait_for_frame(page)
+    page.wait_for_function("window.playground.frame.weights.length === 3")
+    page.click("#step")  # weights after one update, not just the initial ones
+    page.wait_for_function("window.playground.frame.step === 1")
+    page.check("#backprop-mode")
+    page.wait_for_selector("#bp-downstream")
+    bp = page.evaluate("window.playground.frame.backprop")
+    weights = page.evaluate("window.playground.frame.weights")
+    biases = page.evaluate("window.playground.frame.biases")
+    point = page.evaluate(f"window.playground.data.{bp['split']}[{bp['index']}]")
+    assert point[:2] == pytest.approx(bp["inputs"], abs=1e-3)  # features x1, x2 only
+    loss, grads = chainrule_gradients(weights, biases, ["tanh", "relu"], bp["inputs"], bp["label"])
+    assert panel_number(page, "bp-loss") == pytest.approx(loss, rel=1e-3)
+    # the default link: from h2[0] into the output
+    assert panel_number(page, "bp-downstream") == pytest.approx(grads[2][0][0], rel=1e-3, abs=1e-7)
+    local, upstream = panel_number(page, "bp-local"), panel_number(page, "bp-upstream")
+    assert local * upstream == pytest.approx(panel_number(page, "bp-downstream"), rel=1e-3)
+    w, lr = panel_number(page, "bp-w"), 0.01
+    assert panel_number(page, "bp-new-w") == pytest.approx(w - lr * grads[2][0][0], rel=1e-4)
+    # choose a link of the first layer: x2 -> h1[1]
+    page.dispatch_event("path.link >> nth=3", "click")  # layer 0, target 1, source 1
+    page.wait_for_function("document.querySelector('#bp-body').textContent.includes('→ h1[1]')")
+    assert panel_number(page, "bp-downstream") == pytest.approx(grads[0][1][1], rel=1e-3, abs=1e-7)
+    assert panel_number(page, "bp-local") == pytest.approx(bp["inputs"][1], rel=1e-5)
+    # every hidden neuron shows its value and gradient
+    labels = page.locator(".node-value:not([hidden])")
+    assert labels.count() >= 2 + 3 + 2 + 1
+    # picking another point on the output re-runs backprop there
+    box = page.locator("#points").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    page.wait_for_function(f"window.playground.frame.backprop.index !== {bp['index']}")

@@ -1,0 +1,486 @@
+"""The playground server: HTTP and WebSocket API through FastAPI's test client, the session
+logic, validation of bad input, limits, isolation of tabs and the Python round trip."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="the playground extra (fastapi) is not installed")
+pytest.importorskip("httpx", reason="fastapi's test client needs httpx")
+
+with warnings.catch_warnings():  # starlette's note about httpx versus httpx2
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
+import chainrule  # noqa: E402
+import chainrule.nn.functional as F  # noqa: E402
+from chainrule import nn  # noqa: E402
+from chainrule.checkpoint import load  # noqa: E402
+from chainrule.playground import export  # noqa: E402
+from chainrule.playground.cli import add_playground_arguments  # noqa: E402
+from chainrule.playground.messages import (  # noqa: E402
+    MAX_MESSAGE_BYTES,
+    PlaygroundConfig,
+    ProtocolError,
+    parse_client_message,
+)
+from chainrule.playground.server import STATIC, create_app  # noqa: E402
+from chainrule.playground.session import Session, suggest_learning_rate  # noqa: E402
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def config(**changes):
+    return PlaygroundConfig(**changes).model_dump()
+
+
+def receive_until(ws, kind, limit=50):
+    """Messages up to and including the first of type `kind` (errors are returned too)."""
+    seen = []
+    for _ in range(limit):
+        message = ws.receive_json()
+        seen.append(message)
+        if message["type"] == kind:
+            return message, seen
+    raise AssertionError(f"no {kind!r} message among {[m['type'] for m in seen]}")
+
+
+def opened(ws):
+    hello = ws.receive_json()
+    assert hello["type"] == "hello"
+    data = ws.receive_json()
+    assert data["type"] == "data"
+    frame = ws.receive_json()
+    assert frame["type"] == "frame"
+    return hello, data, frame
+
+
+def expect_error(ws, pattern):
+    message, _ = receive_until(ws, "error")
+    assert re.search(pattern, message["message"]), message["message"]
+    return message
+
+
+def still_alive(ws):
+    ws.send_json({"type": "frame"})
+    frame, _ = receive_until(ws, "frame")
+    return frame
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+def test_page_and_static_modules_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert '<script type="module" src="/static/ui.js">' in page.text
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    for path in sorted(STATIC.iterdir()):
+        response = client.get(f"/static/{path.name}")
+        assert response.status_code == 200, path.name
+        if path.suffix == ".js":
+            assert "javascript" in response.headers["content-type"]
+            for module in re.findall(r'from "\./([\w.]+)"', response.text):
+                assert (STATIC / module).is_file(), f"{path.name} imports a missing {module}"
+            code = response.text.replace("http://www.w3.org/2000/svg", "")  # a name, not a URL
+            assert "http://" not in code and "https://" not in code
+
+
+def test_defaults_and_thumbnails(client):
+    defaults = client.get("/api/defaults").json()
+    assert defaults["config"] == PlaygroundConfig().model_dump()
+    assert defaults["limits"]["max_layers"] == 8 and defaults["limits"]["max_neurons"] == 32
+    thumbs = client.get("/api/thumbnails").json()
+    for name in ("circle", "xor", "gauss", "spiral", "moons", "spiral_multi", "blobs"):
+        rows = np.array(thumbs[name])
+        assert rows.shape[1] == 3 and np.abs(rows[:, :2]).max() <= 6.5
+    assert {"reg_plane", "reg_gauss"} <= set(thumbs)
+
+
+# ---------------------------------------------------------------- WebSocket basics
+
+
+def test_socket_opens_with_data_and_a_frame(client):
+    with client.websocket_connect("/ws") as ws:
+        hello, data, frame = opened(ws)
+        assert hello["limits"]["max_points"] == 5000
+        assert len(data["train"]) == 250 and len(data["test"]) == 250
+        assert frame["step"] == 0 and frame["epoch"] == 0
+        assert len(base64.b64decode(frame["output"]["values"])) == 100 * 100
+        assert [len(layer) for layer in frame["neurons"]] == [4, 8, 8]
+        assert all(len(base64.b64decode(b)) == 20 * 20 for b in frame["neurons"][1])
+        assert [np.shape(w) for w in frame["weights"]] == [(8, 4), (8, 8), (1, 8)]
+        assert 0.3 < frame["test_loss"] < 1.5
+
+
+def test_config_step_play_pause_reset(client):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_json(
+            {
+                "type": "config",
+                "config": config(dataset="spiral", layers=[8, 8, 8], activations=["tanh"] * 3),
+            }
+        )
+        data, _ = receive_until(ws, "data")
+        assert data["dataset"] == "spiral"
+        frame, _ = receive_until(ws, "frame")
+        assert len(frame["weights"]) == 4
+        ws.send_json({"type": "step"})
+        frame, _ = receive_until(ws, "frame")
+        assert frame["step"] == 1 and frame["grad_norms"] is not None
+        ws.send_json({"type": "play"})
+        receive_until(ws, "status")
+        steps = [receive_until(ws, "frame")[0]["step"] for _ in range(5)]
+        assert steps == sorted(steps) and steps[-1] > 1
+        ws.send_json({"type": "pause"})
+        status, _ = receive_until(ws, "status")
+        assert status["playing"] is False
+        ws.send_json({"type": "reset"})
+        while True:  # frames trained before the pause may still be in flight
+            frame, _ = receive_until(ws, "frame")
+            if frame["step"] == 0:
+                break
+        assert frame["epoch"] == 0
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("payload", "pattern"),
+    [
+        ("{not json", "malformed JSON"),
+        ("[1, 2, 3]", "JSON object"),
+        ('{"type": 7}', "JSON object"),
+        ('{"type": "launch_missiles"}', "does not match any of the expected tags"),
+        ('{"type": "play", "extra": 1}', "Extra inputs are not permitted"),
+        ('{"type": "config", "config": {"learning_rate": "0.1"}}', "valid number"),
+        ('{"type": "config", "config": {"learning_rate": 100}}', "less than or equal"),
+        ('{"type": "config", "config": {"layers": [8, 8, 8, 8, 8, 8, 8, 8, 8]}}', "at most 8"),
+        ('{"type": "config", "config": {"layers": [33], "activations": ["tanh"]}}', "32"),
+        ('{"type": "config", "config": {"layers": [4], "activations": []}}', "activations"),
+        ('{"type": "config", "config": {"colour": "red"}}', "Extra inputs"),
+        ('{"type": "config", "config": {"batch_size": 31}}', "less than or equal"),
+        ('{"type": "config", "config": {"dataset": "reg_plane"}}', "regression dataset"),
+        ('{"type": "config", "config": {"features": ["x1", "x1"]}}', "repeat"),
+        ('{"type": "set_weight", "layer": 0, "target": 0, "source": 0, "value": 1e9}', "100"),
+        ('{"type": "set_weight", "layer": 2, "target": 7, "source": 0, "value": 1}', "no such"),
+        ('{"type": "set_weight", "layer": 5, "target": 0, "source": 0, "value": 1}', "not exist"),
+        ('{"type": "probe", "split": "train", "index": 4999}', "no train point"),
+        ('{"type": "add_point", "x1": 7, "x2": 0, "label": 1}', "less than or equal"),
+        ('{"type": "upload_checkpoint", "data": "!!!not base64!!!"}', "base64"),
+        ('{"type": "upload_checkpoint", "data": "aGVsbG8="}', "cannot read the checkpoint"),
+        ('{"type": "upload_csv", "text": "x1,x2,label\\n1,2\\n"}', "expected 3 values"),
+        ('{"type": "upload_csv", "text": "1,2,7\\n"}', "class indices"),
+    ],
+)
+def test_bad_messages_get_an_error_and_the_socket_lives_on(client, payload, pattern, caplog):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_text(payload)
+        expect_error(ws, pattern)
+        assert still_alive(ws)["type"] == "frame"
+    assert any("playground session" in r.getMessage() for r in caplog.records)
+
+
+def test_binary_and_oversized_messages(client):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_bytes(b"\x00\x01")
+        expect_error(ws, "binary")
+        ws.send_text(json.dumps({"type": "upload_csv", "text": "1,1,0\n" * 200_000}))
+        expect_error(ws, "at most 1000000 characters")  # the CSV is over 1 MB
+        text = "x" * (MAX_MESSAGE_BYTES + 1)
+        ws.send_text(text)
+        expect_error(ws, "message too large")
+        csv = "1,1,0\n" * 5001
+        ws.send_text(json.dumps({"type": "upload_csv", "text": csv}))
+        expect_error(ws, "more than 5,000 rows")
+        too_big = base64.b64encode(b"\0" * 1_000_500).decode()
+        ws.send_text(json.dumps({"type": "upload_checkpoint", "data": too_big}))
+        expect_error(ws, "at most|larger than")
+        still_alive(ws)
+
+
+def test_message_rate_is_limited():
+    app = create_app(rate=5, burst=10)
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        opened(ws)
+        for _ in range(40):
+            ws.send_json({"type": "pause"})
+        error = expect_error(ws, "rate limit")
+        assert error["type"] == "error"
+        time.sleep(1.0)  # the bucket refills
+        ws.send_json({"type": "frame"})
+        receive_until(ws, "frame", limit=200)
+
+
+def test_session_limit_and_foreign_origin():
+    app = create_app(max_sessions=1)
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws") as first:
+            opened(first)
+            with client.websocket_connect("/ws") as second:
+                expect_error(second, "too many open tabs")
+            still_alive(first)
+        with (
+            pytest.raises(WebSocketDisconnect),
+            client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws,
+        ):
+            ws.receive_json()
+
+
+# ---------------------------------------------------------------- isolation
+
+
+def test_two_sessions_stay_isolated(client):
+    with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+        _, _, frame_a0 = opened(a)
+        _, data_b0, frame_b0 = opened(b)
+        assert frame_a0["weights"] == frame_b0["weights"]  # the same default seed
+        a.send_json(
+            {
+                "type": "config",
+                "config": config(dataset="xor", layers=[3], activations=["relu"], seed=99),
+            }
+        )
+        receive_until(a, "frame")
+        a.send_json({"type": "set_weight", "layer": 0, "target": 0, "source": 0, "value": 42.0})
+        frame_a, _ = receive_until(a, "frame")
+        assert frame_a["weights"][0][0][0] == 42.0
+        for _ in range(3):
+            a.send_json({"type": "step"})
+            receive_until(a, "frame")
+        a.send_json({"type": "add_point", "x1": 1.0, "x2": 1.0, "label": 1})
+        receive_until(a, "frame")
+        b.send_json({"type": "frame"})
+        frame_b, _ = receive_until(b, "frame")
+        assert frame_b["step"] == 0 and frame_b["weights"] == frame_b0["weights"]
+        assert frame_b["test_loss"] == frame_b0["test_loss"]
+        b.send_json({"type": "step"})
+        frame_b, _ = receive_until(b, "frame")
+        assert frame_b["step"] == 1 and len(frame_b["weights"]) == 3
+
+
+# ---------------------------------------------------------------- the session itself
+
+
+def manual_backprop(session):
+    """dL/dW, dL/dz of the probed point, computed with chainrule directly (a fresh model)."""
+    split, index = session.probe
+    row = index if split == "train" else session.data.n_train + index
+    linears = [m for m in session.model if isinstance(m, nn.Linear)]
+    layers = []
+    for module in session.model:
+        if isinstance(module, nn.Linear):
+            copy = nn.Linear(module.in_features, module.out_features)
+            copy.weight.data[...] = module.weight.data
+            copy.bias.data[...] = module.bias.data
+            layers.append(copy)
+        else:
+            layers.append(type(module)())
+    model = nn.Sequential(*layers)
+    x = chainrule.tensor(session.x_all[row : row + 1])
+    out = model(x)
+    label = session.data.labels[row]
+    loss = F.binary_cross_entropy_with_logits(out[:, 0], chainrule.tensor([float(label)]))
+    loss.backward()
+    return loss.item(), [m.weight.grad.numpy() for m in layers if isinstance(m, nn.Linear)], linears
+
+
+def test_backprop_view_matches_chainrule():
+    session = Session(PlaygroundConfig(dataset="xor", layers=[4, 3], activations=["relu", "tanh"]))
+    session.train_frame(max_steps=3)
+    session.set_probe("train", 5)
+    bp = session.frame()["backprop"]
+    loss, grads, _ = manual_backprop(session)
+    assert bp["loss"] == pytest.approx(loss, rel=1e-5)
+    for layer, grad in zip(bp["layers"], grads, strict=True):
+        np.testing.assert_allclose(layer["dw"], grad, rtol=1e-4, atol=1e-7)
+    # local x upstream = downstream, for every link
+    for i, layer in enumerate(bp["layers"]):
+        below = bp["inputs"] if i == 0 else bp["layers"][i - 1]["a"]
+        np.testing.assert_allclose(np.outer(layer["dz"], below), layer["dw"], rtol=1e-4, atol=1e-7)
+        if i < len(bp["layers"]) - 1:
+            np.testing.assert_allclose(
+                np.array(layer["local"]) * layer["da"], layer["dz"], rtol=1e-4, atol=1e-7
+            )
+    assert [g["node"] for g in bp["gates"]][0] == "BinaryCrossEntropyWithLogitsBackward"
+
+
+def test_divergence_pauses_names_a_layer_and_suggests_a_learning_rate():
+    session = Session(
+        PlaygroundConfig(
+            dataset="reg_plane",
+            problem="regression",
+            loss="mse",
+            layers=[8, 8, 8],
+            activations=["relu"] * 3,
+            learning_rate=10.0,
+            optimizer="sgd",
+            init="he",
+        )
+    )
+    session.playing = True
+    for _ in range(40):
+        frame = session.train_frame()
+        if frame["divergence"]:
+            break
+    divergence = frame["divergence"]
+    assert divergence is not None and session.playing is False
+    assert divergence["suggested_lr"] == 1.0 and "try 1" in divergence["message"]
+    assert divergence["layer"] is None or 1 <= divergence["layer"] <= 4
+    assert all(np.all(np.isfinite(p.data)) for p in session.model.parameters())
+    assert suggest_learning_rate(0.03) == 0.003 and suggest_learning_rate(1e-5) == 1e-5
+
+
+def test_multiclass_regression_and_custom_data():
+    multi = Session(PlaygroundConfig(dataset="blobs", classes=4))
+    frame = multi.train_frame()
+    assert frame["output"]["kind"] == "classes" and frame["num_classes"] == 4
+    assert np.shape(frame["confusion"]) == (4, 4) and np.sum(frame["confusion"]) == 250
+    assert np.shape(frame["weights"][-1]) == (4, 8)
+
+    regression = Session(PlaygroundConfig(dataset="reg_gauss", problem="regression", loss="mse"))
+    frame = regression.train_frame()
+    assert frame["output"]["kind"] == "value" and frame["test_accuracy"] is None
+    assert len(regression.data.points) == 1200
+
+    custom = Session()
+    for x1, label in ((-3.0, 0), (3.0, 1), (0.0, 2), (-2.0, 0)):
+        custom.add_point(x1, 1.0, label)
+    assert custom.config.dataset == "custom" and custom.num_classes == 3
+    assert np.shape(custom.frame()["weights"][-1]) == (3, 8)
+    rows = custom.upload_csv("x1,x2,label\n10,0,1\n-20,5,0\n")
+    assert rows == 2 and np.abs(custom.data.points).max() <= 6
+    custom.clear_points()
+    assert len(custom.data.points) == 0 and custom.frame()["train_loss"] is None
+    with pytest.raises(ProtocolError):
+        custom.add_point(0.0, 0.0, 1.5)
+
+
+def test_same_config_same_data_and_weights():
+    cfg = PlaygroundConfig(
+        dataset="spiral",
+        noise=20,
+        seed=1234,
+        layers=[5, 3],
+        activations=["relu", "elu"],
+        init="uniform",
+    )
+    a, b = Session(cfg), Session(cfg)
+    np.testing.assert_array_equal(a.data.points, b.data.points)
+    assert a.frame()["weights"] == b.frame()["weights"]
+    assert a.train_frame()["weights"] == b.train_frame()["weights"]
+    other = Session(cfg.model_copy(update={"seed": 1235}))
+    assert not np.array_equal(a.data.points, other.data.points)
+
+
+def test_default_network_trains_at_20_frames_a_second():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    session = Session()
+    with threadpoolctl.threadpool_limits(1):
+        session.train_frame()
+        durations = []
+        for _ in range(15):
+            started = time.perf_counter()
+            session.train_frame()
+            durations.append(time.perf_counter() - started)
+    assert 1 / np.median(durations) >= 20, f"{np.median(durations) * 1000:.1f} ms a frame"
+
+
+# ---------------------------------------------------------------- round trip with Python
+
+
+def test_export_round_trip_and_python_code(client, tmp_path):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_json(
+            {
+                "type": "config",
+                "config": config(dataset="gauss", layers=[3], activations=["sigmoid"]),
+            }
+        )
+        receive_until(ws, "frame")
+        ws.send_json({"type": "step"})
+        trained, _ = receive_until(ws, "frame")
+        ws.send_json({"type": "export"})
+        exported, _ = receive_until(ws, "export")
+    path = tmp_path / exported["filename"]
+    path.write_bytes(base64.b64decode(exported["checkpoint"]))
+    checkpoint = load(path)
+    model = checkpoint.model
+    np.testing.assert_allclose(model[0].weight.data, trained["weights"][0], atol=1e-5)
+    assert checkpoint["playground"]["dataset"] == "gauss"
+
+    script = tmp_path / "train.py"
+    script.write_text(exported["python"].replace("range(100)", "range(2)"))
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "epoch 0: train loss" in result.stdout
+
+    with client.websocket_connect("/ws") as ws:  # a new tab continues from the checkpoint
+        opened(ws)
+        ws.send_json({"type": "upload_checkpoint", "data": exported["checkpoint"]})
+        adopted, _ = receive_until(ws, "config")
+        assert adopted["config"]["dataset"] == "gauss" and adopted["config"]["layers"] == [3]
+        frame, _ = receive_until(ws, "frame")
+        assert frame["weights"] == trained["weights"]
+
+
+def test_checkpoint_from_plain_python_is_accepted(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 1))
+    chainrule.checkpoint.save(model, tmp_path / "m.safetensors")
+    session = Session()
+    data = base64.b64encode((tmp_path / "m.safetensors").read_bytes()).decode()
+    cfg = export.load_checkpoint(session, data)
+    assert cfg.features == ["x1", "x2"] and cfg.layers == [5] and cfg.activations == ["tanh"]
+    wrong = nn.Sequential(nn.Linear(2, 5), nn.GELU(), nn.Linear(5, 1))
+    chainrule.checkpoint.save(wrong, tmp_path / "w.safetensors")
+    with pytest.raises(ProtocolError, match="GELU"):
+        export.load_checkpoint(
+            session, base64.b64encode((tmp_path / "w.safetensors").read_bytes()).decode()
+        )
+
+
+# ---------------------------------------------------------------- messages and CLI
+
+
+def test_parse_client_message_limits():
+    with pytest.raises(ProtocolError, match="too large"):
+        parse_client_message(" " * (MAX_MESSAGE_BYTES + 1))
+    message = parse_client_message('{"type": "probe", "index": null}')
+    assert message.index is None
+
+
+def test_cli_arguments_default_to_localhost():
+    parser = argparse.ArgumentParser()
+    add_playground_arguments(parser)
+    args = parser.parse_args([])
+    assert (args.host, args.port, args.no_browser) == ("127.0.0.1", 8000, False)
+    args = parser.parse_args(["--host", "0.0.0.0", "--port", "9000", "--no-browser"])
+    assert (args.host, args.port, args.no_browser) == ("0.0.0.0", 9000, True)
