@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -13,11 +14,9 @@ from benchmarks.workloads import LEARNING_RATE, Workload, make_weights
 Epoch = Callable[[], None]
 
 
-def prepare_chainrule(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch:
-    """The public API, as a user writes it."""
-    import chainrule
-    import chainrule.nn.functional as F
-    from chainrule import nn, optim
+def _chainrule_model(workload: Workload) -> Any:
+    """Sequential(Linear, ReLU, ..., Linear) holding the shared starting weights."""
+    from chainrule import nn
 
     layers: list[nn.Module] = []
     for i, (W, b) in enumerate(make_weights(workload)):
@@ -25,7 +24,16 @@ def prepare_chainrule(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch
         linear.weight.data[...] = W
         linear.bias.data[...] = b
         layers += [linear, nn.ReLU()] if i < len(workload.layers) - 2 else [linear]
-    model = nn.Sequential(*layers)
+    return nn.Sequential(*layers)
+
+
+def prepare_chainrule(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch:
+    """The public API, as a user writes it."""
+    import chainrule
+    import chainrule.nn.functional as F
+    from chainrule import optim
+
+    model = _chainrule_model(workload)
     optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs, targets = chainrule.tensor(X), chainrule.tensor(y)
 
@@ -37,6 +45,24 @@ def prepare_chainrule(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+
+    return epoch
+
+
+def prepare_chainrule_captured(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch:
+    """The same model and loop, through `chainrule.compile_step` (record once, replay)."""
+    import chainrule
+    from chainrule import nn, optim
+
+    model = _chainrule_model(workload)
+    step = chainrule.compile_step(
+        model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    )
+    inputs, targets = chainrule.tensor(X), chainrule.tensor(y)
+
+    def epoch() -> None:
+        for start in range(0, workload.samples, workload.batch):
+            step(inputs[start : start + workload.batch], targets[start : start + workload.batch])
 
     return epoch
 
@@ -133,6 +159,7 @@ def prepare_numpy(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch:
 
 CONTENDERS: dict[str, Callable[[Workload, np.ndarray, np.ndarray], Epoch]] = {
     "chainrule": prepare_chainrule,
+    "chainrule captured": prepare_chainrule_captured,
     "pytorch": prepare_torch,
     "sklearn": prepare_sklearn,
     "numpy": prepare_numpy,

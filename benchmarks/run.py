@@ -76,7 +76,7 @@ def time_workload(workload: Workload, names: list[str], repeats: int) -> dict[st
 def peak_rss_mb(contender: str, workload: Workload, threads: int) -> float:
     """Peak resident memory (MiB) of a fresh process that runs one epoch of the contender."""
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from benchmarks.run import set_threads\n"
         "from benchmarks.contenders import CONTENDERS\n"
         "from benchmarks.workloads import Workload, make_data\n"
@@ -85,12 +85,13 @@ def peak_rss_mb(contender: str, workload: Workload, threads: int) -> float:
         f"{workload.batch})\n"
         "X, y = make_data(w)\n"
         f"CONTENDERS[{contender!r}](w, X, y)()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE.parent, check=True
     )
-    return int(result.stdout.split()[-1]) / 1024
+    return int(result.stdout.split()[-1]) / 1024  # kB -> MiB
 
 
 def versions() -> dict[str, str]:

@@ -89,6 +89,7 @@ from chainrule.tensor import Tensor, tensor
 __version__ = "0.1.0"
 
 from chainrule import nn, optim  # noqa: E402 - the layers build on everything above
+from chainrule.capture import compile_step  # noqa: E402
 from chainrule.checkpoint import Checkpoint, CheckpointError, load, save  # noqa: E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -104,6 +104,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 _creation_counter = itertools.count(1)  # orders graph tensors: inputs before outputs
+_recorders: list[list[Any]] = []  # see chainrule.capture
 
 
 def _make_tensor(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -138,6 +139,8 @@ class Function:
         if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
             out = np.asarray(out)
         result = _make_tensor(out, False)
+        if _recorders:  # chainrule.capture is recording a step
+            _recorders[-1].append((fn, inputs, options, result))
         if _GradMode.enabled:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
@@ -261,9 +264,7 @@ def _accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
     if tensor.grad is not None:
         tensor.grad.data = tensor.grad.data + g
         return
-    if type(g) is not np.ndarray or not g.flags.owndata or id(g) in handed_out:
-        g = np.array(g)
-    elif not g.flags.writeable:
-        g = g.copy()
+    if type(g) is not np.ndarray or g.base is not None or id(g) in handed_out:
+        g = np.array(g)  # a view or a shared array: .grad gets an array of its own
     handed_out.add(id(g))
     tensor.grad = _make_tensor(g, False)

@@ -61,14 +61,12 @@ class Linear(Function):
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        need_x, need_w = self.needs_input_grad[:2]
-        grad_x = grad @ self.weight if need_x else None
-        grad_w = grad_b = None
-        flat_grad = grad.reshape(-1, grad.shape[-1])
-        if need_w:
-            grad_w = flat_grad.T @ self.x.reshape(-1, self.x.shape[-1])
-        if len(self.needs_input_grad) == 2:  # called without a bias
+        needs = self.needs_input_grad
+        grad_x = grad @ self.weight if needs[0] else None
+        x = self.x
+        if grad.ndim != 2:  # (..., out): fold the leading dims into one batch dim
+            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        grad_w = grad.T @ x if needs[1] else None
+        if len(needs) == 2:  # called without a bias
             return grad_x, grad_w
-        if self.needs_input_grad[2]:
-            grad_b = flat_grad.sum(axis=0)
-        return grad_x, grad_w, grad_b
+        return grad_x, grad_w, grad.sum(axis=0) if needs[2] else None

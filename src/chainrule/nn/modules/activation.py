@@ -3,6 +3,7 @@ layers collapse into one linear map)."""
 
 from __future__ import annotations
 
+from chainrule import ops
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
@@ -21,7 +22,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return ops.Relu.apply(x)  # F.relu(x), one call shorter: ReLU sits in every hot loop
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
