@@ -35,7 +35,7 @@ def prepare_chainrule(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch
 
     model = _chainrule_model(workload)
     optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    inputs, targets = chainrule.tensor(X), chainrule.tensor(y)
+    inputs, targets = chainrule.from_numpy(X), chainrule.from_numpy(y)  # share, as torch
 
     def epoch() -> None:
         for start in range(0, workload.samples, workload.batch):
@@ -58,7 +58,7 @@ def prepare_chainrule_captured(workload: Workload, X: np.ndarray, y: np.ndarray)
     step = chainrule.compile_step(
         model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=LEARNING_RATE)
     )
-    inputs, targets = chainrule.tensor(X), chainrule.tensor(y)
+    inputs, targets = chainrule.from_numpy(X), chainrule.from_numpy(y)  # share, as torch
 
     def epoch() -> None:
         for start in range(0, workload.samples, workload.batch):
