@@ -225,8 +225,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             input_grads: Any = fn.backward(g)
             if type(input_grads) is not tuple and type(input_grads) is not list:
                 input_grads = (input_grads,)  # one input: an ndarray, a NumPy scalar or None
-            for observer in _backward_observers:
-                observer(fn, g, input_grads)
+            if _backward_observers:
+                for observer in _backward_observers:
+                    observer(fn, g, input_grads)
             for parent, parent_grad, needed in zip(
                 inputs, input_grads, fn.needs_input_grad, strict=True
             ):

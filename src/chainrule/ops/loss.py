@@ -58,9 +58,8 @@ class CrossEntropyIndex(Function):
         scale = _upstream_scale(grad, self.reduction, self.denominator)
         if self.row_weight is not None:
             scale = scale * self.row_weight
-        scale = np.asarray(scale, dtype=self.probabilities.dtype)
-        row_scale = scale[:, None] if scale.ndim else scale
-        d_logits = self.probabilities * row_scale
+        scale = scale.astype(self.probabilities.dtype, copy=False)
+        d_logits = self.probabilities * (scale[:, None] if scale.ndim else scale)
         d_logits[self.rows, self.target] -= scale  # minus the one-hot, scaled the same way
         return d_logits
 

@@ -35,7 +35,7 @@ class Sequential(Module):
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
             assert module is not None
-            x = module(x)
+            x = module.forward(x)  # what module(x) calls, one frame shorter
         return x
 
     @overload
