@@ -162,3 +162,24 @@ def test_resume_after_sigkill_gives_the_same_weights(tmp_path: Path) -> None:
         assert np.array_equal(a[key], b[key]), key
     history = json.loads((killed / "history.json").read_text())
     assert history["epoch"] == [0, 1, 2, 3]
+
+
+def test_export_onnx_matches_the_run(tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    out = tmp_path / "run"
+    assert run_cli("train", "--data", "xor", "--hidden", "8", "--export-onnx", "--no-plots",
+                   "--out", str(out), *SMALL) == 0  # fmt: skip
+    assert run_cli("export", str(out), str(tmp_path / "again.onnx")) == 0
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x1,x2\n3,3\n-3,3\n0.5,-2\n")
+    from chainrule.runs import predict_file
+
+    _, predicted = predict_file(out, rows)
+    features = np.array([[3, 3], [-3, 3], [0.5, -2]], dtype=np.float32)
+    for path in (out / "model.onnx", tmp_path / "again.onnx"):
+        session = ort.InferenceSession(str(path))
+        logits = session.run(None, {session.get_inputs()[0].name: features})[0]
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(
+            shifted / shifted.sum(axis=1, keepdims=True), predicted[:, 1:], atol=1e-5
+        )

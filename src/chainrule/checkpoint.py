@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import json
 import math
 import os
@@ -61,7 +62,7 @@ import numpy as np
 
 from chainrule.creation import from_numpy
 from chainrule.io import atomic_write_bytes, atomic_write_text
-from chainrule.nn.config import model_from_config, model_to_config
+from chainrule.nn.config import LAYERS, model_from_config, model_to_config
 from chainrule.nn.modules.module import Module
 from chainrule.random import Generator, default_generator
 from chainrule.tensor import Tensor
@@ -83,6 +84,9 @@ FORMAT_VERSION = 1
 
 MAX_HEADER_BYTES = 100_000_000
 """The largest JSON header accepted (safetensors' own limit)."""
+
+MAX_DIMS = 64
+"""The most dimensions a tensor may have (NumPy's limit)."""
 
 DTYPES: dict[str, np.dtype] = {
     "F16": np.dtype(np.float16),
@@ -413,10 +417,12 @@ def _read_header(path: StrPath) -> tuple[dict[str, str], list[str]]:
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
             raise bad(f"tensor {name!r} needs exactly the fields dtype, shape and data_offsets")
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in DTYPES:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             raise bad(f"tensor {name!r} has dtype {dtype!r}; supported: {', '.join(DTYPES)}")
         if not isinstance(shape, list) or not all(_is_int(n) and n >= 0 for n in shape):
             raise bad(f"tensor {name!r} has an invalid shape {shape!r}")
+        if len(shape) > MAX_DIMS:
+            raise bad(f"tensor {name!r} has {len(shape)} dimensions; at most {MAX_DIMS} are read")
         if (
             not isinstance(offsets, list)
             or len(offsets) != 2
@@ -455,7 +461,7 @@ def _read_tensors(path: StrPath, names: list[str]) -> dict[str, np.ndarray]:
     try:
         with st.safe_open(os.fspath(path), framework="numpy") as file:
             arrays = {name: np.array(file.get_tensor(name), copy=True) for name in names}
-    except st.SafetensorError as error:  # e.g. the file changed since it was checked
+    except (st.SafetensorError, ValueError) as error:  # e.g. the file changed since checked
         raise CheckpointError(path, f"safetensors could not read it: {error}") from None
     return arrays
 
@@ -531,6 +537,39 @@ def _parse_json(path: StrPath, metadata: dict[str, str], key: str) -> Any:
         return json.loads(metadata[key])
     except (ValueError, RecursionError) as error:
         raise CheckpointError(path, f"metadata {key!r} is not valid JSON: {error}") from None
+
+
+def _config_values(spec: Any) -> int:
+    """How many parameter and buffer values building the model `spec` describes allocates
+    (0 for what the config checks will refuse anyway)."""
+    if not isinstance(spec, Mapping):
+        return 0
+    name, args = spec.get("class"), spec.get("args", {})
+    if name == "Sequential":
+        layers = spec.get("layers")
+        return sum(map(_config_values, layers)) if isinstance(layers, list) else 0
+    if not isinstance(name, str) or name not in LAYERS or not isinstance(args, Mapping):
+        return 0
+    defaults = inspect.signature(LAYERS[name].__init__).parameters
+
+    def arg(option: str) -> Any:
+        value = args.get(option, defaults[option].default if option in defaults else None)
+        return max(value, 0) if _is_int(value) else value
+
+    def size(option: str) -> int:
+        value = arg(option)
+        return value if _is_int(value) else 0
+
+    if name == "Linear":
+        return size("out_features") * (size("in_features") + (arg("bias") is not False))
+    if name == "Embedding":
+        return size("num_embeddings") * size("embedding_dim")
+    if name == "BatchNorm1d":
+        affine = arg("affine") is not False
+        per_channel = affine * (1 + (arg("bias") is not False))
+        per_channel += 2 * (arg("track_running_stats") is not False)
+        return size("num_features") * per_channel
+    return 0
 
 
 def _is_state_dict(value: Any) -> bool:
@@ -652,7 +691,9 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
     shown = os.fspath(path)
 
     version = metadata.get(KEY_FORMAT)
-    if version is not None and (not version.isdigit() or int(version) > FORMAT_VERSION):
+    if version is not None and (
+        not (version.isascii() and version.isdigit()) or int(version) > FORMAT_VERSION
+    ):
         raise CheckpointError(
             path,
             f"its format {version!r} is newer than this chainrule reads "
@@ -702,6 +743,14 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
             message = str(error).replace("\n\t", " ")
             raise RuntimeError(f"cannot load {shown} into the model: {message}") from None
     elif config is not None:
+        needed = _config_values(config)
+        held = sum(int(np.asarray(v.data).size) for v in state.values())
+        if needed > held:  # a tiny file must not make load allocate a huge model
+            raise CheckpointError(
+                path,
+                f"metadata {KEY_CONFIG!r} describes a model of {needed} values but the file "
+                f"holds {held}",
+            )
         try:
             with _rng_untouched():
                 model = model_from_config(config)

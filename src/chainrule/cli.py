@@ -5,6 +5,7 @@
     chainrule evaluate runs/digits [--data NAME]
     chainrule predict runs/digits --input rows.csv [--output predictions.csv]
     chainrule summary runs/digits
+    chainrule export runs/digits model.onnx         # ONNX, for onnxruntime and friends
     chainrule datasets
     chainrule generate --corpus names --n 20        # a network that invents names
     chainrule playground                            # train in the browser
@@ -118,6 +119,8 @@ def _add_train(commands: Any) -> None:
                    help="continue the interrupted run in DIR (its settings are reused; "
                         "--epochs may extend it)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="do not draw PNG plots")
+    p.add_argument("--export-onnx", action="store_true",
+                   help="also write DIR/model.onnx (needs chainrule[onnx])")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress output")
     p.set_defaults(run=_train)
 
@@ -140,6 +143,10 @@ def _train(args: argparse.Namespace) -> int:
     results = train_run(config, resume=bool(args.resume), progress=not args.no_progress,
                         plots=not args.no_plots)  # fmt: skip
     print(_metrics_table(results))
+    if args.export_onnx:
+        from chainrule.onnx import export_run  # noqa: PLC0415 - onnx is an optional extra
+
+        print(f"wrote {export_run(config.out, Path(config.out) / 'model.onnx')}")
     print(f"run folder: {config.out}")
     return 0
 
@@ -211,6 +218,26 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(commands: Any) -> None:
+    p = commands.add_parser("export", help="export a saved run's model to ONNX")
+    p.add_argument("run_dir")
+    p.add_argument("path", help="the .onnx file to write")
+    p.add_argument("--raw-standardized", action="store_true",
+                   help="leave out the standardisation: the model then takes standardised "
+                        "features, as inside chainrule")  # fmt: skip
+    p.add_argument("--opset", type=_positive_int, default=17)
+    p.set_defaults(run=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from chainrule.onnx import export_run  # noqa: PLC0415 - onnx is an optional extra
+
+    path = export_run(args.run_dir, args.path, opset=args.opset,
+                      include_standardization=not args.raw_standardized)  # fmt: skip
+    print(f"wrote {path}")
+    return 0
+
+
 def _add_datasets(commands: Any) -> None:
     p = commands.add_parser("datasets", help="list the datasets `--data` accepts")
     p.set_defaults(run=_datasets)
@@ -248,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     adders: Sequence[Callable[[Any], None]] = (
-        _add_train, _add_evaluate, _add_predict, _add_summary, _add_datasets,
+        _add_train, _add_evaluate, _add_predict, _add_summary, _add_export, _add_datasets,
     )  # fmt: skip
     for add in adders:
         add(commands)

@@ -74,7 +74,10 @@ def _parse(stream: Stream, name: str) -> np.ndarray:
             f"{name}: IDX data has trailing bytes: the header declares shape {shape} of "
             f"{dtype.name} ({expected} bytes) but more bytes follow"
         )
-    array = np.frombuffer(payload, dtype=dtype).reshape(shape)
+    try:
+        array = np.frombuffer(payload, dtype=dtype).reshape(shape)
+    except ValueError as error:  # e.g. more dimensions than NumPy supports
+        raise ValueError(f"{name}: IDX shape {shape} cannot be read: {error}") from None
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 

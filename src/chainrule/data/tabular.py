@@ -8,6 +8,7 @@ skipped but still counted.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 
@@ -54,13 +55,29 @@ def load_csv(
 
     Raises:
         ValueError naming the file, the row (1-based, header = row 1) and the column for a
-        missing, non-numeric or non-finite cell or a row of the wrong length; also for an
-        empty file, a missing header (a first row of numbers), a target not in the header or
-        a file with no data rows.
+        missing, non-numeric or non-finite cell, a value too large for float32, or a row of
+        the wrong length; also for bytes that are not UTF-8, a malformed CSV row, an empty
+        file, a missing header (a first row of numbers), a target not in the header or a
+        file with no data rows.
     """
     name = os.fspath(path)
-    with open(name, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    with open(name, "rb") as handle:
+        data = handle.read()
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{name}: row {line} is not valid UTF-8 (byte 0x{data[error.start]:02x}); save the "
+            "file as UTF-8"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as error:  # e.g. a cell over csv.field_size_limit() characters
+        raise ValueError(f"{name}: row {reader.line_num}: {error}") from None
     numbered = [(number, row) for number, row in enumerate(rows, start=1) if row]
     if not numbered:
         raise ValueError(f"{name}: the file is empty (a header row is required)")
@@ -91,6 +108,17 @@ def load_csv(
             )
         values[out] = [_number(cell, number, header[j], name) for j, cell in enumerate(row)]
         integral = integral and _is_integer_text(row[target])
+    # every cell parsed as a finite float64; it must also fit the float32 (or int64) it becomes
+    if integral and float(np.abs(values[:, target]).max()) >= 2.0**63:
+        integral = False  # not an int64 class label: a (huge) regression target
+    as_float32 = [j for j in range(len(header)) if j != target or not integral]
+    too_big = np.abs(values[:, as_float32]) > float(np.finfo(np.float32).max)
+    if too_big.any():
+        out, column = (int(i) for i in np.argwhere(too_big)[0])
+        raise ValueError(
+            f"{name}: row {body[out][0]}, column {header[as_float32[column]]!r}: value "
+            f"{values[out, as_float32[column]]:g} is too large for float32 (at most 3.4e38)"
+        )
     features = [j for j in range(len(header)) if j != target]
     X = values[:, features].astype(np.float32)
     y = values[:, target].astype(np.int64 if integral else np.float32)

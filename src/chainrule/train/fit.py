@@ -36,7 +36,7 @@ from chainrule.train.history import History
 from chainrule.train.metrics import CLASSIFICATION, Metric, get_metric
 from chainrule.train.progress import make_progress
 
-__all__ = ["as_loader", "evaluate", "fit", "predict"]
+__all__ = ["as_loader", "check_finite", "evaluate", "fit", "predict"]
 
 
 # ---------------------------------------------------------------------- data
@@ -58,12 +58,53 @@ def _as_tensor(values: Any, float_dtype: np.dtype | None) -> Tensor:
     return Tensor._make(array, False)
 
 
+_MAX_ROWS_SHOWN = 10
+_CHECK_ROWS = 65_536  # rows checked at a time: the isfinite mask stays small
+
+
+def _column_name(index: int) -> str:
+    return ("X", "y")[index] if index < 2 else f"column {index}"
+
+
+def check_finite(columns: Sequence[Any], what: str = "training data") -> None:
+    """Raise ValueError if a floating column of (X, y, ...) holds NaN or ±inf, naming the
+    rows (0-based, as the arrays index them; at most 10 shown) and the column::
+
+        training data has NaN or inf in rows 3, 17, 42 (of 1000) of X: clean or impute
+        them first
+
+    Integer and boolean columns cannot hold either and are skipped.
+    """
+    for index, column in enumerate(columns):
+        array = np.asarray(column.data if isinstance(column, Tensor) else column)
+        if array.dtype.kind not in "fc" or array.size == 0:
+            continue
+        rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+        bad: list[int] = []
+        count = 0
+        for start in range(0, len(rows), _CHECK_ROWS):
+            finite = np.isfinite(rows[start : start + _CHECK_ROWS]).all(axis=1)
+            found = np.flatnonzero(~finite)
+            count += int(found.size)
+            bad.extend(int(i) + start for i in found[: _MAX_ROWS_SHOWN - len(bad)])
+        if count:
+            listed = ", ".join(map(str, bad))
+            if count > len(bad):
+                listed += f" and {count - len(bad)} more"
+            raise ValueError(
+                f"{what} has NaN or inf in {'rows' if count > 1 else 'row'} {listed} "
+                f"(of {len(rows)}) of {_column_name(index)}: clean or impute them first"
+            )
+
+
 def as_loader(
     data: Any,
     model: Any = None,
     batch_size: int = 32,
     shuffle: bool = False,
     generator: Generator | None = None,
+    *,
+    finite: str | None = None,
 ) -> Iterable[Any]:
     """Something to iterate over once per epoch, yielding (input, target, ...) batches.
 
@@ -73,15 +114,26 @@ def as_loader(
     * a Dataset (``len`` and ``[i]``) → ``DataLoader(dataset, batch_size, shuffle, generator)``;
     * a DataLoader, or any other re-iterable of batches → used as it is (its own batch size
       and shuffling apply).
+
+    With `finite` (what to call the data: ``"training data"``), NaN or inf in an ``(X, y)``
+    tuple or a `TensorDataset` (also inside a DataLoader) raises ValueError naming the rows
+    (`check_finite`), after the cast to the model's dtype (so a float64 value too large for
+    float32 counts as inf). `fit` checks its training and validation data so.
     """
     if isinstance(data, DataLoader):
+        if finite is not None and isinstance(data.dataset, TensorDataset):
+            check_finite(data.dataset.tensors, finite)
         return data
     if isinstance(data, (tuple, list)) and len(data) >= 2:
         float_dtype = _float_dtype(model) if model is not None else None
         columns = [_as_tensor(column, float_dtype) for column in data]
+        if finite is not None:
+            check_finite(columns, finite)
         dataset = TensorDataset(*columns)
         return DataLoader(dataset, batch_size, shuffle=shuffle, generator=generator)
     if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+        if finite is not None and isinstance(data, TensorDataset):
+            check_finite(data.tensors, finite)
         return DataLoader(data, batch_size, shuffle=shuffle, generator=generator)
     if isinstance(data, Iterable) and iter(data) is not data:
         return data
@@ -237,7 +289,8 @@ def fit(
             ``F.mse_loss``, ...).
         optimizer: a ``chainrule.optim`` optimizer over the model's parameters.
         train: an ``(X, y)`` tuple of ndarrays or Tensors, a Dataset, or a DataLoader (see
-            `as_loader`).
+            `as_loader`). NaN or inf in its floating arrays (an ``(X, y)`` tuple or a
+            TensorDataset) is refused up front: ValueError naming the rows.
         val: validation data in the same forms, or None; its logs are prefixed ``val_``.
         epochs: the epoch index at which training ends (as Keras: with ``start_epoch=5``
             and ``epochs=10``, five more epochs run).
@@ -259,8 +312,10 @@ def fit(
     """
     if start_epoch < 0 or epochs < start_epoch:
         raise ValueError(f"need 0 <= start_epoch <= epochs, got {start_epoch} and {epochs}")
-    train_loader = as_loader(train, model, batch_size, shuffle, generator)
-    val_loader = None if val is None else as_loader(val, model, batch_size)
+    train_loader = as_loader(train, model, batch_size, shuffle, generator, finite="training data")
+    val_loader = (
+        None if val is None else as_loader(val, model, batch_size, finite="validation data")
+    )
     named_metrics = [get_metric(metric) for metric in metrics]
 
     history = History() if history is None else history
