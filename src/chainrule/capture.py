@@ -45,7 +45,8 @@ from chainrule.nn.modules.linear import Identity, Linear
 from chainrule.nn.modules.loss import CrossEntropyLoss
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.regularization import Flatten
-from chainrule.ops.loss import CrossEntropyIndex
+from chainrule.ops.elementwise import Relu as Relu_op
+from chainrule.ops.linalg import Linear as Linear_op
 from chainrule.tensor import Tensor
 
 REPLAYABLE = (Linear, Identity, Flatten, ReLU, LeakyReLU, ELU, Sigmoid, Tanh, GELU, SiLU,
@@ -62,60 +63,171 @@ class _Entry:
     sources: tuple[Any, ...]  # per input: _INPUT, an earlier entry's index, or a Tensor
     options: dict[str, Any]
     needs_input_grad: tuple[bool, ...]
+    kernel: Any = None  # a buffer-keeping stand-in for the op (see _KERNELS), or None
+
+
+class _Kernel:
+    """A stand-in for one op of a tape that writes into buffers kept from one replay to the
+    next instead of new arrays: the same NumPy/BLAS calls in the same order, so the same
+    numbers, without allocating (and page-faulting) at every step. A tape belongs to one
+    input shape, so each buffer is made once, on first use."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.buffers: dict[str, np.ndarray] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        buffer = self.buffers.get(name)
+        if buffer is None:
+            buffer = self.buffers[name] = np.empty(shape, dtype)
+        return buffer
+
+
+class _LinearKernel(_Kernel):
+    """The Linear op: y = x Wᵀ + b; dx = G W, dW = Gᵀ x, db = Σ G."""
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: Any = None) -> np.ndarray:
+        self.x, self.weight = x, weight
+        out = np.matmul(x, weight.T, out=self._buffer("out", (len(x), len(weight)), x.dtype))
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        needs, x, weight = self.needs_input_grad, self.x, self.weight
+        grad_x = grad_w = None
+        if needs[0]:
+            grad_x = np.matmul(grad, weight, out=self._buffer("grad_x", x.shape, grad.dtype))
+        if needs[1]:
+            grad_w = np.matmul(grad.T, x, out=self._buffer("grad_w", weight.shape, grad.dtype))
+        if len(needs) == 2:
+            return grad_x, grad_w
+        grad_b = None
+        if needs[2]:
+            buffer = self._buffer("grad_b", grad.shape[1:], grad.dtype)
+            grad_b = np.add.reduce(grad, axis=0, out=buffer)
+        return grad_x, grad_w, grad_b
+
+
+class _ReluKernel(_Kernel):
+    """The Relu op: max(0, x); the gradient passes where the output is positive."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = np.maximum(x, 0, out=self._buffer("out", x.shape, x.dtype))
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        positive = np.greater(self.out, 0, out=self._buffer("mask", grad.shape, bool))
+        return np.multiply(grad, positive, out=self._buffer("grad", grad.shape, grad.dtype))
+
+
+class _CrossEntropyKernel(_Kernel):
+    """The CrossEntropyIndex op for class indices without weights ('mean' or 'sum'), in
+    the op's order of operations, so the loss and gradient are the same."""
+
+    def __init__(self, reduction: str) -> None:
+        super().__init__((True,))
+        self.reduction = reduction
+
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        n = len(target)
+        if "rows" not in self.buffers:
+            self.buffers["rows"] = np.arange(n)
+        rows = self.buffers["rows"]
+        row_max = np.maximum.reduce(logits, axis=1, keepdims=True,
+                                    out=self._buffer("max", (n, 1), logits.dtype))  # fmt: skip
+        shifted = np.subtract(logits, row_max,
+                              out=self._buffer("shifted", logits.shape, logits.dtype))  # fmt: skip
+        exp = np.exp(shifted, out=self._buffer("exp", logits.shape, logits.dtype))
+        sum_exp = np.add.reduce(exp, axis=1, keepdims=True, out=row_max)
+        losses = np.log(sum_exp[:, 0]) - shifted[rows, target]
+        exp /= sum_exp
+        self.probabilities, self.rows, self.target = exp, rows, target
+        total = losses.sum()
+        return np.asarray(total if self.reduction == "sum" else total / float(n))
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        scale = grad / float(len(self.target)) if self.reduction == "mean" else grad
+        scale = scale.astype(self.probabilities.dtype, copy=False)
+        shape, dtype = self.probabilities.shape, self.probabilities.dtype
+        d_logits = np.multiply(self.probabilities, scale, out=self._buffer("grad", shape, dtype))
+        d_logits[self.rows, self.target] -= scale
+        return d_logits
 
 
 class _Tape:
-    """The ops of one forward pass, for one input shape and dtype."""
+    """The ops of one forward pass, for one input shape and dtype, and the routes their
+    gradients take back (worked out once, when the tape is made)."""
 
     def __init__(self, entries: list[_Entry], parameters: list[Tensor]) -> None:
         self.entries = entries
         self.parameters = parameters  # the leaves that receive gradients, in tape order
+        self.loss_kernel: _CrossEntropyKernel | None = None
+        slot = {id(p): i for i, p in enumerate(parameters)}
+        # per entry, last first: (entry index, [(input position, earlier entry or None,
+        # parameter slot or None)]) for every input that needs a gradient
+        self.routes: list[tuple[int, list[tuple[int, int | None, int | None]]]] = []
+        for index in range(len(entries) - 1, -1, -1):
+            entry = entries[index]
+            routes: list[tuple[int, int | None, int | None]] = []
+            for position, (source, needed) in enumerate(
+                zip(entry.sources, entry.needs_input_grad, strict=True)
+            ):
+                if not needed or source is _INPUT:
+                    continue
+                if type(source) is int:
+                    routes.append((position, source, None))
+                elif id(source) in slot:
+                    routes.append((position, None, slot[id(source)]))
+            self.routes.append((index, routes))
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[Function]]:
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[Any]]:
         values: list[np.ndarray] = []
-        nodes: list[Function] = []
+        nodes: list[Any] = []
         for entry in self.entries:
             arrays = [x if s is _INPUT else values[s] if type(s) is int else s.data
                       for s in entry.sources]  # fmt: skip
-            node = entry.op.__new__(entry.op)
-            node.needs_input_grad = entry.needs_input_grad
+            node = entry.kernel
+            if node is None:
+                node = entry.op.__new__(entry.op)
+                node.needs_input_grad = entry.needs_input_grad
             values.append(np.asarray(node.forward(*arrays, **entry.options)))
             nodes.append(node)
         return values[-1], nodes
 
-    def backward(self, nodes: list[Function], grad: np.ndarray) -> None:
-        """Run the recorded nodes' backward in reverse order and accumulate into .grad."""
+    def backward(self, nodes: list[Any], grad: np.ndarray) -> None:
+        """Run the recorded nodes' backward, last first, and set the parameters' .grad."""
         grads: list[Any] = [None] * len(nodes)
         grads[-1] = grad
-        leaf_grads: dict[int, np.ndarray] = {}
-        for index in range(len(nodes) - 1, -1, -1):
+        leaf_grads: list[Any] = [None] * len(self.parameters)
+        for index, routes in self.routes:
             g = grads[index]
             if g is None:
                 continue
-            entry = self.entries[index]
             result: Any = nodes[index].backward(g)
             if type(result) is not tuple and type(result) is not list:
                 result = (result,)
-            for source, source_grad, needed in zip(
-                entry.sources, result, entry.needs_input_grad, strict=True
-            ):
-                if not needed or source_grad is None or source is _INPUT:
+            for position, earlier, slot in routes:
+                part = result[position]
+                if part is None:
                     continue
-                if type(source) is int:
-                    previous = grads[source]
-                    grads[source] = source_grad if previous is None else previous + source_grad
-                else:
-                    if source_grad.shape != source.data.shape:
-                        source_grad = unbroadcast(source_grad, source.data.shape)
-                    previous = leaf_grads.get(id(source))
-                    leaf_grads[id(source)] = (
-                        source_grad if previous is None else previous + source_grad
-                    )
+                if earlier is not None:
+                    previous = grads[earlier]
+                    grads[earlier] = part if previous is None else previous + part
+                    continue
+                assert slot is not None
+                shape = self.parameters[slot].data.shape
+                if part.shape != shape:
+                    part = unbroadcast(part, shape)
+                previous = leaf_grads[slot]
+                leaf_grads[slot] = part if previous is None else previous + part
         handed_out: set[int] = set()
-        for parameter in self.parameters:
-            g = leaf_grads.get(id(parameter))
+        for parameter, g in zip(self.parameters, leaf_grads, strict=True):
             if g is not None:
                 _accumulate(parameter, g, handed_out)
+
+
+_KERNELS = {Linear_op: _LinearKernel, Relu_op: _ReluKernel}
 
 
 def _check_replayable(model: Module) -> None:
@@ -160,7 +272,8 @@ def _record(model: Module, x: Tensor) -> tuple[_Tape, Tensor]:
                     "input, which a replay could not update; train this model eagerly"
                 )
         needs = tuple(t.requires_grad for t in inputs)
-        entries.append(_Entry(type(op), tuple(sources), dict(options), needs))
+        kernel = _KERNELS[type(op)](needs) if type(op) in _KERNELS else None
+        entries.append(_Entry(type(op), tuple(sources), dict(options), needs, kernel))
     if not entries or produced.get(id(output)) != len(entries) - 1:
         raise ValueError("compile_step: the model's output must come from its last op")
     return _Tape(entries, list(leaves.values())), output
@@ -195,12 +308,14 @@ class CompiledStep:
             loss.backward()
         else:
             output_array, nodes = tape.forward(x.data)
-            loss, d_output = self._loss_and_gradient(output_array, y)
+            loss, d_output = self._loss_and_gradient(tape, output_array, y)
             tape.backward(nodes, d_output)
         self.optimizer.step()
         return loss.detach()
 
-    def _loss_and_gradient(self, output: np.ndarray, y: Any) -> tuple[Tensor, np.ndarray]:
+    def _loss_and_gradient(
+        self, tape: _Tape, output: np.ndarray, y: Any
+    ) -> tuple[Tensor, np.ndarray]:
         """The loss on the replayed output and d loss / d output.
 
         Plain `CrossEntropyLoss()` on class indices runs its fused op directly (the common
@@ -219,12 +334,13 @@ class CompiledStep:
             and target.size
             and target.min() >= 0
             and target.max() < output.shape[1]
+            and loss_fn.reduction != "none"
         ):
-            node = CrossEntropyIndex.__new__(CrossEntropyIndex)
-            value = node.forward(output, target.astype(np.int64, copy=False), None,
-                                 loss_fn.reduction)  # fmt: skip
-            if loss_fn.reduction != "none":
-                return Tensor(value), node.backward(np.ones((), output.dtype))
+            if tape.loss_kernel is None:
+                tape.loss_kernel = _CrossEntropyKernel(loss_fn.reduction)
+            kernel = tape.loss_kernel
+            value = kernel.forward(output, target.astype(np.int64, copy=False))
+            return Tensor(value), kernel.backward(np.ones((), output.dtype))
         wrapped = Tensor(output, requires_grad=True)
         loss = loss_fn(wrapped, y)
         loss.backward()

@@ -162,19 +162,21 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param = p.data
-                grad = p.grad.data
-                if grad.shape != param.shape:
-                    raise RuntimeError(
-                        f"gradient of shape {grad.shape} does not match its parameter's shape "
-                        f"{param.shape}"
-                    )
-                if grad.dtype != param.dtype:
-                    grad = grad.astype(param.dtype)  # state and update keep the param's dtype
-                self._update_param(param, grad, self.state[p], group)
+                if p.grad is not None:
+                    self._update_param(p.data, self._gradient_of(p), self.state[p], group)
         return loss
+
+    @staticmethod
+    def _gradient_of(p: Tensor) -> np.ndarray:
+        """p's gradient array, checked against p's shape and cast to p's dtype (state and
+        updates keep the parameter's dtype)."""
+        param, grad = p.data, p.grad.data  # type: ignore[union-attr]
+        if grad.shape != param.shape:
+            raise RuntimeError(
+                f"gradient of shape {grad.shape} does not match its parameter's shape "
+                f"{param.shape}"
+            )
+        return grad if grad.dtype == param.dtype else grad.astype(param.dtype)
 
     def _update_param(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]

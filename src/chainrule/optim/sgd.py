@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,20 @@ class SGD(Optimizer):
             "maximize": maximize,
         }
         super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One step; plain SGD groups (no momentum, weight decay or maximize) take a short
+        loop, θ ← θ - γ·g per parameter, since small networks spend much of a step here."""
+        if closure is not None or any(
+            g["momentum"] or g["weight_decay"] or g["maximize"] for g in self.param_groups
+        ):
+            return super().step(closure)
+        for group in self.param_groups:
+            lr = group["lr"]
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.data -= lr * self._gradient_of(p)
+        return None
 
     def _update_param(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
