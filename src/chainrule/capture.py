@@ -15,7 +15,13 @@ step, without the bookkeeping.
 Supported models: `Sequential` (nested too) of Linear, Identity, Flatten and the
 activation layers. Layers whose forward draws random numbers or updates state (Dropout,
 BatchNorm1d) would be frozen by a replay, so they are refused with a clear error. The loss
-is computed eagerly on the replayed output, so every loss and option behaves as usual.
+is computed eagerly on the replayed output, so every loss and option behaves as usual
+(plain `CrossEntropyLoss()` on class indices takes a buffered kernel of the same op).
+
+Linear, ReLU and cross-entropy replay into buffers the tape keeps, so after a replayed step
+the parameters' ``.grad`` arrays are those buffers and the next step overwrites them (as
+with the static outputs of a CUDA graph): copy a gradient if you need to keep it. A tape
+holds the parameter arrays it recorded; after `Module.to(dtype)` make a new `compile_step`.
 """
 
 from __future__ import annotations
