@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.run import machine, set_threads
+from benchmarks.machine import machine, set_threads
 
 CHUNK = 250
 

@@ -25,23 +25,16 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import sklearn_compare
 from benchmarks.contenders import CONTENDERS
+from benchmarks.machine import machine, set_threads
+from benchmarks.names import markdown as names_markdown
+from benchmarks.names import run_names_benchmark
 from benchmarks.workloads import QUICK_WORKLOADS, WORKLOADS, Workload, make_data
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-
-def set_threads(count: int, with_torch: bool = True) -> None:
-    """The same thread count for BLAS (NumPy, scikit-learn) and PyTorch's intra-op pool."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(count)
-    if with_torch:
-        import torch
-
-        torch.set_num_threads(count)
 
 
 def matmul_limit(size: int, repeats: int) -> float:
@@ -77,7 +70,7 @@ def peak_rss_mb(contender: str, workload: Workload, threads: int) -> float:
     """Peak resident memory (MiB) of a fresh process that runs one epoch of the contender."""
     code = (
         "import sys\n"
-        "from benchmarks.run import set_threads\n"
+        "from benchmarks.machine import set_threads\n"
         "from benchmarks.contenders import CONTENDERS\n"
         "from benchmarks.workloads import Workload, make_data\n"
         f"set_threads({threads}, with_torch={contender == 'pytorch'})\n"
@@ -102,18 +95,6 @@ def versions() -> dict[str, str]:
         except ImportError:
             found[module] = "missing"
     return found
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
 
 
 def scaling(names: list[str], quick: bool, repeats: int) -> list[dict[str, Any]]:
@@ -159,7 +140,7 @@ def run(quick: bool, repeats: int, threads: int) -> dict[str, Any]:
                 }
             )
         print(f"{workload.id}: " + ", ".join(f"{n} {seconds[n]:.3f}s" for n in names), flush=True)
-    return {
+    report = {
         "machine": machine(),
         "threads": threads,
         "versions": versions(),
@@ -169,6 +150,11 @@ def run(quick: bool, repeats: int, threads: int) -> dict[str, Any]:
         "results": rows,
         "scaling": scaling(["chainrule", "pytorch", "numpy"], quick, repeats),
     }
+    # the names model (chainrule.text) and scikit-learn's MLP, each against chainrule
+    report["names"] = run_names_benchmark(300 if quick else 20_000, quick=quick)
+    report["sklearn"] = sklearn_compare.run(seeds=1 if quick else 3, repeats=1 if quick else 3)
+    set_threads(threads)  # the names benchmark sets its own count
+    return report
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -190,6 +176,15 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['gflops']:.1f} | {100 * r['share_of_matmul_limit']:.0f}% "
             f"| {r['peak_rss_mib']:.0f} |"
         )
+    lines += [
+        "",
+        "chainrule.sklearn against scikit-learn's MLP (same settings and random_state; "
+        "benchmarks/sklearn_compare.py):",
+        "",
+        sklearn_compare.table(report["sklearn"]),
+        "",
+        names_markdown(report["names"]).rstrip(),
+    ]
     lines += ["", "Seconds per epoch (784-w-w-10, batch 128 unless the batch varies):", ""]
     lines += ["| axis | value | chainrule | PyTorch | NumPy |", "|---|---:|---:|---:|---:|"]
     for r in report["scaling"]:

@@ -16,5 +16,7 @@ def test_quick_benchmark_writes_results(tmp_path: Path) -> None:
     for row in report["results"]:
         assert row["samples_per_second"] > 0 and row["peak_rss_mib"] > 0
     assert report["matmul_limit_gflops"] > 0 and report["scaling"]
+    assert report["names"]["within_2_percent"]  # same model, data and steps as PyTorch
+    assert {row["dataset"] for row in report["sklearn"]} >= {"digits", "diabetes"}
     table = (tmp_path / "results.md").read_text()
     assert "| W1 784-256-128-10 b128 | chainrule |" in table
