@@ -270,7 +270,9 @@ def _add_optional(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="chainrule", description=__doc__.splitlines()[0],
+    parser = _Parser(prog="chainrule",
+                     description="chainrule: train, evaluate, keep and share neural networks "
+                                 "built from first principles on NumPy.",
                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
