@@ -173,8 +173,7 @@ class Optimizer:
         param, grad = p.data, p.grad.data  # type: ignore[union-attr]
         if grad.shape != param.shape:
             raise RuntimeError(
-                f"gradient of shape {grad.shape} does not match its parameter's shape "
-                f"{param.shape}"
+                f"gradient of shape {grad.shape} does not match its parameter's shape {param.shape}"
             )
         return grad if grad.dtype == param.dtype else grad.astype(param.dtype)
 
