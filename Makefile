@@ -3,22 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+USER_STAMP := $(VENV)/.installed-user-stamp
 
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .PHONY: install demo test lint format bench examples clean chromium
 
-$(STAMP): pyproject.toml
+# what a user needs (chainrule and its optional extras) ...
+$(USER_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all]'
+	touch $(USER_STAMP)
+
+# ... and what a developer needs on top: the test and lint tools, PyTorch for parity tests
+$(STAMP): $(USER_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[all,test,dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(USER_STAMP)
 
 # The main job: train an MLP on the 8x8 handwritten digits; the run folder gets the model,
 # history, metrics and plots.
-demo: $(STAMP)
+demo: $(USER_STAMP)
 	$(BIN)/chainrule train --data digits --hidden 128 --epochs 40 --lr 0.002 --seed 0 --out runs/digits
 
 # Browser tests drive Debian's Chromium through Playwright (its own browser download cannot
@@ -42,7 +49,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
-examples: $(STAMP)
+examples: $(USER_STAMP)
 	@for script in examples/[0-9]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
