@@ -251,7 +251,98 @@ def test_backprop_view_matches_chainrule(page, server):
     # every hidden neuron shows its value and gradient
     labels = page.locator(".node-value:not([hidden])")
     assert labels.count() >= 2 + 3 + 2 + 1
+    # every link prints its gradient dL/dw (2 significant digits), as chainrule computes it
+    grads_shown = page.locator("text.link-grad:visible")
+    assert grads_shown.count() == 2 * 3 + 3 * 2 + 2 * 1
+    for layer, target, source in [(0, 1, 1), (1, 0, 2), (2, 0, 1)]:
+        text = page.locator(
+            f"text.link-grad[data-layer='{layer}'][data-target='{target}'][data-source='{source}']"
+        )
+        expected = grads[layer][target][source]
+        assert float(text.get_attribute("data-value")) == pytest.approx(
+            expected, rel=1e-3, abs=1e-7
+        )
+        assert float(text.text_content()) == pytest.approx(expected, rel=0.05, abs=1e-6)
+    assert page.is_hidden(".net-note")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "backprop.png"), full_page=True)
     # picking another point on the output re-runs backprop there
     box = page.locator("#points").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
     page.wait_for_function(f"window.playground.frame.backprop.index !== {bp['index']}")
+
+
+def hash_points(url_hash):
+    """The points in a hash's `points=` (int16 fixed point x 1000, base64url), as rows."""
+    import base64
+    from urllib.parse import parse_qs
+
+    code = parse_qs(url_hash.lstrip("#"))["points"][0]
+    raw = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4))
+    return (np.frombuffer(raw, dtype="<i2").reshape(-1, 3) / 1000).tolist()
+
+
+def sorted_rows(rows):
+    return sorted(tuple(round(v, 3) for v in row) for row in rows)
+
+
+def test_clicked_points_travel_in_the_url_hash(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(server)
+    wait_for_frame(page)
+    page.click("#own-data summary")
+    box = page.locator("#points").bounding_box()
+    spots = [(0.2, 0.3), (0.7, 0.6), (0.45, 0.8)]
+    for i, (fx, fy) in enumerate(spots):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        page.wait_for_function(f"window.playground.data.custom_points === {i + 1}")
+    page.wait_for_function("location.hash.includes('points=')")
+    url_hash = page.evaluate("location.hash")
+    first = page.evaluate("window.playground.points")
+    data = page.evaluate("window.playground.data")
+    assert len(first) == 3 and "dataset=custom" in url_hash
+    assert sorted_rows(hash_points(url_hash)) == sorted_rows(first)
+    assert sorted_rows(data["train"] + data["test"]) == sorted_rows(first)
+    # a new tab from the link: the server gets the same points (through upload_csv)
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    other.goto(server + url_hash)
+    other.wait_for_function("window.playground.data && window.playground.data.custom_points === 3")
+    again = other.evaluate("window.playground.data")
+    assert sorted_rows(again["train"] + again["test"]) == sorted_rows(first)
+    assert again["train"] == data["train"]  # same seed, same split
+    assert other.evaluate("location.hash") == url_hash
+    assert other.evaluate("window.playground.frame.weights") == page.evaluate(
+        "window.playground.frame.weights"
+    )
+    other.context.close()
+    context.close()
+
+
+def test_uploaded_csv_points_arrive_and_go_in_the_hash(page, server):
+    page.goto(server)
+    wait_for_frame(page)
+    page.click("#own-data summary")
+    csv = "x1,x2,label\n1.5,-2.25,0\n-3,4.125,1\n0.5,0.5,1\n-1,-1,0\n"
+    page.set_input_files(
+        "#csv", files=[{"name": "pts.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
+    page.wait_for_function("window.playground.data.custom_points === 4")
+    expected = [[1.5, -2.25, 0], [-3, 4.125, 1], [0.5, 0.5, 1], [-1, -1, 0]]
+    data = page.evaluate("window.playground.data")
+    assert sorted_rows(data["train"] + data["test"]) == sorted_rows(expected)
+    page.wait_for_function("location.hash.includes('points=')")
+    assert sorted_rows(hash_points(page.evaluate("location.hash"))) == sorted_rows(expected)
+    assert page.is_hidden("#points-note")
+    # too many points for a link: the page says so and the hash keeps only the setup
+    rng = np.random.default_rng(0)
+    rows = np.column_stack([rng.uniform(-5, 5, (1500, 2)), rng.integers(0, 2, 1500)])
+    big = "\n".join(f"{a:.3f},{b:.3f},{int(c)}" for a, b, c in rows)
+    page.set_input_files(
+        "#csv", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": big.encode()}]
+    )
+    page.wait_for_function("window.playground.data.custom_points === 1500")
+    page.wait_for_selector("#points-note:not([hidden])")
+    assert "too many" in page.inner_text("#points-note")
+    url_hash = page.evaluate("location.hash")
+    assert "points=" not in url_hash and "dataset=custom" in url_hash

@@ -296,6 +296,8 @@ class Session:
             "problem": self.config.problem,
             "dataset": self.config.dataset,
             "custom_points": len(self.custom),
+            # your own points as added (unshuffled), for the page's URL hash
+            "custom": rounded(self.custom, 3) if self.config.dataset == "custom" else [],
         }
 
     def _losses(self, out: np.ndarray) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import { CLASS_COLORS, drawOutput, drawValues, featureBytes, rgb, valueColor } f
 const SVG = "http://www.w3.org/2000/svg";
 const HEIGHT = 480;
 const TOP = 58;
+const MAX_LABELLED_LINKS = 16; // between two layers; more gradient labels overlap
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -75,7 +76,8 @@ export class NetworkView {
     svg.setAttribute("height", HEIGHT);
     this.container.appendChild(svg);
 
-    // links first, so that the nodes sit on top of them
+    // links first, so that the nodes sit on top of them; their gradient labels above the links
+    const labels = [];
     const sources0 = state.features.map((f) => FEATURES.indexOf(f));
     for (let layer = 0; layer < columns.length - 1; layer++) {
       const sources = layer === 0 ? sources0 : [...Array(columns[layer]).keys()];
@@ -89,7 +91,22 @@ export class NetworkView {
           const mid = (a[0] + b[0]) / 2;
           path.setAttribute("d", `M${a[0]},${a[1]} C${mid},${a[1]} ${mid},${b[1]} ${b[0]},${b[1]}`);
           path.setAttribute("class", "link");
-          const link = { path, layer, target, source };
+          // the gradient label: on the curve, further along for later targets, so that the
+          // labels of one target form a column and different targets do not share a spot
+          const t = 0.25 + (0.5 * (target + 0.5)) / columns[layer + 1];
+          const u = 1 - t;
+          const text = document.createElementNS(SVG, "text");
+          text.setAttribute("class", "link-grad");
+          text.setAttribute("x", (u ** 3 * a[0] + 3 * u * t * mid + t ** 3 * b[0]).toFixed(1));
+          text.setAttribute("y", (a[1] + (b[1] - a[1]) * (3 * u * t * t + t ** 3) + 3).toFixed(1));
+          text.setAttribute("text-anchor", "middle");
+          text.dataset.layer = layer;
+          text.dataset.target = target;
+          text.dataset.source = source;
+          text.style.display = "none";
+          labels.push(text);
+          const dense = sources.length * columns[layer + 1] > MAX_LABELLED_LINKS;
+          const link = { path, layer, target, source, text, dense };
           path.addEventListener("mouseenter", (e) => this.showCard(link, e));
           path.addEventListener("click", (e) => { this.pin(link, e); this.handlers.chooseLink(link); });
           svg.appendChild(path);
@@ -97,6 +114,10 @@ export class NetworkView {
         });
       }
     }
+
+    for (const text of labels) svg.appendChild(text);
+    this.note = el("div", "net-note", this.container);
+    this.note.hidden = true;
 
     FEATURES.forEach((name, i) => {
       const [x, y] = pos(0, i);
@@ -260,10 +281,32 @@ export class NetworkView {
     this.showBackprop(backprop);
   }
 
+  /** Whether the labels (neuron values, link gradients) are readable at this size. */
+  get readable() {
+    return this.size >= 18;
+  }
+
   showBackprop(bp) {
     for (const node of this.nodes.values()) { node.value.hidden = true; node.div.classList.remove("probe"); }
+    const small = !this.readable;
+    let hidden = 0;
+    for (const link of this.links) {
+      if (!link.text) continue;
+      if (bp && (small || link.dense)) hidden++;
+      const g = bp && !small && !link.dense ? this.gradient(link) : null;
+      if (g === null || g === undefined) { link.text.style.display = "none"; continue; }
+      link.text.style.display = "";
+      link.text.textContent = fmt(g, 2);
+      link.text.dataset.value = g;
+    }
+    if (this.note) {
+      this.note.hidden = !hidden;
+      this.note.textContent = small
+        ? "The network is too large to print the values and gradients: hover a link to read its ∂L/∂w."
+        : `Gradients are printed where two layers have at most ${MAX_LABELLED_LINKS} links; `
+          + "hover any other link to read its ∂L/∂w.";
+    }
     if (!bp) return;
-    const small = this.size < 18;
     const label = (node, a, g) => {
       if (!node) return;
       node.div.classList.add("probe");

@@ -65,7 +65,55 @@ export function engineConfig(state) {
   return copyState(config);
 }
 
-export function toHash(state) {
+// Your own points in the hash: x1, x2, label as int16 fixed point (x 1000, three decimals),
+// little-endian, base64url without padding: 8 characters a point.
+export const MAX_POINTS_CHARS = 8000; // ~1,000 points; beyond that the link keeps only the setup
+const SCALE = 1000;
+
+/** [[x1, x2, label], ...] -> the compact text, or null if a value does not fit in int16. */
+export function encodePoints(rows) {
+  const values = new Int16Array(rows.length * 3);
+  for (let i = 0; i < rows.length; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = Math.round(rows[i][c] * SCALE);
+      if (!Number.isFinite(v) || v < -32768 || v > 32767) return null;
+      values[3 * i + c] = v;
+    }
+  }
+  const bytes = new Uint8Array(values.length * 2);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => view.setInt16(2 * i, v, true));
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The compact text -> [[x1, x2, label], ...] (null if it is malformed). */
+export function decodePoints(code) {
+  if (!/^[A-Za-z0-9_-]*$/.test(code)) return null;
+  let text;
+  try {
+    text = atob(code.replace(/-/g, "+").replace(/_/g, "/"));
+  } catch {
+    return null;
+  }
+  if (text.length % 6 !== 0) return null;
+  const view = new DataView(Uint8Array.from(text, (ch) => ch.charCodeAt(0)).buffer);
+  const rows = [];
+  for (let i = 0; i < text.length; i += 6) {
+    rows.push([0, 2, 4].map((o) => view.getInt16(i + o, true) / SCALE));
+  }
+  return rows;
+}
+
+/** The points in a hash ("points=..."), or [] when there are none or they are malformed. */
+export function pointsFromHash(hash) {
+  const code = new URLSearchParams((hash || "").replace(/^#/, "")).get("points");
+  return (code && decodePoints(code)) || [];
+}
+
+/** The hash of a state; `points` (the compact text of your own points) goes last if given. */
+export function toHash(state, points = "") {
   const parts = [];
   for (const key of Object.keys(DEFAULTS)) {
     let value = state[key];
@@ -73,6 +121,7 @@ export function toHash(state) {
     else if (typeof value === "boolean") value = value ? "1" : "0";
     parts.push(`${key}=${encodeURIComponent(String(value))}`);
   }
+  if (points) parts.push(`points=${points}`);
   return "#" + parts.join("&");
 }
 

@@ -7,7 +7,8 @@ import { CLASS_COLORS, drawOutput, drawPoints, fromPixel, rgb, toPixel } from ".
 import { NetworkView, fmt } from "./network.js";
 import { Socket } from "./socket.js";
 import {
-  FEATURES, FEATURE_LABELS, LIMITS, MULTICLASS, copyState, engineConfig, fromHash, normalise, toHash,
+  FEATURES, FEATURE_LABELS, LIMITS, MAX_POINTS_CHARS, MULTICLASS, copyState, encodePoints, engineConfig,
+  fromHash, normalise, pointsFromHash, toHash,
 } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +20,9 @@ let probe = null;
 let chosen = null;
 let lastStep = -1;
 let configTimer = null;
+let points = []; // your own points [[x1, x2, label], ...] as the server holds them
+let pointsCode = ""; // their compact text for the hash ("" when none or too many)
+let pointsPending = false; // points from a link sent to the server, not yet confirmed
 const lossChart = new LineChart($("loss-chart"));
 const healthChart = new LineChart($("health-chart"), { log: true });
 
@@ -28,7 +32,30 @@ function outputs() {
 }
 
 function writeHash() {
-  history.replaceState(null, "", toHash(state));
+  history.replaceState(null, "", toHash(state, state.dataset === "custom" ? pointsCode : ""));
+}
+
+/** Remember your own points and their compact form for the hash (if they fit in ~8 KB). */
+function setPoints(rows) {
+  points = rows;
+  const code = rows.length ? encodePoints(rows) : "";
+  const fits = code !== null && code.length <= MAX_POINTS_CHARS;
+  pointsCode = fits ? code : "";
+  const note = $("points-note");
+  note.hidden = fits;
+  if (!fits) {
+    note.textContent = code === null
+      ? "These points have values the link cannot hold (beyond ±32): the link keeps only the setup."
+      : `${rows.length.toLocaleString("en")} points are too many for the link (it holds about `
+        + `${Math.floor((MAX_POINTS_CHARS * 3) / 4 / 6).toLocaleString("en")}): the link keeps only the setup.`;
+  }
+}
+
+/** Send your own points to the server, through the same validated path as a CSV upload. */
+function sendPoints() {
+  if (!points.length) return;
+  pointsPending = true;
+  socket.send({ type: "upload_csv", text: points.map((r) => r.join(",")).join("\n") });
 }
 
 function sendConfig(debounce = false) {
@@ -227,6 +254,13 @@ function onMessage(msg) {
   if (msg.type === "frame") showFrame(msg);
   else if (msg.type === "data") {
     data = msg;
+    const custom = msg.custom || [];
+    // the data for a config sent before the points from a link arrive: keep those points
+    if (!(pointsPending && !custom.length && msg.dataset === "custom")) {
+      pointsPending = false;
+      setPoints(custom);
+      writeHash();
+    }
     probe = null;
     refreshStructure();
     controls.buildPaint(state, msg.num_classes);
@@ -242,7 +276,10 @@ function onMessage(msg) {
     download("playground_model.py", new Blob([msg.python], { type: "text/x-python" }));
     $("code").textContent = msg.python;
     $("code-box").hidden = false;
-  } else if (msg.type === "error") toast(msg.message);
+  } else if (msg.type === "error") {
+    pointsPending = false;
+    toast(msg.message);
+  }
 }
 
 function onStatus(status) {
@@ -252,7 +289,11 @@ function onStatus(status) {
   if (status !== "open") setPlaying(false);
 }
 
-const socket = new Socket(onMessage, onStatus, () => { lastStep = -1; sendConfig(); });
+const socket = new Socket(onMessage, onStatus, () => {
+  lastStep = -1;
+  sendConfig();
+  if (state.dataset === "custom") sendPoints(); // a link's points, or the points before a reconnect
+});
 
 // ------------------------------------------------------------------ clicks on the output
 $("points").addEventListener("click", (e) => {
@@ -311,13 +352,21 @@ $("ckpt").addEventListener("change", async (e) => {
 
 window.addEventListener("hashchange", () => {
   const next = fromHash(location.hash);
-  if (toHash(next) === toHash(state)) return;
+  const rows = next.dataset === "custom" ? pointsFromHash(location.hash) : [];
+  const samePoints = (rows.length ? encodePoints(rows) : "") === pointsCode;
+  if (toHash(next) === toHash(state) && samePoints) return;
   state = next;
   refreshStructure();
   sendConfig();
+  if (!samePoints) {
+    setPoints(rows);
+    if (rows.length) sendPoints();
+    else if (next.dataset === "custom") socket.send({ type: "clear_points" });
+  }
 });
 window.addEventListener("resize", () => net.render(state, outputs()));
 
+if (state.dataset === "custom") setPoints(pointsFromHash(location.hash));
 fetch("/api/thumbnails").then((r) => r.json()).then((thumbs) => {
   controls.buildThumbnails(thumbs);
   controls.show(state);
@@ -332,5 +381,6 @@ window.playground = {
   get frame() { return frame; },
   get data() { return data; },
   get probe() { return probe; },
+  get points() { return points; },
   send: (message) => socket.send(message),
 };
