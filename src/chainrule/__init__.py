@@ -88,7 +88,7 @@ from chainrule.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
 
-from chainrule import nn, optim  # noqa: E402 - the layers build on everything above
+from chainrule import data, nn, optim, train  # noqa: E402 - they build on everything above
 from chainrule.capture import compile_step  # noqa: E402
 from chainrule.checkpoint import Checkpoint, CheckpointError, load, save  # noqa: E402
 
