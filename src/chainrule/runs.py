@@ -33,7 +33,7 @@ from chainrule.data.registry import DatasetInfo
 from chainrule.io import atomic_write_json
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
 from chainrule.tensor import Tensor
-from chainrule.train import Callback, History, TrainState, fit, metrics
+from chainrule.train import Callback, History, TrainState, fit, metrics, predict
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -282,30 +282,19 @@ def train_run(
         callbacks=[EpochCheckpoint(model_path, config, data, loader_rng)],
     )
     atomic_write_json(out / "history.json", history.to_dict())
-    results = test_metrics(model, data)
+    outputs = predict(model, data.test[0], batch_size=1024)  # once, for metrics and plots
+    results = test_metrics(outputs, data)
     atomic_write_json(out / "metrics.json", results)
     if plots:
-        draw_plots(out, model, data, history)
+        draw_plots(out, model, data, history, outputs)
     return results
 
 
-def predict_outputs(model: nn.Module, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The model's raw outputs (logits or values) on standardised features, in eval mode."""
-    model.eval()
-    parts = []
-    with no_grad():
-        for start in range(0, len(X), batch_size):
-            parts.append(model(Tensor(X[start : start + batch_size])).data)
-    width = parts[0].shape[1] if parts else 1
-    return np.concatenate(parts) if parts else np.zeros((0, width), np.float32)
-
-
-def test_metrics(model: nn.Module, data: PreparedData) -> dict[str, float]:
-    """Loss and task metrics on the test split, under keys test_*."""
-    X, y = data.test
-    if len(X) == 0:
+def test_metrics(outputs: np.ndarray, data: PreparedData) -> dict[str, float]:
+    """Loss and task metrics of the model's outputs on the test split, under keys test_*."""
+    y = data.test[1]
+    if len(y) == 0:
         return {}
-    outputs = predict_outputs(model, X)
     with no_grad():
         loss = float(loss_for(data.classification)(Tensor(outputs), Tensor(y)).item())
     if data.classification:
@@ -327,8 +316,11 @@ def test_metrics(model: nn.Module, data: PreparedData) -> dict[str, float]:
     }
 
 
-def draw_plots(out: Path, model: nn.Module, data: PreparedData, history: History) -> list[Path]:
-    """The run's PNG plots (matplotlib is an optional extra: skipped with a note if missing)."""
+def draw_plots(
+    out: Path, model: nn.Module, data: PreparedData, history: History, outputs: np.ndarray
+) -> list[Path]:
+    """The run's PNG plots, from the model's `outputs` on the test split and, for 2-D data,
+    its predictions over the plane (matplotlib is optional: skipped with a note if missing)."""
     try:
         from chainrule import plots  # noqa: PLC0415 - matplotlib is optional
 
@@ -340,7 +332,6 @@ def draw_plots(out: Path, model: nn.Module, data: PreparedData, history: History
     X, y = data.test
     if len(X) == 0:
         return written
-    outputs = predict_outputs(model, X)
     if data.classification:
         labels = outputs.argmax(axis=1)
         k = int(data.info.num_classes or outputs.shape[1])
@@ -349,9 +340,9 @@ def draw_plots(out: Path, model: nn.Module, data: PreparedData, history: History
                                                    data.info.class_names))  # fmt: skip
         if data.info.n_features == 2:
             written.append(plots.plot_decision_boundary(
-                lambda grid: predict_outputs(model, grid).argmax(axis=1), X, y,
+                lambda grid: predict(model, grid, batch_size=1024).argmax(axis=1), X, y,
                 out / "decision_boundary.png"))  # fmt: skip
-        if data.info.image_shape is not None or data.info.name == "digits":
+        if data.info.image_shape is not None:
             written.append(plots.plot_misclassified(data.raw_test_X, y, labels,
                                                     out / "misclassified.png"))  # fmt: skip
     else:
@@ -384,7 +375,7 @@ def evaluate_run(run_dir: str | Path, data_spec: str | None = None) -> dict[str,
         )
     data.scaler.mean, data.scaler.std = saved["scaler_mean"], saved["scaler_std"]
     data.test = (data.scaler.transform(data.raw_test_X), data.test[1])
-    return test_metrics(model, data)
+    return test_metrics(predict(model, data.test[0], batch_size=1024), data)
 
 
 def predict_file(run_dir: str | Path, input_csv: str | Path) -> tuple[list[str], np.ndarray]:
@@ -398,7 +389,7 @@ def predict_file(run_dir: str | Path, input_csv: str | Path) -> tuple[list[str],
     X = _read_feature_csv(Path(input_csv), features)
     mean, std = np.asarray(saved["scaler_mean"]), np.asarray(saved["scaler_std"])
     Z = ((X - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
-    outputs = predict_outputs(model, Z)
+    outputs = predict(model, Z, batch_size=1024)
     if saved["task"] == "classification":
         shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
         probabilities = shifted / shifted.sum(axis=1, keepdims=True)
