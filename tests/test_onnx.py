@@ -434,7 +434,8 @@ def test_export_run_builds_in_the_standardisation(tmp_path: Path, opset: int) ->
 
 
 def test_export_run_of_a_trained_run(tmp_path: Path) -> None:
-    from chainrule.runs import RunConfig, load_run, predict_outputs, train_run
+    from chainrule.runs import RunConfig, load_run, train_run
+    from chainrule.train import predict
 
     config = RunConfig(data="moons", hidden=(8, 4), activation="gelu", epochs=2, samples=120,
                        dropout=0.1, out=str(tmp_path / "run"))  # fmt: skip
@@ -444,7 +445,7 @@ def test_export_run_of_a_trained_run(tmp_path: Path) -> None:
     raw = np.random.default_rng(1).standard_normal((6, 2)) * 2
     z = ((raw - saved["scaler_mean"]) / saved["scaler_std"]).astype(np.float32)
     (got,) = session(path).run(None, {"input": raw.astype(np.float32)})
-    np.testing.assert_allclose(got, predict_outputs(model, z), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got, predict(model, z), rtol=1e-5, atol=1e-5)
 
 
 def test_export_run_errors(tmp_path: Path) -> None:

@@ -46,6 +46,21 @@ def check_device(value: Any) -> None:
         raise ValueError(f"chainrule runs on the CPU only; got device={str(value)!r}")
 
 
+def target_dtype(args: tuple[Any, ...], dtype: Any = None, device: Any = None) -> Any:
+    """The dtype asked for by ``.to(*args, dtype=..., device=...)``, PyTorch's way: each
+    positional argument is a device ('cpu', a `device`), a tensor (take its dtype) or a
+    dtype. A device other than the CPU is an error; None means "keep the dtype"."""
+    for arg in args:
+        if is_device(arg):
+            device = arg
+        elif hasattr(arg, "dtype") and hasattr(arg, "data"):  # a tensor
+            dtype = arg.dtype
+        else:
+            dtype = arg
+    check_device(device)
+    return dtype
+
+
 class cuda:  # noqa: N801 - PyTorch's namespace `torch.cuda`
     """`chainrule.cuda.is_available()` is False: scripts that check it fall back to the CPU."""
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from chainrule import autograd, dtypes
 from chainrule.autograd import Function, is_grad_enabled, run_backward
-from chainrule.devices import check_device, is_device
 from chainrule.devices import device as cpu_device
+from chainrule.devices import target_dtype
 
 Scalar = int | float | bool
 
@@ -196,14 +196,7 @@ class Tensor:
         ``x.to("cpu")``, ``x.to(device)`` and ``x.to(device, dtype)`` work as in PyTorch;
         chainrule computes on the CPU only.
         """
-        for arg in args:
-            if is_device(arg):
-                device = arg
-            elif isinstance(arg, Tensor):
-                dtype = arg.dtype
-            else:
-                dtype = arg
-        check_device(device)
+        dtype = target_dtype(args, dtype, device)
         if dtype is None:
             return self
         target = dtypes.as_dtype(dtype)

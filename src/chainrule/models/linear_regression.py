@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 import chainrule
+from chainrule.models.arrays import as_matrix
 from chainrule.nn import functional as F
 
 _LOSSES = ("mse", "mae")
@@ -85,7 +86,7 @@ class LinearRegression:
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any) -> LinearRegression:
         """Fit w and b to the rows of X (n, features) and the targets y (n,) or (n, k)."""
-        X = _as_matrix(X)
+        X = as_matrix(X)
         target = np.asarray(y, dtype=np.float64)
         if target.shape[0] != X.shape[0] or target.ndim > 2:
             raise ValueError(
@@ -168,7 +169,7 @@ class LinearRegression:
     # ------------------------------------------------------------------ using the model
     def predict(self, X: Any) -> np.ndarray:
         """ŷ = Xw + b."""
-        return _as_matrix(X) @ np.asarray(self.coef_).T + self.intercept_
+        return as_matrix(X) @ np.asarray(self.coef_).T + self.intercept_
 
     def score(self, X: Any, y: Any) -> float:
         """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)²: 1 is perfect, 0 is as good as predicting the mean."""
@@ -179,15 +180,6 @@ class LinearRegression:
 
     def __repr__(self) -> str:
         return f"LinearRegression(method={self.method!r}, loss={self.loss!r})"
-
-
-def _as_matrix(X: Any) -> np.ndarray:
-    array = np.asarray(X, dtype=np.float64)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(f"expected X of shape (n_samples, n_features), got {array.shape}")
-    return array
 
 
 def _scale(A: np.ndarray) -> np.ndarray:

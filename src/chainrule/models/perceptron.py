@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.models.arrays import as_matrix
+
 
 def step(t: np.ndarray) -> np.ndarray:
     """The perceptron's activation: 1 where t > 0, else 0."""
@@ -59,7 +61,7 @@ class Perceptron:
 
     def fit(self, X: Any, y: Any) -> Perceptron:
         """Run the perceptron rule until an epoch makes no mistake or max_epochs is reached."""
-        X = _as_matrix(X)
+        X = as_matrix(X)
         y = np.asarray(y).ravel()
         if len(y) != len(X):
             raise ValueError(f"Perceptron.fit: X has {len(X)} rows but y has {len(y)} labels")
@@ -99,7 +101,7 @@ class Perceptron:
 
     def decision_function(self, X: Any) -> np.ndarray:
         """w·x + b for each row: positive means the second class."""
-        return _as_matrix(X) @ self.coef_ + self.intercept_
+        return as_matrix(X) @ self.coef_ + self.intercept_
 
     def predict(self, X: Any) -> np.ndarray:
         """The class of each row: classes_[[w·x + b > 0]]."""
@@ -111,13 +113,3 @@ class Perceptron:
 
     def __repr__(self) -> str:
         return f"Perceptron(lr={self.lr}, max_epochs={self.max_epochs}, seed={self.seed})"
-
-
-def _as_matrix(X: Any) -> np.ndarray:
-    """Rows of features as a float64 matrix (a Tensor's data, a list or an ndarray)."""
-    array = np.asarray(X, dtype=np.float64)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(f"expected X of shape (n_samples, n_features), got {array.shape}")
-    return array

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from chainrule import dtypes, ops
+from chainrule.devices import check_device
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.modules.module import Module, check_device
+from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 

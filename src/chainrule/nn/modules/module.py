@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.devices import check_device, is_device
+from chainrule.devices import target_dtype
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -316,12 +316,7 @@ class Module:
 
         ``model.to("cpu")`` and ``model.to(device)`` are accepted (chainrule runs on the CPU).
         """
-        for arg in args:
-            if is_device(arg):
-                device = arg
-            else:
-                dtype = arg
-        check_device(device)
+        dtype = target_dtype(args, dtype, device)
         if dtype is None:
             return self
         target = dtypes.as_dtype(dtype)
