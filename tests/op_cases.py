@@ -365,6 +365,8 @@ LINEAR_CASES = [
     case("linear", ops.Linear.apply, F.linear, (4, 3), (5, 3), (5,)),
     case("linear-no-bias", ops.Linear.apply, F.linear, (4, 3), (5, 3)),
     case("linear-batched", ops.Linear.apply, F.linear, (2, 4, 3), (5, 3), (5,)),
+    # 2 rows, 8 outputs: the short-batch product (W xᵀ)ᵀ, see ops.linalg.batch_product
+    case("linear-short-batch", ops.Linear.apply, F.linear, (2, 9), (8, 9), (8,)),
 ]
 
 # ------------------------------------------------------------------ embedding lookup (op)

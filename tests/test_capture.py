@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -58,7 +60,7 @@ def test_captured_step_equals_eager_step(
             assert step(xb, yb).item() == eager_loss.item()
     for a, b in zip(eager_model.parameters(), captured_model.parameters(), strict=True):
         assert np.array_equal(a.data, b.data)
-    assert len(step.tapes) == 2  # batches of 32 and of 4
+    assert len(step.programs) == 2  # batches of 32 and of 4
 
 
 @pytest.mark.parametrize("layer", [nn.Dropout(0.5), nn.BatchNorm1d(8)])
@@ -77,3 +79,90 @@ def test_captured_step_trains() -> None:
             last = step(xb, yb).item()
             first = last if first is None else first
     assert last is not None and first is not None and last < first
+
+
+def _run_both(
+    make_model: Any, loss_fn: Any, make_optimizer: Any, batches: list[Any], between: Any = None
+) -> tuple[nn.Module, nn.Module, chainrule.CompiledStep]:
+    """Train one model eagerly and a twin through compile_step; every loss must be equal."""
+    eager_model, captured_model = make_model(), make_model()
+    eager_opt, captured_opt = make_optimizer(eager_model), make_optimizer(captured_model)
+    step = chainrule.compile_step(captured_model, loss_fn, captured_opt)
+    for number, (xb, yb) in enumerate(batches):
+        if between is not None:
+            between(number, eager_opt, captured_opt)
+        eager_opt.zero_grad()
+        eager_loss = loss_fn(eager_model(xb), yb)
+        eager_loss.backward()
+        eager_opt.step()
+        assert step(xb, yb).item() == eager_loss.item()
+    for (name, a), b in zip(
+        eager_model.named_parameters(), captured_model.parameters(), strict=True
+    ):
+        assert np.array_equal(a.data, b.data), name
+        if a.grad is not None or b.grad is not None:
+            assert a.grad is not None and b.grad is not None
+            assert np.array_equal(a.grad.data, b.grad.data), name
+    return eager_model, captured_model, step
+
+
+def _wide_model() -> nn.Sequential:
+    chainrule.manual_seed(3)
+    return nn.Sequential(nn.Linear(40, 64), nn.ReLU(), nn.Linear(64, 48), nn.ReLU(),
+                         nn.Linear(48, 5))  # fmt: skip
+
+
+def _sgd(model: nn.Module) -> optim.Optimizer:
+    return optim.SGD(model.parameters(), lr=0.1)
+
+
+def _wide_batches(n: int = 8, count: int = 6, labels: Any = None) -> list[Any]:
+    rng = np.random.default_rng(4)
+    return [(chainrule.tensor(rng.standard_normal((n, 40)).astype(np.float32)),
+             chainrule.tensor(rng.integers(0, 5, n) if labels is None else labels))
+            for _ in range(count)]  # fmt: skip
+
+
+def test_short_batches_take_the_transposed_product_and_match_eager() -> None:
+    # 8 rows against 64 and 48 outputs: ops.linalg.batch_product computes (W xᵀ)ᵀ
+    _, _, step = _run_both(_wide_model, nn.CrossEntropyLoss(), _sgd, _wide_batches())
+    assert ".T, out=out0).T" in step.code  # the written-out program uses the same layout
+
+
+def test_the_program_is_readable_python() -> None:
+    _, _, step = _run_both(_wide_model, nn.CrossEntropyLoss(), _sgd, _wide_batches())
+    assert step.code.startswith("def run(x, y, update):")
+    for piece in ("tensor['0.weight'].data", "np.maximum(h0, 0", "d_4_bias", "lr * d_0_weight"):
+        assert piece in step.code
+
+
+def test_targets_the_written_out_loss_does_not_take_go_through_the_eager_loss() -> None:
+    # ignore_index rows and int32 classes: the program hands them to the eager loss
+    labels = np.array([0, -100, 4, 1, 2, -100, 3, 0])
+    batches = _wide_batches(labels=labels) + _wide_batches(labels=labels.clip(0).astype(np.int32))
+    _run_both(_wide_model, nn.CrossEntropyLoss(), _sgd, batches)
+
+
+def test_a_class_out_of_range_is_the_eager_losss_error() -> None:
+    model = _wide_model()
+    step = chainrule.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()))
+    (xb, yb), *_ = _wide_batches()
+    step(xb, yb)
+    with pytest.raises(IndexError, match="out of bounds for 5 classes"):
+        step(xb, np.full(8, 7))
+
+
+def test_parameters_outside_the_optimizer_accumulate_as_in_eager_mode() -> None:
+    def first_layer_only(model: nn.Module) -> optim.Optimizer:
+        return optim.SGD(model[0].parameters(), lr=0.1)  # the rest never zeroed: grads add up
+
+    _run_both(_wide_model, nn.CrossEntropyLoss(), first_layer_only, _wide_batches())
+
+
+def test_changing_the_optimizer_mid_training_is_followed() -> None:
+    def switch(number: int, *optimizers: optim.Optimizer) -> None:
+        for optimizer in optimizers:
+            optimizer.param_groups[0]["lr"] = 0.1 / (1 + number)  # as a scheduler does
+            optimizer.param_groups[0]["momentum"] = 0.9 if number >= 3 else 0.0
+
+    _run_both(_wide_model, nn.CrossEntropyLoss(), _sgd, _wide_batches(), between=switch)

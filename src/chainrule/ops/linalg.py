@@ -11,6 +11,28 @@ def _swap_last(x: np.ndarray) -> np.ndarray:
     return x.swapaxes(-1, -2)
 
 
+def few_rows_first(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether `batch_product` computes a @ b as (bᵀ aᵀ)ᵀ: a is a 2-D batch of at most half
+    as many rows as the product has columns (a (m, k), b (k, n), 2m <= n)."""
+    return a.ndim == 2 and 2 * a.shape[0] <= b.shape[-1]
+
+
+def batch_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for a batch of rows a (m, k) and a weight matrix b (k, n) -> (m, n).
+
+    When the batch is short (2m <= n) the product is computed as (bᵀ aᵀ)ᵀ and returned as
+    that transposed view (column-major). Both are one BLAS gemm on the same memory, with the
+    same numbers (each entry is the same dot product), but OpenBLAS, which NumPy's wheels
+    ship, runs the short-batch shape much faster that way: on the benchmark machine
+    (2-core AMD EPYC) 32x784 @ 784x256 took 96 us instead of 140 us. The column-major result
+    flows on: the gradient that comes back to it is made column-major by the same rule, so
+    elementwise ops (ReLU and its mask) see one layout.
+    """
+    if few_rows_first(a, b):
+        return (b.T @ a.T).T
+    return a @ b
+
+
 class MatMul(Function):
     """a @ b with NumPy's rules (1-D vectors, batched stacks broadcast).
 
@@ -55,14 +77,14 @@ class Linear(Function):
         self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
     ) -> np.ndarray:
         self.x, self.weight = x, weight
-        out = x @ weight.T
+        out = batch_product(x, weight.T)
         if bias is not None:
             out += bias
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         needs = self.needs_input_grad
-        grad_x = grad @ self.weight if needs[0] else None
+        grad_x = batch_product(grad, self.weight) if needs[0] else None
         x = self.x
         if grad.ndim != 2:  # (..., out): fold the leading dims into one batch dim
             grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])

@@ -113,9 +113,7 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One step; plain SGD groups (no momentum, weight decay or maximize) take a short
         loop, θ ← θ - γ·g per parameter, since small networks spend much of a step here."""
-        if closure is not None or any(
-            g["momentum"] or g["weight_decay"] or g["maximize"] for g in self.param_groups
-        ):
+        if closure is not None or not self.plain():
             return super().step(closure)
         for group in self.param_groups:
             lr = group["lr"]
@@ -123,6 +121,14 @@ class SGD(Optimizer):
                 if p.grad is not None:
                     p.data -= lr * self._gradient_of(p)
         return None
+
+    def plain(self) -> bool:
+        """Whether every group is plain SGD, θ ← θ - γ·g (no momentum, weight decay or
+        maximize): the update `step` and a captured step (chainrule.compile_step) write out."""
+        for group in self.param_groups:
+            if group["momentum"] or group["weight_decay"] or group["maximize"]:
+                return False
+        return True
 
     def _update_param(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
