@@ -282,3 +282,17 @@ def test_loss_modules_keep_weights_as_buffers_like_torch() -> None:
         ours = getattr(nn, module)(**{k: cr.tensor(v) for k, v in kwargs.items()})
         theirs = getattr(torch.nn, module)(**{k: torch.tensor(v) for k, v in kwargs.items()})
         assert list(ours.state_dict()) == list(theirs.state_dict()), module
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_fast_path_equals_the_general_path(reduction: str) -> None:
+    """int64 classes take cross_entropy's few-check path; int32 ones the general path."""
+    results = []
+    for dtype in (np.int64, np.int32):
+        logits = cr.tensor(Z.astype(np.float32), requires_grad=True)
+        loss = F.cross_entropy(logits, cr.tensor(CLASSES.astype(dtype)), reduction=reduction)
+        loss.backward()
+        assert logits.grad is not None
+        results.append((loss.item(), logits.grad.data))
+    assert results[0][0] == results[1][0]
+    assert np.array_equal(results[0][1], results[1][1])

@@ -248,7 +248,8 @@ class Tensor:
                     f"grad can be implicitly created only for scalar outputs; this output has "
                     f"shape {self.shape}: pass backward(gradient=...) of the same shape"
                 )
-            seed = np.ones_like(self.data)
+            data = self.data  # a 0-d seed is made faster directly than with ones_like
+            seed = np.array(1, data.dtype) if data.ndim == 0 else np.ones_like(data)
         else:
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
             if seed.shape != self.shape:

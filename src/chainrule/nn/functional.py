@@ -351,10 +351,26 @@ def cross_entropy(
     Shapes: input (N, C) or (C,) or (N, C, d1, ...). Computed from log-softmax, so large
     logits cannot overflow; label_smoothing mixes the target with the uniform distribution.
     """
+    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    logits_array = input.data
+    if (  # the usual case, checked in a few cheap steps: what the general path would do
+        weight is None
+        and label_smoothing == 0.0
+        and ignore_index < 0  # so no class in range is ignored
+        and (reduction == "mean" or reduction == "sum")
+        and logits_array.ndim == 2
+        and target_array.dtype == np.int64
+        and target_array.shape == logits_array.shape[:1]
+        and target_array.size
+        # every class in range, in one pass: a negative index viewed as unsigned is huge
+        and int(target_array.view(np.uint64).max()) < logits_array.shape[1]
+    ):
+        return ops.CrossEntropyIndex.apply(
+            input, target=target_array, row_weight=None, reduction=reduction
+        )
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
-    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
     logits = input.unsqueeze(0) if input.ndim == 1 else input
     if target_array.dtype.kind == "f":
         return _cross_entropy_probabilities(
