@@ -166,3 +166,17 @@ def test_changing_the_optimizer_mid_training_is_followed() -> None:
             optimizer.param_groups[0]["momentum"] = 0.9 if number >= 3 else 0.0
 
     _run_both(_wide_model, nn.CrossEntropyLoss(), _sgd, _wide_batches(), between=switch)
+
+
+def test_docs_speed_shows_what_the_example_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/speed.md's example runs and prints the losses and the program the page shows."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "speed.md").read_text(encoding="utf-8")
+    example, program = re.findall(r"```python\n(.*?)```", page, re.S)[:2]
+    exec(compile(example, "docs/speed.md", "exec"), {})  # noqa: S102 - our own page
+    printed = capsys.readouterr().out
+    losses = re.search(r"prints the losses, `(.*?)`", page)
+    assert losses is not None and printed.startswith(losses.group(1) + "\n")
+    assert printed.rstrip("\n").endswith(program.rstrip("\n"))
