@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -51,14 +52,23 @@ def matmul_limit(size: int, repeats: int) -> float:
     return 2 * size**3 / min(times) / 1e9  # the best run: what the hardware can do
 
 
-def time_workload(workload: Workload, names: list[str], repeats: int) -> dict[str, float]:
-    """Median seconds per epoch for each contender, measured round-robin."""
+MIN_SECONDS = 6.0  # of timed rounds per workload: short epochs get more rounds
+
+
+def time_workload(
+    workload: Workload, names: list[str], repeats: int, min_seconds: float = 0.0
+) -> dict[str, float]:
+    """Median seconds per epoch for each contender, measured round-robin: at least
+    `repeats` rounds, and more when a round is short, so that the rounds last about
+    `min_seconds` (on a shared machine a burst of noise then hits a few rounds of many)."""
     X, y = make_data(workload)
     epochs = {name: CONTENDERS[name](workload, X, y) for name in names}
-    for epoch in epochs.values():  # warm-up
+    start = time.perf_counter()
+    for epoch in epochs.values():  # warm-up, and how long a round takes
         epoch()
+    rounds = max(repeats, math.ceil(min_seconds / (time.perf_counter() - start)))
     times: dict[str, list[float]] = {name: [] for name in names}
-    for _ in range(repeats):
+    for _ in range(rounds):
         for name, epoch in epochs.items():
             start = time.perf_counter()
             epoch()
@@ -97,7 +107,9 @@ def versions() -> dict[str, str]:
     return found
 
 
-def scaling(names: list[str], quick: bool, repeats: int) -> list[dict[str, Any]]:
+def scaling(
+    names: list[str], quick: bool, repeats: int, min_seconds: float
+) -> list[dict[str, Any]]:
     """Seconds per epoch as the batch size and the hidden width grow."""
     samples = 512 if quick else 8192
     batches = (8, 1024) if quick else (8, 32, 128, 512, 1024)
@@ -105,21 +117,24 @@ def scaling(names: list[str], quick: bool, repeats: int) -> list[dict[str, Any]]
     rows = []
     for batch in batches:
         w = Workload(f"batch {batch}", (784, 256, 128, 10), samples, batch)
-        rows.append({"axis": "batch", "value": batch, **time_workload(w, names, repeats)})
+        seconds = time_workload(w, names, repeats, min_seconds)
+        rows.append({"axis": "batch", "value": batch, **seconds})
     for width in widths:
         w = Workload(f"width {width}", (784, width, width, 10), samples, 128)
-        rows.append({"axis": "width", "value": width, **time_workload(w, names, repeats)})
+        seconds = time_workload(w, names, repeats, min_seconds)
+        rows.append({"axis": "width", "value": width, **seconds})
     return rows
 
 
 def run(quick: bool, repeats: int, threads: int) -> dict[str, Any]:
     set_threads(threads)
+    min_seconds = 0.0 if quick else MIN_SECONDS
     workloads = QUICK_WORKLOADS if quick else WORKLOADS
     limit = matmul_limit(256 if quick else 2048, repeats)
     rows = []
     for workload in workloads:
         names = list(CONTENDERS)
-        seconds = time_workload(workload, names, repeats)
+        seconds = time_workload(workload, names, repeats, min_seconds)
         for name in names:
             rate = workload.samples / seconds[name]
             gflops = rate * workload.flops_per_sample / 1e9
@@ -148,7 +163,8 @@ def run(quick: bool, repeats: int, threads: int) -> dict[str, Any]:
         "repeats": repeats,
         "matmul_limit_gflops": limit,
         "results": rows,
-        "scaling": scaling(["chainrule", "pytorch", "numpy"], quick, repeats),
+        "min_seconds": min_seconds,
+        "scaling": scaling(["chainrule", "pytorch", "numpy"], quick, repeats, min_seconds),
     }
     # the names model (chainrule.text) and scikit-learn's MLP, each against chainrule
     report["names"] = run_names_benchmark(300 if quick else 20_000, quick=quick)
@@ -162,8 +178,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Machine: {report['machine']}; {report['threads']} threads for BLAS and PyTorch. "
         f"Python {v['python']}, NumPy {v['numpy']}, chainrule {v['chainrule']}, "
-        f"PyTorch {v['torch']}, scikit-learn {v['sklearn']}. Medians of {report['repeats']} "
-        f"epochs after a warm-up; matmul limit {report['matmul_limit_gflops']:.0f} GFLOP/s.",
+        f"PyTorch {v['torch']}, scikit-learn {v['sklearn']}. Medians of at least "
+        f"{report['repeats']} epochs after a warm-up (more rounds for short epochs: at least "
+        f"{report['min_seconds']:.0f} s of rounds per workload); "
+        f"matmul limit {report['matmul_limit_gflops']:.0f} GFLOP/s.",
         "",
         "| workload | contender | samples/s | vs PyTorch | vs NumPy | GFLOP/s | % of matmul limit"
         " | peak RSS MiB |",
