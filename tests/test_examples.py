@@ -34,8 +34,10 @@ def assert_png(path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000, path
 
 
-def test_all_fifteen_are_listed_and_runnable_as_scripts():
-    assert len(NAMES) == 15 and NAMES[0] == "01_perceptron" and NAMES[-1] == "15_digits"
+def test_all_sixteen_are_listed_and_runnable_as_scripts():
+    assert (
+        len(NAMES) == 16 and NAMES[0] == "01_perceptron" and NAMES[-1] == "16_deep_representations"
+    )
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     for name in NAMES:
         source = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
@@ -214,4 +216,15 @@ def test_15_digits(tmp_path):
     r = run("15_digits", tmp_path)
     assert r["test_accuracy"] >= 0.97
     assert r["misclassified"] == round((1 - r["test_accuracy"]) * r["test_size"])
+    assert_png(r["plot"])
+
+
+def test_16_deep_representations(tmp_path):
+    r = run("16_deep_representations", tmp_path)
+    assert r["test_accuracy"] > 0.95
+    first, *deeper = r["unit_linearity"]
+    assert first > 0.98  # a first-layer ReLU fires on a half-plane: one line separates it
+    assert deeper[-1] < first - 0.04 and deeper == sorted(deeper, reverse=True)
+    probe = r["probe_accuracy"]  # input, layer 1, 2, 3
+    assert probe[0] < 0.6 and probe[-1] > 0.95 and probe == sorted(probe)
     assert_png(r["plot"])
