@@ -7,7 +7,7 @@ USER_STAMP := $(VENV)/.installed-user-stamp
 
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
-.PHONY: install demo test lint format bench examples clean chromium
+.PHONY: install demo test lint format bench examples clean chromium graphviz
 
 # what a user needs (chainrule and its optional extras) ...
 $(USER_STAMP): pyproject.toml
@@ -33,7 +33,11 @@ demo: $(USER_STAMP)
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
-test: $(STAMP) chromium
+# viz.graph draws SVG with Graphviz's `dot` (without it, DOT text only); the SVG test needs it.
+graphviz:
+	@command -v dot >/dev/null || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y graphviz; }
+
+test: $(STAMP) chromium graphviz
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
