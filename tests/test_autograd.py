@@ -488,3 +488,34 @@ def test_retained_and_leaf_gradients_never_share_an_array() -> None:
     with cr.no_grad():
         b.grad.zero_()
     assert u.grad.tolist() == [1.0, 1.0]
+
+
+DTYPE_PAIRS = [
+    ("float32", (3,), "float64", ()),
+    ("float64", (), "float32", (3,)),
+    ("float32", (), "float64", ()),
+    ("float32", (3,), "float64", (3,)),
+    ("int64", (3,), "float64", ()),
+    ("int64", (3,), "float32", ()),
+    ("int32", (3,), "int64", ()),
+    ("int64", (), "int32", (3,)),
+    ("bool", (3,), "int64", ()),
+    ("bool", (3,), "float64", ()),
+    ("int32", (3,), "int64", (3,)),
+]
+
+
+@pytest.mark.parametrize(("dtype_a", "shape_a", "dtype_b", "shape_b"), DTYPE_PAIRS)
+@pytest.mark.parametrize("op", ["add", "mul"])
+def test_binary_promotion_follows_pytorch_for_zero_dim_operands(
+    dtype_a: str, shape_a: tuple[int, ...], dtype_b: str, shape_b: tuple[int, ...], op: str
+) -> None:
+    """A 0-d tensor does not widen a tensor with dims of its own category (torch's rule)."""
+    import operator
+
+    torch = pytest.importorskip("torch")
+    fn = getattr(operator, op)
+    a, b = np.ones(shape_a, dtype_a), np.ones(shape_b, dtype_b)
+    expected = fn(torch.from_numpy(a), torch.from_numpy(b)).dtype
+    got = fn(cr.tensor(a), cr.tensor(b)).dtype
+    assert str(got) == str(expected).removeprefix("torch."), (got, expected)

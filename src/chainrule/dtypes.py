@@ -57,12 +57,18 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
-def promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """The result dtype of a binary op: a float beats an integer; otherwise NumPy's rule."""
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating, as in PyTorch
+
+
+def promote(a: np.dtype, b: np.dtype, a_is_0d: bool = False, b_is_0d: bool = False) -> np.dtype:
+    """The result dtype of a binary op, by PyTorch's rule: the higher category wins (a float
+    beats an integer beats a bool); within one category a 0-d operand does not widen a
+    tensor with dims (float32 (N,) * float64 0-d -> float32); otherwise NumPy's rule."""
     if a == b:
         return a
-    if a.kind == "f" and b.kind != "f":
-        return a
-    if b.kind == "f" and a.kind != "f":
-        return b
+    category_a, category_b = _CATEGORY.get(a.kind, 3), _CATEGORY.get(b.kind, 3)
+    if category_a != category_b:
+        return a if category_a > category_b else b
+    if a_is_0d != b_is_0d:
+        return b if a_is_0d else a
     return np.promote_types(a, b)

@@ -65,7 +65,7 @@ __all__ = [
 def binary(op: type[Function], a: Tensor, b: Tensor) -> Tensor:
     """Apply a broadcasting binary op after PyTorch's dtype promotion, with a clear error."""
     if a.data.dtype != b.data.dtype:
-        common = dtypes.promote(a.data.dtype, b.data.dtype)
+        common = dtypes.promote(a.data.dtype, b.data.dtype, a.data.ndim == 0, b.data.ndim == 0)
         a, b = a.to(common), b.to(common)
     try:
         return op.apply(a, b)
