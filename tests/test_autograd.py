@@ -168,6 +168,26 @@ def test_no_grad_as_context_manager() -> None:
     assert not y.requires_grad and y.grad_fn is None
 
 
+def test_grad_mode_is_per_thread() -> None:
+    """As in PyTorch: no_grad in one thread leaves recording on in another."""
+    import threading
+
+    inside, other = threading.Event(), []
+
+    def record_elsewhere() -> None:
+        inside.wait(5)
+        x = cr.tensor([1.0], requires_grad=True)
+        other.append((cr.is_grad_enabled(), (x * 2).requires_grad))
+
+    worker = threading.Thread(target=record_elsewhere)
+    worker.start()
+    with cr.no_grad():
+        inside.set()
+        worker.join(5)
+        assert not cr.is_grad_enabled()
+    assert other == [(True, True)]
+
+
 def test_no_grad_as_decorator() -> None:
     x = cr.tensor([1.0], requires_grad=True)
 

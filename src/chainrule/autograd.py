@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,8 +34,14 @@ if TYPE_CHECKING:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class _GradMode:
+class _GradModeState(threading.local):
+    """Whether ops record a graph, per thread as in PyTorch: `no_grad` in one thread does not
+    switch recording off in another, and every new thread starts with it on."""
+
     enabled = True
+
+
+_GradMode = _GradModeState()
 
 
 def is_grad_enabled() -> bool:

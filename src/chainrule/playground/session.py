@@ -1,9 +1,10 @@
 """One browser tab's playground: its data, model, optimizer and training, computed by chainrule.
 
 A `Session` is plain Python with no web code: the server makes one per WebSocket and calls
-its methods; tests call them directly. Every method that runs chainrule holds `ENGINE_LOCK`,
-because chainrule's grad mode (`no_grad`) and backward observers are process-wide: two
-sessions computing at once in two threads would switch each other's graph recording off.
+its methods; tests call them directly. Every method that runs chainrule holds `ENGINE_LOCK`:
+grad mode is per thread, but the backward observers that the backprop view installs (and
+the random generator that seeds a new model) are process-wide, so two sessions computing at
+once in two threads would see each other's backward passes.
 """
 
 from __future__ import annotations
