@@ -20,6 +20,7 @@ from chainrule.data import (
     list_datasets,
     load_csv,
     load_dataset,
+    load_features,
     load_idx,
     mnist,
     moons,
@@ -476,6 +477,19 @@ def test_csv_float_target_and_target_position(tmp_path: Path) -> None:
     assert names == ["x1", "x2"]
     _, y_mid, names_mid = load_csv(path, "x1")
     assert y_mid.dtype == np.int64 and names_mid == ["price", "x2"]
+
+
+def test_load_features_reads_named_columns_in_order(tmp_path: Path) -> None:
+    # a byte-order mark, a text column that is not a feature, columns in another order
+    path = tmp_path / "rows.csv"
+    path.write_bytes("\ufeffid,b,a\nx-1,2,1\nx-2,4,3\n".encode())
+    X = load_features(path, ["a", "b"])
+    assert X.dtype == np.float32 and X.tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(ValueError, match=r"rows\.csv: missing feature column\(s\) c"):
+        load_features(path, ["a", "c"])
+    bad = write_csv(tmp_path, "a,b\n1,nan\n")
+    with pytest.raises(ValueError, match=r"row 2, column 'b'.*non-finite"):
+        load_features(bad, ["a", "b"])
 
 
 def test_csv_non_numeric_cell_names_row_and_column(tmp_path: Path) -> None:

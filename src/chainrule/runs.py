@@ -30,6 +30,7 @@ from chainrule import checkpoint, nn, optim
 from chainrule.autograd import no_grad
 from chainrule.data import Standardizer, load_dataset, train_test_split
 from chainrule.data.registry import DatasetInfo
+from chainrule.data.tabular import load_features
 from chainrule.io import atomic_write_json
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
 from chainrule.tensor import Tensor
@@ -386,7 +387,7 @@ def predict_file(run_dir: str | Path, input_csv: str | Path) -> tuple[list[str],
     """
     saved, model, _config = load_run(run_dir)
     features = list(saved["feature_names"])
-    X = _read_feature_csv(Path(input_csv), features)
+    X = load_features(input_csv, features)
     mean, std = np.asarray(saved["scaler_mean"]), np.asarray(saved["scaler_std"])
     Z = ((X - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
     outputs = predict(model, Z, batch_size=1024)
@@ -398,34 +399,3 @@ def predict_file(run_dir: str | Path, input_csv: str | Path) -> tuple[list[str],
         rows = np.column_stack([outputs.argmax(axis=1), probabilities])
         return columns, rows
     return ["prediction"], outputs
-
-
-def _read_feature_csv(path: Path, features: list[str]) -> np.ndarray:
-    """Rows of the named feature columns as float64; clear errors for missing columns/cells."""
-    import csv  # noqa: PLC0415
-
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"{path} is empty: expected a header row naming the features")
-        header = [name.strip() for name in header]
-        missing = [name for name in features if name not in header]
-        if missing:
-            raise ValueError(f"{path}: missing feature column(s) {', '.join(missing)}")
-        columns = [header.index(name) for name in features]
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            try:
-                rows.append([float(row[i]) for i in columns])
-            except (ValueError, IndexError):
-                raise ValueError(
-                    f"{path}, row {number}: every feature cell must be a number"
-                ) from None
-    if not rows:
-        raise ValueError(f"{path} has a header but no rows")
-    return np.asarray(rows, dtype=np.float64)

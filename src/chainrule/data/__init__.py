@@ -5,7 +5,7 @@
 - `train_test_split`, `Standardizer`, `standardize`: hold-out splits and feature scaling;
 - toy 2-D problems with TensorFlow Playground's definitions: `circle`, `xor`, `gauss`,
   `spiral`, `reg_plane`, `reg_gauss`, plus `moons`, `spiral_multiclass`, `sine`;
-- real data from local files: `digits`, `mnist`, `load_idx`, `load_csv`;
+- real data from local files: `digits`, `mnist`, `load_idx`, `load_csv`, `load_features`;
 - `load_dataset(spec)` / `list_datasets()`: the named datasets of the command line.
 
 Example::
@@ -28,7 +28,7 @@ from chainrule.data.registry import (
     load_dataset,
 )
 from chainrule.data.split import Standardizer, standardize, train_test_split
-from chainrule.data.tabular import load_csv
+from chainrule.data.tabular import load_csv, load_features
 from chainrule.data.toy import (
     circle,
     gauss,
@@ -56,6 +56,7 @@ __all__ = [
     "known_names",
     "list_datasets",
     "load_csv",
+    "load_features",
     "load_dataset",
     "load_idx",
     "mnist",

@@ -1,4 +1,5 @@
-"""`load_csv`: a numeric table with a header row -> (X, y, feature_names), via the csv module.
+"""`load_csv`: a numeric table with a header row -> (X, y, feature_names), via the csv module;
+`load_features`: the named columns of such a table (what `chainrule predict` reads).
 
 Rows are numbered as in the file, 1-based with the header as row 1, so an error message
 points at the line to fix (for files without multi-line quoted cells). Blank lines are
@@ -11,6 +12,7 @@ import csv
 import io
 import math
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -60,6 +62,41 @@ def load_csv(
         file, a missing header (a first row of numbers), a target not in the header or a
         file with no data rows.
     """
+    name, header, body = _read_table(path)
+    target = _target_position(header, target_column, name)
+    values = _numbers(name, header, body, range(len(header)))
+    integral = all(_is_integer_text(row[target]) for _, row in body)
+    # every cell parsed as a finite float64; it must also fit the float32 (or int64) it becomes
+    if integral and float(np.abs(values[:, target]).max()) >= 2.0**63:
+        integral = False  # not an int64 class label: a (huge) regression target
+    features = [j for j in range(len(header)) if j != target]
+    _check_float32(name, header, body, values, features if integral else range(len(header)))
+    X = values[:, features].astype(np.float32)
+    y = values[:, target].astype(np.int64 if integral else np.float32)
+    return X, y, [header[j] for j in features]
+
+
+def load_features(path: str | os.PathLike[str], columns: list[str]) -> np.ndarray:
+    """The named columns of a CSV with a header row, as float32 (rows, len(columns)), in the
+    order given: what a trained model's `chainrule predict` reads. Other columns may hold
+    anything. Raises ValueError as `load_csv` does, and for a named column the header lacks.
+    """
+    name, header, body = _read_table(path)
+    missing = [column for column in columns if column not in header]
+    if missing:
+        raise ValueError(
+            f"{name}: missing feature column(s) {', '.join(missing)}; columns are "
+            f"{', '.join(header)}"
+        )
+    positions = [header.index(column) for column in columns]
+    values = _numbers(name, header, body, positions)
+    _check_float32(name, [header[j] for j in positions], body, values, range(len(positions)))
+    return values.astype(np.float32)
+
+
+def _read_table(path: str | os.PathLike[str]) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+    """The file's name, its header (stripped names) and its non-blank rows with their row
+    numbers; errors for undecodable bytes, malformed CSV, no header, no rows."""
     name = os.fspath(path)
     with open(name, "rb") as handle:
         data = handle.read()
@@ -90,12 +127,18 @@ def load_csv(
         )
     if len(set(header)) != len(header) or not all(header):
         raise ValueError(f"{name}: the header has empty or duplicate column names: {header}")
-    target = _target_position(header, target_column, name)
     body = numbered[1:]
     if not body:
         raise ValueError(f"{name}: no data rows after the header")
-    values = np.empty((len(body), len(header)), dtype=np.float64)
-    integral = True
+    return name, header, body
+
+
+def _numbers(
+    name: str, header: list[str], body: list[tuple[int, list[str]]], columns: Sequence[int]
+) -> np.ndarray:
+    """float64 (rows, len(columns)): the given columns of every row, each cell a finite
+    number; every row must have the header's length."""
+    values = np.empty((len(body), len(columns)), dtype=np.float64)
     for out, (number, row) in enumerate(body):
         if len(row) < len(header):
             raise ValueError(
@@ -106,23 +149,26 @@ def load_csv(
             raise ValueError(
                 f"{name}: row {number} has {len(row)} cells but the header has {len(header)}"
             )
-        values[out] = [_number(cell, number, header[j], name) for j, cell in enumerate(row)]
-        integral = integral and _is_integer_text(row[target])
-    # every cell parsed as a finite float64; it must also fit the float32 (or int64) it becomes
-    if integral and float(np.abs(values[:, target]).max()) >= 2.0**63:
-        integral = False  # not an int64 class label: a (huge) regression target
-    as_float32 = [j for j in range(len(header)) if j != target or not integral]
-    too_big = np.abs(values[:, as_float32]) > float(np.finfo(np.float32).max)
+        values[out] = [_number(row[j], number, header[j], name) for j in columns]
+    return values
+
+
+def _check_float32(
+    name: str,
+    header: list[str],
+    body: list[tuple[int, list[str]]],
+    values: np.ndarray,
+    columns: Sequence[int],
+) -> None:
+    """A clear error for the first value of `columns` too large to become float32."""
+    columns = list(columns)
+    too_big = np.abs(values[:, columns]) > float(np.finfo(np.float32).max)
     if too_big.any():
         out, column = (int(i) for i in np.argwhere(too_big)[0])
         raise ValueError(
-            f"{name}: row {body[out][0]}, column {header[as_float32[column]]!r}: value "
-            f"{values[out, as_float32[column]]:g} is too large for float32 (at most 3.4e38)"
+            f"{name}: row {body[out][0]}, column {header[columns[column]]!r}: value "
+            f"{values[out, columns[column]]:g} is too large for float32 (at most 3.4e38)"
         )
-    features = [j for j in range(len(header)) if j != target]
-    X = values[:, features].astype(np.float32)
-    y = values[:, target].astype(np.int64 if integral else np.float32)
-    return X, y, [header[j] for j in features]
 
 
 def _is_number(text: str) -> bool:
