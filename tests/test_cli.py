@@ -52,6 +52,16 @@ def test_regression_run_writes_regression_metrics(tmp_path: Path) -> None:
     assert (out / "predictions.png").stat().st_size > 0
 
 
+def test_train_without_matplotlib_trains_and_says_no_plots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    out = tmp_path / "plain"
+    assert run_cli("train", "--data", "xor", "--out", str(out), *SMALL) == 0
+    assert "note: no plots written" in capsys.readouterr().err
+    assert (out / "metrics.json").exists() and not list(out.glob("*.png"))
+
+
 def test_evaluate_summary_and_datasets(xor_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     saved = json.loads((xor_run / "metrics.json").read_text())
     assert run_cli("evaluate", str(xor_run)) == 0

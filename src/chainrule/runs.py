@@ -322,14 +322,13 @@ def draw_plots(
 ) -> list[Path]:
     """The run's PNG plots, from the model's `outputs` on the test split and, for 2-D data,
     its predictions over the plane (matplotlib is optional: skipped with a note if missing)."""
-    try:
-        from chainrule import plots  # noqa: PLC0415 - matplotlib is optional
+    from chainrule import plots  # noqa: PLC0415 - imports matplotlib only when it plots
 
-        plots._pyplot()
-    except ImportError as error:
+    try:
+        written = [plots.plot_history(history.history, out / "history.png")]
+    except ImportError as error:  # the first plot finds matplotlib missing
         print(f"note: no plots written ({error})", file=sys.stderr)
         return []
-    written = [plots.plot_history(history.history, out / "history.png")]
     X, y = data.test
     if len(X) == 0:
         return written
