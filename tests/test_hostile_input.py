@@ -295,9 +295,10 @@ def test_a_captured_step_writes_no_name_into_its_program_as_code() -> None:
     import chainrule
     from chainrule import nn, optim
 
-    names = ["a\nimport os; os._exit(3)  #", "b'] = 0; x = ['", "ü ß"]
+    names = ["a\nimport os; os._exit(3)  #", "b'] = 0; x = ['", "ü ß", "ü_ß", "x²"]
     model = nn.Sequential(OrderedDict([(names[0], nn.Linear(3, 4)), (names[1], nn.ReLU()),
-                                       (names[2], nn.Linear(4, 2))]))  # fmt: skip
+                                       (names[2], nn.Linear(4, 4)), (names[3], nn.Linear(4, 4)),
+                                       (names[4], nn.Linear(4, 2))]))  # fmt: skip
     step = chainrule.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()))
     x, y = np.ones((5, 3), np.float32), np.array([0, 1, 0, 1, 1])
     first, second = step(x, y), step(x, y)  # recorded, then the program runs
@@ -307,6 +308,7 @@ def test_a_captured_step_writes_no_name_into_its_program_as_code() -> None:
         for suffix in (".weight", ".bias"):
             code = code.replace(repr(name + suffix), "")  # the literals may hold anything
     assert "import os" not in code and "x = [" not in code
+    assert "p_ü_ß_weight_ = " in code  # "ü ß" and "ü_ß" would share a name: one gets a _
 
 
 # ---------------------------------------------------------------- IDX

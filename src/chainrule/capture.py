@@ -202,8 +202,10 @@ class _Program:
             # the source text holds the name as a literal (repr) and as an identifier made
             # only of word characters: no name can write code into the program
             identifier = "p_" + re.sub(r"\W", "_", key)
-            if not identifier.isidentifier() or identifier in self.arrays.values():
+            if not identifier.isidentifier():  # e.g. a superscript digit is \w but no name
                 identifier = f"p_{len(self.arrays)}"
+            while identifier in self.arrays.values():  # "a.b" and "a_b" would meet
+                identifier += "_"
             self.tensors[key], self.arrays[key] = source, identifier
         return self.arrays[key]
 
