@@ -255,19 +255,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             if not retain_graph:
                 fn.release()
         for leaf in leaves:
-            g = leaf._flow
+            _accumulate(leaf, leaf._flow, handed_out)
             leaf._flow = None
-            if (  # the usual case, inline: a fresh array of the leaf's dtype, no .grad yet
-                leaf.grad is None
-                and type(g) is np.ndarray
-                and g.base is None
-                and g.dtype == leaf.data.dtype
-                and id(g) not in handed_out
-            ):
-                handed_out.add(id(g))
-                leaf.grad = _make_tensor(g, False)
-            else:
-                _accumulate(leaf, g, handed_out)
     finally:
         _GradMode.enabled = previous_mode
         for _, waiting in pending:  # after an error: leave no gradient behind

@@ -118,12 +118,8 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr = group["lr"]
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.data, p.grad.data
-                if grad.shape != param.shape or grad.dtype != param.dtype:
-                    grad = self._gradient_of(p)  # says what is wrong, or casts
-                param -= lr * grad
+                if p.grad is not None:
+                    p.data -= lr * self._gradient_of(p)
         return None
 
     def plain(self) -> bool:
