@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,36 +39,48 @@ README = HERE.parent / "README.md"
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
-def matmul_limit(size: int, repeats: int) -> float:
-    """GFLOP/s of a large float32 matmul: what this machine's BLAS can do at best."""
+MATMUL = "matmul limit"  # the round-robin entry that times one large float32 product
+
+
+def matmul_product(size: int) -> Callable[[], object]:
+    """One size x size float32 matmul: BLAS at its best on this machine. Timed in the same
+    rounds as the contenders, so the share of it that a workload reaches compares the two
+    under the same conditions (on a shared machine the speed of both drifts over minutes)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size), dtype=np.float32)
     b = rng.standard_normal((size, size), dtype=np.float32)
-    a @ b
-    times = []
-    for _ in range(max(repeats, 5)):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / min(times) / 1e9  # the best run: what the hardware can do
+    return lambda: a @ b
+
+
+def gflops_of_matmul(size: int, seconds: float) -> float:
+    return 2 * size**3 / seconds / 1e9
 
 
 MIN_SECONDS = 6.0  # of timed rounds per workload: short epochs get more rounds
 
 
 def time_workload(
-    workload: Workload, names: list[str], repeats: int, min_seconds: float = 0.0
+    workload: Workload,
+    names: list[str],
+    repeats: int,
+    min_seconds: float = 0.0,
+    matmul_size: int = 0,
 ) -> dict[str, float]:
     """Median seconds per epoch for each contender, measured round-robin: at least
     `repeats` rounds, and more when a round is short, so that the rounds last about
-    `min_seconds` (on a shared machine a burst of noise then hits a few rounds of many)."""
+    `min_seconds` (on a shared machine a burst of noise then hits a few rounds of many).
+    With a matmul_size, one product of that size takes a turn in every round too (MATMUL)."""
     X, y = make_data(workload)
-    epochs = {name: CONTENDERS[name](workload, X, y) for name in names}
+    epochs: dict[str, Callable[[], object]] = {
+        name: CONTENDERS[name](workload, X, y) for name in names
+    }
+    if matmul_size:
+        epochs[MATMUL] = matmul_product(matmul_size)
     start = time.perf_counter()
     for epoch in epochs.values():  # warm-up, and how long a round takes
         epoch()
     rounds = max(repeats, math.ceil(min_seconds / (time.perf_counter() - start)))
-    times: dict[str, list[float]] = {name: [] for name in names}
+    times: dict[str, list[float]] = {name: [] for name in epochs}
     for _ in range(rounds):
         for name, epoch in epochs.items():
             start = time.perf_counter()
@@ -130,11 +143,12 @@ def run(quick: bool, repeats: int, threads: int) -> dict[str, Any]:
     set_threads(threads)
     min_seconds = 0.0 if quick else MIN_SECONDS
     workloads = QUICK_WORKLOADS if quick else WORKLOADS
-    limit = matmul_limit(256 if quick else 2048, repeats)
-    rows = []
+    size = 256 if quick else 2048
+    rows, limits = [], {}
     for workload in workloads:
         names = list(CONTENDERS)
-        seconds = time_workload(workload, names, repeats, min_seconds)
+        seconds = time_workload(workload, names, repeats, min_seconds, matmul_size=size)
+        limit = limits[workload.id] = gflops_of_matmul(size, seconds[MATMUL])
         for name in names:
             rate = workload.samples / seconds[name]
             gflops = rate * workload.flops_per_sample / 1e9
@@ -161,7 +175,8 @@ def run(quick: bool, repeats: int, threads: int) -> dict[str, Any]:
         "versions": versions(),
         "quick": quick,
         "repeats": repeats,
-        "matmul_limit_gflops": limit,
+        "matmul_size": size,
+        "matmul_limit_gflops": limits,  # per workload, timed in its rounds
         "results": rows,
         "min_seconds": min_seconds,
         "scaling": scaling(["chainrule", "pytorch", "numpy"], quick, repeats, min_seconds),
@@ -181,7 +196,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"PyTorch {v['torch']}, scikit-learn {v['sklearn']}. Medians of at least "
         f"{report['repeats']} epochs after a warm-up (more rounds for short epochs: at least "
         f"{report['min_seconds']:.0f} s of rounds per workload); "
-        f"matmul limit {report['matmul_limit_gflops']:.0f} GFLOP/s.",
+        f"matmul limit: a {report['matmul_size']}² float32 product timed in the same rounds, "
+        + ", ".join(f"{w} {g:.0f}" for w, g in report["matmul_limit_gflops"].items())
+        + " GFLOP/s.",
         "",
         "| workload | contender | samples/s | vs PyTorch | vs NumPy | GFLOP/s | % of matmul limit"
         " | peak RSS MiB |",

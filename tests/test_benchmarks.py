@@ -15,7 +15,7 @@ def test_quick_benchmark_writes_results(tmp_path: Path) -> None:
     assert contenders == {"chainrule", "chainrule captured", "pytorch", "sklearn", "numpy"}
     for row in report["results"]:
         assert row["samples_per_second"] > 0 and row["peak_rss_mib"] > 0
-    assert report["matmul_limit_gflops"] > 0 and report["scaling"]
+    assert min(report["matmul_limit_gflops"].values()) > 0 and report["scaling"]
     assert report["names"]["within_2_percent"]  # same model, data and steps as PyTorch
     assert {row["dataset"] for row in report["sklearn"]} >= {"digits", "diabetes"}
     table = (tmp_path / "results.md").read_text()
