@@ -1,5 +1,7 @@
 """One epoch of the same training for each contender. Each `prepare_*` returns a callable
-that runs one epoch (so setup is never timed); all start from the same weights."""
+that runs one epoch (so setup is never timed), or with (start, stop) the batches of the
+samples start..stop only, so that the timing can alternate contenders within an epoch; all
+start from the same weights."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import numpy as np
 
 from benchmarks.workloads import LEARNING_RATE, Workload, make_weights
 
-Epoch = Callable[[], None]
+Epoch = Callable[..., None]  # epoch() or epoch(start, stop): batches of samples start..stop
+WHOLE_EPOCHS_ONLY = {"sklearn"}  # MLPClassifier.fit runs the epoch: it cannot be cut
 
 
 def _chainrule_model(workload: Workload) -> Any:
@@ -37,8 +40,8 @@ def prepare_chainrule(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch
     optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs, targets = chainrule.from_numpy(X), chainrule.from_numpy(y)  # share, as torch
 
-    def epoch() -> None:
-        for start in range(0, workload.samples, workload.batch):
+    def epoch(first: int = 0, stop: int | None = None) -> None:
+        for start in range(first, workload.samples if stop is None else stop, workload.batch):
             xb = inputs[start : start + workload.batch]
             yb = targets[start : start + workload.batch]
             loss = F.cross_entropy(model(xb), yb)
@@ -60,8 +63,8 @@ def prepare_chainrule_captured(workload: Workload, X: np.ndarray, y: np.ndarray)
     )
     inputs, targets = chainrule.from_numpy(X), chainrule.from_numpy(y)  # share, as torch
 
-    def epoch() -> None:
-        for start in range(0, workload.samples, workload.batch):
+    def epoch(first: int = 0, stop: int | None = None) -> None:
+        for start in range(first, workload.samples if stop is None else stop, workload.batch):
             step(inputs[start : start + workload.batch], targets[start : start + workload.batch])
 
     return epoch
@@ -84,8 +87,8 @@ def prepare_torch(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch:
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs, targets = torch.from_numpy(X), torch.from_numpy(y)
 
-    def epoch() -> None:
-        for start in range(0, workload.samples, workload.batch):
+    def epoch(first: int = 0, stop: int | None = None) -> None:
+        for start in range(first, workload.samples if stop is None else stop, workload.batch):
             xb = inputs[start : start + workload.batch]
             yb = targets[start : start + workload.batch]
             loss = F.cross_entropy(model(xb), yb)
@@ -101,7 +104,7 @@ def prepare_sklearn(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    def epoch() -> None:
+    def epoch() -> None:  # whole epochs only (WHOLE_EPOCHS_ONLY)
         model = MLPClassifier(
             hidden_layer_sizes=workload.layers[1:-1],
             solver="sgd",
@@ -125,8 +128,8 @@ def prepare_numpy(workload: Workload, X: np.ndarray, y: np.ndarray) -> Epoch:
     params = [(W.copy(), b.copy()) for W, b in make_weights(workload)]
     lr = np.float32(LEARNING_RATE)
 
-    def epoch() -> None:
-        for start in range(0, workload.samples, workload.batch):
+    def epoch(first: int = 0, stop: int | None = None) -> None:
+        for start in range(first, workload.samples if stop is None else stop, workload.batch):
             xb = X[start : start + workload.batch]
             yb = y[start : start + workload.batch]
             activations = [xb]

@@ -4,8 +4,9 @@ benchmarks/results.json and benchmarks/results.md (which the README shows).
     python -m benchmarks.run            # the full suite (several minutes on 2 cores)
     python -m benchmarks.run --quick    # tiny sizes: proves the suite still works (CI)
 
-Timing: one warm-up epoch per contender, then `repeats` rounds; in each round every
-contender runs one epoch, in turn, so machine noise hits all of them alike. Medians.
+Timing: one warm-up epoch per contender, then at least `repeats` rounds; in each round
+every contender runs one epoch, cut into ten stretches of batches that the contenders take
+in turn, so machine noise hits all of them alike. Medians.
 Threads: BLAS and PyTorch use the same count. Memory: each contender runs one epoch in a
 fresh subprocess that imports only what it needs; we report its peak RSS.
 """
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import sklearn_compare
-from benchmarks.contenders import CONTENDERS
+from benchmarks.contenders import CONTENDERS, WHOLE_EPOCHS_ONLY
 from benchmarks.machine import machine, set_threads
 from benchmarks.names import markdown as names_markdown
 from benchmarks.names import run_names_benchmark
@@ -59,6 +60,9 @@ def gflops_of_matmul(size: int, seconds: float) -> float:
 MIN_SECONDS = 6.0  # of timed rounds per workload: short epochs get more rounds
 
 
+PARTS = 10  # each epoch is timed in this many stretches of batches, contenders alternating
+
+
 def time_workload(
     workload: Workload,
     names: list[str],
@@ -66,26 +70,43 @@ def time_workload(
     min_seconds: float = 0.0,
     matmul_size: int = 0,
 ) -> dict[str, float]:
-    """Median seconds per epoch for each contender, measured round-robin: at least
-    `repeats` rounds, and more when a round is short, so that the rounds last about
-    `min_seconds` (on a shared machine a burst of noise then hits a few rounds of many).
-    With a matmul_size, one product of that size takes a turn in every round too (MATMUL)."""
+    """Median seconds per epoch for each contender, over at least `repeats` rounds (more
+    when a round is short, so that the rounds last about `min_seconds`).
+
+    In a round every contender runs one epoch, cut into PARTS stretches of batches: the
+    contenders take turns stretch by stretch, so a burst of noise on a shared machine (they
+    last seconds) falls on all of them alike instead of on whoever's epoch it was.
+    Contenders that only run whole epochs (scikit-learn's fit) and, with a matmul_size, one
+    product of that size (MATMUL) take one turn a round."""
     X, y = make_data(workload)
-    epochs: dict[str, Callable[[], object]] = {
+    epochs: dict[str, Callable[..., object]] = {
         name: CONTENDERS[name](workload, X, y) for name in names
     }
     if matmul_size:
         epochs[MATMUL] = matmul_product(matmul_size)
+    whole = [name for name in epochs if name in WHOLE_EPOCHS_ONLY or name == MATMUL]
+    cut = [name for name in epochs if name not in whole]
+    batches = math.ceil(workload.samples / workload.batch)
+    bounds = [workload.batch * (batches * k // PARTS) for k in range(PARTS + 1)]
+    stretches = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     start = time.perf_counter()
     for epoch in epochs.values():  # warm-up, and how long a round takes
         epoch()
     rounds = max(repeats, math.ceil(min_seconds / (time.perf_counter() - start)))
     times: dict[str, list[float]] = {name: [] for name in epochs}
     for _ in range(rounds):
-        for name, epoch in epochs.items():
+        spent = dict.fromkeys(epochs, 0.0)
+        for first, stop in stretches:
+            for name in cut:
+                start = time.perf_counter()
+                epochs[name](first, stop)
+                spent[name] += time.perf_counter() - start
+        for name in whole:
             start = time.perf_counter()
-            epoch()
-            times[name].append(time.perf_counter() - start)
+            epochs[name]()
+            spent[name] = time.perf_counter() - start
+        for name, seconds in spent.items():
+            times[name].append(seconds)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
