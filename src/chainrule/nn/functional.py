@@ -177,7 +177,7 @@ def batch_norm(
 def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of the table `weight` (num_embeddings, dim) picked by integer `indices`."""
     index = ops.index_array(indices)
-    if index.size and (index.min() < 0 or index.max() >= weight.shape[0]):
+    if index.size and not _all_in_range(index, weight.shape[0]):
         bad = index[(index < 0) | (index >= weight.shape[0])][0]
         raise IndexError(
             f"embedding: index {bad} is out of range for a table of {weight.shape[0]} rows"
@@ -189,8 +189,9 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """Integer classes (...,) -> int64 one-hot rows (..., num_classes)."""
     index = ops.index_array(indices)
     classes = int(index.max()) + 1 if num_classes == -1 else num_classes
-    if index.size and (index.min() < 0 or index.max() >= classes):
-        raise ValueError(f"one_hot: class values must be in [0, {classes}), got {index.max()}")
+    if index.size and not _all_in_range(index, classes):
+        bad = index[(index < 0) | (index >= classes)].flat[0]
+        raise ValueError(f"one_hot: class values must be in [0, {classes}), got {bad}")
     return Tensor._make(np.eye(classes, dtype=np.int64)[index], False)
 
 
@@ -312,13 +313,19 @@ def _class_targets(
             f"{name}: target shape {index.shape} does not fit input shape {logits.shape}; "
             f"expected class indices of shape {expected}"
         )
-    if index.size and (index.min() < 0 or index.max() >= classes):  # rare: look closer
+    if index.size and not _all_in_range(index, classes):  # rare: look closer
         valid = index[index != ignore_index]
         if valid.size and (valid.min() < 0 or valid.max() >= classes):
             bad = valid[(valid < 0) | (valid >= classes)][0]
             raise IndexError(f"{name}: target {bad} is out of bounds for {classes} classes")
         return index.reshape(-1), False
     return index.reshape(-1), True
+
+
+def _all_in_range(index: np.ndarray, classes: int) -> bool:
+    """0 <= every int64 index < classes, in one pass: viewed as unsigned, a negative index
+    is huge."""
+    return int(index.view(np.uint64).max()) < classes
 
 
 def _row_weights(
@@ -362,8 +369,7 @@ def cross_entropy(
         and target_array.dtype == np.int64
         and target_array.shape == logits_array.shape[:1]
         and target_array.size
-        # every class in range, in one pass: a negative index viewed as unsigned is huge
-        and int(target_array.view(np.uint64).max()) < logits_array.shape[1]
+        and _all_in_range(target_array, logits_array.shape[1])
     ):
         return ops.CrossEntropyIndex.apply(
             input, target=target_array, row_weight=None, reduction=reduction
