@@ -296,3 +296,12 @@ def test_cross_entropy_fast_path_equals_the_general_path(reduction: str) -> None
         results.append((loss.item(), logits.grad.data))
     assert results[0][0] == results[1][0]
     assert np.array_equal(results[0][1], results[1][1])
+
+
+def test_one_hot_matches_torch_and_names_a_bad_class() -> None:
+    classes = np.array([0, 2, 1, 2])
+    expected = torch.nn.functional.one_hot(torch.from_numpy(classes), 4).numpy()
+    assert np.array_equal(F.one_hot(cr.tensor(classes), 4).numpy(), expected)
+    for bad in (-2, 4):
+        with pytest.raises(ValueError, match=rf"\[0, 4\), got {bad}$"):
+            F.one_hot(cr.tensor([0, bad, 1]), 4)
