@@ -177,8 +177,8 @@ def batch_norm(
 def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of the table `weight` (num_embeddings, dim) picked by integer `indices`."""
     index = ops.index_array(indices)
-    if index.size and not _all_in_range(index, weight.shape[0]):
-        bad = index[(index < 0) | (index >= weight.shape[0])][0]
+    bad = _out_of_range(index, weight.shape[0])
+    if bad is not None:
         raise IndexError(
             f"embedding: index {bad} is out of range for a table of {weight.shape[0]} rows"
         )
@@ -189,8 +189,8 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """Integer classes (...,) -> int64 one-hot rows (..., num_classes)."""
     index = ops.index_array(indices)
     classes = int(index.max()) + 1 if num_classes == -1 else num_classes
-    if index.size and not _all_in_range(index, classes):
-        bad = index[(index < 0) | (index >= classes)].flat[0]
+    bad = _out_of_range(index, classes)
+    if bad is not None:
         raise ValueError(f"one_hot: class values must be in [0, {classes}), got {bad}")
     return Tensor._make(np.eye(classes, dtype=np.int64)[index], False)
 
@@ -313,19 +313,20 @@ def _class_targets(
             f"{name}: target shape {index.shape} does not fit input shape {logits.shape}; "
             f"expected class indices of shape {expected}"
         )
-    if index.size and not _all_in_range(index, classes):  # rare: look closer
-        valid = index[index != ignore_index]
-        if valid.size and (valid.min() < 0 or valid.max() >= classes):
-            bad = valid[(valid < 0) | (valid >= classes)][0]
+    if _out_of_range(index, classes) is not None:  # rare: look closer
+        bad = _out_of_range(index[index != ignore_index], classes)
+        if bad is not None:
             raise IndexError(f"{name}: target {bad} is out of bounds for {classes} classes")
         return index.reshape(-1), False
     return index.reshape(-1), True
 
 
-def _all_in_range(index: np.ndarray, classes: int) -> bool:
-    """0 <= every int64 index < classes, in one pass: viewed as unsigned, a negative index
-    is huge."""
-    return int(index.view(np.uint64).max()) < classes
+def _out_of_range(index: np.ndarray, size: int) -> int | None:
+    """The first int64 index outside 0..size-1, or None. The usual case, all in range, takes
+    one pass: viewed as unsigned, a negative index is huge."""
+    if not index.size or int(index.view(np.uint64).max()) < size:
+        return None
+    return int(index[(index < 0) | (index >= size)].flat[0])
 
 
 def _row_weights(
@@ -369,7 +370,7 @@ def cross_entropy(
         and target_array.dtype == np.int64
         and target_array.shape == logits_array.shape[:1]
         and target_array.size
-        and _all_in_range(target_array, logits_array.shape[1])
+        and _out_of_range(target_array, logits_array.shape[1]) is None
     ):
         return ops.CrossEntropyIndex.apply(
             input, target=target_array, row_weight=None, reduction=reduction
