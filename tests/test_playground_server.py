@@ -29,7 +29,7 @@ import chainrule.nn.functional as F  # noqa: E402
 from chainrule import nn  # noqa: E402
 from chainrule.checkpoint import load  # noqa: E402
 from chainrule.playground import export  # noqa: E402
-from chainrule.playground.cli import add_playground_arguments  # noqa: E402
+from chainrule.playground.cli import add_playground_arguments, run_playground  # noqa: E402
 from chainrule.playground.messages import (  # noqa: E402
     MAX_MESSAGE_BYTES,
     PlaygroundConfig,
@@ -40,9 +40,22 @@ from chainrule.playground.server import STATIC, create_app  # noqa: E402
 from chainrule.playground.session import Session, suggest_learning_rate  # noqa: E402
 
 
+class LocalClient(TestClient):
+    """The test client as a browser on this machine: Host 127.0.0.1:8000 (the server answers
+    only the hosts it serves), and sockets opened from the page's own origin."""
+
+    def __init__(self, app, host="127.0.0.1:8000", **kwargs):
+        super().__init__(app, base_url=f"http://{host}", **kwargs)
+        self.host = host
+
+    def websocket_connect(self, url, *args, **kwargs):
+        headers = {"origin": f"http://{self.host}", **kwargs.pop("headers", {})}
+        return super().websocket_connect(f"ws://{self.host}{url}", *args, headers=headers, **kwargs)
+
+
 @pytest.fixture
 def client():
-    with TestClient(create_app()) as test_client:
+    with LocalClient(create_app()) as test_client:
         yield test_client
 
 
@@ -221,7 +234,7 @@ def test_binary_and_oversized_messages(client):
 
 def test_message_rate_is_limited():
     app = create_app(rate=5, burst=10)
-    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+    with LocalClient(app) as client, client.websocket_connect("/ws") as ws:
         opened(ws)
         for _ in range(40):
             ws.send_json({"type": "pause"})
@@ -234,7 +247,7 @@ def test_message_rate_is_limited():
 
 def test_session_limit_and_foreign_origin():
     app = create_app(max_sessions=1)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         with client.websocket_connect("/ws") as first:
             opened(first)
             with client.websocket_connect("/ws") as second:
@@ -482,5 +495,8 @@ def test_cli_arguments_default_to_localhost():
     add_playground_arguments(parser)
     args = parser.parse_args([])
     assert (args.host, args.port, args.no_browser) == ("127.0.0.1", 8000, False)
+    assert args.max_sessions == 40
     args = parser.parse_args(["--host", "0.0.0.0", "--port", "9000", "--no-browser"])
     assert (args.host, args.port, args.no_browser) == ("0.0.0.0", 9000, True)
+    args = parser.parse_args(["--max-sessions", "0"])
+    assert run_playground(args) == 2

@@ -13,21 +13,22 @@ import asyncio
 import base64
 import contextlib
 import functools
+import io
 import itertools
 import logging
 import threading
 import time
 import webbrowser
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.websockets import WebSocketDisconnect
 
-from chainrule.playground import export
+from chainrule.playground import access, export
 from chainrule.playground.datasets import thumbnails
 from chainrule.playground.messages import (
     FEATURES,
@@ -44,7 +45,7 @@ from chainrule.playground.session import Session
 
 log = logging.getLogger("chainrule.playground")
 STATIC = Path(__file__).parent / "static"
-MAX_SESSIONS = 16
+MAX_SESSIONS = 40  # a class of students, one tab each
 RATE_PER_SECOND = 40.0
 RATE_BURST = 80.0
 FRAME_INTERVAL_S = 1 / 30  # at most 30 training frames a second per tab
@@ -219,20 +220,22 @@ class Connection:
                 await self.trainer
 
 
-def _same_origin(ws: WebSocket) -> bool:
-    """Refuse sockets opened by pages from other sites (a page on the web must not drive
-    a local server); tools that send no Origin header are let through."""
-    origin = ws.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc == ws.headers.get("host", "")
-
-
 def create_app(
-    *, max_sessions: int = MAX_SESSIONS, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST
+    *,
+    max_sessions: int = MAX_SESSIONS,
+    rate: float = RATE_PER_SECOND,
+    burst: float = RATE_BURST,
+    hosts: Iterable[str] = access.LOOPBACK_HOSTS,
+    token: str | None = None,
+    share: str | None = None,
 ) -> FastAPI:
-    """The playground app: '/' (the page), '/static/*', '/api/*' and the '/ws' socket."""
+    """The playground app: '/' (the page), '/static/*', '/api/*' and the '/ws' socket.
+
+    Only requests whose Host is one of `hosts` are answered (and a socket's Origin must be
+    one of them too); with a `token`, only requests that carry it (see `access`). `share`
+    is the URL the page shows as a QR code for a class."""
     app = FastAPI(title="chainrule playground", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(access.Guard, hosts=hosts, token=token)
     app.state.sessions = 0
 
     @app.get("/", include_in_schema=False)
@@ -243,16 +246,19 @@ def create_app(
     async def defaults() -> JSONResponse:
         return JSONResponse({"config": PlaygroundConfig().model_dump(), "limits": limits()})
 
+    @app.get("/api/share")
+    async def share_link() -> JSONResponse:
+        """The URL to share with a class and its QR code (SVG), when serving a class."""
+        if share is None:
+            return JSONResponse({"url": None, "svg": None})
+        return JSONResponse({"url": share, "svg": qr_svg(share)})
+
     @app.get("/api/thumbnails")
     async def dataset_thumbnails() -> JSONResponse:
         return JSONResponse(_cached_thumbnails())
 
     @app.websocket("/ws")
     async def playground_socket(ws: WebSocket) -> None:
-        if not _same_origin(ws):
-            log.warning("playground: refused a socket from origin %s", ws.headers.get("origin"))
-            await ws.close(code=1008)
-            return
         await ws.accept()
         if app.state.sessions >= max_sessions:
             await ws.send_json(
@@ -276,6 +282,27 @@ def create_app(
     return app
 
 
+@functools.lru_cache(maxsize=4)
+def qr_svg(url: str) -> str | None:
+    """The QR code of `url` as inline SVG (None without the `segno` package)."""
+    try:
+        import segno  # noqa: PLC0415 - optional, part of the playground extra
+    except ImportError:
+        return None
+    return str(segno.make(url, error="m").svg_inline(scale=6, border=2))
+
+
+def qr_text(url: str) -> str:
+    """The QR code of `url` for a terminal (half-block characters), or '' without segno."""
+    try:
+        import segno  # noqa: PLC0415 - optional, part of the playground extra
+    except ImportError:
+        return ""
+    out = io.StringIO()
+    segno.make(url, error="m").terminal(out=out, compact=True, border=2)
+    return out.getvalue()
+
+
 @functools.lru_cache(maxsize=1)
 def _cached_thumbnails() -> dict[str, Any]:
     return thumbnails()
@@ -291,8 +318,17 @@ def _single_threaded_blas() -> None:
     threadpool_limits(1)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:
-    """Run the playground until Ctrl-C; opens the page in a browser once the server is up."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    open_browser: bool = True,
+    max_sessions: int = MAX_SESSIONS,
+) -> None:
+    """Run the playground until Ctrl-C; opens the page in a browser once the server is up.
+
+    On loopback (the default) anyone on this machine may use it, as with Jupyter's
+    defaults minus the token; on any other address (`0.0.0.0`: a class on the LAN) the
+    server makes a random access token and prints the URL to share, with a QR code."""
     import uvicorn  # noqa: PLC0415 - only needed to serve
 
     _single_threaded_blas()
@@ -301,21 +337,28 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) 
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning(
-            "the playground has no login: anyone who can reach %s:%d can use it", host, port
-        )
-    config = uvicorn.Config(
-        create_app(), host=host, port=port, log_level="info", ws_max_size=WS_MAX_SIZE
+    token = None if access.is_loopback(host) else access.new_token()
+    url = access.share_url(host, port, token)
+    hosts = access.served_hosts(host)
+    app = create_app(
+        max_sessions=max_sessions, hosts=hosts, token=token, share=url if token else None
     )
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", ws_max_size=WS_MAX_SIZE)
     server = uvicorn.Server(config)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    url = f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
     def open_when_ready() -> None:
         for _ in range(100):
             if server.started:
-                print(f"chainrule playground: {url}", flush=True)
+                if token:
+                    print(qr_text(url), end="", flush=True)
+                    print(
+                        f"chainrule playground: share {url}\n"
+                        f"  (the link holds this run's access token; without it the server "
+                        f"refuses. Served as: {', '.join(hosts)})",
+                        flush=True,
+                    )
+                else:
+                    print(f"chainrule playground: {url}", flush=True)
                 if open_browser:
                     webbrowser.open(url)
                 return

@@ -371,6 +371,14 @@ fetch("/api/thumbnails").then((r) => r.json()).then((thumbs) => {
   controls.buildThumbnails(thumbs);
   controls.show(state);
 });
+fetch("/api/share").then((r) => r.json()).then((share) => {
+  if (!share.url) return;
+  $("share-button").hidden = false;
+  $("share-url").textContent = share.url;
+  if (share.svg) $("share-qr").innerHTML = share.svg; // made by the server (segno), not user text
+  $("share-button").addEventListener("click", () => { $("share").hidden = !$("share").hidden; });
+  $("share-close").addEventListener("click", () => { $("share").hidden = true; });
+});
 writeHash();
 refreshStructure();
 drawLegend();
