@@ -24,8 +24,8 @@ def _chainrule_model(workload: Workload) -> Any:
     layers: list[nn.Module] = []
     for i, (W, b) in enumerate(make_weights(workload)):
         linear = nn.Linear(W.shape[1], W.shape[0])
-        linear.weight.data[...] = W
-        linear.bias.data[...] = b
+        linear.weight.detach().numpy()[...] = W
+        linear.bias.detach().numpy()[...] = b
         layers += [linear, nn.ReLU()] if i < len(workload.layers) - 2 else [linear]
     return nn.Sequential(*layers)
 

@@ -119,7 +119,7 @@ def run_names_benchmark(
     chainrule.manual_seed(seed)
     model = CharMLP(len(vocab))  # context 3, embedding 10, hidden 200: the defaults
     model.train()
-    state = {name: tensor.data for name, tensor in model.state_dict().items()}
+    state = {name: tensor.detach().numpy() for name, tensor in model.state_dict().items()}
     reference = _torch_model(model.config(), state)
     reference.train()
 

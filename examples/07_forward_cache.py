@@ -47,7 +47,7 @@ def main(out_dir: str | Path = "runs/examples") -> dict[str, Any]:
             print(f"       {key:14} {describe(value)}")
 
     first = nodes[0]  # the first Linear: its cached x is the input batch itself, not a copy
-    shares_input = bool(np.shares_memory(first.saved_values()["x"], X.data))
+    shares_input = bool(np.shares_memory(first.saved_values()["x"], X.detach().numpy()))
     print(f"the first layer's cached x is the input batch itself (no copy): {shares_input}")
     relu_output_shared = bool(
         np.shares_memory(nodes[2].saved_values()["x"], nodes[1].saved_values()["out"])

@@ -352,7 +352,7 @@ def test_numpy_raises_when_requires_grad() -> None:
     with pytest.raises(RuntimeError, match="detach"):
         x.numpy()
     plain = cr.tensor([1.0, 2.0])
-    assert plain.numpy() is plain.data  # shares memory, as torch
+    assert plain.numpy() is plain.detach().numpy()  # shares memory, as torch
     np.testing.assert_array_equal(x.detach().numpy(), [1.0, 2.0])
 
 
@@ -495,7 +495,7 @@ def test_gradcheck_wants_float64() -> None:
 
 def test_gradcheck_perturbs_fortran_ordered_inputs() -> None:
     x = cr.tensor(np.arange(6.0).reshape(2, 3).T, requires_grad=True)  # keeps Fortran order
-    assert x.data.flags.f_contiguous and not x.data.flags.c_contiguous
+    assert x.detach().numpy().flags.f_contiguous and not x.detach().numpy().flags.c_contiguous
     assert cr.gradcheck(lambda t: t * t, [x])
 
 

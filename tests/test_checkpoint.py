@@ -57,7 +57,7 @@ def train_steps(model: nn.Module, optimizer: Any, steps: int, dtype: Any = np.fl
 def assert_same_state(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert list(a) == list(b)
     for key in a:
-        x, y = np.asarray(a[key].data), np.asarray(b[key].data)
+        x, y = np.asarray(a[key].detach().numpy()), np.asarray(b[key].detach().numpy())
         assert x.dtype == y.dtype, key
         assert x.shape == y.shape, key
         assert np.array_equal(x, y), key
@@ -125,7 +125,7 @@ def test_model_rebuilt_from_config_gives_identical_outputs(tmp_path: Path, dtype
     x = batch(np.dtype(dtype))
     model.eval()
     rebuilt.eval()
-    assert np.array_equal(rebuilt(x).data, model(x).data)
+    assert np.array_equal(rebuilt(x).detach().numpy(), model(x).detach().numpy())
 
 
 def test_embedding_model_round_trip(tmp_path: Path) -> None:
@@ -143,7 +143,7 @@ def test_embedding_model_round_trip(tmp_path: Path) -> None:
     assert rebuilt is not None
     assert list(rebuilt.state_dict()) == ["embed.weight", "head.0.weight", "head.0.bias"]
     tokens = cr.tensor([[1, 2], [0, 9]])
-    assert np.array_equal(rebuilt(tokens).data, model(tokens).data)
+    assert np.array_equal(rebuilt(tokens).detach().numpy(), model(tokens).detach().numpy())
 
 
 def test_custom_model_saves_weights_only(tmp_path: Path) -> None:
@@ -191,9 +191,9 @@ def test_state_dict_saves_under_its_own_keys(tmp_path: Path) -> None:
     ckpt = load(path)
     assert ckpt.kind == "state_dict" and ckpt.model is None and len(ckpt) == 0
     assert list(ckpt.state_dict) == list(state)
-    assert np.array_equal(ckpt.state_dict["transposed"].data, weights.T)
+    assert np.array_equal(ckpt.state_dict["transposed"].detach().numpy(), weights.T)
     assert ckpt.state_dict["big_endian"].dtype == np.float32
-    assert np.array_equal(ckpt.state_dict["big_endian"].data, weights)
+    assert np.array_equal(ckpt.state_dict["big_endian"].detach().numpy(), weights)
     assert ckpt.state_dict["mask"].dtype == np.bool_
     assert ckpt.state_dict["count"].shape == ()
 
@@ -456,13 +456,13 @@ def test_rng_state_round_trip(tmp_path: Path) -> None:
     generator = cr.Generator(5)
     generator.numpy.random(4)
     save({"rng": cr.get_rng_state(), "gen": generator}, tmp_path / "rng.safetensors")
-    expected = cr.randn(5).data.copy()
+    expected = cr.randn(5).detach().numpy().copy()
     expected_gen = generator.numpy.random(3)
 
     cr.manual_seed(0)
     ckpt = load(tmp_path / "rng.safetensors")
     cr.set_rng_state(ckpt.rng_state)
-    assert np.array_equal(cr.randn(5).data, expected)
+    assert np.array_equal(cr.randn(5).detach().numpy(), expected)
     other = cr.Generator()
     other.set_state(ckpt["gen"])
     assert np.array_equal(other.numpy.random(3), expected_gen)
@@ -717,7 +717,7 @@ def test_pytorch_state_dict_loads_into_chainrule(
     model.eval()
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.dtype(dtype))
     expected = torch_model(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(model(cr.tensor(x)).data, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model(cr.tensor(x)).detach().numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_chainrule_checkpoint_loads_into_pytorch(tmp_path: Path) -> None:
@@ -732,4 +732,4 @@ def test_chainrule_checkpoint_loads_into_pytorch(tmp_path: Path) -> None:
     assert int(torch_model[2].num_batches_tracked) == 2
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     expected = torch_model(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(model(cr.tensor(x)).data, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model(cr.tensor(x)).detach().numpy(), expected, rtol=1e-6, atol=1e-6)

@@ -113,7 +113,10 @@ def test_linear_init_bounds(in_features: int) -> None:
     cr.manual_seed(0)
     layer = nn.Linear(in_features, 300)
     bound = 1 / math.sqrt(in_features)
-    for name, values in (("weight", layer.weight.data), ("bias", layer.bias.data)):
+    for name, values in (
+        ("weight", layer.weight.detach().numpy()),
+        ("bias", layer.bias.detach().numpy()),
+    ):
         assert values.dtype == np.float32
         assert np.abs(values).max() <= bound * (1 + 1e-6), name
         # uniform on [-bound, bound]: reaches near both ends, std = bound / sqrt(3)
@@ -180,7 +183,9 @@ def test_dropout_eval_is_identity(p: float) -> None:
     np.testing.assert_array_equal(out.detach().numpy(), x.detach().numpy())
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.ones((10, 20)))
-    np.testing.assert_array_equal(F.dropout(x, p, training=False).detach().numpy(), x.data)
+    np.testing.assert_array_equal(
+        F.dropout(x, p, training=False).detach().numpy(), x.detach().numpy()
+    )
 
 
 def test_dropout_p0_and_p1_in_training() -> None:

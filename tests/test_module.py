@@ -181,7 +181,7 @@ def test_state_dict_values_shapes_and_dtypes_equal_torch() -> None:
 def test_state_dict_shares_memory_and_keep_vars() -> None:
     model = nn.Linear(2, 2)
     state = model.state_dict()
-    assert np.shares_memory(state["weight"].data, model.weight.data)
+    assert np.shares_memory(state["weight"].detach().numpy(), model.weight.detach().numpy())
     assert model.state_dict(keep_vars=True)["weight"] is model.weight
 
 
@@ -223,7 +223,9 @@ def test_load_state_dict_between_chainrule_models_copies_values() -> None:
     target.load_state_dict(source.state_dict())
     for (key, a), b in zip(source.state_dict().items(), target.state_dict().values(), strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=key)
-        assert not np.shares_memory(a.data, b.data), key  # copied, not aliased
+        assert not np.shares_memory(a.detach().numpy(), b.detach().numpy()), (
+            key
+        )  # copied, not aliased
 
 
 def _partial_state() -> dict[str, np.ndarray]:
@@ -304,7 +306,9 @@ def test_apply_initialises_weights() -> None:
             nn.init.constant_(module.weight, 0.5)
 
     net = Net().apply(init)
-    assert (net.hidden.weight.data == 0.5).all() and (net.block[1].weight.data == 0.5).all()
+    assert (net.hidden.weight.detach().numpy() == 0.5).all() and (
+        net.block[1].weight.detach().numpy() == 0.5
+    ).all()
 
 
 def test_requires_grad_false_freezes_parameters() -> None:
@@ -331,7 +335,9 @@ def test_deepcopy_and_pickle_are_independent() -> None:
     net = Net()
     for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
         assert list(clone.state_dict()) == list(net.state_dict())
-        assert not np.shares_memory(clone.hidden.weight.data, net.hidden.weight.data)
+        assert not np.shares_memory(
+            clone.hidden.weight.detach().numpy(), net.hidden.weight.detach().numpy()
+        )
         x = cr.randn(3, 2)
         np.testing.assert_array_equal(clone(x).detach().numpy(), net(x).detach().numpy())
 

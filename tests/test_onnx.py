@@ -72,7 +72,7 @@ def check_export(
     for n in BATCHES:
         x = inputs_like(example, n, seed=n)
         (got,) = runner.run(["output"], {"input": x})
-        expected = np.asarray(model(cr.tensor(x)).data)
+        expected = np.asarray(model(cr.tensor(x)).detach().numpy())
         assert got.dtype == expected.dtype
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
@@ -136,7 +136,7 @@ def test_softplus_follows_the_threshold(tmp_path: Path) -> None:
     cx.export(model, f32(2, 9), path)
     x = np.array([[-50, -3, 0, 1.9, 2.0, 2.0001, 2.1, 10, 60]], dtype=np.float32)
     (got,) = session(path).run(None, {"input": x})
-    np.testing.assert_allclose(got, model(cr.tensor(x)).data, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got, model(cr.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-7)
     assert got[0, -1] == 60 and got[0, -2] == 10
 
 
@@ -144,7 +144,7 @@ def test_batchnorm_eval_uses_running_statistics(tmp_path: Path) -> None:
     cr.manual_seed(2)
     model = trained(nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU()), f32(2, 4))
     bn = model[1]
-    assert not np.allclose(bn.running_mean.data, 0)
+    assert not np.allclose(bn.running_mean.detach().numpy(), 0)
     bn.weight.data[:] = np.linspace(0.5, 2, 6)
     bn.bias.data[:] = np.linspace(-1, 1, 6)
     proto = check_export(model, f32(2, 4), tmp_path)
@@ -176,7 +176,9 @@ def test_batchnorm_variants(make: Any, opset: int, tmp_path: Path) -> None:
         for n in (3, 17):
             x = inputs_like(f32(2, 4), n, seed=n)
             (got,) = runner.run(None, {"input": x})
-            np.testing.assert_allclose(got, model(cr.tensor(x)).data, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(
+                got, model(cr.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5
+            )
         return
     check_export(model, f32(2, 4), tmp_path, opset=opset)
 
@@ -218,7 +220,7 @@ def test_flatten_of_the_batch_dimension(tmp_path: Path) -> None:
     for n in BATCHES:
         x = inputs_like(f32(2, 3), n, seed=n)
         (got,) = runner.run(None, {"input": x})
-        np.testing.assert_allclose(got, model(cr.tensor(x)).data, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got, model(cr.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_linear_on_three_dimensional_input_uses_matmul(tmp_path: Path) -> None:
@@ -317,7 +319,9 @@ def test_fixed_batch_and_names(tmp_path: Path) -> None:
     runner = session(path)
     assert [i.name for i in runner.get_inputs()] == ["x"]
     x = inputs_like(f32(4, 3), 4, 0)
-    np.testing.assert_allclose(runner.run(["y"], {"x": x})[0], model(cr.tensor(x)).data, 1e-6)
+    np.testing.assert_allclose(
+        runner.run(["y"], {"x": x})[0], model(cr.tensor(x)).detach().numpy(), 1e-6
+    )
 
 
 def test_output_batch_dim_is_free(tmp_path: Path) -> None:
@@ -333,11 +337,11 @@ def test_export_leaves_the_model_as_it_was(tmp_path: Path) -> None:
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
     model.train()
     model[2].eval()  # a mixed state is kept too
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     cx.export(model, f32(8, 3), tmp_path / "m.onnx")
     assert model.training and model[1].training and not model[2].training
     for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value.data, before[key])
+        np.testing.assert_array_equal(value.detach().numpy(), before[key])
 
 
 def test_unsupported_layer_is_named(tmp_path: Path) -> None:
@@ -421,7 +425,7 @@ def test_export_run_builds_in_the_standardisation(tmp_path: Path, opset: int) ->
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     raw = np.random.default_rng(0).standard_normal((9, 3)) * std + mean + 0.1
     z = ((raw - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
-    expected = model.eval()(cr.tensor(z)).data
+    expected = model.eval()(cr.tensor(z)).detach().numpy()
     for n in (1, 4, 9):
         (got,) = session(path).run(None, {"input": raw[:n].astype(np.float32)})
         np.testing.assert_allclose(got, expected[:n], rtol=1e-5, atol=1e-5)
@@ -476,4 +480,4 @@ def test_export_run_without_a_scaler(tmp_path: Path) -> None:
     path = cx.export_run(tmp_path / "run", tmp_path / "m.onnx")
     x = inputs_like(f32(1, 4), 5, 0)
     (got,) = session(path).run(None, {"input": x})
-    np.testing.assert_allclose(got, model(cr.tensor(x)).data, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got, model(cr.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6)

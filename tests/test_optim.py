@@ -38,7 +38,7 @@ def quadratic_grad(x: np.ndarray, i: int, t: int) -> np.ndarray:
 def set_grads(params: list[chainrule.Tensor], torch_params: list[torch.Tensor], t: int) -> None:
     """The same gradients (from chainrule's current parameters) for both frameworks."""
     for i, (p, tp) in enumerate(zip(params, torch_params, strict=True)):
-        g = quadratic_grad(p.data, i, t)
+        g = quadratic_grad(p.detach().numpy(), i, t)
         p.grad = chainrule.tensor(g)
         tp.grad = torch.tensor(g)
 
@@ -52,12 +52,12 @@ def make_pair(dtype: Any = np.float64) -> tuple[list[chainrule.Tensor], list[tor
 
 def assert_same(params: list[chainrule.Tensor], torch_params: list[torch.Tensor]) -> None:
     for p, tp in zip(params, torch_params, strict=True):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), atol=1e-6, rtol=1e-6)
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), atol=1e-6, rtol=1e-6)
 
 
 def check_against_torch(name: str, kwargs: dict[str, Any], steps: int = 20) -> None:
     params, torch_params = make_pair()
-    arrays = [p.data for p in params]
+    arrays = [p.detach().numpy() for p in params]
     optimizer = getattr(optim, name)(params, **kwargs)
     torch_optimizer = getattr(torch.optim, name)(torch_params, **kwargs)
     for t in range(steps):
@@ -66,8 +66,8 @@ def check_against_torch(name: str, kwargs: dict[str, Any], steps: int = 20) -> N
         torch_optimizer.step()
         assert_same(params, torch_params)
     # the update happened in place: modules holding the arrays see the new values
-    assert all(p.data is a for p, a in zip(params, arrays, strict=True))
-    assert all(p.data.dtype == np.float64 for p in params)
+    assert all(p.detach().numpy() is a for p, a in zip(params, arrays, strict=True))
+    assert all(p.detach().numpy().dtype == np.float64 for p in params)
 
 
 # ---------------------------------------------------------------- parity with torch.optim
@@ -279,7 +279,7 @@ def test_the_callers_group_dict_is_not_modified() -> None:
 def test_zero_grad_sets_to_none_by_default() -> None:
     params, _ = make_pair()
     for p in params:
-        p.grad = chainrule.tensor(np.ones_like(p.data))
+        p.grad = chainrule.tensor(np.ones_like(p.detach().numpy()))
     optimizer = optim.SGD(params, lr=0.1)
     optimizer.zero_grad()
     assert all(p.grad is None for p in params)
@@ -288,13 +288,13 @@ def test_zero_grad_sets_to_none_by_default() -> None:
 def test_zero_grad_without_set_to_none_zeroes_in_place() -> None:
     params, _ = make_pair()
     for p in params:
-        p.grad = chainrule.tensor(np.ones_like(p.data))
+        p.grad = chainrule.tensor(np.ones_like(p.detach().numpy()))
     grads = [p.grad for p in params]
-    arrays = [g.data for g in grads if g is not None]
+    arrays = [g.detach().numpy() for g in grads if g is not None]
     optimizer = optim.SGD(params, lr=0.1)
     optimizer.zero_grad(set_to_none=False)
     for p, g, a in zip(params, grads, arrays, strict=True):
-        assert p.grad is g and g is not None and g.data is a
+        assert p.grad is g and g is not None and g.detach().numpy() is a
         assert not a.any()
 
 
@@ -308,12 +308,12 @@ def test_zero_grad_leaves_missing_grads_alone() -> None:
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_step_skips_parameters_without_grad(name: str) -> None:
     params, _ = make_pair()
-    before = params[1].data.copy()
+    before = params[1].detach().numpy().copy()
     optimizer = getattr(optim, name)(params, lr=0.1)
-    params[0].grad = chainrule.tensor(np.ones_like(params[0].data))
+    params[0].grad = chainrule.tensor(np.ones_like(params[0].detach().numpy()))
     optimizer.step()
-    np.testing.assert_array_equal(params[1].data, before)
-    assert not np.array_equal(params[0].data, initial_arrays()[0])
+    np.testing.assert_array_equal(params[1].detach().numpy(), before)
+    assert not np.array_equal(params[0].detach().numpy(), initial_arrays()[0])
     assert optimizer.state_dict()["state"].get(1, {}).get("step", 0) == 0
 
 
@@ -324,14 +324,14 @@ def test_step_with_closure_returns_its_loss_with_grad_enabled() -> None:
 
     def closure() -> float:
         calls.append(chainrule.is_grad_enabled())
-        p.grad = chainrule.tensor(2 * p.data)
-        return float((p.data**2).sum())
+        p.grad = chainrule.tensor(2 * p.detach().numpy())
+        return float((p.detach().numpy() ** 2).sum())
 
     with chainrule.no_grad():
         loss = optimizer.step(closure)
     assert loss == 13.0
     assert calls == [True]
-    np.testing.assert_allclose(p.data, [1.5, -1.0])
+    np.testing.assert_allclose(p.detach().numpy(), [1.5, -1.0])
     assert optimizer.step() is None
 
 
@@ -352,7 +352,7 @@ def test_minimizes_a_loss_through_backward(name: str) -> None:
     for _ in range(300):
         last = float(optimizer.step(closure))
     assert last < 0.05 * first
-    assert w.data.dtype == np.float32
+    assert w.detach().numpy().dtype == np.float32
 
 
 def test_works_with_nn_parameter() -> None:
@@ -360,12 +360,12 @@ def test_works_with_nn_parameter() -> None:
     if parameter_cls is None:
         pytest.skip("chainrule.nn.Parameter does not exist yet")
     p = parameter_cls(chainrule.tensor(np.array([1.0, 2.0])))
-    array = p.data
+    array = p.detach().numpy()
     optimizer = optim.SGD([p], lr=0.5)
     p.grad = chainrule.tensor(np.array([1.0, 1.0]))
     optimizer.step()
-    assert p.data is array
-    np.testing.assert_allclose(p.data, [0.5, 1.5])
+    assert p.detach().numpy() is array
+    np.testing.assert_allclose(p.detach().numpy(), [0.5, 1.5])
 
 
 # ---------------------------------------------------------------- float32 stays float32
@@ -389,14 +389,14 @@ def test_float32_parameters_stay_float32(
     torch_optimizer = getattr(torch.optim, name)(torch_params, **kwargs)
     for t in range(10):
         for i, (p, tp) in enumerate(zip(params, torch_params, strict=True)):
-            g = quadratic_grad(p.data, i, t)
+            g = quadratic_grad(p.detach().numpy(), i, t)
             p.grad = chainrule.tensor(g.astype(grad_dtype))
             tp.grad = torch.tensor(g)
         optimizer.step()
         torch_optimizer.step()
     for p, tp in zip(params, torch_params, strict=True):
-        assert p.data.dtype == np.float32
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-4, atol=1e-5)
+        assert p.detach().numpy().dtype == np.float32
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-4, atol=1e-5)
     for state in optimizer.state.values():
         for value in state.values():
             if isinstance(value, np.ndarray):
@@ -428,7 +428,7 @@ def test_state_dict_round_trip_continues_identically(name: str, kwargs: dict[str
     assert saved["param_groups"][0]["params"] == [0, 1]
 
     # a fresh optimizer (other hyperparameters: the saved ones must win) over copies
-    copies = [chainrule.tensor(p.data.copy(), requires_grad=True) for p in params]
+    copies = [chainrule.tensor(p.detach().numpy().copy(), requires_grad=True) for p in params]
     restored = getattr(optim, name)(copies, lr=123.0)
     restored.load_state_dict(saved)
     assert restored.param_groups[0]["lr"] == kwargs["lr"]
@@ -438,11 +438,11 @@ def test_state_dict_round_trip_continues_identically(name: str, kwargs: dict[str
     for t in range(10, 20):
         set_grads(params, torch_params, t)
         for p, c in zip(params, copies, strict=True):
-            c.grad = chainrule.tensor(p.grad.data.copy())  # type: ignore[union-attr]
+            c.grad = chainrule.tensor(p.grad.detach().numpy().copy())  # type: ignore[union-attr]
         optimizer.step()
         restored.step()
         for p, c in zip(params, copies, strict=True):
-            np.testing.assert_array_equal(p.data, c.data)
+            np.testing.assert_array_equal(p.detach().numpy(), c.detach().numpy())
     # the saved dict is a snapshot: later steps (of either optimizer) did not change it
     for i, s in saved["state"].items():
         for k, v in s.items():

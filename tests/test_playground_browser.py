@@ -190,7 +190,7 @@ def test_url_hash_reproduces_the_configuration(browser, server):
     np.testing.assert_allclose(train[:, :2], session.data.train[0], atol=1e-3)
     np.testing.assert_allclose(
         first.evaluate("window.playground.frame.weights[0]"),
-        session.model[0].weight.data,
+        session.model[0].weight.detach().numpy(),
         atol=1e-5,
     )
     for page in pages:

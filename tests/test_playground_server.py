@@ -304,8 +304,8 @@ def manual_backprop(session):
     for module in session.model:
         if isinstance(module, nn.Linear):
             copy = nn.Linear(module.in_features, module.out_features)
-            copy.weight.data[...] = module.weight.data
-            copy.bias.data[...] = module.bias.data
+            copy.weight.data[...] = module.weight.detach().numpy()
+            copy.bias.data[...] = module.bias.detach().numpy()
             layers.append(copy)
         else:
             layers.append(type(module)())
@@ -360,7 +360,7 @@ def test_divergence_pauses_names_a_layer_and_suggests_a_learning_rate():
     assert divergence is not None and session.playing is False
     assert divergence["suggested_lr"] == 1.0 and "try 1" in divergence["message"]
     assert divergence["layer"] is None or 1 <= divergence["layer"] <= 4
-    assert all(np.all(np.isfinite(p.data)) for p in session.model.parameters())
+    assert all(np.all(np.isfinite(p.detach().numpy())) for p in session.model.parameters())
     assert suggest_learning_rate(0.03) == 0.003 and suggest_learning_rate(1e-5) == 1e-5
 
 
@@ -440,7 +440,7 @@ def test_export_round_trip_and_python_code(client, tmp_path):
     path.write_bytes(base64.b64decode(exported["checkpoint"]))
     checkpoint = load(path)
     model = checkpoint.model
-    np.testing.assert_allclose(model[0].weight.data, trained["weights"][0], atol=1e-5)
+    np.testing.assert_allclose(model[0].weight.detach().numpy(), trained["weights"][0], atol=1e-5)
     assert checkpoint["playground"]["dataset"] == "gauss"
 
     script = tmp_path / "train.py"

@@ -300,7 +300,7 @@ def test_to_module_is_the_fitted_network(iris):
     ]
     with chainrule.no_grad():
         logits = module(chainrule.from_numpy(X))
-    np.testing.assert_allclose(logits.softmax(1).data, clf.predict_proba(X), atol=1e-12)
+    np.testing.assert_allclose(logits.softmax(1).detach().numpy(), clf.predict_proba(X), atol=1e-12)
     module[0].weight.data[...] = 0  # a copy: the estimator keeps its weights
     assert np.abs(clf.coefs_[0]).sum() > 0
 
@@ -308,10 +308,10 @@ def test_to_module_is_the_fitted_network(iris):
 def test_chainrule_random_stream_untouched(iris):
     X, y = iris
     chainrule.manual_seed(0)
-    expected = chainrule.rand(3).data
+    expected = chainrule.rand(3).detach().numpy()
     chainrule.manual_seed(0)
     MLPClassifier(max_iter=2, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(chainrule.rand(3).data, expected)
+    np.testing.assert_array_equal(chainrule.rand(3).detach().numpy(), expected)
 
 
 def test_missing_sklearn_gives_install_hint(monkeypatch):

@@ -203,7 +203,10 @@ def run_same_training_as_pytorch(torch) -> None:
         }
     )
     layers.load_state_dict(
-        {name: torch.from_numpy(t.data.copy()) for name, t in model.state_dict().items()}
+        {
+            name: torch.from_numpy(t.detach().numpy().copy())
+            for name, t in model.state_dict().items()
+        }
     )
 
     def reference(x):
@@ -241,7 +244,7 @@ def greedy(model: text.CharMLP, vocab: text.Vocabulary, max_length: int) -> str:
     window, out = [0] * model.context, []
     with chainrule.no_grad():
         for _ in range(max_length):
-            best = int(np.argmax(model(np.array([window])).data[0]))
+            best = int(np.argmax(model(np.array([window])).detach().numpy()[0]))
             if best == 0:
                 break
             out.append(best)
@@ -373,7 +376,9 @@ def test_checkpoint_round_trip_cyrillic_batch_norm(tmp_path) -> None:
     text.save_language_model(model, vocab, tmp_path)
     loaded, loaded_vocab = text.load_language_model(tmp_path / "model.safetensors")
     assert loaded_vocab.characters == vocab.characters
-    assert np.array_equal(loaded.norm.running_var.data, model.norm.running_var.data)
+    assert np.array_equal(
+        loaded.norm.running_var.detach().numpy(), model.norm.running_var.detach().numpy()
+    )
     assert text.sample(loaded, loaded_vocab, 5) == text.sample(model, vocab, 5)
 
 

@@ -132,7 +132,7 @@ def warm_up_torch(model: Any, spec: Spec, double: bool = False) -> Any:
 def assert_same_state(torch_state: dict[str, Any], chainrule_state: dict[str, Any]) -> None:
     assert list(torch_state) == list(chainrule_state)  # same keys, same order
     for key, value in torch_state.items():
-        ours = np.asarray(chainrule_state[key].data)
+        ours = np.asarray(chainrule_state[key].detach().numpy())
         theirs = value.detach().numpy()
         assert ours.shape == theirs.shape, key
         assert ours.dtype == theirs.dtype, key
@@ -158,7 +158,7 @@ def test_torch_state_dict_loads_into_chainrule(tmp_path: Path, name: str, double
     for n in (1, 5, 32):
         x = inputs(spec, n, seed=n, double=double)
         np.testing.assert_allclose(
-            model(cr.tensor(x)).data, torch_forward(torch_model, x), rtol=TOL, atol=TOL
+            model(cr.tensor(x)).detach().numpy(), torch_forward(torch_model, x), rtol=TOL, atol=TOL
         )
 
 
@@ -186,7 +186,7 @@ def test_chainrule_weights_load_into_torch(tmp_path: Path, name: str) -> None:
     for n in (1, 7, 32):
         x = inputs(spec, n, seed=n)
         np.testing.assert_allclose(
-            model(cr.tensor(x)).data, torch_forward(torch_model, x), rtol=TOL, atol=TOL
+            model(cr.tensor(x)).detach().numpy(), torch_forward(torch_model, x), rtol=TOL, atol=TOL
         )
 
 
@@ -198,8 +198,12 @@ def test_counters_and_buffers_cross_over(tmp_path: Path) -> None:
     safetensors_torch.save_file(torch_model.state_dict(), str(path))
     load(path, model=model)
     counter = model.state_dict()["middle.block.1.num_batches_tracked"]
-    assert counter.data.dtype == np.int64 and counter.data.shape == () and counter.item() == 3
-    assert model.state_dict()["encoder.1.running_var"].data.dtype == np.float32
+    assert (
+        counter.detach().numpy().dtype == np.int64
+        and counter.detach().numpy().shape == ()
+        and counter.item() == 3
+    )
+    assert model.state_dict()["encoder.1.running_var"].detach().numpy().dtype == np.float32
     # affine=False: no weight or bias in either
     assert "encoder.1.weight" not in model.state_dict()
     assert "encoder.1.weight" not in torch_model.state_dict()
@@ -224,7 +228,9 @@ def test_round_trip_torch_chainrule_torch_is_bitwise(tmp_path: Path) -> None:
     assert rebuilt is not None
     rebuilt.eval()
     x = inputs(MLP, 9, seed=3)
-    np.testing.assert_allclose(rebuilt(cr.tensor(x)).data, torch_forward(torch_model, x), TOL, TOL)
+    np.testing.assert_allclose(
+        rebuilt(cr.tensor(x)).detach().numpy(), torch_forward(torch_model, x), TOL, TOL
+    )
 
 
 def test_training_mode_batchnorm_updates_the_same_statistics(tmp_path: Path) -> None:
@@ -244,11 +250,17 @@ def test_training_mode_batchnorm_updates_the_same_statistics(tmp_path: Path) -> 
     for step in range(3):
         x = inputs(spec, 12, seed=300 + step)
         np.testing.assert_allclose(
-            model(cr.tensor(x)).data, torch_forward(torch_model, x), rtol=1e-5, atol=1e-5
+            model(cr.tensor(x)).detach().numpy(),
+            torch_forward(torch_model, x),
+            rtol=1e-5,
+            atol=1e-5,
         )
     for key, value in torch_model.state_dict().items():
         np.testing.assert_allclose(
-            np.asarray(model.state_dict()[key].data), value.numpy(), rtol=1e-5, atol=1e-6
+            np.asarray(model.state_dict()[key].detach().numpy()),
+            value.numpy(),
+            rtol=1e-5,
+            atol=1e-6,
         )
 
 
@@ -266,7 +278,9 @@ def test_batchnorm_without_running_stats(tmp_path: Path) -> None:
     torch_model.eval()
     model.eval()
     x = inputs(spec, 8, seed=4)  # batch statistics in eval mode too, in both
-    np.testing.assert_allclose(model(cr.tensor(x)).data, torch_forward(torch_model, x), 1e-5, 1e-5)
+    np.testing.assert_allclose(
+        model(cr.tensor(x)).detach().numpy(), torch_forward(torch_model, x), 1e-5, 1e-5
+    )
 
 
 def test_embedding_table_and_padding_row(tmp_path: Path) -> None:
@@ -274,12 +288,12 @@ def test_embedding_table_and_padding_row(tmp_path: Path) -> None:
     path = tmp_path / "torch.safetensors"
     safetensors_torch.save_file(torch_model.state_dict(), str(path))
     load(path, model=model)
-    table = model.state_dict()["0.weight"].data
+    table = model.state_dict()["0.weight"].detach().numpy()
     assert table.shape == (20, 5)
     np.testing.assert_array_equal(table, torch_model[0].weight.detach().numpy())
     np.testing.assert_array_equal(table[0], 0)  # the padding row, zero in both
     rows = cr.tensor(np.array([[0, 19, 7]]))
-    np.testing.assert_array_equal(model[0](rows).data[0], table[[0, 19, 7]])
+    np.testing.assert_array_equal(model[0](rows).detach().numpy()[0], table[[0, 19, 7]])
 
 
 def test_wrong_architecture_is_refused(tmp_path: Path) -> None:
@@ -292,4 +306,6 @@ def test_wrong_architecture_is_refused(tmp_path: Path) -> None:
     # strict=False loads what matches and leaves the rest
     partial = nn.Sequential(nn.Linear(6, 16))
     load(path, model=partial, strict=False)
-    np.testing.assert_array_equal(partial[0].weight.data, torch_model[0].weight.detach().numpy())
+    np.testing.assert_array_equal(
+        partial[0].weight.detach().numpy(), torch_model[0].weight.detach().numpy()
+    )

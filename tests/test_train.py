@@ -104,7 +104,7 @@ def test_fit_is_the_plain_loop():
     for (name, a), (_, b) in zip(
         by_fit.named_parameters(), by_hand.named_parameters(), strict=True
     ):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), err_msg=name)
 
 
 def test_fit_accepts_dataset_dataloader_and_tensors():
@@ -233,7 +233,7 @@ def test_evaluate_and_predict():
     assert scores["loss"] == pytest.approx(expected_loss, rel=1e-5)
     outputs = predict(model, X, batch_size=16)
     assert outputs.shape == (50, 2) and outputs.dtype == np.float32
-    np.testing.assert_allclose(outputs, logits.data, rtol=1e-6)
+    np.testing.assert_allclose(outputs, logits.detach().numpy(), rtol=1e-6)
     assert scores["accuracy"] == pytest.approx(np.mean(outputs.argmax(1) == y))
     np.testing.assert_allclose(
         predict(model, TensorDataset(cr.tensor(X.astype(np.float32)))), outputs, rtol=1e-6
@@ -355,7 +355,7 @@ def test_history_json_round_trip():
 def test_summary_counts_and_shapes():
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 3), nn.Tanh()))
     text = summary(model, (4,))
-    total = sum(p.data.size for p in model.parameters())
+    total = sum(p.detach().numpy().size for p in model.parameters())
     assert total == 4 * 8 + 8 + 8 * 3 + 3
     assert f"Total params: {total}" in text
     assert f"Trainable params: {total}" in text
@@ -381,12 +381,12 @@ def test_summary_custom_module_frozen_layer_and_restored_state():
     model = Model()
     model.body.requires_grad_(False)
     text = summary(model, (5,))
-    total = sum(p.data.size for p in model.parameters())
-    frozen = sum(p.data.size for p in model.body.parameters())
+    total = sum(p.detach().numpy().size for p in model.parameters())
+    frozen = sum(p.detach().numpy().size for p in model.body.parameters())
     assert f"Total params: {total}" in text
     assert f"Trainable params: {total - frozen}" in text
     assert f"Non-trainable params: {frozen}" in text
     assert "(model) (Model)" in text and "unused (Linear)" in text
     assert "forward" not in model.body.__dict__  # the recording wrapper is gone
     assert model.training
-    np.testing.assert_array_equal(model.norm.running_mean.data, np.zeros(3))
+    np.testing.assert_array_equal(model.norm.running_mean.detach().numpy(), np.zeros(3))

@@ -110,6 +110,37 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
+class VersionCounter:
+    """How many in-place changes a block of memory has had, shared by every tensor that
+    views it (a tensor and its `detach()`, and views made by reshape or basic indexing).
+
+    An op that saves a tensor for backward notes the count it saw; backward compares it
+    with the count then, and raises PyTorch's error if the tensor was changed in between.
+    Tensors get a counter only on first need (most are never shared or changed in place).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+def version_counter(tensor: Tensor) -> VersionCounter:
+    """The tensor's version counter, made now if it had none."""
+    counter = tensor._vc
+    if counter is None:
+        counter = tensor._vc = VersionCounter()
+    return counter
+
+
+def bump_version(tensor: Tensor) -> None:
+    """Record one in-place change of the tensor's memory."""
+    counter = tensor._vc
+    if counter is None:
+        counter = tensor._vc = VersionCounter()
+    counter.value += 1
+
+
 _creation_counter = itertools.count(1)  # orders graph tensors: inputs before outputs
 _recorders: list[list[Any]] = []  # see chainrule.capture
 
@@ -142,7 +173,7 @@ class Function:
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays and link the result into the graph."""
         fn = cls.__new__(cls)
-        out = fn.forward(*[t.data for t in inputs], **options)
+        out = fn.forward(*[t._data for t in inputs], **options)
         if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
             out = np.asarray(out)
         result = _make_tensor(out, False)
@@ -240,8 +271,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             ):
                 if not needed or parent_grad is None:
                     continue
-                if parent_grad.shape != parent.data.shape:
-                    parent_grad = unbroadcast(parent_grad, parent.data.shape)
+                if parent_grad.shape != parent._data.shape:
+                    parent_grad = unbroadcast(parent_grad, parent._data.shape)
                 previous = parent._flow
                 if previous is not None:
                     # the copy (fan-out) gate: a tensor used twice gets the sum of both
@@ -267,10 +298,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
 
 def _accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
     """Add g into tensor.grad; never let two .grad tensors share one array."""
-    if g.dtype != tensor.data.dtype:
-        g = g.astype(tensor.data.dtype)
+    if g.dtype != tensor._data.dtype:
+        g = g.astype(tensor._data.dtype)
     if tensor.grad is not None:
-        tensor.grad.data = tensor.grad.data + g
+        tensor.grad._data = tensor.grad._data + g
         return
     if type(g) is not np.ndarray or g.base is not None or id(g) in handed_out:
         g = np.array(g)  # a view or a shared array: .grad gets an array of its own

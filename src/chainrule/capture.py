@@ -101,13 +101,13 @@ def _record(model: Module, x: Tensor) -> tuple[list[_Entry], Tensor]:
             else:  # a parameter, or a constant the layer made (read afresh at every step)
                 sources.append(tensor)
         for value in options.values():
-            if isinstance(value, np.ndarray) and np.shares_memory(value, x.data):
+            if isinstance(value, np.ndarray) and np.shares_memory(value, x._data):
                 raise ValueError(
                     f"compile_step: op {type(op).__name__} keeps an array taken from the "
                     "input, which a replay could not update; train this model eagerly"
                 )
         needs = tuple(t.requires_grad for t in inputs)
-        entries.append(_Entry(type(op), tuple(sources), dict(options), needs, result.data))
+        entries.append(_Entry(type(op), tuple(sources), dict(options), needs, result._data))
     if not entries or produced.get(id(output)) != len(entries) - 1:
         raise ValueError("compile_step: the model's output must come from its last op")
     return entries, output
@@ -181,7 +181,7 @@ class _Program:
         self._loss(loss_fn)
         self._backward(optimizer)
         self.sgd_groups = self._sgd_update(optimizer)
-        reads = [f"    {name} = tensor[{key!r}].data" for key, name in self.arrays.items()]
+        reads = [f"    {name} = tensor[{key!r}]._data" for key, name in self.arrays.items()]
         self.code = "\n".join(["def run(x, y, update):", *reads, *self.write.lines,
                                "    return loss", ""])  # fmt: skip
         exec(compile(self.code, "<compile_step>", "exec"), self.write.namespace)  # noqa: S102
@@ -214,7 +214,7 @@ class _Program:
             return self.example_input
         if type(source) is int:
             return self.entries[source].example
-        return np.asarray(source.data)
+        return np.asarray(source._data)
 
     def _is_linear_on_rows(self, entry: _Entry) -> bool:
         return entry.op is Linear_op and self._example(entry.sources[0]).ndim == 2
@@ -275,7 +275,7 @@ class _Program:
             "scale", np.ones((), logits.dtype) / float(n) if mean else np.ones((), logits.dtype)
         )
         write(f"# loss: cross-entropy ({loss_fn.reduction}) of h{last} and the classes y")
-        write("target = y.data if type(y) is Tensor else y")
+        write("target = y._data if type(y) is Tensor else y")
         write("if (type(target) is np.ndarray and target.dtype == np.int64")
         write(f"        and target.shape == ({n},)  # and every class in range (-1 is huge):")
         write(f"        and int(target.view(np.uint64).max()) < {classes}):")
@@ -354,7 +354,7 @@ class _Program:
                 write(f"if {tensor}.grad is None:")
                 write(f"    {tensor}.grad = make({grad}, False)")
                 write("else:")
-                write(f"    {tensor}.grad.data = {tensor}.grad.data + {grad}")
+                write(f"    {tensor}.grad._data = {tensor}.grad._data + {grad}")
 
     def _sgd_update(self, optimizer: Any) -> tuple[list[dict[str, Any]], int] | None:
         """With SGD, write out its plain update (run when `update` is true: the caller checks
@@ -378,7 +378,7 @@ class _Program:
                 elif state == "maybe None":
                     key = keys[array]
                     write(f"    if tensor[{key!r}].grad is not None:")
-                    write(f"        {array} -= lr * tensor[{key!r}].grad.data")
+                    write(f"        {array} -= lr * tensor[{key!r}].grad._data")
         return optimizer.param_groups, len(optimizer.param_groups)
 
     def _linear_backward(self, index: int, entry: _Entry, targets: list[str | None]) -> None:
@@ -453,7 +453,7 @@ class CompiledStep:
             raise ValueError("compile_step: the input batch must not require grad")
         optimizer = self.optimizer
         optimizer.zero_grad()
-        data = x.data
+        data = x._data
         program = self.programs.get((data.shape, data.dtype))
         if program is None:  # record: this step runs eagerly
             entries, output = _record(self.model, x)
@@ -486,7 +486,7 @@ class CompiledStep:
         loss.backward()
         if wrapped.grad is None:
             raise RuntimeError("compile_step: the loss does not depend on the model's output")
-        return loss.detach(), wrapped.grad.data
+        return loss.detach(), wrapped.grad._data
 
 
 def _check_replayable(model: Module) -> None:

@@ -150,7 +150,7 @@ def _safetensors() -> Any:
 def _storable(value: Any, key: str) -> np.ndarray:
     """The array of a Tensor / ndarray, C-contiguous in native byte order (copied only if
     needed: safetensors reads the raw buffer), after checking its dtype."""
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    array = np.asarray(value._data if isinstance(value, Tensor) else value)
     native = array.dtype.newbyteorder("=")
     if native not in _STORABLE:
         raise TypeError(
@@ -744,7 +744,7 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
             raise RuntimeError(f"cannot load {shown} into the model: {message}") from None
     elif config is not None:
         needed = _config_values(config)
-        held = sum(int(np.asarray(v.data).size) for v in state.values())
+        held = sum(int(np.asarray(v._data).size) for v in state.values())
         if needed > held:  # a tiny file must not make load allocate a huge model
             raise CheckpointError(
                 path,

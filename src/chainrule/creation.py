@@ -54,16 +54,16 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _wrap(np.zeros_like(other.data, dtype=dtype and dtypes.as_dtype(dtype)), requires_grad)
+    return _wrap(np.zeros_like(other._data, dtype=dtype and dtypes.as_dtype(dtype)), requires_grad)
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _wrap(np.ones_like(other.data, dtype=dtype and dtypes.as_dtype(dtype)), requires_grad)
+    return _wrap(np.ones_like(other._data, dtype=dtype and dtypes.as_dtype(dtype)), requires_grad)
 
 
 def full_like(other: Tensor, fill_value: Any, dtype: Any = None) -> Tensor:
     return _wrap(
-        np.full_like(other.data, fill_value, dtype=dtype and dtypes.as_dtype(dtype)), False
+        np.full_like(other._data, fill_value, dtype=dtype and dtypes.as_dtype(dtype)), False
     )
 
 

@@ -40,7 +40,7 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     from chainrule.tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
 
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray | np.generic):
         array = np.array(data, dtype=None if dtype is None else as_dtype(dtype))
     else:

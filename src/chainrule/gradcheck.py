@@ -49,24 +49,24 @@ def gradcheck(
     projection = np.random.default_rng(0).standard_normal(out.shape)
 
     def scalar(value: Tensor) -> float:
-        return float((value.data * projection).sum())
+        return float((value._data * projection).sum())
 
     for x in tensors:
         x.grad = None
     (out * Tensor._make(projection.astype(out.dtype), False)).sum().backward()
     for position, x in enumerate(tensors):
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data.astype(np.float64)
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad._data.astype(np.float64)
         numeric = np.zeros(x.shape)
         with no_grad():
-            # a test tool: one element at a time, on purpose; indexing x.data itself (not a
+            # a test tool: one element at a time, on purpose; indexing x._data itself (not a
             # reshaped view, which is a copy for Fortran-ordered data) so fn sees the change
             for i in np.ndindex(x.shape):
-                original = x.data[i]
-                x.data[i] = original + eps
+                original = x._data[i]
+                x._data[i] = original + eps
                 plus = scalar(fn(*inputs))
-                x.data[i] = original - eps
+                x._data[i] = original - eps
                 minus = scalar(fn(*inputs))
-                x.data[i] = original
+                x._data[i] = original
                 numeric[i] = (plus - minus) / (2 * eps)
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and error.max() > 0:

@@ -178,8 +178,8 @@ class _Exporter:
 
     def linear(self, layer: Linear, name: str, x: str, value: np.ndarray) -> str:
         g = self.graph
-        weight = layer.weight.data
-        bias = None if layer.bias is None else layer.bias.data
+        weight = layer.weight._data
+        bias = None if layer.bias is None else layer.bias._data
         if value.ndim == 2:
             inputs = [x, g.constant(f"{name}.weight", weight)]
             if bias is not None:
@@ -231,8 +231,8 @@ class _Exporter:
 
     def batch_norm(self, layer: BatchNorm1d, name: str, x: str, value: np.ndarray) -> str:
         g, dtype, channels = self.graph, value.dtype, layer.num_features
-        scale = layer.weight.data if layer.weight is not None else np.ones(channels, dtype)
-        shift = layer.bias.data if layer.bias is not None else np.zeros(channels, dtype)
+        scale = layer.weight._data if layer.weight is not None else np.ones(channels, dtype)
+        shift = layer.bias._data if layer.bias is not None else np.zeros(channels, dtype)
         if layer.track_running_stats:
             return g.node(
                 "BatchNormalization",
@@ -240,8 +240,8 @@ class _Exporter:
                     x,
                     g.constant(f"{name}.weight", scale, dtype),
                     g.constant(f"{name}.bias", shift, dtype),
-                    g.constant(f"{name}.running_mean", layer.running_mean.data, dtype),
-                    g.constant(f"{name}.running_var", layer.running_var.data, dtype),
+                    g.constant(f"{name}.running_mean", layer.running_mean._data, dtype),
+                    g.constant(f"{name}.running_var", layer.running_var._data, dtype),
                 ],
                 name,
                 epsilon=float(layer.eps),
@@ -320,7 +320,7 @@ class _Exporter:
             return self.flatten(layer, name, x, value)
         if isinstance(layer, Embedding):
             return g.node(
-                "Gather", [g.constant(f"{name}.weight", layer.weight.data), x], name, axis=0
+                "Gather", [g.constant(f"{name}.weight", layer.weight._data), x], name, axis=0
             )
         raise AssertionError(f"unhandled layer {type(layer).__name__}")  # pragma: no cover
 
@@ -340,7 +340,7 @@ def _check_layers(model: Module) -> list[tuple[str, Module]]:
 
 
 def _example_array(example_input: Any) -> np.ndarray:
-    array = np.asarray(example_input.data if isinstance(example_input, Tensor) else example_input)
+    array = np.asarray(example_input._data if isinstance(example_input, Tensor) else example_input)
     if array.dtype.kind not in "fiu" or array.dtype.itemsize > 8:
         raise TypeError(f"example_input must be a float or integer tensor, got dtype {array.dtype}")
     return np.array(array, order="C")  # ascontiguousarray would make a 0-d array 1-d
@@ -426,7 +426,7 @@ def export(
                     if start == 0 and end > 0:
                         batch_kept = False  # the batch dimension is merged with others
                 output = layer(Tensor(value))
-                value = np.asarray(output.data)
+                value = np.asarray(output._data)
     finally:
         for module, mode in modes:
             module.training = mode
@@ -516,7 +516,7 @@ def export_run(
             f"cannot tell the input size of the model in {checkpoint_path} (it does not start "
             "with a Linear layer): call chainrule.onnx.export with an example input"
         )
-    dtype = first.weight.data.dtype
+    dtype = first.weight._data.dtype
     scaler = _scaler(saved.get("scaler_mean"), saved.get("scaler_std"))
     feature_shape = scaler[0].shape if scaler is not None else (first.in_features,)
     example = np.zeros((2, *feature_shape), dtype=dtype)
@@ -530,7 +530,7 @@ def export_run(
 def _scaler(mean: Any, std: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """A run's saved standardisation (float64 mean and std of the same shape), or None."""
     arrays = [
-        np.asarray(v.data if isinstance(v, Tensor) else v, dtype=np.float64)
+        np.asarray(v._data if isinstance(v, Tensor) else v, dtype=np.float64)
         for v in (mean, std)
         if isinstance(v, np.ndarray | Tensor)
     ]

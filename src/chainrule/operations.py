@@ -19,9 +19,9 @@ def _as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 
 
 def _same_dtype(tensors: Sequence[Tensor]) -> list[Tensor]:
-    common = tensors[0].data.dtype
+    common = tensors[0]._data.dtype
     for t in tensors[1:]:
-        common = dtypes.promote(common, t.data.dtype)
+        common = dtypes.promote(common, t._data.dtype)
     return [t.to(common) for t in tensors]
 
 
@@ -63,10 +63,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Elementwise: input where condition holds, other elsewhere (gradients go the same way)."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = condition._data if isinstance(condition, Tensor) else condition
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     a, b = _as_tensor(input, like), _as_tensor(other, like)
-    if a.data.dtype != b.data.dtype:
+    if a._data.dtype != b._data.dtype:
         a, b = _same_dtype([a, b])
     return ops.Where.apply(
         a, b, condition=cond.astype(bool, copy=False) if hasattr(cond, "astype") else cond
@@ -195,7 +195,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 def allclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     import numpy as np  # noqa: PLC0415
 
-    return bool(np.allclose(a.data, b.data if isinstance(b, Tensor) else b, rtol=rtol, atol=atol))
+    return bool(np.allclose(a._data, b._data if isinstance(b, Tensor) else b, rtol=rtol, atol=atol))
 
 
 def is_tensor(obj: Any) -> bool:

@@ -24,7 +24,9 @@ class Tensor:
     """A multi-dimensional array with reverse-mode automatic differentiation.
 
     Attributes:
-        data: the values, a NumPy ndarray (float32 by default for floating data).
+        data: as in PyTorch, a Tensor with the same values (same memory) that is cut off from
+            the graph: ``p.data -= lr * p.grad`` updates ``p`` unseen by autograd. The ndarray
+            itself is ``t.detach().numpy()`` (the engine keeps it in ``_data``).
         grad: after ``backward()``, a Tensor with d(output)/d(self); gradients accumulate
             across backward calls until zeroed, as in PyTorch.
         requires_grad: whether operations on this tensor are recorded for backward.
@@ -38,7 +40,8 @@ class Tensor:
     """
 
     __slots__ = (
-        "data",
+        "_data",
+        "_vc",
         "grad",
         "requires_grad",
         "_ctx",
@@ -49,7 +52,8 @@ class Tensor:
     )
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
 
-    data: np.ndarray
+    _data: np.ndarray
+    _vc: autograd.VersionCounter | None
     grad: Tensor | None
     requires_grad: builtins.bool
     _ctx: Function | None
@@ -58,7 +62,8 @@ class Tensor:
     _retains_grad: builtins.bool
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
-        self.data = dtypes.to_array(data, dtype)
+        self._data = dtypes.to_array(data, dtype)
+        self._vc = None
         self.grad = None
         self._ctx = None
         self._retains_grad = False
@@ -72,7 +77,8 @@ class Tensor:
     def _make(data: np.ndarray, requires_grad: builtins.bool) -> Tensor:
         """Wrap an ndarray without copying or checking: the engine's fast path."""
         t = _new_object(Tensor)
-        t.data = data
+        t._data = data
+        t._vc = None  # the version counter, made on first need (see autograd.VersionCounter)
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = None
@@ -83,16 +89,38 @@ class Tensor:
 
     # ------------------------------------------------------------------ properties
     @property
+    def data(self) -> Tensor:
+        """The values as a Tensor outside the graph, sharing this tensor's memory (PyTorch's
+        `.data`): in-place changes through it change this tensor and are not seen by
+        autograd (it has a version counter of its own, unlike `detach()`)."""
+        return Tensor._make(self._data, False)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        """`t.data = other` makes t hold other's values (its memory, shape and dtype)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"Tensor.data must be set to a Tensor, got {type(value).__name__}; "
+                "use chainrule.tensor(...) or chainrule.from_numpy(...) first"
+            )
+        self._data = value._data
+
+    @property
+    def _version(self) -> builtins.int:
+        """How many times this tensor's memory was changed in place (PyTorch's `_version`)."""
+        return 0 if self._vc is None else self._vc.value
+
+    @property
     def shape(self) -> tuple[builtins.int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> builtins.int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> builtins.bool:
@@ -110,18 +138,18 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: builtins.int | None = None) -> Any:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> builtins.int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> builtins.int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self) -> builtins.int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -135,20 +163,20 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
             )
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self) -> builtins.float:
         return float(self.item())
@@ -157,25 +185,33 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> builtins.bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
-        return bool(self.data)
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
+            )
+        return bool(self._data)
 
     def __index__(self) -> builtins.int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data)
+        return int(self._data)
 
     def detach(self) -> Tensor:
-        """A tensor sharing the same data, cut off from the graph."""
-        return Tensor._make(self.data, False)
+        """A tensor sharing the same data, cut off from the graph.
+
+        It shares the version counter too (as in PyTorch): changing it in place while the
+        original is saved for backward makes that backward raise.
+        """
+        out = Tensor._make(self._data, False)
+        out._vc = autograd.version_counter(self)
+        return out
 
     def clone(self) -> Tensor:
         """A copy that stays in the graph (gradients flow back to the original)."""
         return ops.Clone.apply(self)
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
-        if requires_grad and not dtypes.is_floating(self.data.dtype):
+        if requires_grad and not dtypes.is_floating(self._data.dtype):
             raise RuntimeError(
                 f"only floating point tensors can require gradients (this one is {self.dtype})"
             )
@@ -200,11 +236,11 @@ class Tensor:
         if dtype is None:
             return self
         target = dtypes.as_dtype(dtype)
-        if target == self.data.dtype:
+        if target == self._data.dtype:
             return self
         if self.requires_grad and dtypes.is_floating(target) and is_grad_enabled():
             return ops.Cast.apply(self, dtype=target)
-        return Tensor._make(self.data.astype(target), False)
+        return Tensor._make(self._data.astype(target), False)
 
     type = to
 
@@ -243,21 +279,21 @@ class Tensor:
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this output has "
                     f"shape {self.shape}: pass backward(gradient=...) of the same shape"
                 )
-            data = self.data  # a 0-d seed is made faster directly than with ones_like
+            data = self._data  # a 0-d seed is made faster directly than with ones_like
             seed = np.array(1, data.dtype) if data.ndim == 0 else np.ones_like(data)
         else:
-            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+            seed = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient)
             if seed.shape != self.shape:
                 raise ValueError(
                     f"backward: gradient has shape {seed.shape} but the output has shape "
                     f"{self.shape}"
                 )
-            seed = seed.astype(self.data.dtype)  # a copy: a leaf's .grad must not alias it
+            seed = seed.astype(self._data.dtype)  # a copy: a leaf's .grad must not alias it
         run_backward(self, seed, retain_graph)
 
     # ------------------------------------------------------------------ arithmetic
@@ -266,7 +302,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (bool, int, float)):
-            dtype = self.data.dtype
+            dtype = self._data.dtype
             if isinstance(other, float) and dtype.kind != "f":
                 dtype = dtypes.DEFAULT_FLOAT
             elif isinstance(other, int) and not isinstance(other, bool) and dtype.kind == "b":
@@ -322,7 +358,7 @@ class Tensor:
         return self.abs()
 
     def _as_float(self) -> Tensor:
-        return self if self.data.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
+        return self if self._data.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
 
     # in-place updates: allowed on leaves under no_grad(), as a hand-written SGD step needs
     def _inplace(self, other: Any, update: Any) -> Tensor:
@@ -331,13 +367,14 @@ class Tensor:
                 "a leaf Variable that requires grad is being used in an in-place operation; "
                 "wrap the update in `with chainrule.no_grad():`"
             )
-        value = other.data if isinstance(other, Tensor) else other
+        value = other._data if isinstance(other, Tensor) else other
         try:
-            update(self.data, value, out=self.data, casting="same_kind")
+            update(self._data, value, out=self._data, casting="same_kind")
         except ValueError as error:
             raise ValueError(
                 f"in-place update: cannot broadcast {np.shape(value)} into {self.shape}"
             ) from error
+        autograd.bump_version(self)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -375,8 +412,8 @@ class Tensor:
 
     # ------------------------------------------------------------------ comparisons (no grad)
     def _compare(self, other: Any, compare: Any) -> Tensor:
-        value = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(np.asarray(compare(self.data, value)), False)
+        value = other._data if isinstance(other, Tensor) else other
+        return Tensor._make(np.asarray(compare(self._data, value)), False)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -403,10 +440,10 @@ class Tensor:
 
     def equal(self, other: Any) -> builtins.bool:
         """True when both tensors have the same shape and values."""
-        return bool(np.array_equal(self.data, other.data if isinstance(other, Tensor) else other))
+        return bool(np.array_equal(self._data, other._data if isinstance(other, Tensor) else other))
 
     def __invert__(self) -> Tensor:
-        return Tensor._make(np.invert(self.data), False)
+        return Tensor._make(np.invert(self._data), False)
 
     def __and__(self, other: Any) -> Tensor:
         return self._compare(other, np.logical_and)
@@ -453,7 +490,7 @@ class Tensor:
         return self**exponent
 
     def sign(self) -> Tensor:
-        return Tensor._make(np.sign(self.data), False)
+        return Tensor._make(np.sign(self._data), False)
 
     # ------------------------------------------------------------------ reductions
     def sum(
@@ -544,7 +581,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
-        return ops.Reshape.apply(self, shape=ops.normalize_shape(shape, self.data.size))
+        return ops.Reshape.apply(self, shape=ops.normalize_shape(shape, self._data.size))
 
     view = reshape
 
@@ -607,7 +644,7 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is slice and not self.requires_grad:  # a batch slice: no graph needed
-            return Tensor._make(self.data[index], False)
+            return Tensor._make(self._data[index], False)
         return ops.GetItem.apply(self, index=ops.normalize_index(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -616,7 +653,8 @@ class Tensor:
                 "in-place assignment into a tensor that requires grad is not supported; "
                 "use chainrule.where or build a new tensor"
             )
-        self.data[ops.normalize_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._data[ops.normalize_index(index)] = value._data if isinstance(value, Tensor) else value
+        autograd.bump_version(self)
 
     # ------------------------------------------------------------------ display
     def _repr_svg_(self) -> str | None:
@@ -626,11 +664,11 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(
-            self.data, precision=4, separator=", ", prefix="tensor(", suppress_small=False
+            self._data, precision=4, separator=", ", prefix="tensor(", suppress_small=False
         )
         extras = []
-        if self.data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
-            extras.append(f"dtype=chainrule.{self.data.dtype.name}")
+        if self._data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype=chainrule.{self._data.dtype.name}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name}>")
         elif self.requires_grad:

@@ -168,10 +168,10 @@ class Graph:
         elif not tensor.requires_grad:
             lines.append("constant")
         lines.append(f"shape {tuple(tensor.shape)}")
-        if tensor.data.size <= MAX_SHOWN:
-            lines.append(f"value {_format(tensor.data)}")
+        if tensor._data.size <= MAX_SHOWN:
+            lines.append(f"value {_format(tensor._data)}")
         if tensor.grad is not None:
-            lines.append(f"grad {_format(tensor.grad.data)}")
+            lines.append(f"grad {_format(tensor.grad._data)}")
         return "\n".join(lines)
 
     def _style(self, tensor: Tensor) -> str:
@@ -366,7 +366,7 @@ class trace:  # noqa: N801 - used like a function and as a context manager
     def __exit__(self, *exc: object) -> None:
         self._observing.__exit__(*exc)
         grads = [
-            f"{name}.grad = {_format(t.grad.data)}" for name, t in self.named if t.grad is not None
+            f"{name}.grad = {_format(t.grad._data)}" for name, t in self.named if t.grad is not None
         ]
         if grads:
             self._print("result: " + ", ".join(grads))
@@ -387,7 +387,7 @@ class trace:  # noqa: N801 - used like a function and as a context manager
             return self._node_label(tensor._ctx)
         if tensor.requires_grad:
             return f"leaf of shape {tuple(tensor.shape)}"
-        shown = _format(tensor.data) if tensor.data.size <= MAX_SHOWN else tuple(tensor.shape)
+        shown = _format(tensor._data) if tensor._data.size <= MAX_SHOWN else tuple(tensor.shape)
         return f"constant {shown}"
 
     def _observe(
@@ -408,7 +408,7 @@ class trace:  # noqa: N801 - used like a function and as a context manager
                 gate.inputs.append(GateInput(label, None, None))
                 continue
             local = _local_derivative(op, upstream, grad)
-            reduced = unbroadcast(np.asarray(grad), tensor.data.shape)
+            reduced = unbroadcast(np.asarray(grad), tensor._data.shape)
             summed = reduced.shape != np.shape(grad)
             gate.inputs.append(GateInput(label, np.array(reduced, copy=True), local, summed))
         self.gates.append(gate)

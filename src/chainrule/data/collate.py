@@ -43,7 +43,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, Tensor):
         if any(sample.requires_grad for sample in batch):
             return stack(list(batch))
-        return Tensor._make(_stack_arrays([sample.data for sample in batch]), False)
+        return Tensor._make(_stack_arrays([sample._data for sample in batch]), False)
     if isinstance(elem, (np.ndarray, np.generic)) and not isinstance(elem, (np.str_, np.bytes_)):
         arrays = [np.asarray(sample) for sample in batch]
         if arrays[0].dtype == object or arrays[0].dtype.kind in "USV":

@@ -48,7 +48,7 @@ def _as_index_array(index: Any, length: int) -> np.ndarray | slice:
     """A slice stays a slice; lists, ndarrays and tensors become an int64 (or bool) ndarray."""
     if isinstance(index, slice):
         return index
-    array = np.asarray(index.data if isinstance(index, Tensor) else index)
+    array = np.asarray(index._data if isinstance(index, Tensor) else index)
     if array.dtype.kind == "b":
         if array.shape != (length,):
             raise IndexError(
@@ -68,7 +68,7 @@ def _take(tensor: Tensor, index: Any) -> Tensor:
     """`tensor[index]` along the first dim; leaves outside the graph skip the autograd op."""
     if tensor.requires_grad:
         return tensor[index]
-    return Tensor._make(np.asarray(tensor.data[index]), False)
+    return Tensor._make(np.asarray(tensor._data[index]), False)
 
 
 class TensorDataset(Dataset):
@@ -124,7 +124,7 @@ class Subset(Dataset):
 
     def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray | Tensor) -> None:
         self.dataset = dataset
-        raw = indices.data if isinstance(indices, Tensor) else indices
+        raw = indices._data if isinstance(indices, Tensor) else indices
         self.indices: list[int] = [int(i) for i in np.asarray(raw, dtype=np.int64).reshape(-1)]
         self._index_array = np.asarray(self.indices, dtype=np.int64)
 
@@ -214,7 +214,7 @@ def random_split(
             f"random_split: sum of input lengths ({sum(counts)}) does not equal the length of "
             f"the input dataset ({total})"
         )
-    order = randperm(total, generator=generator).data
+    order = randperm(total, generator=generator)._data
     ends = np.cumsum(counts)
     return [
         Subset(dataset, order[end - count : end]) for end, count in zip(ends, counts, strict=True)

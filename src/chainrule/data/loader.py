@@ -83,7 +83,7 @@ class DataLoader:
     def _order(self) -> np.ndarray:
         n = len(self.dataset)
         if self.shuffle:
-            return randperm(n, generator=self.generator).data
+            return randperm(n, generator=self.generator)._data
         return np.arange(n, dtype=np.int64)
 
     def __iter__(self) -> Iterator[Any]:

@@ -153,7 +153,7 @@ class LinearRegression:
             self.loss_curve_.append(loss.item())
             self.n_epochs_ = epoch + 1
             params = (w, b) if self.fit_intercept else (w,)
-            steepest = max(float(np.abs(p.grad.data).max()) for p in params if p.grad is not None)
+            steepest = max(float(np.abs(p.grad._data).max()) for p in params if p.grad is not None)
             if self.loss == "mse" and steepest < self.tol:
                 break  # at the minimum (MAE's gradient never shrinks: it runs all epochs)
             with chainrule.no_grad():  # update: w ← w - η ∂L/∂w

@@ -62,7 +62,7 @@ def _where(where: str) -> str:
 
 def _float_dtype(module: Module, where: str) -> str:
     """The floating dtype of a layer's parameters and buffers (float32 when it has none)."""
-    found = {str(t.data.dtype) for t in module.state_dict().values() if t.data.dtype.kind == "f"}
+    found = {str(t._data.dtype) for t in module.state_dict().values() if t._data.dtype.kind == "f"}
     if len(found) > 1:
         raise ValueError(
             f"cannot describe {type(module).__name__} as a config: its tensors mix the dtypes "

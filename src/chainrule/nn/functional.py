@@ -157,10 +157,10 @@ def batch_norm(
         var = x.var(axes, unbiased=False, keepdim=True)
         if running_mean is not None and running_var is not None:
             m = np.asarray(momentum, dtype=running_mean.dtype)
-            running_mean.data *= 1 - m
-            running_mean.data += m * mean.data.reshape(-1)
-            running_var.data *= 1 - m
-            running_var.data += m * var.data.reshape(-1) * (count / (count - 1))
+            running_mean._data *= 1 - m
+            running_mean._data += m * mean._data.reshape(-1)
+            running_var._data *= 1 - m
+            running_var._data += m * var._data.reshape(-1) * (count / (count - 1))
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation needs running statistics")
@@ -243,14 +243,14 @@ def huber_loss(
     size = diff.abs()
     from chainrule.operations import where  # noqa: PLC0415
 
-    losses = where(size.data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+    losses = where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
     return _reduce(losses, reduction)
 
 
 def _optional_array(value: Any, dtype: np.dtype) -> np.ndarray | None:
     if value is None:
         return None
-    return np.asarray(value.data if isinstance(value, Tensor) else value, dtype=dtype)
+    return np.asarray(value._data if isinstance(value, Tensor) else value, dtype=dtype)
 
 
 def binary_cross_entropy(
@@ -263,13 +263,13 @@ def binary_cross_entropy(
     -100 as in PyTorch, so p = 0 or 1 stays finite."""
     _check_reduction(reduction)
     y = _target_like("binary_cross_entropy", input, target)
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+    if input._data.size and (input._data.min() < 0 or input._data.max() > 1):
         raise ValueError(
             "binary_cross_entropy: all input values must be between 0 and 1 (probabilities); "
             "for logits use binary_cross_entropy_with_logits"
         )
     return ops.BinaryCrossEntropy.apply(
-        input, target=y.data, weight=_optional_array(weight, input.dtype), reduction=reduction
+        input, target=y._data, weight=_optional_array(weight, input.dtype), reduction=reduction
     )
 
 
@@ -285,7 +285,7 @@ def binary_cross_entropy_with_logits(
     y = _target_like("binary_cross_entropy_with_logits", input, target)
     return ops.BinaryCrossEntropyWithLogits.apply(
         input,
-        target=y.data,
+        target=y._data,
         weight=_optional_array(weight, input.dtype),
         pos_weight=_optional_array(pos_weight, input.dtype),
         reduction=reduction,
@@ -359,8 +359,8 @@ def cross_entropy(
     Shapes: input (N, C) or (C,) or (N, C, d1, ...). Computed from log-softmax, so large
     logits cannot overflow; label_smoothing mixes the target with the uniform distribution.
     """
-    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
-    logits_array = input.data
+    target_array = target._data if isinstance(target, Tensor) else np.asarray(target)
+    logits_array = input._data
     if (  # the usual case, checked in a few cheap steps: what the general path would do
         weight is None
         and label_smoothing == 0.0
@@ -428,7 +428,7 @@ def _cross_entropy_probabilities(
             f"shape {input.shape}"
         )
     rows = _classes_last(logits)
-    probabilities = _classes_last(Tensor._make(target.reshape(logits.shape), False)).data
+    probabilities = _classes_last(Tensor._make(target.reshape(logits.shape), False))._data
     classes = rows.shape[1]
     q = probabilities * (1 - label_smoothing) + label_smoothing / classes
     class_weight = _optional_array(weight, input.dtype)
@@ -453,7 +453,7 @@ def nll_loss(
     """
     _check_reduction(reduction)
     log_p = input.unsqueeze(0) if input.ndim == 1 else input
-    target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
+    target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
     if input.ndim == 1:
         target_array = target_array.reshape(1)
     index, all_classes = _class_targets("nll_loss", target_array, log_p, ignore_index)

@@ -1,6 +1,6 @@
 """Weight initialisation, as `torch.nn.init`: fill a tensor in place and return it.
 
-Every function overwrites ``tensor.data`` in place (same ndarray, same dtype), records no
+Every function overwrites ``tensor._data`` in place (same ndarray, same dtype), records no
 graph (a leaf with ``requires_grad=True`` stays a leaf), and returns the tensor. The random
 ones take an optional `chainrule.Generator` (the default generator when None); samples are
 drawn in float64 and rounded to the tensor's dtype, so a seed gives the same values whatever
@@ -95,7 +95,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
     Raises ValueError for a tensor with fewer than 2 dimensions.
     """
-    shape = tensor.data.shape
+    shape = tensor._data.shape
     if len(shape) < 2:
         raise ValueError(
             "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
@@ -114,8 +114,8 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 
 def _check_floating(tensor: Tensor, name: str) -> None:
-    if tensor.data.dtype.kind != "f":
-        raise RuntimeError(f"{name} needs a floating-point tensor, got {tensor.data.dtype}")
+    if tensor._data.dtype.kind != "f":
+        raise RuntimeError(f"{name} needs a floating-point tensor, got {tensor._data.dtype}")
 
 
 def _fill_uniform(tensor: Tensor, a: float, b: float, generator: Generator | None) -> Tensor:
@@ -124,7 +124,7 @@ def _fill_uniform(tensor: Tensor, a: float, b: float, generator: Generator | Non
         raise RuntimeError(
             f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}"
         )
-    data = tensor.data
+    data = tensor._data
     # a + (b - a) * u with u in [0, 1), in float64. For symmetric bounds b - a is exact, so the
     # values lie in [a, b]; rounding to a narrower dtype is monotone, so they stay within the
     # bounds rounded to that dtype.
@@ -136,13 +136,13 @@ def _fill_normal(tensor: Tensor, mean: float, std: float, generator: Generator |
     _check_floating(tensor, "normal_")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    data = tensor.data
+    data = tensor._data
     data[...] = numpy_stream(generator).normal(mean, std, size=data.shape)
     return tensor
 
 
 def _is_empty(tensor: Tensor) -> bool:
-    if 0 in tensor.data.shape:
+    if 0 in tensor._data.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return True
     return False
@@ -164,7 +164,7 @@ def normal_(
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill ``tensor`` with ``val`` (cast to the tensor's dtype, so 2.7 becomes 2 in an int one)."""
-    tensor.data[...] = val
+    tensor._data[...] = val
     return tensor
 
 
@@ -183,7 +183,7 @@ def eye_(tensor: Tensor) -> Tensor:
 
     A `Linear` layer so initialised passes through as many inputs as it can.
     """
-    data = tensor.data
+    data = tensor._data
     if data.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     data[...] = 0

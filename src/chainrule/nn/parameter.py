@@ -22,11 +22,11 @@ class Parameter(Tensor):
         if data is None:
             array = np.empty(0, dtype=dtypes.DEFAULT_FLOAT)
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         else:
             array = dtypes.to_array(data)
         super().__init__(array, requires_grad=False)
-        self.data = array
+        self._data = array
         if requires_grad:
             self.requires_grad_(True)
 

@@ -64,8 +64,8 @@ __all__ = [
 
 def binary(op: type[Function], a: Tensor, b: Tensor) -> Tensor:
     """Apply a broadcasting binary op after PyTorch's dtype promotion, with a clear error."""
-    if a.data.dtype != b.data.dtype:
-        common = dtypes.promote(a.data.dtype, b.data.dtype, a.data.ndim == 0, b.data.ndim == 0)
+    if a._data.dtype != b._data.dtype:
+        common = dtypes.promote(a._data.dtype, b._data.dtype, a._data.ndim == 0, b._data.ndim == 0)
         a, b = a.to(common), b.to(common)
     try:
         return op.apply(a, b)
@@ -88,8 +88,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({inner_a} != {inner_b})"
         )
-    if a.data.dtype != b.data.dtype:
-        common = dtypes.promote(a.data.dtype, b.data.dtype)
+    if a._data.dtype != b._data.dtype:
+        common = dtypes.promote(a._data.dtype, b._data.dtype)
         a, b = a.to(common), b.to(common)
     try:
         return MatMul.apply(a, b)
@@ -130,7 +130,7 @@ def index_array(index: Any) -> np.ndarray:
     """An integer index given as a Tensor, ndarray or list, as an int64 ndarray."""
     from chainrule.tensor import Tensor  # noqa: PLC0415
 
-    array = np.asarray(index.data if isinstance(index, Tensor) else index)
+    array = np.asarray(index._data if isinstance(index, Tensor) else index)
     if array.dtype.kind not in "iu":
         raise TypeError(f"index must be an integer tensor, got {array.dtype}")
     return array.astype(np.int64, copy=False)
@@ -142,7 +142,7 @@ def normalize_index(index: Any) -> Any:
 
     def convert(part: Any) -> Any:
         if isinstance(part, Tensor):
-            return part.data
+            return part._data
         if isinstance(part, list):
             return np.asarray(part)
         return part
@@ -165,7 +165,7 @@ def select_extreme(x: Tensor, dim: int, keepdim: bool, largest: bool) -> ValuesI
 
     axis = dim % max(x.ndim, 1)
     pick = np.argmax if largest else np.argmin
-    index = np.expand_dims(pick(x.data, axis=axis), axis)
+    index = np.expand_dims(pick(x._data, axis=axis), axis)
     values = x.gather(axis, index) if x.ndim else x
     indices = Tensor._make(index, False)
     if not keepdim and x.ndim:
@@ -179,5 +179,5 @@ def arg_extreme(
     from chainrule.tensor import Tensor  # noqa: PLC0415
 
     if dim is None:
-        return Tensor._make(np.asarray(pick(x.data)), False)
-    return Tensor._make(np.asarray(pick(x.data, axis=dim, keepdims=keepdim)), False)
+        return Tensor._make(np.asarray(pick(x._data)), False)
+    return Tensor._make(np.asarray(pick(x._data, axis=dim, keepdims=keepdim)), False)

@@ -107,7 +107,7 @@ class Adagrad(Optimizer):
         # as in PyTorch, the state exists from the start (s_0 = τ), not from the first step
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p.data, self.state[p], group)
+                self._init_state(p._data, self.state[p], group)
 
     @staticmethod
     def _init_state(param: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:

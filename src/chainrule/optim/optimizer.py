@@ -13,7 +13,7 @@ different parts of a model can train with different settings::
 buffers, running averages, a step count), as plain ndarrays and Python numbers.
 
 ``step()`` works on the ndarrays directly, never through tensor ops, so no graph is recorded,
-and updates ``param.data`` in place: modules keep holding the very same array.
+and updates ``param._data`` in place: modules keep holding the very same array.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data.fill(0)
+                    p.grad._data.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step, updating every parameter that has a gradient.
@@ -163,14 +163,14 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update_param(p.data, self._gradient_of(p), self.state[p], group)
+                    self._update_param(p._data, self._gradient_of(p), self.state[p], group)
         return loss
 
     @staticmethod
     def _gradient_of(p: Tensor) -> np.ndarray:
         """p's gradient array, checked against p's shape and cast to p's dtype (state and
         updates keep the parameter's dtype)."""
-        param, grad = p.data, p.grad.data  # type: ignore[union-attr]
+        param, grad = p._data, p.grad._data  # type: ignore[union-attr]
         if grad.shape != param.shape:
             raise RuntimeError(
                 f"gradient of shape {grad.shape} does not match its parameter's shape {param.shape}"
@@ -246,7 +246,7 @@ class Optimizer:
                     "parameter group"
                 )
             param = id_map[index]
-            state[param] = {k: _load_value(param.data, k, v) for k, v in values.items()}
+            state[param] = {k: _load_value(param._data, k, v) for k, v in values.items()}
 
         for group, saved in zip(groups, saved_groups, strict=True):
             saved["params"] = group["params"]

@@ -119,7 +119,7 @@ class SGD(Optimizer):
             lr = group["lr"]
             for p in group["params"]:
                 if p.grad is not None:
-                    p.data -= lr * self._gradient_of(p)
+                    p._data -= lr * self._gradient_of(p)
         return None
 
     def plain(self) -> bool:

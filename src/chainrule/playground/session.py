@@ -177,12 +177,12 @@ class Session:
         norms = np.array([_grad_norm(layer) for layer in layers])
         if not (math.isfinite(loss.item()) and np.all(np.isfinite(norms))):
             raise Diverged(*self._where_it_blew_up(x[idx], norms))
-        before = [p.data.copy() for p in self.model.parameters()]
+        before = [p._data.copy() for p in self.model.parameters()]
         self.optimizer.step()
         for i, layer in enumerate(layers):
-            if not (np.all(np.isfinite(layer.weight.data)) and _finite(layer.bias)):
+            if not (np.all(np.isfinite(layer.weight._data)) and _finite(layer.bias)):
                 for param, saved in zip(self.model.parameters(), before, strict=True):
-                    param.data[...] = saved
+                    param._data[...] = saved
                 self.optimizer = network.build_optimizer(self.model, self.config)
                 raise Diverged(i + 1, "its weights became infinite after the update")
         grad_sums += norms
@@ -262,9 +262,9 @@ class Session:
         with ENGINE_LOCK, chainrule.no_grad():
             if source < 0:
                 assert linear.bias is not None
-                linear.bias.data[target] = value
+                linear.bias._data[target] = value
             else:
-                linear.weight.data[target, source] = value
+                linear.weight._data[target, source] = value
 
     def set_probe(self, split: str, index: int | None) -> None:
         if index is None:
@@ -361,8 +361,8 @@ class Session:
                 "epoch": self.epoch,
                 "step": self.steps,
                 "playing": self.playing,
-                "weights": [rounded(layer.weight.data) for layer in layers],
-                "biases": [rounded(layer.bias.data) for layer in layers if layer.bias is not None],
+                "weights": [rounded(layer.weight._data) for layer in layers],
+                "biases": [rounded(layer.bias._data) for layer in layers if layer.bias is not None],
                 "activations": network.layer_activations(self.model),
                 "output": self._output_heatmap(out[:g]),
                 "output_grid": OUTPUT_GRID,
@@ -422,17 +422,17 @@ class Session:
             for record in records:
                 linear, z, a = record["linear"], record["z"], record["a"]
                 assert linear.bias is not None and linear.weight.grad is not None
-                local = _activation_derivative(record["act"], z.data, modules, linear)
+                local = _activation_derivative(record["act"], z._data, modules, linear)
                 layers.append(
                     {
                         "activation": record["act"],
-                        "z": numbers(z.data[0]),
-                        "a": numbers(a.data[0]),
+                        "z": numbers(z._data[0]),
+                        "a": numbers(a._data[0]),
                         "dz": numbers(z.grad.numpy()[0]) if z.grad is not None else None,
                         "da": numbers(a.grad.numpy()[0]) if a.grad is not None else None,
                         "local": numbers(local[0]),
-                        "w": numbers(linear.weight.data),
-                        "b": numbers(linear.bias.data),
+                        "w": numbers(linear.weight._data),
+                        "b": numbers(linear.bias._data),
                         "dw": numbers(linear.weight.grad.numpy()),
                         "db": numbers(linear.bias.grad.numpy())
                         if linear.bias.grad is not None
@@ -440,14 +440,14 @@ class Session:
                     }
                 )
             self.model.zero_grad()
-            prediction = network.probabilities(h.data, self.config)
+            prediction = network.probabilities(h._data, self.config)
         return {
             "split": split,
             "index": index,
             "point": numbers(self.data.points[row]),
             "label": number(float(target[0])),
             "inputs": numbers(x[0]),
-            "dinputs": numbers(inputs.grad.data[0]) if inputs.grad is not None else None,
+            "dinputs": numbers(inputs.grad._data[0]) if inputs.grad is not None else None,
             "loss": number(loss.item()),
             "prediction": numbers(np.atleast_1d(prediction[0])),
             "learning_rate": self.config.learning_rate,
@@ -461,13 +461,13 @@ def _grad_norm(layer: nn.Linear) -> float:
     total = 0.0
     for param in (layer.weight, layer.bias):
         if param is not None and param.grad is not None:
-            g = param.grad.data.astype(np.float64)
+            g = param.grad._data.astype(np.float64)
             total += float(np.sum(g * g))
     return math.sqrt(total)
 
 
 def _finite(param: Any) -> bool:
-    return param is None or bool(np.all(np.isfinite(param.data)))
+    return param is None or bool(np.all(np.isfinite(param._data)))
 
 
 def _confusion(y: np.ndarray, predicted: np.ndarray, classes: int) -> list[list[int]]:

@@ -17,7 +17,7 @@ from chainrule.tensor import Tensor
 
 def _grad(parameter: Tensor) -> np.ndarray:
     assert parameter.grad is not None  # every parameter reaches the loss
-    return parameter.grad.data
+    return parameter.grad._data
 
 
 def fit_lbfgs(

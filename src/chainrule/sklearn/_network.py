@@ -3,7 +3,7 @@
 The estimators store their parameters as scikit-learn does: ``coefs_[i]`` of shape
 (fan_in, fan_out) and ``intercepts_[i]`` of shape (fan_out,). The training network is an
 ``nn.Sequential`` of ``nn.Linear`` layers whose parameters are *views* of those arrays
-(``weight.data = coefs_[i].T``, chainrule's (out, in) layout), so each optimizer step
+(``weight._data = coefs_[i].T``, chainrule's (out, in) layout), so each optimizer step
 updates ``coefs_`` in place and nothing is ever copied between the two.
 """
 
@@ -60,7 +60,7 @@ def fits(network: nn.Sequential, coefs: Sequence[np.ndarray], activation: str) -
         len(layers) == len(coefs)
         and len(network) == wanted
         and all(
-            lin.weight.data.shape == coef.T.shape and lin.weight.data.dtype == coef.dtype
+            lin.weight._data.shape == coef.T.shape and lin.weight._data.dtype == coef.dtype
             for lin, coef in zip(layers, coefs, strict=True)
         )
         and (hidden is None or all(type(network[2 * i + 1]) is hidden for i in range(wanted // 2)))
@@ -72,9 +72,9 @@ def bind(
 ) -> None:
     """Point the network's parameters at the estimator's arrays (views, no copies)."""
     for linear, coef, intercept in zip(linears(network), coefs, intercepts, strict=True):
-        linear.weight.data = coef.T
+        linear.weight._data = coef.T
         assert linear.bias is not None
-        linear.bias.data = intercept
+        linear.bias._data = intercept
 
 
 def parameters(network: nn.Sequential) -> tuple[list[Tensor], list[Tensor]]:
@@ -103,7 +103,7 @@ def forward(
             if i < last:
                 h = _activate(h, activation)
         out = _activate(h, out_activation)
-    return out.data
+    return out._data
 
 
 def _activate(h: Tensor, name: str) -> Tensor:
@@ -156,7 +156,7 @@ def batch_loss(
     in float32), squared error averaged over the outputs (½·mean, while the gradient is the
     one of ½·sum), and the Poisson deviance with its constant Σ w (y log y - y) / Σw.
     """
-    dtype = z.data.dtype
+    dtype = z._data.dtype
     if out_activation == "softmax":
         row_weight = None if sample_weight is None else sample_weight.astype(dtype, copy=False)
         loss = ops.CrossEntropyIndex.apply(
@@ -164,7 +164,7 @@ def batch_loss(
         )  # with row weights, 'mean' is Σ w_i l_i / Σ w_i
         probabilities = _saved(loss, "probabilities")
         if probabilities is None:
-            probabilities = F.softmax(z.detach(), dim=1).data
+            probabilities = F.softmax(z.detach(), dim=1)._data
         losses = -np.log(_clip(probabilities[np.arange(len(target)), target]))
         return loss, _weighted_mean(losses, sample_weight, sw_sum)
     if out_activation == "logistic":
@@ -174,7 +174,7 @@ def batch_loss(
             z, target=target, weight=weight.astype(dtype, copy=False), pos_weight=None,
             reduction="sum",
         )  # fmt: skip
-        p = _clip(F.sigmoid(z.detach()).data)
+        p = _clip(F.sigmoid(z.detach())._data)
         losses = -(target * np.log(p) + (1 - target) * np.log1p(-p))
         return loss, _weighted_mean(losses, sample_weight, sw_sum)
     w = None if sample_weight is None else chainrule.from_numpy(sample_weight[:, None])

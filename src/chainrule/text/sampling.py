@@ -85,7 +85,7 @@ def _draw(
     for position in range(max_length):
         if not len(running):
             break
-        logits = model(windows[running]).data
+        logits = model(windows[running])._data
         cdf = np.cumsum(next_symbol_probabilities(logits, temperature, top_k), axis=1)
         u = rng.random(len(running))[:, None] * cdf[:, -1:]
         # the first symbol whose cumulative probability exceeds u (inverse-CDF sampling)

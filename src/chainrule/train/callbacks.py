@@ -172,7 +172,7 @@ class _Monitor:
 
 
 def _copy_weights(model: Any) -> dict[str, np.ndarray]:
-    return {name: tensor.data.copy() for name, tensor in model.state_dict().items()}
+    return {name: tensor._data.copy() for name, tensor in model.state_dict().items()}
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -443,7 +443,7 @@ class TerminateOnNaN(Callback):
         self._saved_at = ""
 
     def _take_snapshot(self, state: TrainState, where: str) -> None:
-        params = [p.data.copy() for p in state.model.parameters()]
+        params = [p._data.copy() for p in state.model.parameters()]
         self._saved = (params, state.optimizer.state_dict())  # state_dict copies its arrays
         self._saved_at = where
 
@@ -453,9 +453,9 @@ class TerminateOnNaN(Callback):
 
     def on_after_backward(self, state: TrainState) -> None:
         bad = [
-            (name, _describe(param.grad.data))
+            (name, _describe(param.grad._data))
             for name, param in state.model.named_parameters()
-            if param.grad is not None and not np.isfinite(param.grad.data).all()
+            if param.grad is not None and not np.isfinite(param.grad._data).all()
         ]
         if math.isfinite(state.loss) and not bad:
             if self.snapshot == "step":
@@ -485,7 +485,7 @@ class TerminateOnNaN(Callback):
         if self._saved is not None:
             params, optimizer_state = self._saved
             for param, saved in zip(state.model.parameters(), params, strict=True):
-                param.data[...] = saved
+                param._data[...] = saved
             state.optimizer.load_state_dict(optimizer_state)
             outcome = f"the weights and optimizer state were restored from {self._saved_at}"
         else:
@@ -511,7 +511,7 @@ def _non_finite_after_step(model: Any, optimizer: Any) -> str | None:
     names = {}
     for name, param in model.named_parameters():
         names[id(param)] = name
-        if not np.isfinite(param.data).all():
+        if not np.isfinite(param._data).all():
             return f"'{name}' ({_layer(model, name)})"
     for param, values in optimizer.state.items():
         for key, value in values.items():

@@ -43,8 +43,8 @@ __all__ = ["as_loader", "check_finite", "evaluate", "fit", "predict"]
 def _float_dtype(model: Any) -> np.dtype | None:
     """The dtype of the model's first floating parameter (float32 for default layers)."""
     for param in model.parameters():
-        if param.data.dtype.kind == "f":
-            return param.data.dtype
+        if param._data.dtype.kind == "f":
+            return param._data.dtype
     return None
 
 
@@ -76,7 +76,7 @@ def check_finite(columns: Sequence[Any], what: str = "training data") -> None:
     Integer and boolean columns cannot hold either and are skipped.
     """
     for index, column in enumerate(columns):
-        array = np.asarray(column.data if isinstance(column, Tensor) else column)
+        array = np.asarray(column._data if isinstance(column, Tensor) else column)
         if array.dtype.kind not in "fc" or array.size == 0:
             continue
         rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
@@ -157,7 +157,7 @@ def _num_samples(x: Any) -> int:
 
 
 def _array(values: Any) -> np.ndarray:
-    return np.asarray(values.data if isinstance(values, Tensor) else values)
+    return np.asarray(values._data if isinstance(values, Tensor) else values)
 
 
 # ---------------------------------------------------------------------- metrics

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.tensor import Tensor
+
 __all__ = [
     "METRICS",
     "Metric",
@@ -48,7 +50,7 @@ Metric = Callable[..., float]
 
 def _array(values: Any) -> np.ndarray:
     """An ndarray view of a Tensor (detached), an ndarray or a list."""
-    return np.asarray(getattr(values, "data", values))
+    return np.asarray(values.detach().numpy() if isinstance(values, Tensor) else values)
 
 
 def predicted_labels(

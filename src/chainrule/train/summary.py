@@ -56,8 +56,8 @@ def _capture(module: Any, name: str, shapes: dict[str, str]) -> None:
 
 def _count(params: Sequence[Any]) -> tuple[int, int]:
     """(all, trainable) parameter counts."""
-    total = sum(int(p.data.size) for p in params)
-    trainable = sum(int(p.data.size) for p in params if p.requires_grad)
+    total = sum(int(p._data.size) for p in params)
+    trainable = sum(int(p._data.size) for p in params if p.requires_grad)
     return total, trainable
 
 
@@ -75,7 +75,7 @@ def summary(model: Any, input_shape: Sequence[int], dtype: Any = None) -> str:
     Totals count each parameter once, also when layers share it.
     """
     if dtype is None:
-        floats = [p.data.dtype for p in model.parameters() if p.data.dtype.kind == "f"]
+        floats = [p._data.dtype for p in model.parameters() if p._data.dtype.kind == "f"]
         dtype = floats[0] if floats else np.float32
     leaves: list[tuple[str, Any]] = []
     rows_of: list[tuple[str, Any]] = []

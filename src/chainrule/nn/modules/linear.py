@@ -73,7 +73,7 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         weight, bias = self.weight, self.bias
-        if x.data.shape[-1:] != weight.data.shape[1:] or x.data.dtype != weight.data.dtype:
+        if x._data.shape[-1:] != weight._data.shape[1:] or x._data.dtype != weight._data.dtype:
             return F.linear(x, weight, bias)  # raises the clear error
         if bias is None:
             return ops.Linear.apply(x, weight)

@@ -252,14 +252,14 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = np.asarray(value.data if isinstance(value, Tensor) else value)
+            array = np.asarray(value._data if isinstance(value, Tensor) else value)
             if array.shape != target.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {array.shape} from "
                     f"checkpoint, the shape in current model is {target.shape}."
                 )
                 continue
-            target.data[...] = array
+            target._data[...] = array
         if strict:
             if missing:
                 errors.insert(
@@ -297,7 +297,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.data.fill(0)
+                param.grad._data.fill(0)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for param in self.parameters():
@@ -323,10 +323,10 @@ class Module:
         for module in self.modules():
             for tensors in (module._parameters, module._buffers):
                 for tensor in tensors.values():
-                    if tensor is not None and tensor.data.dtype.kind == "f":
-                        tensor.data = tensor.data.astype(target)
+                    if tensor is not None and tensor._data.dtype.kind == "f":
+                        tensor._data = tensor._data.astype(target)
                         if tensor.grad is not None:
-                            tensor.grad.data = tensor.grad.data.astype(target)
+                            tensor.grad._data = tensor.grad._data.astype(target)
         return self
 
     def cpu(self) -> Module:
