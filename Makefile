@@ -49,9 +49,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks examples
 	$(BIN)/ruff format src tests benchmarks examples
 
-# The speed suite: every contender on every workload, side by side; updates the README table.
+# The speed suite: every contender on every workload, side by side, three runs; updates the
+# README table. JAX is a bench-only extra (also in test, for the quick suite's test).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m pip install --quiet -e '.[all,test,dev,bench]'
+	$(BIN)/python -m benchmarks.run --runs 3
 
 examples: $(USER_STAMP)
 	@for script in examples/[0-9]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

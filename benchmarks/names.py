@@ -18,6 +18,7 @@ rounding, which the chaotic SGD trajectory amplifies a little.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from typing import Any
 
@@ -222,9 +223,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="at most 300 steps")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
     report = run_names_benchmark(args.steps, args.quick, threads=args.threads, seed=args.seed)
-    print(markdown(report), end="")
+    print(json.dumps(report) if args.json else markdown(report), end="")
 
 
 if __name__ == "__main__":

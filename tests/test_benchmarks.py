@@ -2,21 +2,72 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 from pathlib import Path
 
+import pytest
+
+from benchmarks.load import LoadMeter
 from benchmarks.run import main
+from benchmarks.worker import Remote
+from benchmarks.workloads import QUICK_WORKLOADS
+
+HAS_JAX = importlib.util.find_spec("jax") is not None
 
 
 def test_quick_benchmark_writes_results(tmp_path: Path) -> None:
-    assert main(["--quick", "--out", str(tmp_path), "--threads", "1"]) == 0
+    assert main(["--quick", "--out", str(tmp_path), "--threads", "1", "--runs", "2"]) == 0
     report = json.loads((tmp_path / "results.json").read_text())
     contenders = {row["contender"] for row in report["results"]}
-    assert contenders == {"chainrule", "chainrule captured", "pytorch", "sklearn", "numpy"}
+    expected = {"chainrule", "chainrule captured", "pytorch", "sklearn", "numpy"}
+    assert contenders == expected | ({"jax"} if HAS_JAX else set())
+    assert {row["workload"] for row in report["results"]} == {w.id for w in QUICK_WORKLOADS}
     for row in report["results"]:
-        assert row["samples_per_second"] > 0 and row["peak_rss_mib"] > 0
+        assert row["samples_per_second"] > 0 and row["runs"] == 2
+        low, high = row["vs_numpy_range"]
+        assert low <= row["vs_numpy"] <= high  # the median of the runs, within their range
+        assert (row["peak_rss_mib"] or 0) > 0 or row["workload"] != QUICK_WORKLOADS[0].id
+    assert len(report["per_run"]["W1"]) == 2 and len(report["load"]) == 2 * len(QUICK_WORKLOADS)
+    for load in report["load"]:
+        assert load["under_load"] in (True, False) and 0 <= load["others"] <= 1
+    assert len(report["commit"]) == 40
     assert min(report["matmul_limit_gflops"].values()) > 0 and report["scaling"]
     assert report["names"]["within_2_percent"]  # same model, data and steps as PyTorch
     assert {row["dataset"] for row in report["sklearn"]} >= {"digits", "diabetes"}
+    sizes = report["fit_memory"]["sizes"]
+    assert [s["rows"] for s in sizes] == [2_000, 20_000] and sizes[1]["peak_mib"] > 0
     table = (tmp_path / "results.md").read_text()
     assert "| W1 784-256-128-10 b128 | chainrule |" in table
+    assert "| wide regression 100-512-512-1 MSE, Adam b64 | chainrule captured |" in table
+    assert "Commit measured:" in table and "under load" in table
+
+
+def test_worker_runs_in_its_own_process_and_reports_errors() -> None:
+    remote = Remote("numpy", 1)
+    try:
+        remote.prepare(QUICK_WORKLOADS[1])
+        assert remote(0, 64) > 0 and remote() > 0  # a stretch, then a whole epoch
+        assert remote.pid != os.getpid()
+        with pytest.raises(RuntimeError, match="benchmark worker numpy: KeyError"):
+            remote._ask({"prepare": {"id": "bad"}})  # a malformed workload: named, not hung
+    finally:
+        remote.close()
+    assert remote.process.poll() == 0
+
+
+def test_load_meter_counts_other_processes() -> None:
+    import subprocess
+    import sys
+    import time
+
+    meter = LoadMeter([os.getpid()])
+    spin = "import time\nt = time.time()\nwhile time.time() - t < 1.5: pass"
+    busy = subprocess.Popen([sys.executable, "-c", spin])  # another process, not ours
+    time.sleep(1.6)
+    load = meter.stop()
+    busy.wait()
+    # it spun for about 1.5 s of the ~1.6 s measured: a good part of one core's time
+    assert load["others"] is not None and load["others"] > 0.5 / (os.cpu_count() or 1)
+    assert load["under_load"] == (load["others"] > 0.10 or load["steal"] > 0.05)
