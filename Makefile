@@ -37,13 +37,16 @@ chromium:
 graphviz:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y graphviz; }
 
-test: $(STAMP) chromium graphviz
+# The CI gate (.ci/run calls only this): lint, formatting, types and the import floors
+# (pyproject's [tool.importlinter], drawn in docs/architecture.md) before the tests.
+test: lint chromium graphviz
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks examples

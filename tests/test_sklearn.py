@@ -11,24 +11,24 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from scipy import sparse  # noqa: E402
-from sklearn import neural_network  # noqa: E402
-from sklearn.datasets import (  # noqa: E402
+from scipy import sparse
+from sklearn import neural_network
+from sklearn.datasets import (
     load_digits,
     load_iris,
     make_multilabel_classification,
     make_regression,
 )
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import chainrule  # noqa: E402
-from chainrule import nn  # noqa: E402
-from chainrule import sklearn as chainrule_sklearn  # noqa: E402
-from chainrule.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+import chainrule
+from chainrule import nn
+from chainrule import sklearn as chainrule_sklearn
+from chainrule.sklearn import MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -8,7 +8,10 @@ y = (x * x).sum()
 y.backward()            # x.grad == 2x
 """
 
+from chainrule import data, nn, optim, train, viz  # they build on everything above
 from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from chainrule.capture import compile_step
+from chainrule.checkpoint import Checkpoint, CheckpointError, load, save
 from chainrule.creation import (
     arange,
     empty,
@@ -85,11 +88,6 @@ from chainrule.operations import (
 )
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
 from chainrule.tensor import Tensor, tensor
-
-__version__ = "0.1.0"
-
-from chainrule import data, nn, optim, train  # noqa: E402 - they build on everything above
-from chainrule.capture import compile_step  # noqa: E402
-from chainrule.checkpoint import Checkpoint, CheckpointError, load, save  # noqa: E402
+from chainrule.version import __version__
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -75,7 +75,7 @@ class _SetGradMode:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_SetGradMode):  # noqa: N801 - PyTorch's name
+class no_grad(_SetGradMode):  # PyTorch's name
     """Operations inside record no graph: use it for evaluation and for weight updates.
 
     Example::
@@ -87,7 +87,7 @@ class no_grad(_SetGradMode):  # noqa: N801 - PyTorch's name
     mode = False
 
 
-class enable_grad(_SetGradMode):  # noqa: N801 - PyTorch's name
+class enable_grad(_SetGradMode):  # PyTorch's name
     """Turns graph recording back on inside a `no_grad` block."""
 
     mode = True
@@ -208,7 +208,7 @@ BackwardObserver = Callable[["Function", np.ndarray, Sequence["np.ndarray | None
 _backward_observers: list[BackwardObserver] = []
 
 
-class observe_backward:  # noqa: N801 - used like no_grad
+class observe_backward:  # used like no_grad
     """Within this block, every node that runs backward calls `observer(node, upstream,
     downstream_per_input)` (before reduction to the input shapes): the backward pass, gate
     by gate, for teaching tools such as `chainrule.viz.trace`."""

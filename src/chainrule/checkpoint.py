@@ -66,6 +66,7 @@ from chainrule.nn.config import LAYERS, model_from_config, model_to_config
 from chainrule.nn.modules.module import Module
 from chainrule.random import Generator, default_generator
 from chainrule.tensor import Tensor
+from chainrule.version import __version__
 
 __all__ = [
     "Checkpoint",
@@ -135,8 +136,8 @@ class CheckpointError(ValueError):
 
 def _safetensors() -> Any:
     try:
-        import safetensors  # noqa: PLC0415 - optional dependency
-        import safetensors.numpy  # noqa: PLC0415
+        import safetensors  # optional dependency
+        import safetensors.numpy
     except ImportError as error:
         raise ImportError(
             f"chainrule.save and chainrule.load need the safetensors package: {_INSTALL_HINT}"
@@ -282,8 +283,6 @@ def save(obj: Any, path: StrPath, *, metadata: Mapping[str, str] | None = None) 
     Raises TypeError for something that cannot be stored (naming where it is in `obj`).
     """
     st = _safetensors()
-    from chainrule import __version__  # noqa: PLC0415 - the package imports this module
-
     header: dict[str, str] = {KEY_FORMAT: str(FORMAT_VERSION), KEY_VERSION: __version__}
     encoder = _Encoder()
     config: dict[str, Any] | None = None

@@ -75,7 +75,7 @@ def _positive_int(text: str) -> int:
 
 # ---------------------------------------------------------------------- train and friends
 def _add_train(commands: Any) -> None:
-    from chainrule.runs import ACTIVATIONS, OPTIMIZERS, RunConfig  # noqa: PLC0415
+    from chainrule.runs import ACTIVATIONS, OPTIMIZERS, RunConfig
 
     defaults = RunConfig()
     p = commands.add_parser("train", help="train an MLP on a dataset and write a run folder")
@@ -126,7 +126,7 @@ def _add_train(commands: Any) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from chainrule.runs import RunConfig, train_run  # noqa: PLC0415
+    from chainrule.runs import RunConfig, train_run
 
     if args.resume:
         config = RunConfig(out=args.resume, epochs=args.epochs or 0)
@@ -144,7 +144,7 @@ def _train(args: argparse.Namespace) -> int:
                         plots=not args.no_plots)  # fmt: skip
     print(_metrics_table(results))
     if args.export_onnx:
-        from chainrule.onnx import export_run  # noqa: PLC0415 - onnx is an optional extra
+        from chainrule.onnx import export_run  # onnx is an optional extra
 
         print(f"wrote {export_run(config.out, Path(config.out) / 'model.onnx')}")
     print(f"run folder: {config.out}")
@@ -168,7 +168,7 @@ def _add_evaluate(commands: Any) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from chainrule.runs import evaluate_run  # noqa: PLC0415
+    from chainrule.runs import evaluate_run
 
     print(_metrics_table(evaluate_run(args.run_dir, args.data)))
     return 0
@@ -183,8 +183,8 @@ def _add_predict(commands: Any) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from chainrule.io import atomic_write_text  # noqa: PLC0415
-    from chainrule.runs import predict_file  # noqa: PLC0415
+    from chainrule.io import atomic_write_text
+    from chainrule.runs import predict_file
 
     columns, rows = predict_file(args.run_dir, args.input)
     buffer = io.StringIO()
@@ -208,8 +208,8 @@ def _add_summary(commands: Any) -> None:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from chainrule.runs import load_run  # noqa: PLC0415
-    from chainrule.train import summary  # noqa: PLC0415
+    from chainrule.runs import load_run
+    from chainrule.train import summary
 
     saved, model, config = load_run(args.run_dir)
     n_features = len(saved["feature_names"])
@@ -230,7 +230,7 @@ def _add_export(commands: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from chainrule.onnx import export_run  # noqa: PLC0415 - onnx is an optional extra
+    from chainrule.onnx import export_run  # onnx is an optional extra
 
     path = export_run(args.run_dir, args.path, opset=args.opset,
                       include_standardization=not args.raw_standardized)  # fmt: skip
@@ -244,7 +244,7 @@ def _add_datasets(commands: Any) -> None:
 
 
 def _datasets(args: argparse.Namespace) -> int:
-    from chainrule.data import list_datasets  # noqa: PLC0415
+    from chainrule.data import list_datasets
 
     rows = [("name", "shape", "task", "description"), *list_datasets()]
     widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
@@ -258,7 +258,7 @@ def _add_optional(
     commands: Any, name: str, module: str, adder: str, runner: str, description: str
 ) -> None:
     """Commands that live in their own subpackage (text generation, the playground)."""
-    import importlib  # noqa: PLC0415
+    import importlib
 
     try:
         package = importlib.import_module(module)

@@ -12,10 +12,10 @@ from typing import Any
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
 
 
-class device:  # noqa: N801 - PyTorch's name
+class device:  # PyTorch's name
     """`chainrule.device("cpu")`: the only device chainrule computes on."""
 
-    def __init__(self, type: str = "cpu", index: int | None = None) -> None:  # noqa: A002
+    def __init__(self, type: str = "cpu", index: int | None = None) -> None:
         check_device(type)
         self.type = "cpu"
         self.index = index
@@ -61,7 +61,7 @@ def target_dtype(args: tuple[Any, ...], dtype: Any = None, device: Any = None) -
     return dtype
 
 
-class cuda:  # noqa: N801 - PyTorch's namespace `torch.cuda`
+class cuda:  # PyTorch's namespace `torch.cuda`
     """`chainrule.cuda.is_available()` is False: scripts that check it fall back to the CPU."""
 
     @staticmethod

@@ -36,11 +36,9 @@ def is_floating(dtype: np.dtype) -> bool:
 
 
 def to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert `data` (nested lists, scalars, ndarrays, tensors) into a fresh ndarray."""
-    from chainrule.tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
+    """Convert `data` (nested lists, scalars, ndarrays) into a fresh ndarray.
 
-    if isinstance(data, Tensor):
-        data = data._data
+    A Tensor is unwrapped by its caller (Tensor.__init__): this module sits below tensor.py."""
     if isinstance(data, np.ndarray | np.generic):
         array = np.array(data, dtype=None if dtype is None else as_dtype(dtype))
     else:

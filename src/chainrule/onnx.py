@@ -75,6 +75,7 @@ from chainrule.nn.modules.linear import Identity, Linear
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.regularization import BatchNorm1d, Dropout, Embedding, Flatten
 from chainrule.tensor import Tensor
+from chainrule.version import __version__
 
 __all__ = ["DEFAULT_OPSET", "MIN_OPSET", "SUPPORTED_LAYERS", "export", "export_run"]
 
@@ -109,10 +110,10 @@ _INSTALL_HINT = 'pip install "chainrule[onnx]"'
 
 def _onnx() -> Any:
     try:
-        import onnx  # noqa: PLC0415 - optional dependency
-        import onnx.checker  # noqa: PLC0415
-        import onnx.helper  # noqa: PLC0415
-        import onnx.numpy_helper  # noqa: PLC0415
+        import onnx  # optional dependency
+        import onnx.checker
+        import onnx.helper
+        import onnx.numpy_helper
     except ImportError as error:
         raise ImportError(
             f"chainrule.onnx needs the onnx package: install it with: {_INSTALL_HINT}"
@@ -463,8 +464,6 @@ def export(
         producer_name="chainrule",
         ir_version=onnx.helper.find_min_ir_version_for([opset_id]),
     )
-    from chainrule import __version__  # noqa: PLC0415 - the package imports many modules
-
     proto.producer_version = __version__
     onnx.checker.check_model(proto, full_check=True)
     atomic_write_bytes(path, proto.SerializeToString())
@@ -494,7 +493,7 @@ def export_run(
     model.safetensors, CheckpointError for a damaged one, ValueError for a model that is
     not a Sequential of built-in layers.
     """
-    from chainrule.checkpoint import load  # noqa: PLC0415 - avoid an import cycle
+    from chainrule.checkpoint import load  # avoid an import cycle
 
     checkpoint_path = Path(run_dir) / "model.safetensors"
     if not checkpoint_path.is_file():

@@ -61,7 +61,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Stack.apply(*_same_dtype(tensors), axis=axis)
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+def where(condition: Any, input: Any, other: Any) -> Tensor:  # PyTorch's name
     """Elementwise: input where condition holds, other elsewhere (gradients go the same way)."""
     cond = condition._data if isinstance(condition, Tensor) else condition
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
@@ -85,7 +85,7 @@ def sqrt(x: Tensor) -> Tensor:
     return x.sqrt()
 
 
-def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+def abs(x: Tensor) -> Tensor:  # PyTorch's name
     return x.abs()
 
 
@@ -101,7 +101,7 @@ def relu(x: Tensor) -> Tensor:
     return x.relu()
 
 
-def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
     return x.clamp(min, max)
 
 
@@ -120,7 +120,7 @@ def matmul(a: Tensor, b: Any) -> Tensor:
     return a @ b
 
 
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return x.sum(dim, keepdim)
 
 
@@ -132,11 +132,11 @@ def var(x: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False
     return x.var(dim, unbiased=unbiased, keepdim=keepdim)
 
 
-def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return x.max(dim, keepdim)
 
 
-def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return x.min(dim, keepdim)
 
 
@@ -193,7 +193,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def allclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     return bool(np.allclose(a._data, b._data if isinstance(b, Tensor) else b, rtol=rtol, atol=atol))
 

@@ -18,10 +18,10 @@ from chainrule.io import atomic_write_bytes
 
 def _pyplot() -> Any:
     try:
-        import matplotlib  # noqa: PLC0415
+        import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
+        import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError('plots need matplotlib: pip install "chainrule[plots]"') from None
     return plt

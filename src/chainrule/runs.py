@@ -322,7 +322,7 @@ def draw_plots(
 ) -> list[Path]:
     """The run's PNG plots, from the model's `outputs` on the test split and, for 2-D data,
     its predictions over the plane (matplotlib is optional: skipped with a note if missing)."""
-    from chainrule import plots  # noqa: PLC0415 - imports matplotlib only when it plots
+    from chainrule import plots  # imports matplotlib only when it plots
 
     try:
         written = [plots.plot_history(history.history, out / "history.png")]

@@ -7,12 +7,12 @@ one small `Function` per op in `chainrule.ops`; the graph walk lives in `chainru
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule import autograd, dtypes
+from chainrule import autograd, dtypes, ops
 from chainrule.autograd import Function, is_grad_enabled, run_backward
 from chainrule.devices import device as cpu_device
 from chainrule.devices import target_dtype
@@ -62,7 +62,7 @@ class Tensor:
     _retains_grad: builtins.bool
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
-        self._data = dtypes.to_array(data, dtype)
+        self._data = dtypes.to_array(data._data if isinstance(data, Tensor) else data, dtype)
         self._vc = None
         self.grad = None
         self._ctx = None
@@ -133,7 +133,7 @@ class Tensor:
         return self._ctx
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+    def T(self) -> Tensor:  # PyTorch's name
         """The tensor with its dimensions reversed (a transpose for matrices)."""
         return self.permute(*reversed(range(self.ndim)))
 
@@ -473,7 +473,7 @@ class Tensor:
     def relu(self) -> Tensor:
         return ops.Relu.apply(self)
 
-    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
+    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' and 'max' must be given")
         return ops.Clamp.apply(self, low=min, high=max)
@@ -558,20 +558,20 @@ class Tensor:
             return self.maximum(dim)
         if dim is None:
             return self.amax()
-        return ops.select_extreme(self, int(dim), keepdim, largest=True)
+        return select_extreme(self, int(dim), keepdim, largest=True)
 
     def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return self.amin()
-        return ops.select_extreme(self, int(dim), keepdim, largest=False)
+        return select_extreme(self, int(dim), keepdim, largest=False)
 
     def argmax(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
-        return ops.arg_extreme(self, dim, keepdim, np.argmax)
+        return arg_extreme(self, dim, keepdim, np.argmax)
 
     def argmin(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
-        return ops.arg_extreme(self, dim, keepdim, np.argmin)
+        return arg_extreme(self, dim, keepdim, np.argmin)
 
     def softmax(self, dim: builtins.int) -> Tensor:
         return ops.Softmax.apply(self._as_float(), axis=dim)
@@ -640,12 +640,12 @@ class Tensor:
 
     def gather(self, dim: builtins.int, index: Any) -> Tensor:
         """out[i][j] = self[i][index[i][j]] for dim=1 (torch.gather)."""
-        return ops.Gather.apply(self, index=ops.index_array(index), axis=dim)
+        return ops.Gather.apply(self, index=index_array(index), axis=dim)
 
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is slice and not self.requires_grad:  # a batch slice: no graph needed
             return Tensor._make(self._data[index], False)
-        return ops.GetItem.apply(self, index=ops.normalize_index(index))
+        return ops.GetItem.apply(self, index=normalize_index(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if is_grad_enabled() and self.requires_grad:
@@ -653,14 +653,15 @@ class Tensor:
                 "in-place assignment into a tensor that requires grad is not supported; "
                 "use chainrule.where or build a new tensor"
             )
-        self._data[ops.normalize_index(index)] = value._data if isinstance(value, Tensor) else value
+        self._data[normalize_index(index)] = value._data if isinstance(value, Tensor) else value
         autograd.bump_version(self)
 
     # ------------------------------------------------------------------ display
     def _repr_svg_(self) -> str | None:
-        """Jupyter shows the computational graph behind a computed tensor (`chainrule.viz`;
-        needs Graphviz's `dot`, else None and the text repr is shown)."""
-        return viz.repr_svg(self)
+        """Jupyter shows the computational graph behind a computed tensor, drawn by
+        `chainrule.viz` (which `import chainrule` loads and which sets `draw_svg`); None, and
+        the text repr is shown, without viz or without Graphviz's `dot`."""
+        return None if draw_svg is None else draw_svg(self)
 
     def __repr__(self) -> str:
         body = np.array2string(
@@ -687,4 +688,59 @@ def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -
 _new_object = object.__new__
 autograd._make_tensor = Tensor._make
 
-from chainrule import ops, viz  # noqa: E402 - ops build on Tensor; methods above call them lazily
+# set by chainrule.viz, a floor above (a teaching tool the engine does not import)
+draw_svg: Callable[[Tensor], str | None] | None = None
+
+
+# ---------------------------------------------------------------- argument helpers
+# (they recognise or build Tensors, so they live here rather than in ops, which sits below)
+
+
+def index_array(index: Any) -> np.ndarray:
+    """An integer index given as a Tensor, ndarray or list, as an int64 ndarray."""
+    array = np.asarray(index._data if isinstance(index, Tensor) else index)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"index must be an integer tensor, got {array.dtype}")
+    return array.astype(np.int64, copy=False)
+
+
+def normalize_index(index: Any) -> Any:
+    """Tensors and lists inside an index become ndarrays (NumPy's indexing rules apply)."""
+
+    def convert(part: Any) -> Any:
+        if isinstance(part, Tensor):
+            return part._data
+        if isinstance(part, list):
+            return np.asarray(part)
+        return part
+
+    if isinstance(index, tuple):
+        return tuple(convert(p) for p in index)
+    return convert(index)
+
+
+class ValuesIndices(NamedTuple):
+    """What `max(dim)` / `min(dim)` return, as PyTorch's `torch.return_types.max`."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def select_extreme(x: Tensor, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:
+    """(values, indices) of the max or min along `dim`; the gradient goes to that index."""
+    axis = dim % max(x.ndim, 1)
+    pick = np.argmax if largest else np.argmin
+    index = np.expand_dims(pick(x._data, axis=axis), axis)
+    values = x.gather(axis, index) if x.ndim else x
+    indices = Tensor._make(index, False)
+    if not keepdim and x.ndim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return ValuesIndices(values, indices)
+
+
+def arg_extreme(
+    x: Tensor, dim: int | None, keepdim: bool, pick: Callable[..., np.ndarray]
+) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(pick(x._data)), False)
+    return Tensor._make(np.asarray(pick(x._data, axis=dim, keepdims=keepdim)), False)

@@ -32,6 +32,7 @@ from typing import Any, Protocol, TextIO
 
 import numpy as np
 
+from chainrule import tensor as _tensor_module
 from chainrule.autograd import Function, observe_backward, unbroadcast
 from chainrule.tensor import Tensor
 
@@ -292,6 +293,10 @@ def repr_svg(tensor: Tensor) -> str | None:
     return Graph(tensor, retain_grads=False).svg()
 
 
+# Jupyter asks Tensor._repr_svg_, which draws through this hook (tensor.py cannot import viz)
+_tensor_module.draw_svg = repr_svg
+
+
 def _quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
@@ -320,7 +325,7 @@ class Gate:
     inputs: list[GateInput] = field(default_factory=list)
 
 
-class trace:  # noqa: N801 - used like a function and as a context manager
+class trace:  # used like a function and as a context manager
     """Print the backward pass gate by gate (and keep it in `.gates`).
 
     `trace(output)` runs `output.backward()` and prints each node as it runs: the upstream

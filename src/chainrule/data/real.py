@@ -25,7 +25,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     Requires scikit-learn (imported on first use).
     """
     try:
-        from sklearn.datasets import load_digits  # noqa: PLC0415 - optional dependency
+        from sklearn.datasets import load_digits  # optional dependency
     except ImportError as error:
         raise ImportError(f"chainrule.data.digits needs scikit-learn: {_INSTALL_HINT}") from error
     bunch = load_digits()

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.random import Generator, numpy_stream
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, index_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -176,7 +176,7 @@ def batch_norm(
 
 def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of the table `weight` (num_embeddings, dim) picked by integer `indices`."""
-    index = ops.index_array(indices)
+    index = index_array(indices)
     bad = _out_of_range(index, weight.shape[0])
     if bad is not None:
         raise IndexError(
@@ -187,7 +187,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
 
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """Integer classes (...,) -> int64 one-hot rows (..., num_classes)."""
-    index = ops.index_array(indices)
+    index = index_array(indices)
     classes = int(index.max()) + 1 if num_classes == -1 else num_classes
     bad = _out_of_range(index, classes)
     if bad is not None:
@@ -218,21 +218,21 @@ def _target_like(name: str, prediction: Tensor, target: Any) -> Tensor:
     return target.to(prediction.dtype) if target.dtype != prediction.dtype else target
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((input - target)²)."""
     _check_reduction(reduction)
     diff = input - _target_like("mse_loss", input, target)
     return _reduce(diff * diff, reduction)
 
 
-def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean absolute error: mean(|input - target|) (the MAE of the lectures)."""
     _check_reduction(reduction)
     return _reduce((input - _target_like("l1_loss", input, target)).abs(), reduction)
 
 
 def huber_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Any,
     reduction: str = "mean",
     delta: float = 1.0,
@@ -241,7 +241,7 @@ def huber_loss(
     _check_reduction(reduction)
     diff = input - _target_like("huber_loss", input, target)
     size = diff.abs()
-    from chainrule.operations import where  # noqa: PLC0415
+    from chainrule.operations import where
 
     losses = where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
     return _reduce(losses, reduction)
@@ -254,7 +254,7 @@ def _optional_array(value: Any, dtype: np.dtype) -> np.ndarray | None:
 
 
 def binary_cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Any,
     weight: Any = None,
     reduction: str = "mean",
@@ -274,7 +274,7 @@ def binary_cross_entropy(
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Any,
     weight: Any = None,
     reduction: str = "mean",
@@ -305,7 +305,7 @@ def _class_targets(
 ) -> tuple[np.ndarray, bool]:
     """Class indices as a flat int64 array, and whether all of them are classes (no row holds
     an out-of-range ignore_index); a clear error for a wrong shape or class."""
-    index = ops.index_array(target)
+    index = index_array(target)
     classes = logits.shape[1] if logits.ndim >= 2 else logits.shape[0]
     expected = (logits.shape[0], *logits.shape[2:]) if logits.ndim >= 2 else ()
     if index.shape != expected:
@@ -346,7 +346,7 @@ def _row_weights(
 
 
 def cross_entropy(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Any,
     weight: Any = None,
     ignore_index: int = -100,
@@ -414,7 +414,7 @@ def cross_entropy(
 
 
 def _cross_entropy_probabilities(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     logits: Tensor,
     target: np.ndarray,
     weight: Any,
@@ -441,7 +441,7 @@ def _cross_entropy_probabilities(
 
 
 def nll_loss(
-    input: Tensor,  # noqa: A002
+    input: Tensor,
     target: Any,
     weight: Any = None,
     ignore_index: int = -100,

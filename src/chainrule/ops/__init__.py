@@ -1,10 +1,14 @@
 """Every op of the engine, one small `Function` each, plus the argument helpers that the
-Tensor methods share (dims, shapes, indices, dtype promotion, clear shape errors)."""
+Tensor methods share (dims, shapes, dtype promotion, clear shape errors).
+
+This package sits below `chainrule.tensor` (docs/architecture.md): it never imports it at run
+time. Helpers that must recognise or build a Tensor (indices, max/min with indices) live in
+tensor.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -124,60 +128,3 @@ def normalize_shape(shape: tuple[Any, ...], size: int) -> tuple[int, ...]:
     if dims.count(-1) > 1 or not fits:
         raise ValueError(f"reshape: shape {dims} is invalid for input of size {size}")
     return dims
-
-
-def index_array(index: Any) -> np.ndarray:
-    """An integer index given as a Tensor, ndarray or list, as an int64 ndarray."""
-    from chainrule.tensor import Tensor  # noqa: PLC0415
-
-    array = np.asarray(index._data if isinstance(index, Tensor) else index)
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"index must be an integer tensor, got {array.dtype}")
-    return array.astype(np.int64, copy=False)
-
-
-def normalize_index(index: Any) -> Any:
-    """Tensors and lists inside an index become ndarrays (NumPy's indexing rules apply)."""
-    from chainrule.tensor import Tensor  # noqa: PLC0415
-
-    def convert(part: Any) -> Any:
-        if isinstance(part, Tensor):
-            return part._data
-        if isinstance(part, list):
-            return np.asarray(part)
-        return part
-
-    if isinstance(index, tuple):
-        return tuple(convert(p) for p in index)
-    return convert(index)
-
-
-class ValuesIndices(NamedTuple):
-    """What `max(dim)` / `min(dim)` return, as PyTorch's `torch.return_types.max`."""
-
-    values: Tensor
-    indices: Tensor
-
-
-def select_extreme(x: Tensor, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:
-    """(values, indices) of the max or min along `dim`; the gradient goes to that index."""
-    from chainrule.tensor import Tensor  # noqa: PLC0415
-
-    axis = dim % max(x.ndim, 1)
-    pick = np.argmax if largest else np.argmin
-    index = np.expand_dims(pick(x._data, axis=axis), axis)
-    values = x.gather(axis, index) if x.ndim else x
-    indices = Tensor._make(index, False)
-    if not keepdim and x.ndim:
-        values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return ValuesIndices(values, indices)
-
-
-def arg_extreme(
-    x: Tensor, dim: int | None, keepdim: bool, pick: Callable[..., np.ndarray]
-) -> Tensor:
-    from chainrule.tensor import Tensor  # noqa: PLC0415
-
-    if dim is None:
-        return Tensor._make(np.asarray(pick(x._data)), False)
-    return Tensor._make(np.asarray(pick(x._data, axis=dim, keepdims=keepdim)), False)

@@ -322,7 +322,7 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer,
-        T_max: int,  # noqa: N803 - PyTorch's name
+        T_max: int,  # PyTorch's name
         eta_min: float = 0.0,
         last_epoch: int = -1,
     ) -> None:

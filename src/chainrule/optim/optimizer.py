@@ -37,7 +37,7 @@ ParamsT: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]]"
 
 
 def _tensor_type() -> type:
-    from chainrule.tensor import Tensor  # noqa: PLC0415 - the engine imports lazily too
+    from chainrule.tensor import Tensor  # the engine imports lazily too
 
     return Tensor
 

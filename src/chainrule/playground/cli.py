@@ -36,7 +36,7 @@ def add_playground_arguments(parser: argparse.ArgumentParser) -> None:
 def run_playground(args: argparse.Namespace) -> int:
     """Start the server; returns the exit status (2 when the web packages are missing)."""
     try:
-        from chainrule.playground.server import serve  # noqa: PLC0415 - optional extra
+        from chainrule.playground.server import serve  # optional extra
     except ImportError as error:
         print(
             f"chainrule playground needs the web packages ({error.name} is missing): "

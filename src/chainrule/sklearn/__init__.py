@@ -15,7 +15,7 @@ Needs scikit-learn: ``pip install "chainrule[datasets]"``. See docs/sklearn.md.
 """
 
 try:
-    import sklearn as _sklearn  # noqa: F401 - only to fail early with the install hint
+    import sklearn as _sklearn  # only to fail early with the install hint
 except ImportError as error:  # pragma: no cover - exercised without scikit-learn only
     raise ImportError(
         'chainrule.sklearn needs scikit-learn: pip install "chainrule[datasets]"'

@@ -110,7 +110,7 @@ class BaseMLP(BaseEstimator):
 
     def _validate_data_compat(self, X: Any, y: Any = "no_validation", **kwargs: Any) -> Any:
         try:
-            from sklearn.utils.validation import validate_data  # noqa: PLC0415 (>= 1.6)
+            from sklearn.utils.validation import validate_data
         except ImportError:  # pragma: no cover - scikit-learn < 1.6
             return self._validate_data(X, y, **kwargs)
         return validate_data(self, X, y, **kwargs)
@@ -130,7 +130,7 @@ class BaseMLP(BaseEstimator):
         It outputs logits: apply softmax / sigmoid (per ``out_activation_``) for
         probabilities, as :meth:`predict_proba` does.
         """
-        from sklearn.utils.validation import check_is_fitted  # noqa: PLC0415
+        from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
         coefs = [c.copy() for c in self.coefs_]

@@ -181,7 +181,7 @@ def batch_loss(
     if out_activation == "exp":
         terms = z.exp() - z * chainrule.from_numpy(target)
         loss = (terms if w is None else terms * w).sum() * (1.0 / sw_sum)
-        from scipy.special import xlogy  # noqa: PLC0415 - scipy comes with scikit-learn
+        from scipy.special import xlogy  # scipy comes with scikit-learn
 
         constant = _weighted_mean(xlogy(target, target) - target, sample_weight, sw_sum)
         return loss, loss.item() + constant

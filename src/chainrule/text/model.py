@@ -209,7 +209,7 @@ class _Progress:
         isatty = getattr(self.stream, "isatty", None)
         if isatty is not None and isatty():
             try:
-                from tqdm import tqdm  # noqa: PLC0415 - optional extra chainrule[progress]
+                from tqdm import tqdm  # optional extra chainrule[progress]
             except ImportError:
                 return
             self.bar = tqdm(
@@ -366,7 +366,7 @@ def save_language_model(
     ``path_dir/model.safetensors`` (atomically, via `chainrule.checkpoint`); creates the
     folder. `info` (JSON data, e.g. the corpus and validation loss) is stored alongside.
     Returns the file's path."""
-    from chainrule import checkpoint  # noqa: PLC0415 - needs safetensors, loaded on demand
+    from chainrule import checkpoint  # needs safetensors, loaded on demand
 
     if len(vocab) != model.vocab_size:
         raise ValueError(
@@ -388,7 +388,7 @@ def save_language_model(
 
 
 def _read(path_dir: str | os.PathLike[str]) -> Any:
-    from chainrule import checkpoint  # noqa: PLC0415
+    from chainrule import checkpoint
 
     path = Path(path_dir)
     if path.is_dir():

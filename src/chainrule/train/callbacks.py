@@ -305,7 +305,7 @@ class ModelCheckpoint(Callback):
         improved = current is not None and self._tracker.improved(current)
         if self.save_best_only and not improved:
             return
-        from chainrule import checkpoint  # noqa: PLC0415 - optional: needs safetensors
+        from chainrule import checkpoint  # optional: needs safetensors
 
         path = self.path.format(epoch=state.epoch + 1, **state.logs)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -344,7 +344,7 @@ class LRSchedulerCallback(Callback):
         self.monitor = monitor
 
     def on_epoch_end(self, state: TrainState) -> None:
-        from chainrule.optim.lr_scheduler import ReduceLROnPlateau  # noqa: PLC0415
+        from chainrule.optim.lr_scheduler import ReduceLROnPlateau
 
         if not isinstance(self.scheduler, ReduceLROnPlateau):
             self.scheduler.step()

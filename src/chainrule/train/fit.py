@@ -404,7 +404,7 @@ def evaluate(
     return _evaluate_loader(model, loss_fn, loader, [get_metric(m) for m in metrics])
 
 
-def predict(model: Any, X: Any, batch_size: int = 256) -> np.ndarray:  # noqa: N803 - X as in Keras
+def predict(model: Any, X: Any, batch_size: int = 256) -> np.ndarray:  # X as in Keras
     """The model's outputs for `X` as one ndarray, computed in batches under eval and no_grad.
 
     `X` is an ndarray, list or Tensor of inputs (floating ndarrays cast to the model's

@@ -115,7 +115,7 @@ def make_progress(progress: bool, stream: TextIO | None = None) -> Callback | No
     isatty = getattr(out, "isatty", None)
     if isatty is not None and isatty():
         try:
-            from tqdm import tqdm  # noqa: PLC0415 - optional extra, imported lazily
+            from tqdm import tqdm  # optional extra, imported lazily
         except ImportError:
             return LineProgress(stream)
         return TqdmProgress(tqdm, stream)

@@ -44,14 +44,14 @@ def _as_tensor(value: Any) -> Tensor | None:
 class MSELoss(_Loss):
     """mean((input - target)²)."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     """mean(|input - target|), the mean absolute error."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
 
 
@@ -62,14 +62,14 @@ class HuberLoss(_Loss):
         super().__init__(reduction)
         self.delta = delta
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.huber_loss(input, target, self.reduction, self.delta)
 
 
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy on probabilities (after a sigmoid)."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -81,7 +81,7 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("weight", _as_tensor(weight))
         self.register_buffer("pos_weight", _as_tensor(pos_weight))
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(
             input, target, self.weight, self.reduction, self.pos_weight
         )
@@ -100,7 +100,7 @@ class CrossEntropyLoss(_WeightedLoss):
         super().__init__(weight, reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.cross_entropy(
             input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
         )
@@ -115,5 +115,5 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
