@@ -21,11 +21,11 @@ pytest.importorskip("fastapi", reason="the playground extra (fastapi) is not ins
 pytest.importorskip("httpx", reason="fastapi's test client needs httpx")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient  # noqa: E402
-from starlette.websockets import WebSocketDisconnect  # noqa: E402
+    from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
-from chainrule.playground import access  # noqa: E402
-from chainrule.playground.server import create_app  # noqa: E402
+from chainrule.playground import access
+from chainrule.playground.server import create_app
 
 
 def socket_opens(client, host, origin=None, cookie=None, query=""):
@@ -176,7 +176,7 @@ def test_class_server_prints_a_token_url_and_qr_and_refuses_without_it():
 
 
 async def _ws_hello(url, origin, cookie):
-    import websockets  # noqa: PLC0415 - a playground dependency
+    import websockets  # a playground dependency
 
     headers = {"Cookie": cookie} if cookie else {}
     try:

@@ -21,23 +21,23 @@ pytest.importorskip("httpx", reason="fastapi's test client needs httpx")
 
 with warnings.catch_warnings():  # starlette's note about httpx versus httpx2
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient  # noqa: E402
-from starlette.websockets import WebSocketDisconnect  # noqa: E402
+    from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
-import chainrule  # noqa: E402
-import chainrule.nn.functional as F  # noqa: E402
-from chainrule import nn  # noqa: E402
-from chainrule.checkpoint import load  # noqa: E402
-from chainrule.playground import export  # noqa: E402
-from chainrule.playground.cli import add_playground_arguments, run_playground  # noqa: E402
-from chainrule.playground.messages import (  # noqa: E402
+import chainrule
+import chainrule.nn.functional as F
+from chainrule import nn
+from chainrule.checkpoint import load
+from chainrule.playground import export
+from chainrule.playground.cli import add_playground_arguments, run_playground
+from chainrule.playground.messages import (
     MAX_MESSAGE_BYTES,
     PlaygroundConfig,
     ProtocolError,
     parse_client_message,
 )
-from chainrule.playground.server import STATIC, create_app  # noqa: E402
-from chainrule.playground.session import Session, suggest_learning_rate  # noqa: E402
+from chainrule.playground.server import STATIC, create_app
+from chainrule.playground.session import Session, suggest_learning_rate
 
 
 class LocalClient(TestClient):

@@ -31,8 +31,8 @@ def both(step: Callable[[Any, Any], Any]) -> tuple[np.ndarray, np.ndarray]:
 
 UPDATES: dict[str, Callable[[Any, Any], Any]] = {
     "iadd": lambda lib, p: p.data.__iadd__(-0.1 * p.grad),
-    "augmented -=": lambda lib, p: exec("p.data -= 0.1 * p.grad", {"p": p}),
-    "augmented *=": lambda lib, p: exec("p.data *= 2", {"p": p}),
+    "augmented -=": lambda lib, p: exec("p.data -= 0.1 * p.grad", {"p": p}),  # noqa: S102 - a statement in a lambda
+    "augmented *=": lambda lib, p: exec("p.data *= 2", {"p": p}),  # noqa: S102
     "add_ alpha": lambda lib, p: p.data.add_(p.grad, alpha=-0.5),
     "sub_": lambda lib, p: p.data.sub_(p.grad),
     "mul_": lambda lib, p: p.data.mul_(3.0),

@@ -286,7 +286,7 @@ def create_app(
 def qr_svg(url: str) -> str | None:
     """The QR code of `url` as inline SVG (None without the `segno` package)."""
     try:
-        import segno  # noqa: PLC0415 - optional, part of the playground extra
+        import segno  # optional, part of the playground extra
     except ImportError:
         return None
     return str(segno.make(url, error="m").svg_inline(scale=6, border=2))
@@ -295,7 +295,7 @@ def qr_svg(url: str) -> str | None:
 def qr_text(url: str) -> str:
     """The QR code of `url` for a terminal (half-block characters), or '' without segno."""
     try:
-        import segno  # noqa: PLC0415 - optional, part of the playground extra
+        import segno  # optional, part of the playground extra
     except ImportError:
         return ""
     out = io.StringIO()
@@ -312,7 +312,7 @@ def _single_threaded_blas() -> None:
     """Small matrices run far faster on one BLAS thread than on several (thread start-up
     dominates); the sessions share one engine lock anyway."""
     try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - optional
+        from threadpoolctl import threadpool_limits  # optional
     except ImportError:
         return
     threadpool_limits(1)
@@ -329,7 +329,7 @@ def serve(
     On loopback (the default) anyone on this machine may use it, as with Jupyter's
     defaults minus the token; on any other address (`0.0.0.0`: a class on the LAN) the
     server makes a random access token and prints the URL to share, with a QR code."""
-    import uvicorn  # noqa: PLC0415 - only needed to serve
+    import uvicorn  # only needed to serve
 
     _single_threaded_blas()
     if not log.handlers:  # session and bad-message lines next to uvicorn's own
