@@ -176,7 +176,7 @@ def versions() -> dict[str, str]:
             from importlib.metadata import version
 
             found[module] = version({"sklearn": "scikit-learn"}.get(module, module))
-        except Exception:  # noqa: BLE001 - e.g. run from a source tree without metadata
+        except Exception:  # e.g. run from a source tree without metadata
             found[module] = "unknown"
     return found
 

@@ -53,7 +53,7 @@ def serve(name: str, threads: int, commands: IO[str], answers: IO[str]) -> None:
                 answer = {"seconds": time.perf_counter() - start}
             else:
                 return
-        except Exception as error:  # noqa: BLE001 - reported to the parent, which stops
+        except Exception as error:  # reported to the parent, which stops
             answer = {"error": f"{type(error).__name__}: {error}"}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
