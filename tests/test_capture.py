@@ -36,6 +36,11 @@ def _batches(classification: bool) -> list[tuple[chainrule.Tensor, chainrule.Ten
         (nn.Tanh, nn.CrossEntropyLoss(label_smoothing=0.1), True, "adam"),
         (nn.GELU, nn.MSELoss(), False, "sgd"),
         (nn.LeakyReLU, nn.CrossEntropyLoss(reduction="sum"), True, "momentum"),
+        # written out: tanh, sigmoid and the mean squared error
+        (nn.Tanh, nn.CrossEntropyLoss(), True, "sgd"),
+        (nn.Tanh, nn.MSELoss(), False, "adam"),
+        (nn.Sigmoid, F.mse_loss, False, "sgd"),
+        (nn.Sigmoid, nn.CrossEntropyLoss(), True, "momentum"),
     ],
 )
 def test_captured_step_equals_eager_step(
@@ -180,3 +185,43 @@ def test_docs_speed_shows_what_the_example_prints(capsys: pytest.CaptureFixture[
     losses = re.search(r"prints the losses, `(.*?)`", page)
     assert losses is not None and printed.startswith(losses.group(1) + "\n")
     assert printed.rstrip("\n").endswith(program.rstrip("\n"))
+
+
+def _regression_batches(count: int = 5, dtype: Any = np.float32) -> list[Any]:
+    rng = np.random.default_rng(5)
+    return [(chainrule.tensor(rng.standard_normal((8, 40)).astype(np.float32)),
+             chainrule.tensor(rng.standard_normal((8, 5)).astype(dtype)))
+            for _ in range(count)]  # fmt: skip
+
+
+def _tanh_sigmoid_model() -> nn.Sequential:
+    chainrule.manual_seed(6)
+    return nn.Sequential(nn.Linear(40, 64), nn.Tanh(), nn.Linear(64, 48), nn.Sigmoid(),
+                         nn.Linear(48, 5))  # fmt: skip
+
+
+def test_tanh_sigmoid_and_mse_are_written_out_and_match_eager() -> None:
+    _, _, step = _run_both(_tanh_sigmoid_model, nn.MSELoss(), _sgd, _regression_batches())
+    for line in ("np.tanh(", "np.greater_equal(", "np.multiply(diff, diff, out=squares)"):
+        assert line in step.code
+    assert "node" not in step.code  # no op runs through its own forward/backward
+
+
+def test_sigmoid_of_large_inputs_matches_eager() -> None:
+    def make() -> nn.Sequential:
+        model = _tanh_sigmoid_model()
+        model[2].weight.detach().numpy()[...] *= 40  # saturate: e^-|x| underflows to 0
+        return model
+
+    _run_both(make, nn.MSELoss(), _sgd, _regression_batches())
+
+
+def test_mse_targets_of_another_dtype_or_shape_go_to_the_eager_loss() -> None:
+    # float64 targets: the eager loss casts them to the output's dtype, so the same numbers
+    _run_both(_tanh_sigmoid_model, nn.MSELoss(), _sgd, _regression_batches(dtype=np.float64))
+    model = _tanh_sigmoid_model()
+    step = chainrule.compile_step(model, nn.MSELoss(), _sgd(model))
+    xb, yb = _regression_batches(1)[0]
+    step(xb, yb)
+    with pytest.raises(ValueError, match="target shape"):
+        step(xb, yb[:, :2])  # the eager loss's message

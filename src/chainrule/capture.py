@@ -16,12 +16,13 @@ order, so the same numbers, without the bookkeeping.
     print(step.code)          # the NumPy program one training step became
 
 Supported models: `Sequential` (nested too) of Linear, Identity, Flatten and the
-activation layers. Linear (on a batch of rows) and ReLU are written out as NumPy calls;
-other layers call their op's own `forward` and `backward`. Layers whose forward draws
+activation layers. Linear (on a batch of rows), ReLU, Tanh and Sigmoid are written out as
+NumPy calls into kept buffers; other layers call their op's own `forward` and `backward`. Layers whose forward draws
 random numbers or updates state (Dropout, BatchNorm1d) would be frozen by a replay, so
 they are refused with a clear error. The loss is computed eagerly on the replayed output,
-so every loss and option behaves as usual; plain `CrossEntropyLoss()` on class indices is
-written out too.
+so every loss and option behaves as usual; plain `CrossEntropyLoss()` on class indices and
+the mean squared error (`MSELoss()`, `F.mse_loss`) on targets of the output's dtype and
+shape are written out too.
 
 After a replayed step the parameters' ``.grad`` arrays are the program's buffers and the
 next step overwrites them (as with the static outputs of a CUDA graph): copy a gradient if
@@ -40,6 +41,7 @@ import numpy as np
 
 from chainrule import autograd
 from chainrule.autograd import Function, _accumulate, unbroadcast
+from chainrule.nn.functional import mse_loss
 from chainrule.nn.modules.activation import (
     ELU,
     GELU,
@@ -54,10 +56,12 @@ from chainrule.nn.modules.activation import (
 )
 from chainrule.nn.modules.container import Sequential
 from chainrule.nn.modules.linear import Identity, Linear
-from chainrule.nn.modules.loss import CrossEntropyLoss
+from chainrule.nn.modules.loss import CrossEntropyLoss, MSELoss
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.regularization import Flatten
 from chainrule.ops.elementwise import Relu as Relu_op
+from chainrule.ops.elementwise import Sigmoid as Sigmoid_op
+from chainrule.ops.elementwise import Tanh as Tanh_op
 from chainrule.ops.linalg import Linear as Linear_op
 from chainrule.ops.linalg import few_rows_first
 from chainrule.optim.sgd import SGD
@@ -240,6 +244,24 @@ class _Program:
                 write(f"# {index}: ReLU")
                 buffer = write.buffer(f"out{index}", entry.example)
                 write(f"{out} = np.maximum({names[0]}, 0, out={buffer})")
+            elif entry.op is Tanh_op:
+                write(f"# {index}: Tanh")
+                buffer = write.buffer(f"out{index}", entry.example)
+                write(f"{out} = np.tanh({names[0]}, out={buffer})")
+            elif entry.op is Sigmoid_op:
+                # as ops.elementwise.stable_sigmoid: e = e^-|x|, 1/(1+e) where x >= 0, else
+                # e/(1+e); the same ufuncs in the same order, into buffers
+                write(f"# {index}: Sigmoid: 1/(1+e) where x >= 0, e/(1+e) elsewhere, e = e^-|x|")
+                e, d = (write.buffer(f"{n}{index}", entry.example) for n in ("e", "d"))
+                mask = write.buffer(f"mask{index}", entry.example.astype(bool))
+                buffer = write.buffer(f"out{index}", entry.example)
+                source = names[0]
+                write(f"np.negative(np.abs({source}, out={e}), out={e})")
+                write(f"np.exp({e}, out={e})")
+                write(f"np.add(1, {e}, out={d})")
+                write(f"{out} = np.divide({e}, {d}, out={buffer})")
+                write(f"np.greater_equal({source}, 0, out={mask})")
+                write(f"np.copyto({out}, np.divide(1, {d}, out={d}), where={mask})")
             else:  # any other op: its own forward, on a node kept for its backward
                 node = write.bind(f"node{index}", entry.op.__new__(entry.op))
                 write.namespace[node].needs_input_grad = entry.needs_input_grad
@@ -255,6 +277,9 @@ class _Program:
         write, last = self.write, len(self.entries) - 1
         logits = self.entries[-1].example
         self.grad_state[f"dh{last}"] = "set"
+        if (type(loss_fn) is MSELoss and loss_fn.reduction == "mean") or loss_fn is mse_loss:
+            self._mse_loss(logits)
+            return
         if not (
             type(loss_fn) is CrossEntropyLoss
             and loss_fn.weight is None
@@ -289,6 +314,30 @@ class _Program:
         write(f"    loss = make(np.asarray({total}), False)")
         write(f"    dh{last} = np.multiply(exp, scale, out=d_logits)  # (softmax - onehot) · scale")
         write(f"    dh{last}[rows, target] -= scale")
+        write("else:")
+        write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")
+
+    def _mse_loss(self, output: np.ndarray) -> None:
+        """mean((h - y)²) and its gradient as the eager ops compute them: diff = h - y,
+        squares = diff·diff, their mean; backward, the mean's 1/N (as Mean.backward makes
+        it), times diff, once for each side of the product, summed as backward sums them.
+        A target of another dtype or shape goes to the eager loss (which casts, or says
+        what is wrong)."""
+        write, last = self.write, len(self.entries) - 1
+        for name in ("diff", "squares", "d_output"):
+            write.buffer(name, output)
+        # Mean.backward: the seed 1 (as Tensor.backward makes it) / the count, in the dtype
+        seed = np.array(1, output.dtype)
+        write.bind("mean_scale", seed / np.asarray(int(np.prod(output.shape)), seed.dtype))
+        write(f"# loss: mean squared error of h{last} and the targets y")
+        write("target = y._data if type(y) is Tensor else y")
+        write(f"if (type(target) is np.ndarray and target.dtype == np.{output.dtype.name}")
+        write(f"        and target.shape == {output.shape!r}):")
+        write(f"    np.subtract(h{last}, target, out=diff)")
+        write("    np.multiply(diff, diff, out=squares)")
+        write("    loss = make(np.asarray(squares.mean()), False)")
+        write("    np.multiply(mean_scale, diff, out=squares)  # each side of diff·diff")
+        write(f"    dh{last} = np.add(squares, squares, out=d_output)")
         write("else:")
         write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")
 
@@ -328,6 +377,18 @@ class _Program:
                 buffer = write.buffer(f"grad{index}", entry.example)
                 write(f"np.greater(h{index}, 0, out={mask})")
                 self._add(targets[0], f"np.multiply({grad}, {mask}, out={buffer})", False)
+            elif entry.op is Tanh_op:
+                write(f"# {index}: Tanh backward: G · (1 - tanh²), from the output")
+                local = write.buffer(f"grad{index}", entry.example)
+                write(f"np.subtract(1, np.multiply(h{index}, h{index}, out={local}), out={local})")
+                self._add(targets[0], f"np.multiply({grad}, {local}, out={local})", False)
+            elif entry.op is Sigmoid_op:
+                write(f"# {index}: Sigmoid backward: G · σ · (1 - σ), from the output")
+                local = write.buffer(f"grad{index}", entry.example)
+                other = write.buffer(f"one_minus{index}", entry.example)
+                write(f"np.multiply({grad}, h{index}, out={local})")
+                write(f"np.subtract(1, h{index}, out={other})")
+                self._add(targets[0], f"np.multiply({local}, {other}, out={local})", False)
             else:
                 self._generic_backward(index, entry, targets)
             if state == "maybe None":

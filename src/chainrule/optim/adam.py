@@ -28,11 +28,15 @@ def adam_update(
     amsgrad: bool,
     maximize: bool,
     decoupled_weight_decay: bool,
+    scratch: np.ndarray | None = None,
 ) -> None:
     """One Adam (or AdamW) step: updates ``param`` and the moment buffers in place.
 
     ``step`` is t, counted from 1. ``max_exp_avg_sq`` is only used (and needed) with
-    ``amsgrad``. ``grad`` is only read.
+    ``amsgrad``. ``grad`` is only read. ``scratch`` (param's shape and dtype, or None for a
+    new array) takes the temporaries: every pass writes into kept memory (out=), so a
+    step over a large parameter allocates nothing; the arithmetic and its order are the
+    same either way, so are the numbers.
     """
     g = -grad if maximize else grad
     if weight_decay != 0:
@@ -40,11 +44,15 @@ def adam_update(
             param *= 1 - lr * weight_decay  # AdamW: θ = θ - γ·λ·θ, outside the moments
         else:
             g = g + weight_decay * param  # Adam: L2 penalty added to the gradient
+    s = np.empty_like(param) if scratch is None else scratch
 
     exp_avg *= beta1  # m_t = β1·m_{t-1} + (1 - β1)·g_t
-    exp_avg += (1 - beta1) * g
+    np.multiply(g, 1 - beta1, out=s)
+    exp_avg += s
     exp_avg_sq *= beta2  # v_t = β2·v_{t-1} + (1 - β2)·g_t²
-    exp_avg_sq += (1 - beta2) * np.square(g)
+    np.square(g, out=s)
+    s *= 1 - beta2
+    exp_avg_sq += s
 
     bias_correction1 = 1 - beta1**step  # m̂_t = m_t / (1 - β1^t)
     bias_correction2 = 1 - beta2**step  # v̂_t = v_t / (1 - β2^t)
@@ -55,13 +63,13 @@ def adam_update(
     else:
         second_moment = exp_avg_sq
 
-    # θ_t = θ_{t-1} - γ·m̂_t / (√v̂_t + ε), computed in one scratch array
-    denom = np.sqrt(second_moment)
-    denom /= math.sqrt(bias_correction2)
-    denom += eps
-    np.divide(exp_avg, denom, out=denom)
-    denom *= lr / bias_correction1
-    param -= denom
+    # θ_t = θ_{t-1} - γ·m̂_t / (√v̂_t + ε), in the scratch array
+    np.sqrt(second_moment, out=s)
+    s /= math.sqrt(bias_correction2)
+    s += eps
+    np.divide(exp_avg, s, out=s)
+    s *= lr / bias_correction1
+    param -= s
 
 
 class Adam(Optimizer):
@@ -161,6 +169,7 @@ class Adam(Optimizer):
             amsgrad=amsgrad,
             maximize=bool(group["maximize"]),
             decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
+            scratch=self._scratch(param),
         )
 
 

@@ -23,12 +23,13 @@ def sgd_update(
     weight_decay: float,
     nesterov: bool,
     maximize: bool,
+    scratch: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """One SGD step on ``param`` (in place); returns the momentum buffer (None without one).
 
     ``buf`` is the previous momentum buffer, or None at the first step (it then starts as
     the gradient itself and is returned; later steps update it in place). ``grad`` is only
-    read.
+    read. ``scratch`` (param's shape and dtype) takes γ·g instead of a new array.
     """
     g = -grad if maximize else grad
     if weight_decay != 0:
@@ -43,7 +44,10 @@ def sgd_update(
             else:
                 buf += (1 - dampening) * g
         g = g + momentum * buf if nesterov else buf
-    param -= lr * g  # θ_t = θ_{t-1} - γ·g_t
+    if scratch is None:
+        param -= lr * g  # θ_t = θ_{t-1} - γ·g_t
+    else:  # the same product, into kept memory
+        param -= np.multiply(g, lr, out=scratch)
     return buf
 
 
@@ -147,6 +151,7 @@ class SGD(Optimizer):
             weight_decay=float(group["weight_decay"]),
             nesterov=bool(group["nesterov"]),
             maximize=bool(group["maximize"]),
+            scratch=self._scratch(param),
         )
         if momentum != 0:
             state["momentum_buffer"] = buf
