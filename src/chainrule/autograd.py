@@ -223,6 +223,32 @@ class observe_backward:  # used like no_grad
         _backward_observers.remove(self.observer)
 
 
+PostBackwardHook = Callable[[Sequence["Tensor"]], None]
+_post_backward_hooks: list[PostBackwardHook] = []
+
+
+class _HookHandle:
+    """What `register_post_backward_hook` returns: ``handle.remove()`` unregisters."""
+
+    def __init__(self, hook: PostBackwardHook) -> None:
+        self.hook = hook
+
+    def remove(self) -> None:
+        if self.hook in _post_backward_hooks:
+            _post_backward_hooks.remove(self.hook)
+
+
+def register_post_backward_hook(hook: PostBackwardHook) -> _HookHandle:
+    """Call ``hook(leaves)`` after every successful backward pass, with the leaf tensors
+    that received a gradient in it (in the spirit of PyTorch's engine callbacks).
+
+    `DistributedDataParallel` uses it to average gradients across processes once backward
+    has finished; hooks run in registration order, in the thread that ran backward.
+    """
+    _post_backward_hooks.append(hook)
+    return _HookHandle(hook)
+
+
 _FREED_GRAPH = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -243,6 +269,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     handed_out: set[int] = set()  # arrays already stored in some .grad
     if root._ctx is None:  # backward on a leaf: d leaf / d leaf
         _accumulate(root, grad, handed_out)
+        for hook in tuple(_post_backward_hooks):
+            hook((root,))
         return
     root._flow = grad
     pending: list[tuple[int, Tensor]] = [(-root._seq, root)]
@@ -294,6 +322,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             waiting._flow = None
         for leaf in leaves:
             leaf._flow = None
+    for hook in tuple(_post_backward_hooks):  # after success only: the gradients are complete
+        hook(leaves)
 
 
 def _accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:

@@ -1,7 +1,7 @@
 """chainrule.data: datasets, batching and splits, as `torch.utils.data` plus ready-made data.
 
-- `Dataset`, `TensorDataset`, `Subset`, `random_split`, `DataLoader`, `default_collate`:
-  PyTorch's map-style data pipeline;
+- `Dataset`, `TensorDataset`, `Subset`, `random_split`, `DataLoader`, `default_collate`,
+  `DistributedSampler`: PyTorch's map-style data pipeline;
 - `train_test_split`, `Standardizer`, `standardize`: hold-out splits and feature scaling;
 - toy 2-D problems with TensorFlow Playground's definitions: `circle`, `xor`, `gauss`,
   `spiral`, `reg_plane`, `reg_gauss`, plus `moons`, `spiral_multiclass`, `sine`;
@@ -17,6 +17,7 @@ Example::
 
 from chainrule.data.collate import default_collate
 from chainrule.data.dataset import Dataset, Subset, TensorDataset, random_split
+from chainrule.data.distributed import DistributedSampler
 from chainrule.data.idx import load_idx
 from chainrule.data.loader import DataLoader
 from chainrule.data.real import digits, mnist, mnist_files
@@ -46,6 +47,7 @@ __all__ = [
     "Dataset",
     "DatasetEntry",
     "DatasetInfo",
+    "DistributedSampler",
     "Standardizer",
     "Subset",
     "TensorDataset",

@@ -9,7 +9,7 @@ generator reproduces the whole sequence of epochs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,8 @@ class DataLoader:
         drop_last: drop the final batch when it has fewer than B samples.
         generator: the random stream used for shuffling (the default generator if None).
         collate_fn: merges a list of samples into a batch (`default_collate` if None).
+        sampler: an iterable of dataset indices giving each epoch's order instead of
+            `shuffle` (e.g. a `DistributedSampler`); ``len(sampler)`` samples per epoch.
 
     Batches of a `TensorDataset` (or a `Subset` of one) are tuples of tensors of shape
     (B, ...), fetched with one fancy-indexing operation per tensor; other datasets are read
@@ -51,7 +53,10 @@ class DataLoader:
         drop_last: bool = False,
         generator: Generator | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        sampler: Iterable[int] | None = None,
     ) -> None:
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_size is not None and (
             not isinstance(batch_size, (int, np.integer))
             or isinstance(batch_size, bool)
@@ -71,9 +76,10 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.collate_fn = collate_fn
+        self.sampler = sampler
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)  # type: ignore[arg-type]
         if self.batch_size is None:
             return n
         if self.drop_last:
@@ -81,6 +87,8 @@ class DataLoader:
         return -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return np.fromiter(self.sampler, dtype=np.int64)
         n = len(self.dataset)
         if self.shuffle:
             return randperm(n, generator=self.generator)._data

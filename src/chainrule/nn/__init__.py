@@ -1,8 +1,8 @@
 """Neural-network building blocks: `Module`, layers, `functional` (F), `init`, losses."""
 
-from chainrule.nn import functional, init
+from chainrule.nn import functional, init, parallel
 from chainrule.nn.modules import *  # noqa: F403 - the layer classes, listed in modules/__init__
 from chainrule.nn.modules import __all__ as _layers
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["Parameter", "functional", "init", *_layers]
+__all__ = ["Parameter", "functional", "init", "parallel", *_layers]

@@ -1,0 +1,99 @@
+"""Starting ranks: where `mpiexec` is, and running a command as N local MPI processes.
+
+The MPICH wheel of chainrule[distributed] installs ``mpiexec`` into the virtualenv's
+scripts folder, next to its ``python``; that one is used (not a system MPI, whose library
+would not match mpi4py's), unless ``CHAINRULE_MPIEXEC`` names another launcher.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from chainrule.distributed.threads import THREAD_VARIABLES, rank_threads
+
+__all__ = ["launch", "mpiexec_path"]
+
+
+def mpiexec_path() -> str:
+    """The mpiexec to use: $CHAINRULE_MPIEXEC, the virtualenv's, or one on PATH."""
+    chosen = os.environ.get("CHAINRULE_MPIEXEC")
+    if chosen:
+        return chosen
+    for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(folder) / "mpiexec"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("mpiexec")
+    if found is None:
+        raise FileNotFoundError(
+            "mpiexec not found: pip install 'chainrule[distributed]' (mpi4py and the mpich "
+            "wheel, whose mpiexec lands next to python), or set CHAINRULE_MPIEXEC"
+        )
+    return found
+
+
+def rank_environment(nproc: int, threads: int | None, base: Mapping[str, str]) -> dict[str, str]:
+    """The ranks' environment: BLAS threads set before NumPy loads (cores // nproc unless
+    `threads`, CHAINRULE_THREADS or the user's own OMP/OPENBLAS/MKL setting says otherwise)."""
+    env = dict(base)
+    if threads is not None:
+        env["CHAINRULE_THREADS"] = str(threads)
+    chosen = env.get("CHAINRULE_THREADS")
+    if chosen is None and any(env.get(name) for name in THREAD_VARIABLES):
+        return env
+    count = chosen or str(rank_threads(nproc))
+    for name in THREAD_VARIABLES:
+        env[name] = count
+    return env
+
+
+def launch(command: Sequence[str], nproc: int, threads: int | None = None) -> int:
+    """Run `command` as `nproc` MPI ranks on this machine; their exit status.
+
+    The ranks' stderr passes through as it comes. When a rank dies from a signal (killed,
+    out of memory), MPICH stops the others and reports the process id; a last line then
+    names the rank, from the pid each rank registered at `init_process_group`.
+    """
+    with tempfile.TemporaryDirectory(prefix="chainrule-ranks-") as piddir:
+        env = rank_environment(nproc, threads, os.environ)
+        env.setdefault("CHAINRULE_DIST_PIDDIR", piddir)
+        process = subprocess.Popen(
+            [mpiexec_path(), "-n", str(nproc), *command], env=env, stderr=subprocess.PIPE
+        )
+        assert process.stderr is not None
+        seen = bytearray()
+        try:
+            while chunk := os.read(process.stderr.fileno(), 65536):
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.flush()
+                seen += chunk
+                del seen[:-65536]  # the banner is at the end: keep the tail
+        except KeyboardInterrupt:
+            process.terminate()
+        status = process.wait()
+        _name_killed_rank(seen.decode(errors="replace"), Path(env["CHAINRULE_DIST_PIDDIR"]),
+                          status)  # fmt: skip
+    return status
+
+
+def _name_killed_rank(stderr: str, piddir: Path, status: int) -> None:
+    """After MPICH's "BAD TERMINATION ... PID p ... EXIT CODE: c" banner, one line naming
+    the rank that died."""
+    killed = re.search(r"PID (\d+) RUNNING AT .*\n=\s+EXIT CODE: (\d+)", stderr)
+    if killed is None or status == 0:
+        return
+    pid, code = killed.group(1), int(killed.group(2))
+    ranks = {p.read_text().strip(): p.stem.removeprefix("rank") for p in piddir.glob("rank*.pid")}
+    who = f"rank {ranks[pid]}" if pid in ranks else f"a rank (pid {pid})"
+    signal_names = {6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM"}
+    how = f"was killed by {signal_names[code]}" if code in signal_names else f"exited with {code}"
+    print(f"chainrule: error: {who} (pid {pid}) {how}; mpiexec stopped the other ranks",
+          file=sys.stderr, flush=True)  # fmt: skip

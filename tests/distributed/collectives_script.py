@@ -1,0 +1,45 @@
+"""chainrule's collectives and their edge cases, checked inside the ranks (exit 1 on error)."""
+
+import sys
+
+import numpy as np
+
+import chainrule as torch
+import chainrule.distributed as dist
+from chainrule.distributed.collectives import allgather_arrays
+
+assert not dist.is_initialized()
+dist.init_process_group(backend="mpi")
+assert dist.is_initialized()
+rank, world = dist.get_rank(), dist.get_world_size()
+assert world == int(sys.argv[1]), (world, sys.argv)
+
+t = torch.tensor(np.arange(6, dtype=np.float32).reshape(2, 3) * (rank + 1))
+dist.all_reduce(t, op=dist.ReduceOp.AVG)
+expected = np.arange(6).reshape(2, 3) * np.mean(np.arange(1, world + 1))
+np.testing.assert_allclose(t.numpy(), expected, rtol=1e-6)
+assert t.dtype == torch.float32
+
+t = torch.tensor(np.array([rank + 1], dtype=np.int64))
+dist.all_reduce(t, op=dist.ReduceOp.PRODUCT)
+assert t.item() == np.prod(np.arange(1, world + 1)), t
+
+# uneven pieces: rank r contributes r + 1 rows
+pieces = allgather_arrays(np.full((rank + 1, 2), rank, dtype=np.float64))
+assert [p.shape for p in pieces] == [(r + 1, 2) for r in range(world)]
+assert all((p == r).all() for r, p in enumerate(pieces))
+
+for bad in (lambda: dist.broadcast(torch.zeros(2), src=world),
+            lambda: dist.all_gather([torch.zeros(2)] * (world + 1), torch.zeros(2)),
+            lambda: dist.all_reduce(torch.tensor([1, 2]), op=dist.ReduceOp.AVG),
+            lambda: dist.init_process_group("mpi")):  # fmt: skip
+    try:
+        bad()
+    except (ValueError, TypeError, RuntimeError):
+        pass
+    else:
+        raise AssertionError("expected an error")
+dist.barrier()
+dist.destroy_process_group()
+assert not dist.is_initialized()
+print("ok", rank, flush=True)
