@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("mpi4py", reason="needs chainrule[distributed] (mpi4py, mpich)")
 
-from chainrule.distributed.launch import mpiexec_path  # noqa: E402
+from chainrule.distributed.launch import mpiexec_path
 
 HERE = Path(__file__).parent / "distributed"
 SRC = Path(__file__).resolve().parents[1] / "src"

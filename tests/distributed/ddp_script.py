@@ -20,9 +20,9 @@ FRAMEWORK, OUT = sys.argv[1], sys.argv[2]
 if FRAMEWORK == "torch":
     import torch
     import torch.distributed as dist
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
     from torch import nn
-    from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: N817
+    from torch.nn.parallel import DistributedDataParallel as DDP
     from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
     dist.init_process_group(
@@ -35,10 +35,10 @@ if FRAMEWORK == "torch":
 else:
     import chainrule as torch
     import chainrule.distributed as dist
-    import chainrule.nn.functional as F  # noqa: N812
+    import chainrule.nn.functional as F
     from chainrule import nn
     from chainrule.data import DataLoader, DistributedSampler, TensorDataset
-    from chainrule.nn.parallel import DistributedDataParallel as DDP  # noqa: N817
+    from chainrule.nn.parallel import DistributedDataParallel as DDP
 
     dist.init_process_group(backend="mpi")
 

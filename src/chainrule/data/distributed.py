@@ -50,7 +50,7 @@ class DistributedSampler:
         drop_last: bool = False,
     ) -> None:
         if num_replicas is None or rank is None:
-            from chainrule import distributed  # noqa: PLC0415 - only when asked for
+            from chainrule import distributed
 
             num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
             rank = distributed.get_rank() if rank is None else rank

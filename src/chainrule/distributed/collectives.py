@@ -31,7 +31,7 @@ class ReduceOp(enum.Enum):
 
 
 def _mpi_op(op: ReduceOp) -> Any:
-    MPI = current_group().mpi  # noqa: N806
+    MPI = current_group().mpi
     return {
         ReduceOp.SUM: MPI.SUM,
         ReduceOp.AVG: MPI.SUM,

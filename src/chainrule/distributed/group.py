@@ -64,7 +64,7 @@ def is_available() -> bool:
 def is_mpi_available() -> bool:
     """True when mpi4py (and an MPI library under it) can be imported."""
     try:
-        import mpi4py  # noqa: F401, PLC0415
+        import mpi4py  # noqa: F401
     except ImportError:
         return False
     return True
@@ -72,7 +72,7 @@ def is_mpi_available() -> bool:
 
 def _mpi() -> Any:
     try:
-        from mpi4py import MPI  # noqa: PLC0415 - optional extra, imported on first use
+        from mpi4py import MPI
     except ImportError as error:
         raise ImportError(
             "chainrule.distributed needs MPI: pip install 'chainrule[distributed]' "
@@ -125,7 +125,7 @@ def init_process_group(
             "the ranks with mpiexec (see docs/distributed.md)"
         )
     seconds = _timeout_seconds(timeout)
-    MPI = _mpi()  # noqa: N806 - the module's own name
+    MPI = _mpi()
     world = MPI.COMM_WORLD
     world_rank, world_count = world.Get_rank(), world.Get_size()
     if world_size not in (-1, world_count) or rank not in (-1, world_rank):
@@ -139,7 +139,7 @@ def init_process_group(
     if world_count > 1:
         sys.excepthook = _abort_on_exception
         atexit.register(_notify_exit)
-    from chainrule.distributed.threads import set_rank_threads  # noqa: PLC0415
+    from chainrule.distributed.threads import set_rank_threads
 
     set_rank_threads(comm, MPI)
 
@@ -234,7 +234,7 @@ def _notify_exit() -> None:
 def peer_notice() -> str | None:
     """A pending "rank r exited" notice from another rank, if any (non-blocking)."""
     live = group()
-    MPI = live.mpi  # noqa: N806
+    MPI = live.mpi
     status = MPI.Status()
     if not live.control.Iprobe(source=MPI.ANY_SOURCE, tag=_CONTROL_TAG, status=status):
         return None

@@ -65,7 +65,7 @@ def set_rank_threads(comm: Any, mpi: Any) -> int | None:
         finally:
             local.Free()
     try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - optional
+        from threadpoolctl import threadpool_limits
     except ImportError:
         return None
     _limiter = threadpool_limits(limits=threads, user_api="blas")
