@@ -498,3 +498,126 @@ def test_multidimensional_features_and_clean_data() -> None:
     X[4, 1, 2] = 0
     history = train(model, (X, y), (X, y))  # clean data trains as before
     assert len(history["loss"]) == 1
+
+
+# ---------------------------------------------------------------- issue 14: sizes and file kinds
+def _linear(name: str, n_in: int, n_out: int) -> dict[str, Any]:
+    args = {"in_features": n_in, "out_features": n_out, "bias": True, "dtype": "float32"}
+    return {"name": name, "class": "Linear", "args": args}
+
+
+def _module_file(layers: list[dict[str, Any]], tensors: dict[str, np.ndarray]) -> bytes:
+    """A module checkpoint with the given config layers and tensors, built by hand."""
+    header: dict[str, Any] = {}
+    body = b""
+    for key, array in tensors.items():
+        data = np.ascontiguousarray(array, dtype=np.float32).tobytes()
+        header[key] = {"dtype": "F32", "shape": list(array.shape),
+                       "data_offsets": [len(body), len(body) + len(data)]}  # fmt: skip
+        body += data
+    state = {key: {"__tensor__": key} for key in tensors}
+    header["__metadata__"] = {
+        "chainrule.kind": "module",
+        "chainrule.config": json.dumps({"class": "Sequential", "layers": layers}),
+        "chainrule.contents": json.dumps({"__module__": {"class": "Sequential", "state": state}}),
+    }
+    return raw_file(header, body)
+
+
+def test_zero_width_layer_cannot_make_the_next_one_huge(tmp_path: Path) -> None:
+    """Issue 14, class 2: Linear(64, 0) then Linear(0, 10**8) holds 10**8 bias values only
+    as zero-size weights... and 10**8 biases; a width of 0 (or over MAX_WIDTH) is refused
+    before anything is built, whatever the file holds."""
+    tensors = {
+        "0.weight": np.zeros((0, 64)),
+        "0.bias": np.zeros(0),
+        "1.weight": np.zeros((1000, 0)),
+        "1.bias": np.zeros(1000),
+    }
+    path = tmp_path / "zero.safetensors"
+    path.write_bytes(_module_file([_linear("0", 64, 0), _linear("1", 0, 1000)], tensors))
+    with pytest.raises(CheckpointError, match=r"layer '0' \(Linear\) has out_features=0"):
+        load(path)
+    wide = {"0.weight": np.zeros((0, 64)), "0.bias": np.zeros(0)}
+    path.write_bytes(_module_file([_linear("0", 64, 0), _linear("1", 0, 10**8)], wide))
+    with pytest.raises(CheckpointError, match="widths must lie in 1..65536"):
+        load(path)
+
+
+def test_too_many_layers_and_tensors_are_refused_before_building(tmp_path: Path) -> None:
+    from chainrule.limits import MAX_LAYERS, MAX_TENSORS  # noqa: PLC0415
+
+    layers = [_linear(str(i), 1, 1) for i in range(MAX_LAYERS + 1)]
+    tensors = {}
+    for i in range(MAX_LAYERS + 1):
+        tensors[f"{i}.weight"], tensors[f"{i}.bias"] = np.zeros((1, 1)), np.zeros(1)
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(_module_file(layers, tensors))
+    with pytest.raises(CheckpointError, match=f"more than {MAX_LAYERS}"):
+        load(path)
+    many = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
+            for i in range(MAX_TENSORS + 1)}  # fmt: skip
+    path.write_bytes(raw_file(many))
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=f"more than {MAX_TENSORS} tensors"):
+            load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * path.stat().st_size  # the raw bytes, not a JSON tree of them
+
+
+def test_load_of_a_folder_a_symlink_loop_a_fifo_or_a_device(tmp_path: Path) -> None:
+    """Issue 14, class 4: each is a CheckpointError (one line), not IsADirectoryError/OSError,
+    and a FIFO is refused without blocking (nothing writes to it here)."""
+    loop = tmp_path / "loop.safetensors"
+    loop.symlink_to(loop)
+    fifo = tmp_path / "fifo.safetensors"
+    os.mkfifo(fifo)
+    for path, problem in ((tmp_path, "is a folder"), (loop, "symlink loop"),
+                          (fifo, "is a FIFO"), (Path("/dev/zero"), "device")):  # fmt: skip
+        with pytest.raises(CheckpointError, match=problem) as info:
+            load(path)
+        assert "\n" not in str(info.value)
+
+
+def test_files_over_their_size_limit_are_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainrule import io as cio  # noqa: PLC0415
+
+    table = write(tmp_path, "a,b\n1,2\n" * 50)
+    read: list[int] = []
+    original = cio.os.fdopen
+    monkeypatch.setattr(cio.os, "fdopen", lambda *a, **k: read.append(1) or original(*a, **k))
+    monkeypatch.setattr("chainrule.data.tabular.MAX_CSV_BYTES", 100)
+    with pytest.raises(ValueError, match="over the 100-byte limit for a CSV file"):
+        load_csv(table, "b")
+    assert not read  # refused on fstat, before a byte was read
+    monkeypatch.setattr("chainrule.checkpoint.MAX_CHECKPOINT_BYTES", 10)
+    path = tmp_path / "m.safetensors"
+    save(nn.Linear(2, 2), path)
+    with pytest.raises(CheckpointError, match="over the 10-byte limit"):
+        load(path)
+
+
+@pytest.mark.parametrize("loader", ["csv", "idx", "corpus"])
+def test_data_loaders_refuse_fifos_devices_and_folders(tmp_path: Path, loader: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    read = {
+        "csv": lambda p: load_csv(p, "y"),
+        "idx": load_idx,
+        "corpus": read_corpus,
+    }[loader]
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(ValueError, match="FIFO|device|folder") as info:
+            read(path)
+        assert "\n" not in str(info.value)
+
+
+def test_csv_with_only_the_target_column(tmp_path: Path) -> None:
+    """Issue 14, class 8: it used to train a model of 0 features."""
+    with pytest.raises(ValueError, match="only column is the target 'y'"):
+        load_csv(write(tmp_path, "y\n1\n0\n1\n"), "y")

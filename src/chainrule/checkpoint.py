@@ -49,7 +49,6 @@ and what is wrong with it.
 from __future__ import annotations
 
 import contextlib
-import errno
 import inspect
 import json
 import math
@@ -61,7 +60,14 @@ from typing import Any
 import numpy as np
 
 from chainrule.creation import from_numpy
-from chainrule.io import atomic_write_bytes, atomic_write_text
+from chainrule.io import atomic_write_bytes, atomic_write_text, open_regular
+from chainrule.limits import (
+    MAX_CHECKPOINT_BYTES,
+    MAX_CONFIG_BYTES,
+    MAX_LAYERS,
+    MAX_TENSORS,
+    MAX_WIDTH,
+)
 from chainrule.nn.config import LAYERS, model_from_config, model_to_config
 from chainrule.nn.modules.module import Module
 from chainrule.random import Generator, default_generator
@@ -367,11 +373,10 @@ def _is_int(value: Any) -> bool:
 def _read_header(path: StrPath) -> tuple[dict[str, str], list[str]]:
     """Check a file's safetensors structure; returns its metadata and tensor names in
     file order. Reads only the header: the tensor bytes are checked by size."""
-    shown = os.fspath(path)
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed by the with below
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, f"no checkpoint file at {shown}", shown) from None
+        file = open_regular(path, MAX_CHECKPOINT_BYTES, "checkpoint file")
+    except ValueError as error:  # a folder, FIFO, device, symlink loop, too large
+        raise CheckpointError(path, str(error)) from None
     with file:
         size = os.fstat(file.fileno()).st_size
         head = file.read(8)
@@ -394,6 +399,8 @@ def _read_header(path: StrPath) -> tuple[dict[str, str], list[str]]:
         raw = file.read(length)
     if len(raw) != length:
         raise bad("the file shrank while being read")
+    if raw.count(b'"data_offsets"') > MAX_TENSORS:  # before building a huge JSON tree
+        raise bad(f"the header describes more than {MAX_TENSORS} tensors")
     try:
         text = raw.decode("utf-8")
         if not text.startswith("{"):
@@ -532,6 +539,12 @@ class _Decoder:
 
 
 def _parse_json(path: StrPath, metadata: dict[str, str], key: str) -> Any:
+    if key == KEY_CONFIG and len(metadata[key]) > MAX_CONFIG_BYTES:
+        raise CheckpointError(
+            path,
+            f"metadata {key!r} is {len(metadata[key])} characters, over the "
+            f"{MAX_CONFIG_BYTES} allowed for a model architecture",
+        )
     try:
         return json.loads(metadata[key])
     except (ValueError, RecursionError) as error:
@@ -569,6 +582,45 @@ def _config_values(spec: Any) -> int:
         per_channel += 2 * (arg("track_running_stats") is not False)
         return size("num_features") * per_channel
     return 0
+
+
+# the options of built-in layers that are widths: each must lie in 1..MAX_WIDTH
+_WIDTHS = {
+    "Linear": ("in_features", "out_features"),
+    "BatchNorm1d": ("num_features",),
+    "Embedding": ("num_embeddings", "embedding_dim"),
+}
+
+
+def _config_limits(spec: Any, counted: list[int], where: str = "") -> str | None:
+    """What in a model config is over the limits of `chainrule.limits` (too many layers, a
+    layer of width 0 or over MAX_WIDTH), or None. Walks the JSON only: nothing is built."""
+    if not isinstance(spec, Mapping):
+        return None
+    counted[0] += 1
+    if counted[0] > MAX_LAYERS:
+        return f"it describes more than {MAX_LAYERS} layers"
+    layers = spec.get("layers")
+    if spec.get("class") == "Sequential" and isinstance(layers, list):
+        if len(layers) > MAX_LAYERS:
+            return f"it describes {len(layers)} layers, more than {MAX_LAYERS}"
+        for index, layer in enumerate(layers):
+            name = layer.get("name", index) if isinstance(layer, Mapping) else index
+            problem = _config_limits(layer, counted, f"{where}.{name}" if where else str(name))
+            if problem is not None:
+                return problem
+        return None
+    args = spec.get("args")
+    if not isinstance(args, Mapping):
+        return None
+    for option in _WIDTHS.get(str(spec.get("class")), ()):
+        value: Any = args.get(option)
+        if _is_int(value) and not 1 <= value <= MAX_WIDTH:
+            return (
+                f"layer {where!r} ({spec.get('class')}) has {option}={value}; layer widths "
+                f"must lie in 1..{MAX_WIDTH}"
+            )
+    return None
 
 
 def _is_state_dict(value: Any) -> bool:
@@ -742,6 +794,9 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
             message = str(error).replace("\n\t", " ")
             raise RuntimeError(f"cannot load {shown} into the model: {message}") from None
     elif config is not None:
+        problem = _config_limits(config, [0])
+        if problem is not None:
+            raise CheckpointError(path, f"metadata {KEY_CONFIG!r}: {problem}")
         needed = _config_values(config)
         held = sum(int(np.asarray(v._data).size) for v in state.values())
         if needed > held:  # a tiny file must not make load allocate a huge model

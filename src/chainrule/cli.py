@@ -10,13 +10,15 @@
     chainrule generate --corpus names --n 20        # a network that invents names
     chainrule playground                            # train in the browser
 
-Bad arguments and bad input end with exit status 2 and a one-line message, no traceback.
+Bad arguments, bad input and failures (a full disk, a run folder in use, a diverged run) end
+with exit status 2 and a one-line message, no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,13 +55,28 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str) -> float:
+    """A finite number (inf and nan are never a meaningful setting)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
@@ -81,8 +98,10 @@ def _add_train(commands: Any) -> None:
     p = commands.add_parser("train", help="train an MLP on a dataset and write a run folder")
     p.add_argument(
         "--data",
-        default=defaults.data,
-        help="dataset name or spec (see `chainrule datasets`), default digits",
+        default=None,
+        help=f"dataset name or spec (see `chainrule datasets`), default {defaults.data}; with "
+        "--resume, the data of a run trained on files (a run folder's paths are never "
+        "opened unless named here)",
     )
     p.add_argument(
         "--hidden",
@@ -93,8 +112,8 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--activation", choices=list(ACTIVATIONS), default=defaults.activation)
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     p.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate")
-    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    p.add_argument("--dropout", type=float, default=defaults.dropout)
+    p.add_argument("--weight-decay", type=_non_negative_float, default=defaults.weight_decay)
+    p.add_argument("--dropout", type=_non_negative_float, default=defaults.dropout)
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help=f"number of epochs (default {defaults.epochs}; with --resume, the new "
                         "total, else the saved one)")  # fmt: skip
@@ -108,12 +127,12 @@ def _add_train(commands: Any) -> None:
     )
     p.add_argument(
         "--noise",
-        type=float,
+        type=_non_negative_float,
         default=defaults.noise,
         help="noise of the generated datasets, 0 to 0.5",
     )
-    p.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
-    p.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
+    p.add_argument("--test-fraction", type=_finite_float, default=defaults.test_fraction)
+    p.add_argument("--val-fraction", type=_finite_float, default=defaults.val_fraction)
     p.add_argument("--out", default=None, help="run folder (default runs/<data>)")
     p.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the interrupted run in DIR (its settings are reused; "
@@ -131,17 +150,19 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         config = RunConfig(out=args.resume, epochs=args.epochs or 0)
     else:
-        out = args.out or str(Path("runs") / args.data.split(":")[0])
+        data = args.data or RunConfig.data
+        out = args.out or str(Path("runs") / data.split(":")[0])
         config = RunConfig(
-            data=args.data, hidden=args.hidden, activation=args.activation,
+            data=data, hidden=args.hidden, activation=args.activation,
             optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
             dropout=args.dropout, epochs=args.epochs or RunConfig.epochs,
             batch_size=args.batch_size,
             seed=args.seed, samples=args.samples, noise=args.noise,
             test_fraction=args.test_fraction, val_fraction=args.val_fraction, out=out,
         )  # fmt: skip
+    named = args.data if args.resume else None  # the data a resumed run may read
     results = train_run(config, resume=bool(args.resume), progress=not args.no_progress,
-                        plots=not args.no_plots)  # fmt: skip
+                        plots=not args.no_plots, data=named)  # fmt: skip
     print(_metrics_table(results))
     if args.export_onnx:
         from chainrule.onnx import export_run  # onnx is an optional extra
@@ -163,7 +184,9 @@ def _metrics_table(results: dict[str, float]) -> str:
 def _add_evaluate(commands: Any) -> None:
     p = commands.add_parser("evaluate", help="test metrics of a saved run")
     p.add_argument("run_dir")
-    p.add_argument("--data", default=None, help="evaluate on another dataset spec")
+    p.add_argument("--data", default=None,
+                   help="evaluate on this dataset spec (needed for a run trained on files: "
+                        "a run folder's paths are never opened unless named here)")  # fmt: skip
     p.set_defaults(run=_evaluate)
 
 
@@ -302,10 +325,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"{error}", file=sys.stderr)
         return USAGE_ERROR
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ImportError,
-            IndexError, CheckpointError, np.linalg.LinAlgError) as error:  # fmt: skip
+    except (ValueError, OSError, ImportError, IndexError, CheckpointError,
+            np.linalg.LinAlgError) as error:  # fmt: skip
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"chainrule: error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+    except MemoryError:  # the limits should prevent it; never a traceback if they do not
+        print("chainrule: error: out of memory (MemoryError): use smaller settings",
+              file=sys.stderr)  # fmt: skip
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)

@@ -19,6 +19,7 @@ the end of its epoch.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import checkpoint, nn, optim
+from chainrule import checkpoint, limits, nn, optim
 from chainrule.autograd import no_grad
 from chainrule.data import Standardizer, load_dataset, train_test_split
 from chainrule.data.registry import DatasetInfo
 from chainrule.data.tabular import load_features
 from chainrule.io import atomic_write_json
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
+from chainrule.run_folder import claim, clear_results
+from chainrule.run_schema import RunFolderError, check_run_entries, check_settings_types
 from chainrule.tensor import Tensor
 from chainrule.train import Callback, History, TrainState, fit, metrics, predict
 
@@ -71,7 +74,8 @@ class RunConfig:
     out: str = "runs/latest"
 
     def check(self) -> RunConfig:
-        """Raise ValueError with a one-line reason for any setting out of range."""
+        """Raise ValueError with a one-line reason for any setting out of range (the
+        limits are those of `chainrule.limits`)."""
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}: choose from {', '.join(ACTIVATIONS)}"
@@ -80,19 +84,24 @@ class RunConfig:
             raise ValueError(
                 f"unknown optimizer {self.optimizer!r}: choose from {', '.join(OPTIMIZERS)}"
             )
-        if not self.lr > 0:
-            raise ValueError(f"learning rate must be > 0, got {self.lr}")
-        if any(width < 1 for width in self.hidden):
-            raise ValueError(f"hidden layer sizes must be >= 1, got {list(self.hidden)}")
-        for name in ("epochs", "batch_size", "samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not 0 < self.test_fraction < 1:
-            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        _in_range("learning rate", self.lr, 0.0, limits.MAX_LR, low_open=True)
+        _in_range("weight_decay", self.weight_decay, 0.0, limits.MAX_WEIGHT_DECAY)
+        _in_range("noise", self.noise, 0.0, limits.MAX_NOISE)
+        _in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        _in_range("test_fraction", self.test_fraction, 0.0, 1.0, low_open=True, high_open=True)
+        _in_range("val_fraction", self.val_fraction, 0.0, 1.0, high_open=True)
+        if len(self.hidden) > limits.MAX_HIDDEN_LAYERS:
+            raise ValueError(
+                f"{len(self.hidden)} hidden layers: at most {limits.MAX_HIDDEN_LAYERS}"
+            )
+        if any(not 1 <= width <= limits.MAX_WIDTH for width in self.hidden):
+            raise ValueError(
+                f"hidden layer sizes must lie in 1..{limits.MAX_WIDTH}, got {list(self.hidden)}"
+            )
+        for name, high in (("epochs", limits.MAX_EPOCHS), ("batch_size", limits.MAX_BATCH_SIZE),
+                           ("samples", limits.MAX_SAMPLES)):  # fmt: skip
+            if not 1 <= getattr(self, name) <= high:
+                raise ValueError(f"{name} must lie in 1..{high}, got {getattr(self, name)}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,11 +110,93 @@ class RunConfig:
         return values
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+    def from_dict(cls, values: dict[str, Any], where: str = "run settings") -> RunConfig:
+        """The settings saved by `to_dict`, each type-checked (RunFolderError naming
+        `where` and the field); unknown keys are ignored. Call `check` for the ranges."""
+        defaults = cls().to_dict()
+        defaults["hidden"] = tuple(defaults["hidden"])
+        check_settings_types(values, defaults, where)
         known = {f.name for f in dataclasses.fields(cls)}
         kept = {k: v for k, v in values.items() if k in known}
         kept["hidden"] = tuple(kept.get("hidden", ()))
         return cls(**kept)
+
+
+def _in_range(
+    name: str,
+    value: float,
+    low: float,
+    high: float,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """ValueError unless `value` is a finite number in the interval (inf and nan never are)."""
+    ok = math.isfinite(value) and (low < value if low_open else low <= value)
+    ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be a finite number in {left}{low:g}, {high:g}{right}, "
+                         f"got {value}")  # fmt: skip
+
+
+def is_builtin_data(spec: str) -> bool:
+    """Whether a data spec names a built-in dataset (generated or shipped: 'spiral',
+    'digits', ...) rather than files ('csv:PATH:T', 'mnist:DIR'): a spec with an argument
+    after a colon may name a path, and a path stored in a run folder is never opened."""
+    return ":" not in spec
+
+
+def _stored_data(spec: str, where: str, given: str | None, command: str) -> str:
+    """The data spec to use for a saved run: the one the user named, else the stored one
+    when it is built-in. A stored spec that names files is refused (class 1 of issue 14:
+    a run folder never chooses what chainrule reads)."""
+    if given is not None:
+        return given
+    if is_builtin_data(spec):
+        return spec
+    raise RunFolderError(
+        f"{where} says its data is {spec!r}, which names files; chainrule does not open a "
+        f"path stored in a run folder: name the data yourself, e.g. {command} --data SPEC"
+    )
+
+
+def _param_count(n_features: int, hidden: tuple[int, ...], n_outputs: int) -> int:
+    widths = [n_features, *hidden, n_outputs]
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:], strict=False))
+
+
+def check_run_size(
+    config: RunConfig, n_samples: int, n_features: int, n_outputs: int, num_classes: int | None
+) -> None:
+    """Refuse, before anything is allocated for it, a run whose model or memory would be
+    over the limits of `chainrule.limits` (one clear line saying which and by how much)."""
+    if not 1 <= n_features <= limits.MAX_FEATURES:
+        raise ValueError(f"the data has {n_features} features: between 1 and "
+                         f"{limits.MAX_FEATURES} are supported")  # fmt: skip
+    if num_classes is not None and num_classes > limits.MAX_CLASSES:
+        raise ValueError(
+            f"the target has {num_classes} classes, more than {limits.MAX_CLASSES}: if it is a "
+            "number to predict, write it with a decimal point (regression)"
+        )
+    params = _param_count(n_features, config.hidden, n_outputs)
+    if params > limits.MAX_PARAMETERS:
+        raise ValueError(
+            f"--hidden {','.join(map(str, config.hidden))} makes a model of {params:,} "
+            f"parameters, over the limit of {limits.MAX_PARAMETERS:,}"
+        )
+    width = n_features + 2 * sum(config.hidden) + n_outputs
+    batch = min(config.batch_size, max(n_samples, 1))
+    estimate = 4 * (
+        4 * params  # weights, gradients, two optimizer moments
+        + 3 * max(batch, 1024) * width  # a batch's activations and gradients (predict: 1024)
+        + 4 * n_samples * (n_features + n_outputs)  # the data, its split and standardised copy
+    )
+    if estimate > limits.MAX_RUN_BYTES:
+        raise ValueError(
+            f"this run would need about {estimate / limits.GiB:.1f} GiB of memory, over the "
+            f"{limits.MAX_RUN_BYTES / limits.GiB:.0f} GiB limit: use fewer samples, smaller "
+            "layers or a smaller batch"
+        )
 
 
 def build_model(
@@ -233,41 +324,63 @@ def loss_for(classification: bool) -> nn.Module:
     return nn.CrossEntropyLoss() if classification else nn.MSELoss()
 
 
-def train_run(
-    config: RunConfig, resume: bool = False, progress: bool = True, plots: bool = True
-) -> dict[str, float]:
-    """Train (or resume) the run in `config.out` and return the final test metrics."""
-    out = Path(config.out)
-    model_path = out / MODEL_FILE
-    saved = None
-    if resume:
-        if not model_path.exists():
-            raise FileNotFoundError(f"cannot resume: {model_path} does not exist")
-        saved = checkpoint.load(model_path)
-        epochs = config.epochs
-        config = RunConfig.from_dict(saved["run"])
-        config.out, config.epochs = str(out), max(epochs, config.epochs)
-    config.check()
-    manual_seed(config.seed)
-    data = prepare_data(config)
-    classification = data.classification
-    if saved is not None:
-        model = saved.model
-        assert model is not None
-    else:
-        model = build_model(data.info.n_features, config.hidden, config.activation,
-                            data.n_outputs, config.dropout)  # fmt: skip
-    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay)
-    loader_rng = Generator().manual_seed(config.seed)
-    history, start_epoch = History(), 0
-    if saved is not None:
+class RunFailed(ValueError):
+    """Training stopped before its last epoch (a NaN, an overflow): the run is not a result."""
+
+
+def _restore(saved: checkpoint.Checkpoint, optimizer: optim.Optimizer, loader_rng: Generator,
+             where: str) -> tuple[History, int]:  # fmt: skip
+    """Put a saved run's optimizer and random streams back; the history and next epoch."""
+    try:
         checkpoint.restore_optimizer(saved, optimizer)
-        set_rng_state(saved["rng"])
-        loader_rng.set_state(saved["loader_rng"])
-        history = History.from_dict(saved["history"])
-        start_epoch = int(saved.epoch) + 1
-    out.mkdir(parents=True, exist_ok=True)
-    history = fit(
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        raise RunFolderError(f"{where}: its optimizer state cannot be restored: {error}") from None
+    for group in optimizer.param_groups:
+        numbers = [v for k, v in group.items() if k != "params" and not isinstance(v, str)]
+        flat = [x for v in numbers for x in (v if isinstance(v, (tuple, list)) else (v,))]
+        if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in flat if x is not None):
+            raise RunFolderError(f"{where}: its optimizer settings hold a non-finite value")
+    set_rng_state(saved["rng"])
+    loader_rng.set_state(saved["loader_rng"])
+    return History.from_dict(saved["history"]), int(saved.epoch) + 1
+
+
+def train_run(
+    config: RunConfig,
+    resume: bool = False,
+    progress: bool = True,
+    plots: bool = True,
+    data: str | None = None,
+) -> dict[str, float]:
+    """Train (or resume) the run in `config.out` and return the final test metrics.
+
+    The folder is locked for the whole run (a second writer is refused) and always holds
+    one run: before the model changes, the previous results (metrics, history, plots; and
+    for a new run the old model) are removed, and they are written again at the end. With
+    `resume`, the saved settings are used; a saved data source that names files is read
+    only when the user names it again as `data`. Raises `RunFailed` when training
+    diverges (the folder then holds the last good epoch's model, if any, and its history).
+    """
+    out = Path(config.out)
+    if not resume:
+        config.check()  # bad settings never create or touch the folder
+    with claim(out):
+        return _train_locked(config, out, resume, progress, plots, data)
+
+
+def _fit_run(
+    model: nn.Module,
+    classification: bool,
+    optimizer: optim.Optimizer,
+    data: PreparedData,
+    config: RunConfig,
+    progress: bool,
+    loader_rng: Generator,
+    start_epoch: int,
+    history: History,
+    model_path: Path,
+) -> History:
+    return fit(
         model,
         loss_for(classification),
         optimizer,
@@ -282,7 +395,56 @@ def train_run(
         history=history,
         callbacks=[EpochCheckpoint(model_path, config, data, loader_rng)],
     )
+
+
+def _train_locked(
+    config: RunConfig, out: Path, resume: bool, progress: bool, plots: bool, data_spec: str | None
+) -> dict[str, float]:
+    model_path = out / MODEL_FILE
+    saved = None
+    if resume:
+        if not model_path.exists():
+            raise FileNotFoundError(f"cannot resume: {model_path} does not exist")
+        saved, _model, stored = load_run(out)
+        epochs = config.epochs
+        stored.data = _stored_data(stored.data, str(model_path), data_spec,
+                                   f"chainrule train --resume {out}")  # fmt: skip
+        config = stored
+        config.out, config.epochs = str(out), max(epochs, config.epochs)
+    elif data_spec is not None:
+        config.data = data_spec
+    config.check()
+    manual_seed(config.seed)
+    data = prepare_data(config)
+    check_run_size(config, data.info.n_samples, data.info.n_features, data.n_outputs,
+                   data.info.num_classes)  # fmt: skip
+    classification = data.classification
+    if saved is not None:
+        model = saved.model
+        assert model is not None
+        _check_model_fits(model, data.info.n_features, data.n_outputs, str(model_path))
+    else:
+        model = build_model(data.info.n_features, config.hidden, config.activation,
+                            data.n_outputs, config.dropout)  # fmt: skip
+    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay)
+    loader_rng = Generator().manual_seed(config.seed)
+    history, start_epoch = History(), 0
+    if saved is not None:
+        history, start_epoch = _restore(saved, optimizer, loader_rng, str(model_path))
+    removed = clear_results(out, model_too=saved is None)  # the folder now holds one run
+    if saved is None and MODEL_FILE in removed:
+        print(f"note: replaced the previous run in {out}", file=sys.stderr)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # TerminateOnNaN says it
+        history = _fit_run(model, classification, optimizer, data, config, progress, loader_rng,
+                           start_epoch, history, model_path)  # fmt: skip
     atomic_write_json(out / "history.json", history.to_dict())
+    if history.stopped_reason is not None:
+        kept = (
+            f"{out} keeps the model of epoch {history.epoch[-1] + 1} and its history"
+            if history.epoch
+            else f"no model was saved in {out}"
+        )
+        raise RunFailed(f"training did not finish: {history.stopped_reason} ({kept})")
     outputs = predict(model, data.test[0], batch_size=1024)  # once, for metrics and plots
     results = test_metrics(outputs, data)
     atomic_write_json(out / "metrics.json", results)
@@ -350,22 +512,62 @@ def draw_plots(
     return written
 
 
+def _check_model_fits(model: nn.Module, n_features: int, n_outputs: int, where: str) -> None:
+    """One row of zeros through the model: it must take `n_features` and give `n_outputs`
+    (a checkpoint's layer widths are bounded, so this is cheap)."""
+    try:
+        with no_grad():
+            was_training = model.training
+            model.eval()
+            output = model(Tensor(np.zeros((1, n_features), dtype=np.float32)))
+            model.train(was_training)
+        shape = tuple(output.shape)
+    except (ValueError, RuntimeError, TypeError, IndexError) as error:
+        raise RunFolderError(
+            f"{where}: its model does not take the run's {n_features} features ({error})"
+        ) from None
+    if shape != (1, n_outputs):
+        raise RunFolderError(
+            f"{where}: its model gives outputs of shape {shape[1:]} for the run's "
+            f"{n_outputs} output(s)"
+        )
+
+
 def load_run(run_dir: str | Path) -> tuple[checkpoint.Checkpoint, nn.Module, RunConfig]:
-    """The saved checkpoint of a run folder, its model and its settings."""
+    """The saved checkpoint of a run folder, its model and its settings, every field of
+    its metadata checked (`chainrule.run_schema`): RunFolderError naming the field."""
     path = Path(run_dir) / MODEL_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(f"{path} does not exist: is {run_dir} a chainrule run folder?")
     saved = checkpoint.load(path)
+    where = str(path)
     if "run" not in saved or saved.model is None:
-        raise ValueError(f"{path} is not a chainrule training run checkpoint")
-    return saved, saved.model, RunConfig.from_dict(saved["run"])
+        raise RunFolderError(f"{path} is not a chainrule training run checkpoint")
+    check_run_entries(saved.entries, where)
+    config = RunConfig.from_dict(saved["run"], where)
+    try:
+        config.check()
+    except ValueError as error:
+        raise RunFolderError(f"{where}: run metadata 'run': {error}") from None
+    if saved.epoch >= config.epochs:
+        raise RunFolderError(
+            f"{where}: run metadata 'epoch' is {saved.epoch}, not below the run's "
+            f"{config.epochs} epochs"
+        )
+    n_outputs = saved["num_classes"] if saved["task"] == "classification" else 1
+    _check_model_fits(saved.model, len(saved["feature_names"]), n_outputs, where)
+    return saved, saved.model, config
 
 
 def evaluate_run(run_dir: str | Path, data_spec: str | None = None) -> dict[str, float]:
-    """Test metrics of a saved run, on its own test split or on another dataset spec."""
+    """Test metrics of a saved run, on its own test split or on another dataset spec.
+
+    The run's own data is used only when it is a built-in dataset; data from files must
+    be named by the caller (`data_spec`), never taken from the folder.
+    """
     saved, model, config = load_run(run_dir)
-    if data_spec is not None:
-        config.data = data_spec
+    config.data = _stored_data(config.data, str(Path(run_dir) / MODEL_FILE), data_spec,
+                               f"chainrule evaluate {run_dir}")  # fmt: skip
     data = prepare_data(config)
     expected = len(saved["feature_names"])
     if data.info.n_features != expected:
@@ -373,6 +575,8 @@ def evaluate_run(run_dir: str | Path, data_spec: str | None = None) -> dict[str,
             f"dataset {config.data!r} has {data.info.n_features} features but the model in "
             f"{run_dir} expects {expected}"
         )
+    check_run_size(config, data.info.n_samples, data.info.n_features, data.n_outputs,
+                   data.info.num_classes)  # fmt: skip
     data.scaler.mean, data.scaler.std = saved["scaler_mean"], saved["scaler_std"]
     data.test = (data.scaler.transform(data.raw_test_X), data.test[1])
     return test_metrics(predict(model, data.test[0], batch_size=1024), data)

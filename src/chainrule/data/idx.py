@@ -21,6 +21,9 @@ from typing import IO
 
 import numpy as np
 
+from chainrule.io import open_regular
+from chainrule.limits import MAX_IDX_BYTES
+
 Stream = IO[bytes] | gzip.GzipFile
 
 _DTYPES: dict[int, np.dtype] = {
@@ -89,7 +92,7 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     IDX file: bad magic, truncated header or data, trailing bytes, or a broken gzip stream.
     """
     name = os.fspath(path)
-    with open(name, "rb") as raw:
+    with open_regular(name, MAX_IDX_BYTES, "IDX file") as raw:  # no FIFO, device or folder
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
         if not compressed:

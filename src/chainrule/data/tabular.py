@@ -16,6 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chainrule.io import read_regular
+from chainrule.limits import MAX_CSV_BYTES
+
 
 def _number(cell: str, row: int, column: str, name: str) -> float:
     text = cell.strip()
@@ -60,10 +63,16 @@ def load_csv(
         missing, non-numeric or non-finite cell, a value too large for float32, or a row of
         the wrong length; also for bytes that are not UTF-8, a malformed CSV row, an empty
         file, a missing header (a first row of numbers), a target not in the header or a
-        file with no data rows.
+        file with no data rows, or one whose only column is the target. The file must be
+        a regular file of at most `chainrule.limits.MAX_CSV_BYTES`.
     """
     name, header, body = _read_table(path)
     target = _target_position(header, target_column, name)
+    if len(header) == 1:
+        raise ValueError(
+            f"{name}: the only column is the target {header[target]!r}: there are no feature "
+            "columns to learn from"
+        )
     values = _numbers(name, header, body, range(len(header)))
     integral = all(_is_integer_text(row[target]) for _, row in body)
     # every cell parsed as a finite float64; it must also fit the float32 (or int64) it becomes
@@ -98,8 +107,7 @@ def _read_table(path: str | os.PathLike[str]) -> tuple[str, list[str], list[tupl
     """The file's name, its header (stripped names) and its non-blank rows with their row
     numbers; errors for undecodable bytes, malformed CSV, no header, no rows."""
     name = os.fspath(path)
-    with open(name, "rb") as handle:
-        data = handle.read()
+    data = read_regular(name, MAX_CSV_BYTES, "CSV file")  # no FIFO, device or folder
     if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
         data = data[3:]
     try:

@@ -18,6 +18,9 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from chainrule.io import read_regular
+from chainrule.limits import MAX_CORPUS_BYTES
+
 __all__ = ["NAMES", "clean_items", "load_corpus", "load_names", "read_corpus"]
 
 NAMES = "names"
@@ -69,7 +72,8 @@ def read_corpus(path: str | os.PathLike[str]) -> list[str]:
         raise FileNotFoundError(f"corpus file not found: {shown}")
     if file.is_dir():
         raise ValueError(f"the corpus {shown} is a folder; give a text file, one item per line")
-    items = clean_items(_decode_lines(file.read_bytes(), shown))
+    data = read_regular(file, MAX_CORPUS_BYTES, "corpus file")  # no FIFO, device or folder
+    items = clean_items(_decode_lines(data, shown))
     if not items:
         raise ValueError(f"the corpus {shown} is empty: it has no non-blank lines")
     return items
