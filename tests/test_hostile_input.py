@@ -545,7 +545,7 @@ def test_zero_width_layer_cannot_make_the_next_one_huge(tmp_path: Path) -> None:
 
 
 def test_too_many_layers_and_tensors_are_refused_before_building(tmp_path: Path) -> None:
-    from chainrule.limits import MAX_LAYERS, MAX_TENSORS  # noqa: PLC0415
+    from chainrule.limits import MAX_LAYERS, MAX_TENSORS
 
     layers = [_linear(str(i), 1, 1) for i in range(MAX_LAYERS + 1)]
     tensors = {}
@@ -585,7 +585,7 @@ def test_load_of_a_folder_a_symlink_loop_a_fifo_or_a_device(tmp_path: Path) -> N
 def test_files_over_their_size_limit_are_refused_before_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chainrule import io as cio  # noqa: PLC0415
+    from chainrule import io as cio
 
     table = write(tmp_path, "a,b\n1,2\n" * 50)
     read: list[int] = []

@@ -369,7 +369,7 @@ def test_every_json_file_of_a_run_is_strict(good_run: Path) -> None:
 
     for path in good_run.glob("*.json"):
         json.loads(path.read_text(), parse_constant=constant)
-    from chainrule.io import atomic_write_json, read_json  # noqa: PLC0415
+    from chainrule.io import atomic_write_json, read_json
 
     target = good_run.parent / "nan.json"
     atomic_write_json(target, {"loss": float("nan"), "x": [float("inf"), np.float32(1.5)]})
