@@ -71,6 +71,7 @@ def test_adam_in_place_matches_the_expressions_bitwise(shapes, dtype, options) -
 
 
 SGD_OPTIONS = [
+    {},  # plain: 80x64 weights (past SCRATCH_MIN) take the scratch buffer, the bias does not
     {"momentum": 0.9},
     {"momentum": 0.9, "dampening": 0.1},
     {"momentum": 0.9, "nesterov": True},
@@ -80,7 +81,7 @@ SGD_OPTIONS = [
 
 @pytest.mark.parametrize("options", SGD_OPTIONS)
 def test_sgd_in_place_matches_the_expressions_bitwise(options) -> None:
-    start = params_of([(40, 30), (30,)], np.float32)
+    start = params_of([(80, 64), (30,)], np.float32)
     tensors = [chainrule.tensor(a.copy(), requires_grad=True) for a in start]
     opt = optim.SGD(tensors, lr=0.05, **options)
     ref = [a.copy() for a in start]

@@ -17,12 +17,12 @@ order, so the same numbers, without the bookkeeping.
 
 Supported models: `Sequential` (nested too) of Linear, Identity, Flatten and the
 activation layers. Linear (on a batch of rows), ReLU, Tanh and Sigmoid are written out as
-NumPy calls into kept buffers; other layers call their op's own `forward` and `backward`. Layers whose forward draws
-random numbers or updates state (Dropout, BatchNorm1d) would be frozen by a replay, so
-they are refused with a clear error. The loss is computed eagerly on the replayed output,
-so every loss and option behaves as usual; plain `CrossEntropyLoss()` on class indices and
-the mean squared error (`MSELoss()`, `F.mse_loss`) on targets of the output's dtype and
-shape are written out too.
+NumPy calls into kept buffers; other layers call their op's own `forward` and `backward`.
+Layers whose forward draws random numbers or updates state (Dropout, BatchNorm1d) would be
+frozen by a replay, so they are refused with a clear error. The loss is computed eagerly
+on the replayed output, so every loss and option behaves as usual; plain
+`CrossEntropyLoss()` on class indices and the mean squared error (`MSELoss()`,
+`F.mse_loss`) on targets of the output's dtype and shape are written out too.
 
 After a replayed step the parameters' ``.grad`` arrays are the program's buffers and the
 next step overwrites them (as with the static outputs of a CUDA graph): copy a gradient if

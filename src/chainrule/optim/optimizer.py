@@ -35,6 +35,11 @@ __all__ = ["Optimizer", "ParamsT"]
 
 ParamsT: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]]"
 
+# From this many elements on, plain SGD writes γ·g into the scratch buffer instead of a new
+# array: measured (one process, CPU time) 1.13x faster on W1's 784x256 weights, but 0.7x on
+# W3's 16x16 ones, where slicing the buffer costs more than NumPy's small-array allocation
+SCRATCH_MIN = 4096
+
 
 def _tensor_type() -> type:
     from chainrule.tensor import Tensor  # the engine imports lazily too
