@@ -559,7 +559,15 @@ def test_registry_toy_class_count_is_fixed_even_for_tiny_samples() -> None:
 def test_registry_lists_every_name() -> None:
     rows = list_datasets()
     names = [row.name for row in rows]
-    for expected in [*TOY_SPECS, "digits", "mnist:DIR", "fashion:DIR", "csv:PATH:TARGET"]:
+    for expected in [
+        *TOY_SPECS,
+        "digits",
+        "mnist",
+        "mnist1d",
+        "mnist:DIR",
+        "fashion:DIR",
+        "csv:PATH:TARGET",
+    ]:
         assert expected in names
     assert names == data.known_names()
     assert all(len(row) == 4 and all(isinstance(cell, str) for cell in row) for row in rows)
@@ -571,8 +579,8 @@ def test_registry_unknown_name_lists_the_known_ones() -> None:
         load_dataset("nope")
     with pytest.raises(ValueError, match="unknown"):
         load_dataset("circle:extra")
-    with pytest.raises(ValueError, match="mnist:DIR"):
-        load_dataset("mnist")
+    with pytest.raises(ValueError, match="fashion:DIR"):
+        load_dataset("fashion")
     with pytest.raises(ValueError, match="csv:PATH:TARGET"):
         load_dataset("csv:only-a-path.csv")
 

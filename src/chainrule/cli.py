@@ -91,11 +91,21 @@ def _positive_int(text: str) -> int:
 
 
 # ---------------------------------------------------------------------- train and friends
+# the options whose default depends on the dataset (see runs.DATASET_DEFAULTS)
+_TUNABLE = ("hidden", "activation", "optimizer", "lr", "weight_decay", "dropout", "epochs",
+            "batch_size", "samples", "noise", "test_fraction", "val_fraction")  # fmt: skip
+
+
 def _add_train(commands: Any) -> None:
     from chainrule.runs import ACTIVATIONS, OPTIMIZERS, RunConfig
 
     defaults = RunConfig()
-    p = commands.add_parser("train", help="train an MLP on a dataset and write a run folder")
+    p = commands.add_parser(
+        "train",
+        help="train an MLP on a dataset and write a run folder",
+        description="Options left out take the dataset's defaults (`chainrule datasets` lists "
+        "those that differ from the ones below).",
+    )
     p.add_argument(
         "--data",
         default=None,
@@ -106,33 +116,40 @@ def _add_train(commands: Any) -> None:
     p.add_argument(
         "--hidden",
         type=_hidden,
-        default=defaults.hidden,
+        default=None,
         help="hidden layer sizes, e.g. 64,32 (default 64)",
     )
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default=defaults.activation)
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    p.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate")
-    p.add_argument("--weight-decay", type=_non_negative_float, default=defaults.weight_decay)
-    p.add_argument("--dropout", type=_non_negative_float, default=defaults.dropout)
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default=None,
+                   help=f"default {defaults.activation}")  # fmt: skip
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                   help=f"default {defaults.optimizer}")  # fmt: skip
+    p.add_argument("--lr", type=_positive_float, default=None,
+                   help=f"learning rate (default {defaults.lr:g})")  # fmt: skip
+    p.add_argument("--weight-decay", type=_non_negative_float, default=None)
+    p.add_argument("--dropout", type=_non_negative_float, default=None)
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help=f"number of epochs (default {defaults.epochs}; with --resume, the new "
                         "total, else the saved one)")  # fmt: skip
-    p.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    p.add_argument("--batch-size", type=_positive_int, default=None,
+                   help=f"default {defaults.batch_size}")  # fmt: skip
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument(
         "--samples",
         type=_positive_int,
-        default=defaults.samples,
-        help="number of points for the generated 2-D datasets",
+        default=None,
+        help=f"number of points for the generated 2-D datasets (default {defaults.samples})",
     )
     p.add_argument(
         "--noise",
         type=_non_negative_float,
-        default=defaults.noise,
-        help="noise of the generated datasets, 0 to 0.5",
+        default=None,
+        help=f"noise of the generated datasets, 0 to 0.5 (default {defaults.noise})",
     )
-    p.add_argument("--test-fraction", type=_finite_float, default=defaults.test_fraction)
-    p.add_argument("--val-fraction", type=_finite_float, default=defaults.val_fraction)
+    p.add_argument("--test-fraction", type=_finite_float, default=None,
+                   help=f"default {defaults.test_fraction}; mnist and mnist1d have a fixed "
+                        "test set")  # fmt: skip
+    p.add_argument("--val-fraction", type=_finite_float, default=None,
+                   help=f"default {defaults.val_fraction}")  # fmt: skip
     p.add_argument("--out", default=None, help="run folder (default runs/<data>)")
     p.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the interrupted run in DIR (its settings are reused; "
@@ -145,21 +162,18 @@ def _add_train(commands: Any) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from chainrule.runs import RunConfig, train_run
+    from chainrule.runs import RunConfig, defaults_for, train_run
 
     if args.resume:
         config = RunConfig(out=args.resume, epochs=args.epochs or 0)
     else:
         data = args.data or RunConfig.data
-        out = args.out or str(Path("runs") / data.split(":")[0])
-        config = RunConfig(
-            data=data, hidden=args.hidden, activation=args.activation,
-            optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-            dropout=args.dropout, epochs=args.epochs or RunConfig.epochs,
-            batch_size=args.batch_size,
-            seed=args.seed, samples=args.samples, noise=args.noise,
-            test_fraction=args.test_fraction, val_fraction=args.val_fraction, out=out,
-        )  # fmt: skip
+        settings = defaults_for(data)
+        settings.update({name: getattr(args, name) for name in _TUNABLE
+                         if getattr(args, name) is not None})  # fmt: skip
+        settings["seed"] = args.seed
+        settings["out"] = args.out or str(Path("runs") / data.split(":")[0])
+        config = RunConfig(**settings)
     named = args.data if args.resume else None  # the data a resumed run may read
     results = train_run(config, resume=bool(args.resume), progress=not args.no_progress,
                         plots=not args.no_plots, data=named)  # fmt: skip
@@ -268,12 +282,25 @@ def _add_datasets(commands: Any) -> None:
 
 def _datasets(args: argparse.Namespace) -> int:
     from chainrule.data import list_datasets
+    from chainrule.runs import DATASET_DEFAULTS
 
     rows = [("name", "shape", "task", "description"), *list_datasets()]
     widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
     for row in rows:
-        print("  ".join(str(row[i]).ljust(widths[i]) for i in range(3)) + "  " + str(row[3]))
+        line = "  ".join(str(row[i]).ljust(widths[i]) for i in range(3)) + "  " + str(row[3])
+        if row[0] in DATASET_DEFAULTS:
+            line += f" [train defaults: {_flags(DATASET_DEFAULTS[str(row[0])])}]"
+        print(line)
     return 0
+
+
+def _flags(settings: dict[str, Any]) -> str:
+    """{'hidden': (128,), 'lr': 0.002} -> '--hidden 128 --lr 0.002'."""
+    parts = []
+    for name, value in settings.items():
+        shown = ",".join(map(str, value)) if isinstance(value, tuple) else f"{value:g}"
+        parts.append(f"--{name.replace('_', '-')} {shown}")
+    return " ".join(parts)
 
 
 # ---------------------------------------------------------------------- optional commands

@@ -199,6 +199,32 @@ def check_run_size(
         )
 
 
+# Settings that differ from RunConfig's for a dataset, used when `chainrule train` is not
+# given them (measured with --seed 0; the README has the figures):
+# - digits: 97.8% test accuracy with the plain defaults, 98.6% with these (mean over seeds
+#   0-4: 96.9% -> 97.7%);
+# - mnist: 256 hidden units, as scikit-learn's MLPClassifier((256,)) it is compared with;
+# - mnist1d: the MLP width, learning rate and batch of Greydanus (2020), about the 6,000
+#   steps of the paper (40 batches of 100 an epoch).
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "digits": {"hidden": (128,), "epochs": 40, "lr": 2e-3},
+    "mnist": {"hidden": (256,)},
+    "mnist1d": {"hidden": (100, 100), "lr": 1e-2, "batch_size": 100, "epochs": 150},
+}
+
+
+def defaults_for(data: str) -> dict[str, Any]:
+    """RunConfig's settings for `data`: the dataclass defaults, with DATASET_DEFAULTS' on top.
+
+    Only the plain name counts: 'mnist' has defaults, 'mnist:DIR' (the full IDX files) not.
+    """
+    values = RunConfig().to_dict()
+    values["hidden"] = tuple(values["hidden"])
+    values.update(DATASET_DEFAULTS.get(data, {}))
+    values["data"] = data
+    return values
+
+
 def build_model(
     n_features: int, hidden: tuple[int, ...], activation: str, n_outputs: int, dropout: float
 ) -> nn.Sequential:
@@ -253,19 +279,29 @@ def _targets(y: np.ndarray, classification: bool) -> np.ndarray:
 
 
 def prepare_data(config: RunConfig) -> PreparedData:
-    """Load the dataset and split it; the split depends only on the seed."""
+    """Load the dataset and split it; the split depends only on the seed (the test set is
+    fixed for datasets that come with one, such as mnist and mnist1d)."""
     info = load_dataset(config.data, n=config.samples, noise=config.noise, seed=config.seed)
     classification = info.task == "classification"
     stratify = classification
-    X_train, X_test, y_train, y_test = train_test_split(
-        info.X, info.y, config.test_fraction, stratify=stratify, seed=config.seed
-    )
+    if info.test_mask is not None:  # the dataset's own test set (mnist, mnist1d)
+        X_train, X_test = info.X[~info.test_mask], info.X[info.test_mask]
+        y_train, y_test = info.y[~info.test_mask], info.y[info.test_mask]
+    else:
+        X_train, X_test, y_train, y_test = train_test_split(
+            info.X, info.y, config.test_fraction, stratify=stratify, seed=config.seed
+        )
     val = None
     if config.val_fraction:
         X_train, X_val, y_train, y_val = train_test_split(
             X_train, y_train, config.val_fraction, stratify=stratify, seed=config.seed + 1
         )
     scaler = Standardizer().fit(X_train)
+    if info.image_shape is not None:
+        # pixels share one scale: a per-pixel std would blow up a border pixel that is dark
+        # in almost every training image (MNIST's test accuracy drops by a point with it)
+        scaler.mean = np.full_like(scaler.mean, X_train.mean(dtype=np.float64))
+        scaler.std = np.full_like(scaler.std, X_train.std(dtype=np.float64))
     if config.val_fraction:
         val = (scaler.transform(X_val), _targets(y_val, classification))
     return PreparedData(

