@@ -36,7 +36,7 @@ def example() -> ModuleType:
 
 def torch_twin(model: Any) -> Any:
     """The same network in PyTorch, holding a copy of `model`'s weights."""
-    import torch  # noqa: PLC0415 - a test dependency only
+    import torch
 
     class PaperMLP(torch.nn.Module):
         def __init__(self) -> None:
@@ -57,7 +57,7 @@ def torch_twin(model: Any) -> Any:
 
 
 def train_torch(model: Any, X: np.ndarray, y: np.ndarray, steps: int, lr: float) -> list[float]:
-    import torch  # noqa: PLC0415
+    import torch
 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     inputs, targets = torch.from_numpy(X), torch.from_numpy(y)
@@ -74,16 +74,15 @@ def train_torch(model: Any, X: np.ndarray, y: np.ndarray, steps: int, lr: float)
 
 
 def torch_accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
-    import torch  # noqa: PLC0415
+    import torch
 
     with torch.no_grad():
         return float((model(torch.from_numpy(X)).argmax(1).numpy() == y).mean())
 
 
 def compare(seeds: list[int], steps: int) -> dict[str, Any]:
-    import torch  # noqa: PLC0415
-
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
     threadpool_limits(1)  # one thread each: NumPy's BLAS as PyTorch

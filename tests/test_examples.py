@@ -232,9 +232,9 @@ def test_16_deep_representations(tmp_path):
 
 def test_mnist1d_paper_mlp_learns_and_matches_pytorch_step_for_step(tmp_path):
     torch = pytest.importorskip("torch")
-    from benchmarks.mnist1d_compare import torch_twin, train_torch
-
     from threadpoolctl import threadpool_limits
+
+    from benchmarks.mnist1d_compare import torch_twin, train_torch
 
     module = load("17_mnist1d")
     X, y, X_test, y_test = module.mnist1d()

@@ -25,7 +25,7 @@ _INSTALL_HINT = 'pip install "chainrule[datasets]"'
 @functools.lru_cache(maxsize=2)
 def _generate(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     try:
-        from mnist1d.data import get_dataset_args, make_dataset  # noqa: PLC0415 - optional
+        from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as error:
         raise ImportError(f"--data mnist1d needs the mnist1d package: {_INSTALL_HINT}") from error
     args = get_dataset_args()

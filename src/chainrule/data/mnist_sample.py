@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data.split import _stratified_test_indices
+from chainrule.io import open_regular
 
 __all__ = ["MAX_BYTES", "mnist_sample", "mnist_sample_path", "mnist_sample_split"]
 
@@ -57,9 +58,9 @@ def mnist_sample_path() -> Path:
 def _decompressed(path: Path, limit: int) -> bytes:
     """The gunzipped bytes of `path`, refusing more than `limit` of them (a gzip bomb)."""
     name = os.fspath(path)
-    try:
-        with gzip.open(name, "rb") as stream:
-            data = stream.read(limit + 1)
+    try:  # a regular file (no FIFO or device) no larger than the limit, then gunzipped
+        with open_regular(name, limit, "MNIST sample") as raw, gzip.GzipFile(fileobj=raw) as z:
+            data = z.read(limit + 1)
     except (OSError, EOFError, zlib.error) as error:
         raise ValueError(f"{name}: broken gzip stream ({error})") from None
     if len(data) > limit:
