@@ -51,6 +51,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 MODEL_FILE = "model.safetensors"
+MAX_PLOTTED_CLASSES = 100  # more classes than this get no confusion-matrix plot
 
 
 @dataclass
@@ -533,9 +534,10 @@ def draw_plots(
     if data.classification:
         labels = outputs.argmax(axis=1)
         k = int(data.info.num_classes or outputs.shape[1])
-        matrix = metrics.confusion_matrix(y, labels, k)
-        written.append(plots.plot_confusion_matrix(matrix, out / "confusion_matrix.png",
-                                                   data.info.class_names))  # fmt: skip
+        if k <= MAX_PLOTTED_CLASSES:  # a k x k matrix: 10,000 classes would be 800 MB
+            matrix = metrics.confusion_matrix(y, labels, k)
+            written.append(plots.plot_confusion_matrix(matrix, out / "confusion_matrix.png",
+                                                       data.info.class_names))  # fmt: skip
         if data.info.n_features == 2:
             written.append(plots.plot_decision_boundary(
                 lambda grid: predict(model, grid, batch_size=1024).argmax(axis=1), X, y,

@@ -35,6 +35,7 @@ from chainrule.train.callbacks import Callback, TerminateOnNaN, TrainState
 from chainrule.train.history import History
 from chainrule.train.metrics import CLASSIFICATION, Metric, get_metric
 from chainrule.train.progress import make_progress
+from chainrule.train.streaming import Streams
 
 __all__ = ["as_loader", "check_finite", "evaluate", "fit", "predict"]
 
@@ -178,18 +179,19 @@ def _metric_value(fn: Metric, y_true: Any, y_pred: Any, from_logits: bool | None
 
 
 class _Accumulator:
-    """Sums a sample-weighted loss and keeps predictions and targets for exact metrics.
+    """Sums a sample-weighted loss and streams the metrics (`chainrule.train.streaming`).
 
-    The epoch's loss is Σ_b n_b·loss_b / Σ_b n_b (exact for mean-reduced losses); metrics
-    are computed once on all of the epoch's predictions, so precision, F1 or R² are exact,
-    not averages over batches. The running values shown live are batch-weighted averages.
+    The epoch's loss is Σ_b n_b·loss_b / Σ_b n_b (exact for mean-reduced losses). The
+    built-in metrics come from running counts and sums, so memory does not grow with the
+    epoch and precision, F1 or R² are those of all the epoch's predictions, not averages
+    over batches (only a custom metric function keeps the epoch's outputs). The running
+    values shown live are batch-weighted averages.
     """
 
     def __init__(self, metrics: Sequence[tuple[str, Metric]], from_logits: bool | None) -> None:
         self.metrics, self.from_logits = metrics, from_logits
         self.samples, self.loss_sum = 0, 0.0
-        self.predictions: list[np.ndarray] = []
-        self.targets: list[np.ndarray] = []
+        self.streams = Streams(metrics, from_logits)
         self.live_sums = dict.fromkeys((name for name, _ in metrics), 0.0)
 
     def add(self, loss: float | None, output: Any, target: Any, n: int, live: bool) -> None:
@@ -199,8 +201,7 @@ class _Accumulator:
         if not self.metrics:
             return
         prediction, truth = _array(output), _array(target)
-        self.predictions.append(prediction)
-        self.targets.append(truth)
+        self.streams.add(truth, prediction)
         if live:
             for name, fn in self.metrics:
                 self.live_sums[name] += n * _metric_value(fn, truth, prediction, self.from_logits)
@@ -215,10 +216,9 @@ class _Accumulator:
             raise ValueError("no batches: the data is empty (or smaller than one batch)")
         logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
         if self.metrics:
-            truth = np.concatenate(self.targets)
-            prediction = np.concatenate(self.predictions)
-            for name, fn in self.metrics:
-                logs[name] = _metric_value(fn, truth, prediction, self.from_logits)
+            logs.update(self.streams.values(
+                lambda fn, truth, prediction: _metric_value(fn, truth, prediction,
+                                                            self.from_logits)))  # fmt: skip
         return logs
 
 
