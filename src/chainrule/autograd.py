@@ -119,29 +119,38 @@ class VersionCounter:
     Tensors get a counter only on first need (most are never shared or changed in place).
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "stamp")
 
     def __init__(self) -> None:
         self.value = 0
+        self.stamp = 0  # creation number (see _creation_counter) at the last change
 
 
 def version_counter(tensor: Tensor) -> VersionCounter:
-    """The tensor's version counter, made now if it had none."""
+    """The tensor's version counter, made now if it had none; a view uses its base's."""
     counter = tensor._vc
     if counter is None:
-        counter = tensor._vc = VersionCounter()
+        base = getattr(tensor, "_base", None)
+        counter = VersionCounter() if base is None else version_counter(base)
+        tensor._vc = counter
     return counter
 
 
 def bump_version(tensor: Tensor) -> None:
-    """Record one in-place change of the tensor's memory."""
+    """Record one in-place change of the tensor's memory, stamped with the graph's clock:
+    a node created before the stamp that saved this memory now holds changed values."""
+    global _last_change
     counter = tensor._vc
     if counter is None:
-        counter = tensor._vc = VersionCounter()
+        counter = version_counter(tensor)
     counter.value += 1
+    counter.stamp = _last_change = next(_creation_counter)
 
 
-_creation_counter = itertools.count(1)  # orders graph tensors: inputs before outputs
+_creation_counter = itertools.count(1)  # orders graph tensors (and in-place changes) in time
+# the stamp of the latest in-place change anywhere: backward skips the saved-memory checks
+# of nodes created after it (the usual case: no in-place op inside the graph)
+_last_change = 0
 _recorders: list[list[Any]] = []  # see chainrule.capture
 
 
@@ -162,6 +171,12 @@ class Function:
 
     inputs: tuple[Tensor, ...] | None
     needs_input_grad: tuple[bool, ...]
+
+    # Which tensors backward reads from memory that forward saved: (input index, condition)
+    # pairs, index -1 for the output; a condition j means "only when input j needs a
+    # gradient" (a @ b reads b only for a's gradient). Changing one of them in place between
+    # forward and backward raises PyTorch's error instead of giving a wrong gradient.
+    saved: tuple[tuple[int, int | None], ...] = ()
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
@@ -288,6 +303,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             tensor._flow = None
             if tensor._retains_grad:
                 _accumulate(tensor, g, handed_out)
+            seq = tensor._seq
+            if _last_change > seq and fn.saved:
+                check_saved(fn, tensor)
             input_grads: Any = fn.backward(g)
             if type(input_grads) is not tuple and type(input_grads) is not list:
                 input_grads = (input_grads,)  # one input: an ndarray, a NumPy scalar or None
@@ -299,6 +317,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             ):
                 if not needed or parent_grad is None:
                     continue
+                if parent._seq > seq:  # changed in place after this node used it
+                    parent = version_before(parent, seq)
                 if parent_grad.shape != parent._data.shape:
                     parent_grad = unbroadcast(parent_grad, parent._data.shape)
                 previous = parent._flow
@@ -324,6 +344,41 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             leaf._flow = None
     for hook in tuple(_post_backward_hooks):  # after success only: the gradients are complete
         hook(leaves)
+
+
+def version_before(tensor: Tensor, seq: int) -> Tensor:
+    """The version of a tensor that a node created at `seq` used: an in-place op gives the
+    tensor a new place in the graph and keeps the one before in `_prev`."""
+    while tensor._seq > seq:
+        tensor = tensor._prev
+    return tensor
+
+
+def _describe(tensor: Tensor, fn: Function | None) -> str:
+    where = f", which is output 0 of {fn.name}," if fn is not None else ""
+    return f"[{tensor._data.dtype} tensor of shape {list(tensor._data.shape)}]{where}"
+
+
+def check_saved(fn: Function, output: Tensor) -> None:
+    """Raise PyTorch's error if memory that `fn` saved in forward was changed in place since
+    (a stamp later than the node's creation number)."""
+    inputs = fn.inputs
+    assert inputs is not None
+    seq = output._seq
+    for index, condition in fn.saved:
+        if condition is not None and not fn.needs_input_grad[condition]:
+            continue
+        tensor = output if index < 0 else inputs[index]
+        counter = version_counter(tensor)
+        if counter.stamp > seq:
+            owner = fn if index < 0 else tensor._ctx
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {_describe(tensor, owner)} is at version "
+                f"{counter.value}; it was saved for {fn.name} at an earlier version. Hint: "
+                "compute a new tensor instead (x = x + 1, not x += 1), or clone() it "
+                "before the in-place change."
+            )
 
 
 def _accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:

@@ -48,6 +48,9 @@ class Tensor:
         "_retains_grad",
         "_seq",
         "_flow",
+        "_prev",  # after an in-place op in the graph: this tensor's version before it
+        "_base",  # for a view (basic index, reshape, permute): the tensor it views
+        "_view_of",  # for a view: (op, options) that made it, to redo on a gradient
         "__weakref__",
     )
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
@@ -360,13 +363,112 @@ class Tensor:
     def _as_float(self) -> Tensor:
         return self if self._data.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
 
-    # in-place updates: allowed on leaves under no_grad(), as a hand-written SGD step needs
-    def _inplace(self, other: Any, update: Any) -> Tensor:
-        if is_grad_enabled() and self.requires_grad and self._ctx is None:
+    # ------------------------------------------------------------------ in-place
+    # Outside the graph (no_grad, or nothing requires grad) an in-place op is one NumPy call
+    # into this tensor's memory, as a hand-written SGD step needs. Inside the graph it is
+    # recorded as PyTorch does: the new values are computed by the ordinary ops from a
+    # snapshot of the old version, written into this tensor's memory, and this tensor takes
+    # the result's place in the graph (nodes that used the old version still reach it,
+    # through `_prev`). If this tensor is a view, its base is rebased onto it (ViewScatter).
+    def _records_inplace(self, other: Any) -> builtins.bool:
+        if not is_grad_enabled():
+            return False
+        return self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+
+    def _check_inplace(self) -> None:
+        if not self._data.flags.writeable:
             raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation; "
-                "wrap the update in `with chainrule.no_grad():`"
+                "unsupported operation: more than one element of the written-to tensor refers "
+                "to a single memory location. Please clone() the tensor before performing the "
+                "operation."
             )
+
+    def _check_inplace_in_graph(self) -> None:
+        if self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "(Wrap a weight update in `with chainrule.no_grad():`, or update `p.data`.)"
+            )
+        base = getattr(self, "_base", None)
+        while base is not None:
+            if base.requires_grad and base._ctx is None:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place "
+                    "operation."
+                )
+            base = getattr(base, "_base", None)
+
+    def _snapshot(self) -> Tensor:
+        """This tensor's current place in the graph as a new object: same memory and version
+        counter (a node that saved this memory sees the change), same node and number."""
+        old = Tensor._make(self._data, self.requires_grad)
+        old._vc = autograd.version_counter(self)
+        old._ctx, old._seq = self._ctx, self._seq
+        previous = getattr(self, "_prev", None)
+        if previous is not None:
+            old._prev = previous
+        return old
+
+    def _record_inplace(self, compute: Any) -> Tensor:
+        """Run `compute(old_version) -> new values` in the graph and make self hold them."""
+        self._check_inplace()
+        self._check_inplace_in_graph()
+        old = self._snapshot()
+        new = compute(old)
+        if new.shape != self.shape:
+            raise ValueError(
+                f"in-place update: output with shape {list(self.shape)} doesn't match the "
+                f"broadcast shape {list(new.shape)}"
+            )
+        if new._data.dtype != self._data.dtype:
+            if not np.can_cast(new._data.dtype, self._data.dtype, "same_kind"):
+                raise RuntimeError(
+                    f"result type {new._data.dtype} can't be cast to the desired output type "
+                    f"{self._data.dtype}"
+                )
+            new = new.to(self._data.dtype)
+        if new._data is not self._data:
+            np.copyto(self._data, new._data)
+        autograd.bump_version(self)
+        self._take_place(new, old)
+        return self
+
+    def _take_place(self, new: Tensor, old: Tensor) -> None:
+        """Self becomes the output of new's node; its version before is `old`."""
+        self._ctx = new._ctx
+        self.requires_grad = new.requires_grad
+        self._seq = next(autograd._creation_counter)  # after the change's version stamp
+        self._prev = old
+        base = getattr(self, "_base", None)
+        if base is not None:  # a view changed: its base changed too
+            base._rebase_onto(self)
+
+    def _rebase_onto(self, view: Tensor) -> None:
+        """The memory of `view` (a view of self) was changed in place: self becomes
+        ViewScatter(self before, view), so gradients of self reach the view's new history."""
+        op, options = view._view_of
+        old = self._snapshot()
+        new = ops.ViewScatter.apply(old, view, view_of=lambda a: op().forward(a, **options))
+        self._take_place(new, old)
+
+    def _view_from(self, base: Tensor, op: Any, options: dict[str, Any]) -> Tensor:
+        """Mark self (the result of a view op on base) as a view when it shares base's memory:
+        in-place changes of either bump one version counter, and an in-place op on the view
+        in the graph rebases the base."""
+        data = self._data
+        if data.base is not None and np.may_share_memory(data, base._data):
+            self._base = base
+            self._view_of = (op, options)
+        return self
+
+    def _inplace(self, other: Any, update: Any, op: Any) -> Tensor:
+        if self._records_inplace(other):
+            # mul and div save their input for backward: they get a copy of the old values
+            saves = op is ops.Mul or op is ops.Div
+            return self._record_inplace(
+                lambda old: ops.binary(op, old.clone() if saves else old, old._operand(other))
+            )
+        self._check_inplace()
         value = other._data if isinstance(other, Tensor) else other
         try:
             update(self._data, value, out=self._data, casting="same_kind")
@@ -378,37 +480,53 @@ class Tensor:
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.add)
+        return self._inplace(other, np.add, ops.Add)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.subtract)
+        return self._inplace(other, np.subtract, ops.Sub)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.multiply)
+        return self._inplace(other, np.multiply, ops.Mul)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.divide)
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"result type Float can't be cast to the desired output type {self._data.dtype}"
+            )
+        return self._inplace(other, np.divide, ops.Div)
 
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(other * alpha if alpha != 1 else other, np.add)
+        return self._inplace(other * alpha if alpha != 1 else other, np.add, ops.Add)
 
     def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(other * alpha if alpha != 1 else other, np.subtract)
+        return self._inplace(other * alpha if alpha != 1 else other, np.subtract, ops.Sub)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace(other, np.multiply)
+        return self.__imul__(other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace(other, np.divide)
+        return self.__itruediv__(other)
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
-    def fill_(self, value: Scalar) -> Tensor:
-        return self._inplace(value, lambda _a, v, out, casting: out.fill(v))
+    def fill_(self, value: Any) -> Tensor:
+        return self.copy_(value if isinstance(value, Tensor) else self._operand(value))
 
     def copy_(self, source: Any) -> Tensor:
-        return self._inplace(source, lambda _a, v, out, casting: np.copyto(out, v, casting))
+        """Copy source's values (broadcast, cast to this dtype) into this tensor's memory."""
+        src = source if isinstance(source, Tensor) else Tensor(source)
+        if self._records_inplace(src):
+            return self._record_inplace(lambda old: ops.CopyInto.apply(old, src))
+        self._check_inplace()
+        try:
+            np.copyto(self._data, src._data, casting="same_kind")
+        except ValueError as error:
+            raise ValueError(
+                f"in-place update: cannot broadcast {src.shape} into {self.shape}"
+            ) from error
+        autograd.bump_version(self)
+        return self
 
     # ------------------------------------------------------------------ comparisons (no grad)
     def _compare(self, other: Any, compare: Any) -> Tensor:
@@ -581,7 +699,10 @@ class Tensor:
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
-        return ops.Reshape.apply(self, shape=ops.normalize_shape(shape, self._data.size))
+        return self._view_op(ops.Reshape, shape=ops.normalize_shape(shape, self._data.size))
+
+    def _view_op(self, op: Any, **options: Any) -> Tensor:
+        return op.apply(self, **options)._view_from(self, op, options)
 
     view = reshape
 
@@ -611,7 +732,7 @@ class Tensor:
             dims = tuple(dims[0])
         if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of {self.ndim} dims")
-        return ops.Permute.apply(self, axes=tuple(d % max(self.ndim, 1) for d in dims))
+        return self._view_op(ops.Permute, axes=tuple(d % max(self.ndim, 1) for d in dims))
 
     def squeeze(self, dim: builtins.int | None = None) -> Tensor:
         if dim is None:
@@ -620,13 +741,15 @@ class Tensor:
             shape = self.shape[: dim % self.ndim] + self.shape[dim % self.ndim + 1 :]
         else:
             return self
-        return ops.Reshape.apply(self, shape=shape)
+        return self._view_op(ops.Reshape, shape=shape)
 
     def unsqueeze(self, dim: builtins.int) -> Tensor:
         position = dim if dim >= 0 else dim + self.ndim + 1
         if not 0 <= position <= self.ndim:
             raise IndexError(f"unsqueeze: dim {dim} out of range for {self.ndim} dims")
-        return ops.Reshape.apply(self, shape=self.shape[:position] + (1,) + self.shape[position:])
+        return self._view_op(
+            ops.Reshape, shape=self.shape[:position] + (1,) + self.shape[position:]
+        )
 
     def expand(self, *sizes: Any) -> Tensor:
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
@@ -644,16 +767,23 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is slice and not self.requires_grad:  # a batch slice: no graph needed
-            return Tensor._make(self._data[index], False)
-        return ops.GetItem.apply(self, index=normalize_index(index))
+            out = Tensor._make(self._data[index], False)
+            out._base = self  # a slice is always a view
+            out._view_of = (ops.GetItem, {"index": index})
+            return out
+        options = {"index": normalize_index(index)}
+        return ops.GetItem.apply(self, **options)._view_from(self, ops.GetItem, options)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if is_grad_enabled() and self.requires_grad:
-            raise RuntimeError(
-                "in-place assignment into a tensor that requires grad is not supported; "
-                "use chainrule.where or build a new tensor"
-            )
-        self._data[normalize_index(index)] = value._data if isinstance(value, Tensor) else value
+        """t[index] = value; inside the graph it is recorded (SetItem), as in PyTorch, so
+        `t[range(n), y] -= 1` and `t[mask] = 0` on a computed tensor backpropagate."""
+        index = normalize_index(index)
+        if self._records_inplace(value):
+            source = value if isinstance(value, Tensor) else self._operand(value)
+            self._record_inplace(lambda old: ops.SetItem.apply(old, source, index=index))
+            return
+        self._check_inplace()
+        self._data[index] = value._data if isinstance(value, Tensor) else value
         autograd.bump_version(self)
 
     # ------------------------------------------------------------------ display

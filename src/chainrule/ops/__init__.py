@@ -20,6 +20,7 @@ from chainrule.ops.elementwise import (
     Cast,
     Clamp,
     Clone,
+    CopyInto,
     Div,
     Exp,
     Log,
@@ -47,7 +48,9 @@ from chainrule.ops.movement import (
     GetItem,
     Permute,
     Reshape,
+    SetItem,
     Stack,
+    ViewScatter,
 )
 from chainrule.ops.reduce import Amax, LogSoftmax, Mean, Softmax, Sum, Var
 
@@ -63,6 +66,7 @@ __all__ = [
     "Minimum", "Mul", "Neg", "Permute", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Silu",
     "Softmax", "Softplus", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Var", "Where", "erf",
     "stable_sigmoid",
+    "CopyInto", "SetItem", "ViewScatter",  # the in-place ops recorded in the graph
 ]  # fmt: skip
 
 

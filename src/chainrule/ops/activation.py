@@ -66,6 +66,8 @@ class Gelu(Function):
     approximate='tanh' uses Φ(x) ≈ (1 + tanh(√(2/π)(x + 0.044715x³)))/2, as PyTorch does.
     """
 
+    saved = ((0, None),)
+
     def forward(self, x: np.ndarray, approximate: str) -> np.ndarray:
         self.x, self.approximate = x, approximate
         if approximate == "tanh":
@@ -86,6 +88,8 @@ class Gelu(Function):
 
 class Silu(Function):
     """x·σ(x) (also called swish): d/dx = σ(x)(1 + x(1 - σ(x)))."""
+
+    saved = ((0, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x, self.sig = x, stable_sigmoid(x)

@@ -36,6 +36,8 @@ class Sub(Function):
 class Mul(Function):
     """a * b. Mul gate: each input gets the upstream gradient times the *other* input."""
 
+    saved = ((0, 1), (1, 0))
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         return a * b
@@ -47,6 +49,8 @@ class Mul(Function):
 
 class Div(Function):
     """a / b: d/da = 1/b, d/db = -a/b²."""
+
+    saved = ((0, 1), (1, None))
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
@@ -92,6 +96,8 @@ class Cast(Function):
 class PowScalar(Function):
     """x ** p for a number p: d/dx = p·x^(p-1)."""
 
+    saved = ((0, None),)
+
     def forward(self, x: np.ndarray, exponent: float) -> np.ndarray:
         if isinstance(exponent, float) and x.dtype.kind != "f":
             x = x.astype(np.float32)
@@ -109,6 +115,8 @@ class PowScalar(Function):
 
 class Pow(Function):
     """a ** b for tensors: d/da = b·a^(b-1), d/db = a^b · ln a."""
+
+    saved = ((0, None), (1, None), (-1, 1))
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
@@ -133,6 +141,8 @@ class Pow(Function):
 class Exp(Function):
     """eˣ: the derivative is the output itself, so forward saves the output."""
 
+    saved = ((-1, None),)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.exp(x)
         return self.out
@@ -143,6 +153,8 @@ class Exp(Function):
 
 class Log(Function):
     """ln x: d/dx = 1/x."""
+
+    saved = ((0, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
@@ -155,6 +167,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """√x: d/dx = 1 / (2√x)."""
+
+    saved = ((-1, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -169,6 +183,8 @@ class Sqrt(Function):
 class Abs(Function):
     """|x|: d/dx = sign(x) (0 at 0, as in PyTorch)."""
 
+    saved = ((0, None),)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         return np.abs(x)
@@ -179,6 +195,8 @@ class Abs(Function):
 
 class Tanh(Function):
     """tanh x: d/dx = 1 - tanh²x (from the saved output)."""
+
+    saved = ((-1, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(x)
@@ -197,6 +215,8 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + e⁻ˣ): d/dx = σ(x)(1 - σ(x)) (from the saved output)."""
 
+    saved = ((-1, None),)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = stable_sigmoid(x)
         return self.out
@@ -207,6 +227,8 @@ class Sigmoid(Function):
 
 class Relu(Function):
     """max(0, x): the gradient passes where x > 0 (a max gate against the constant 0)."""
+
+    saved = ((-1, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = np.maximum(x, 0)
@@ -219,6 +241,8 @@ class Relu(Function):
 
 class Clamp(Function):
     """min(max(x, low), high): the gradient passes where low <= x <= high."""
+
+    saved = ((0, None),)
 
     def forward(self, x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
         self.x, self.low, self.high = x, low, high
@@ -236,6 +260,8 @@ class Clamp(Function):
 class Maximum(Function):
     """max(a, b) elementwise. Max gate: the gradient goes to the larger input (split on ties)."""
 
+    saved = ((0, None), (1, None))
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         return np.maximum(a, b)
@@ -247,6 +273,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """min(a, b) elementwise: the gradient goes to the smaller input (split on ties)."""
+
+    saved = ((0, None), (1, None))
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
@@ -267,3 +295,24 @@ class Where(Function):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         zero = np.zeros((), dtype=grad.dtype)
         return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
+
+
+class CopyInto(Function):
+    """x.copy_(src) and x.fill_(value), recorded: the result is src broadcast to x's shape
+    and cast to x's dtype. d/dx = 0 (every value is overwritten); src gets the gradient
+    (summed back to src's shape by the engine) cast to src's dtype.
+
+    Forward writes into x's memory and returns it: the op is in place.
+    """
+
+    def forward(self, x: np.ndarray, src: np.ndarray) -> np.ndarray:
+        self.src_dtype = src.dtype
+        np.copyto(x, src, casting="same_kind")
+        return x
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        need_x, need_src = self.needs_input_grad
+        return (
+            np.zeros_like(grad) if need_x else None,
+            grad.astype(self.src_dtype, copy=False) if need_src else None,
+        )

@@ -40,6 +40,8 @@ class MatMul(Function):
     and the gradients are squeezed back; batch dims are summed back by the engine.
     """
 
+    saved = ((0, 1), (1, 0))
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         return np.asarray(a @ b)
@@ -72,6 +74,8 @@ class Linear(Function):
     Shapes: x (..., in), W (out, in), b (out,) -> y (..., out).
     Backward: dx = G W, dW = Gᵀ x, db = Σ G over all but the last dim.
     """
+
+    saved = ((0, 1), (1, 0))
 
     def forward(
         self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None

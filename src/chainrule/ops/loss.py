@@ -68,6 +68,8 @@ class BinaryCrossEntropy(Function):
     """BCE on probabilities: -(y log p + (1-y) log(1-p)), each log clamped at -100 (PyTorch's
     rule), so p = 0 or 1 gives a finite loss. d/dp = (p - y) / max(p(1-p), 1e-12)."""
 
+    saved = ((0, None),)
+
     def forward(
         self, p: np.ndarray, target: np.ndarray, weight: np.ndarray | None, reduction: str
     ) -> np.ndarray:
@@ -96,6 +98,8 @@ class BinaryCrossEntropyWithLogits(Function):
     With pos_weight w: (1 - y)·z + (1 + (w - 1)·y)·log(1 + e^(-z)).
     d/dz = σ(z) - y (weighted: (1 + (w - 1)y)·σ(z) - w·y).
     """
+
+    saved = ((0, None),)
 
     def forward(
         self,

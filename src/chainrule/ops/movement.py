@@ -129,3 +129,53 @@ class EmbeddingLookup(Function):
         if self.padding_idx is not None:
             full[self.padding_idx] = 0
         return full
+
+
+class SetItem(Function):
+    """x[index] = value, recorded (PyTorch's index_put_ / copy_slices): the result is x with
+    the indexed elements replaced. Backward: x gets the gradient with those elements zeroed
+    (they no longer depend on x); value gets the gradient at those elements (summed back to
+    value's shape by the engine when value was broadcast).
+
+    Forward writes into x's memory and returns it: the op is in place.
+    """
+
+    def forward(self, x: np.ndarray, value: np.ndarray, index: Any) -> np.ndarray:
+        self.index = index
+        try:
+            x[index] = value
+        except IndexError as error:
+            raise IndexError(f"indexing a tensor of shape {x.shape}: {error}") from None
+        return x
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        need_x, need_value = self.needs_input_grad
+        grad_x = None
+        if need_x:
+            grad_x = np.array(grad)
+            grad_x[self.index] = 0
+        return grad_x, (np.asarray(grad[self.index]) if need_value else None)
+
+
+class ViewScatter(Function):
+    """A base tensor after one of its views was changed in place: base_new = base_old with
+    the view's elements replaced by the view's new values (PyTorch's CopySlices).
+
+    `view_of(array)` makes the same view of any array of the base's shape (same index,
+    reshape or permutation), so backward can split the gradient: the view's elements go to
+    the new view values, the rest to the old base. Forward computes nothing: the memory is
+    already changed.
+    """
+
+    def forward(self, base: np.ndarray, view: np.ndarray, view_of: Any) -> np.ndarray:
+        self.view_of = view_of
+        return base
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        need_base, need_view = self.needs_input_grad
+        grad_view = np.array(self.view_of(grad)) if need_view else None
+        grad_base = None
+        if need_base:
+            grad_base = np.array(grad)
+            self.view_of(grad_base)[...] = 0
+        return grad_base, grad_view

@@ -91,6 +91,8 @@ class Softmax(Function):
     Backward: dx = s ⊙ (g - Σ(g ⊙ s)), with s the saved output.
     """
 
+    saved = ((-1, None),)
+
     def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
         shifted = np.exp(x - x.max(axis=axis, keepdims=True))
         self.out = shifted / shifted.sum(axis=axis, keepdims=True)
@@ -107,6 +109,8 @@ class LogSoftmax(Function):
 
     Backward: dx = g - softmax(x) · Σ g, with softmax recovered from the saved output.
     """
+
+    saved = ((-1, None),)
 
     def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
         shifted = x - x.max(axis=axis, keepdims=True)
