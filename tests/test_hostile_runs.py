@@ -414,3 +414,49 @@ def test_a_csv_of_only_the_target(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, err = run(capsys, "train", "--data", f"csv:{table}:y", *TINY, "--out",
                     str(tmp_path / "o"))  # fmt: skip
     one_line_error(code, err, "no feature columns")
+
+
+def _diverge(X: np.ndarray, y: np.ndarray, model: Any = None) -> str:
+    chainrule.manual_seed(0)
+    model = model or chainrule.nn.Sequential(chainrule.nn.Linear(X.shape[1], 1))
+    optimizer = chainrule.optim.SGD(model.parameters(), lr=0.01)
+    with np.errstate(all="ignore"):
+        history = chainrule.train.fit(model, chainrule.nn.MSELoss(), optimizer, (X, y),
+                                      epochs=2, batch_size=16, progress=False)  # fmt: skip
+    assert history.stopped_reason is not None
+    return history.stopped_reason
+
+
+def test_terminate_on_nan_names_the_cause_before_blaming_the_learning_rate() -> None:
+    """Issue 14, class 8: a NaN weight before training, 1e30 inputs and 1e20 targets each
+    used to get "the learning rate may be too high"."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = X.sum(axis=1, keepdims=True)
+
+    broken = chainrule.nn.Sequential(chainrule.nn.Linear(3, 1))
+    broken[0].weight.detach().numpy()[0, 1] = np.nan
+    reason = _diverge(X, y, broken)
+    assert "before training, the weight '0.weight'" in reason and "holds nan" in reason
+    assert "Nothing was trained" in reason and "--lr" not in reason
+
+    reason = _diverge(X * np.float32(1e30), y)
+    assert "inputs reach 2.33e+30" in reason and "--lr" not in reason
+    reason = _diverge(X, y * np.float32(1e20))
+    assert "targets reach" in reason and "--lr" not in reason
+
+    # moderate data, a first step that is already non-finite: not the learning rate either
+    big = chainrule.nn.Sequential(chainrule.nn.Linear(3, 1))
+    big[0].weight.detach().numpy()[...] = 3e38
+    reason = _diverge(X, y, big)
+    assert "first step, before any update" in reason and "--lr" not in reason
+
+
+def test_the_cli_says_which_data_diverged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = diverging_csv(tmp_path)
+    code, err = run(capsys, "train", "--data", f"csv:{table}:y", *TINY, "--out",
+                    str(tmp_path / "o"))  # fmt: skip
+    one_line_error(code, err, "targets reach")
+    assert "--lr" not in err

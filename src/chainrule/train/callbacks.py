@@ -62,6 +62,8 @@ class TrainState:
             ``live_metrics``); at ``on_epoch_end``, the epoch's final logs.
         history: the `History` being filled.
         generator: the `chainrule.Generator` fit shuffles with, or None.
+        inputs, targets: the current batch's input and target (as the loader gave them).
+        steps: optimizer steps applied so far in this call of `fit`.
         stop_training: set it (or call `stop`) to end training after the current hook.
         stopped_reason: why training stopped, also stored in ``history.stopped_reason``.
     """
@@ -78,6 +80,9 @@ class TrainState:
     batch_size: int = 0
     logs: dict[str, float] = field(default_factory=dict)
     generator: Any = None
+    inputs: Any = None
+    targets: Any = None
+    steps: int = 0
     stop_training: bool = False
     stopped_reason: str | None = None
 
@@ -430,9 +435,18 @@ class TerminateOnNaN(Callback):
     start of the epoch (a copy of every array once per epoch), with ``snapshot='step'`` the
     one taken right before the step (exact, at the cost of a copy per step).
 
+    Before blaming the learning rate it looks at the other causes, and names the one it
+    finds: a weight that is already NaN or infinite when training begins (checked in
+    ``on_train_begin``: training then does not start), inputs or targets of the batch that
+    are huge (beyond ``HUGE`` = 1e6 in absolute value: standardise them) or not finite, or
+    a loss that is not finite at the very first step, before any update (the learning rate
+    played no part). Only when none of these holds does it suggest a 10x lower rate.
+
     The message goes to ``state.stopped_reason``, ``history.stopped_reason`` and the
     progress output; ``message`` keeps it too.
     """
+
+    HUGE = 1e6
 
     def __init__(self, snapshot: str = "epoch") -> None:
         if snapshot not in ("epoch", "step"):
@@ -446,6 +460,18 @@ class TerminateOnNaN(Callback):
         params = [p._data.copy() for p in state.model.parameters()]
         self._saved = (params, state.optimizer.state_dict())  # state_dict copies its arrays
         self._saved_at = where
+
+    def on_train_begin(self, state: TrainState) -> None:
+        for name, param in state.model.named_parameters():
+            if not np.isfinite(param._data).all():
+                self.message = (
+                    f"TerminateOnNaN: before training, the weight '{name}' "
+                    f"({_layer(state.model, name)}) already holds {_describe(param._data)}: "
+                    "the model was broken before the first step (a damaged checkpoint or "
+                    "initialisation), not by the learning rate. Nothing was trained."
+                )
+                state.stop(self.message)
+                return
 
     def on_epoch_begin(self, state: TrainState) -> None:
         if self.snapshot == "epoch":
@@ -492,13 +518,36 @@ class TerminateOnNaN(Callback):
             outcome = "there was no snapshot to restore"
         self._stop(state, f"the step made {bad} non-finite", outcome)
 
+    def _cause(self, state: TrainState) -> str | None:
+        """A cause other than the learning rate, checked first: the batch's data."""
+        for what, values in (("inputs", state.inputs), ("targets", state.targets)):
+            array = _as_array(values)
+            if array is None or array.dtype.kind not in "fc" or not array.size:
+                continue
+            if not np.isfinite(array).all():
+                return f"The batch's {what} hold NaN or inf: clean the data"
+            largest = float(np.abs(array).max())
+            if largest > self.HUGE:
+                return (
+                    f"The batch's {what} reach {largest:.3g} in absolute value: scale or "
+                    f"standardise them (values that large overflow whatever the learning rate)"
+                )
+        if state.steps == 0:
+            return (
+                "This was the first step, before any update, so the learning rate played no "
+                "part: check the data, the loss and the starting weights"
+            )
+        return None
+
     def _stop(self, state: TrainState, problem: str, outcome: str) -> None:
         lr = state.current_lr()
-        advice = (
-            f"The learning rate {lr:g} may be too high: try --lr {lr / 10:g} (10x lower)"
-            if lr > 0
-            else "Check the data and the model for values that overflow"
-        )
+        cause = self._cause(state)
+        if cause is not None:
+            advice = cause
+        elif lr > 0:
+            advice = f"The learning rate {lr:g} may be too high: try --lr {lr / 10:g} (10x lower)"
+        else:
+            advice = "Check the data and the model for values that overflow"
         self.message = (
             f"TerminateOnNaN: at epoch {state.epoch + 1}, batch {state.batch + 1}, {problem}; "
             f"{outcome}. {advice}."
@@ -519,6 +568,17 @@ def _non_finite_after_step(model: Any, optimizer: Any) -> str | None:
             if floating and not np.isfinite(value).all():
                 name = names.get(id(param), "a parameter")
                 return f"the optimizer's {key} of '{name}'"
+    return None
+
+
+def _as_array(values: Any) -> np.ndarray | None:
+    """The ndarray of a batch's inputs or targets (a Tensor, an array), or None."""
+    if values is None:
+        return None
+    if hasattr(values, "detach") and hasattr(values, "numpy"):
+        return np.asarray(values.detach().numpy())
+    if isinstance(values, np.ndarray):
+        return values
     return None
 
 

@@ -241,6 +241,7 @@ def _train_epoch(
     for index, batch in enumerate(loader):
         x, y = _split_batch(batch)
         state.batch, state.batch_size = index, _num_samples(x)
+        state.inputs, state.targets = x, y
         _call(callbacks, "on_batch_begin", state)
 
         optimizer.zero_grad()
@@ -253,6 +254,7 @@ def _train_epoch(
         if state.stop_training:  # e.g. a NaN gradient: the step is never applied
             return None
         optimizer.step()
+        state.steps += 1
 
         totals.add(state.loss, output, y, state.batch_size, live)
         state.logs = totals.running()
@@ -340,6 +342,8 @@ def fit(
     try:
         _call(hooks, "on_train_begin", state)
         for epoch in range(start_epoch, epochs):
+            if state.stop_training:  # e.g. TerminateOnNaN found a NaN weight before training
+                break
             state.epoch, state.batch, state.logs = epoch, 0, {}
             model.train()
             _call(hooks, "on_epoch_begin", state)
