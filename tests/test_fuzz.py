@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -499,6 +500,104 @@ def test_fuzz_regressions(tmp_path: Path) -> None:
     }
     with pytest.raises(CheckpointError, match="describes a model of"):
         load(checkpoint({"__metadata__": metadata}))
+
+
+# ====================================================================== run folders (issue 14)
+
+
+def _seed_run() -> Path:
+    """A small finished run folder: the seed the run-folder fuzzers mutate."""
+    from chainrule.runs import RunConfig, train_run
+
+    out = SCRATCH / "seed-run"
+    config = RunConfig(data="xor", hidden=(4,), epochs=2, samples=80, out=str(out))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_run(config, progress=False, plots=False)
+    return out
+
+
+RUN_FIELDS = ["run", "task", "feature_names", "class_names", "num_classes", "epoch",
+              "history", "rng", "loader_rng", "scaler_mean", "scaler_std", "optimizer"]  # fmt: skip
+
+
+@budget(300)
+@given(st.data())
+def test_run_folder_metadata_mutations(draw: Any) -> None:
+    """Replace or delete values anywhere in a run checkpoint's entries (hostile metadata as
+    stored, JSON in chainrule.contents): `load_run`, `evaluate_run` and `predict_file` may
+    only refuse with a ValueError (RunFolderError, CheckpointError) naming the problem."""
+    from chainrule.runs import evaluate_run, load_run, predict_file
+
+    seed = SEED_RUN / "model.safetensors"
+    header, body = split(seed.read_bytes())
+    contents = json.loads(header["__metadata__"]["chainrule.contents"])
+    for _ in range(draw.draw(st.integers(1, 3))):
+        field = draw.draw(st.sampled_from(RUN_FIELDS))
+        if field not in contents:
+            contents[field] = draw.draw(json_value)
+            continue
+        where = draw.draw(st.sampled_from(list(paths(contents[field]))))
+        if not where and draw.draw(st.booleans()):
+            del contents[field]
+        elif where and draw.draw(st.booleans()):
+            contents[field] = delete_at(contents[field], where)
+        else:
+            contents[field] = replace_at(contents[field], where, draw.draw(json_value))
+    header["__metadata__"]["chainrule.contents"] = json.dumps(contents, allow_nan=True)
+    folder = SCRATCH / "fuzzed-run"
+    folder.mkdir(exist_ok=True)
+    (folder / "model.safetensors").write_bytes(join(header, body))
+
+    def use() -> None:
+        saved, _model, config = load_run(folder)
+        if config.samples <= 5_000:  # a valid setting, but generating 10**6 points is slow
+            evaluate_run(folder)
+        predict_file(folder, ROWS)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a hostile scaler may overflow
+        expect_only((ValueError, FileNotFoundError), use)
+
+
+SEED_RUN = _seed_run()
+ROWS = scratch_file(b"x1,x2\n0.5,-1\n2,3\n", ".rows.csv")
+
+NUMBER_TEXT = st.one_of(
+    st.sampled_from(["inf", "-inf", "nan", "NaN", "1e309", "-0", "0", "1e-320", "1e300", "1_0",
+                     " 1", "0x10", "", "--", "1e6", "10000000000"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(2**70), 2**70).map(str),
+    st.text(max_size=6),
+)  # fmt: skip
+NUMERIC_OPTIONS = ["--lr", "--weight-decay", "--dropout", "--noise", "--test-fraction",
+                   "--val-fraction", "--epochs", "--batch-size", "--samples", "--seed",
+                   "--hidden"]  # fmt: skip
+
+
+@budget(600)
+@given(st.lists(st.tuples(st.sampled_from(NUMERIC_OPTIONS), NUMBER_TEXT), max_size=4))
+def test_train_options_accept_only_meaningful_numbers(options: list[tuple[str, str]]) -> None:
+    """Any text for the numeric options of `chainrule train`: refused with a UsageError or
+    a ValueError, or accepted as settings that are all finite and within the limits."""
+    from chainrule.cli import UsageError, build_parser
+    from chainrule.runs import RunConfig, defaults_for
+
+    argv = ["train", "--data", "xor", *(part for pair in options for part in pair)]
+    try:
+        args = build_parser().parse_args(argv)
+        settings = defaults_for("xor")
+        for option, _ in options:
+            name = option.removeprefix("--").replace("-", "_")
+            if getattr(args, name) is not None:
+                settings[name] = getattr(args, name)
+        config = RunConfig(**settings).check()
+    except (UsageError, ValueError):
+        return
+    for value in (config.lr, config.weight_decay, config.dropout, config.noise,
+                  config.test_fraction, config.val_fraction):  # fmt: skip
+        assert np.isfinite(value) and value >= 0
+    assert config.lr > 0 and 1 <= config.samples <= 1_000_000
 
 
 # ====================================================================== atheris harnesses

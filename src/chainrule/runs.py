@@ -635,7 +635,7 @@ def predict_file(run_dir: str | Path, input_csv: str | Path) -> tuple[list[str],
     if saved["task"] == "classification":
         shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
         probabilities = shifted / shifted.sum(axis=1, keepdims=True)
-        names = saved["class_names"] or [str(i) for i in range(outputs.shape[1])]
+        names = saved.get("class_names") or [str(i) for i in range(outputs.shape[1])]
         columns = ["prediction", *[f"p_{name}" for name in names]]
         rows = np.column_stack([outputs.argmax(axis=1), probabilities])
         return columns, rows
