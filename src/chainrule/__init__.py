@@ -8,7 +8,7 @@ y = (x * x).sum()
 y.backward()            # x.grad == 2x
 """
 
-from chainrule import data, nn, optim, train, viz  # they build on everything above
+from chainrule import autograd_function, data, nn, optim, train, viz  # on everything above
 from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from chainrule.capture import compile_step
 from chainrule.checkpoint import Checkpoint, CheckpointError, load, save

@@ -20,6 +20,7 @@ inputs are reduced back to each input's shape here, once, so no op has to.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import threading
 from collections.abc import Callable, Sequence
@@ -178,6 +179,13 @@ class Function:
     # forward and backward raises PyTorch's error instead of giving a wrong gradient.
     saved: tuple[tuple[int, int | None], ...] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass with a static `forward(ctx, ...)` is a user's function written with
+        PyTorch's protocol (see chainrule.autograd_function): its `apply` is that one."""
+        super().__init_subclass__(**kwargs)
+        if isinstance(inspect.getattr_static(cls, "forward"), staticmethod):
+            cls.apply = classmethod(_apply_custom)  # type: ignore[assignment]
+
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
 
@@ -217,6 +225,41 @@ class Function:
         """Drop the saved values and the links to the inputs: the graph is freed."""
         self.__dict__.clear()
         self.inputs = None
+
+
+def _apply_custom(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return _implementations["apply"](cls, *args, **kwargs)
+
+
+# set by chainrule.autograd_function (a floor above: it builds on Tensor)
+_implementations: dict[str, Callable[..., Any]] = {}
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """d(outputs)/d(inputs) as new tensors, leaving every `.grad` alone (torch.autograd.grad).
+
+    See chainrule.autograd_function.grad for the arguments.
+    """
+    result: tuple[Tensor | None, ...] = _implementations["grad"](
+        outputs,
+        inputs,
+        grad_outputs=grad_outputs,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        allow_unused=allow_unused,
+        is_grads_batched=is_grads_batched,
+        materialize_grads=materialize_grads,
+    )
+    return result
 
 
 BackwardObserver = Callable[["Function", np.ndarray, Sequence["np.ndarray | None"]], None]
@@ -281,15 +324,37 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     separate topological sort (and without recursion: a chain of 100,000 ops is fine).
     While the pass runs, each tensor's incoming gradient waits in its `_flow` slot.
     """
-    handed_out: set[int] = set()  # arrays already stored in some .grad
     if root._ctx is None:  # backward on a leaf: d leaf / d leaf
-        _accumulate(root, grad, handed_out)
+        _accumulate(root, grad, set())
         for hook in tuple(_post_backward_hooks):
             hook((root,))
         return
-    root._flow = grad
-    pending: list[tuple[int, Tensor]] = [(-root._seq, root)]
+    run_backward_many([(root, grad)], retain_graph, None)
+
+
+def run_backward_many(
+    seeds: Sequence[tuple[Tensor, np.ndarray]],
+    retain_graph: bool,
+    capture: dict[int, Any] | None,
+) -> None:
+    """The backward pass from several outputs at once, each with its seed gradient.
+
+    With `capture` (id of tensor -> None), nothing is accumulated into any `.grad`: the
+    complete gradient of each listed tensor is stored in `capture` instead (autograd.grad).
+    """
+    handed_out: set[int] = set()  # arrays already stored in some .grad
+    pending: list[tuple[int, Tensor]] = []
     leaves: list[Tensor] = []
+    for root, seed in seeds:
+        if root._flow is not None:  # the same output twice: the seeds add up
+            root._flow = root._flow + seed
+            continue
+        root._flow = seed
+        if root._ctx is None:
+            leaves.append(root)
+        else:
+            pending.append((-root._seq, root))
+    pending.sort()
     previous_mode, _GradMode.enabled = _GradMode.enabled, False
     try:
         while pending:
@@ -301,7 +366,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                 raise RuntimeError(_FREED_GRAPH)
             g: Any = tensor._flow  # complete: every later tensor has passed its share back
             tensor._flow = None
-            if tensor._retains_grad:
+            if capture is not None:
+                if id(tensor) in capture:
+                    capture[id(tensor)] = g
+            elif tensor._retains_grad:
                 _accumulate(tensor, g, handed_out)
             seq = tensor._seq
             if _last_change > seq and fn.saved:
@@ -334,7 +402,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             if not retain_graph:
                 fn.release()
         for leaf in leaves:
-            _accumulate(leaf, leaf._flow, handed_out)
+            if capture is None:
+                _accumulate(leaf, leaf._flow, handed_out)
+            elif id(leaf) in capture:
+                capture[id(leaf)] = leaf._flow
             leaf._flow = None
     finally:
         _GradMode.enabled = previous_mode
@@ -342,8 +413,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             waiting._flow = None
         for leaf in leaves:
             leaf._flow = None
-    for hook in tuple(_post_backward_hooks):  # after success only: the gradients are complete
-        hook(leaves)
+    if capture is None:
+        for hook in tuple(_post_backward_hooks):  # after success only: gradients complete
+            hook(leaves)
 
 
 def version_before(tensor: Tensor, seq: int) -> Tensor:

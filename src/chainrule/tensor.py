@@ -411,6 +411,11 @@ class Tensor:
 
     def _record_inplace(self, compute: Any) -> Tensor:
         """Run `compute(old_version) -> new values` in the graph and make self hold them."""
+        if autograd._recorders:
+            raise ValueError(
+                "compile_step: the model changes a tensor in place inside the graph, which a "
+                "replay cannot follow; train this model eagerly"
+            )
         self._check_inplace()
         self._check_inplace_in_graph()
         old = self._snapshot()

@@ -380,8 +380,9 @@ def cross_entropy(
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     logits = input.unsqueeze(0) if input.ndim == 1 else input
     if target_array.dtype.kind == "f":
+        probabilities = target if isinstance(target, Tensor) else Tensor._make(target_array, False)
         return _cross_entropy_probabilities(
-            input, logits, target_array, weight, reduction, label_smoothing
+            input, logits, probabilities, weight, reduction, label_smoothing
         )
     if input.ndim == 1:
         target_array = target_array.reshape(1)
@@ -416,25 +417,30 @@ def cross_entropy(
 def _cross_entropy_probabilities(
     input: Tensor,
     logits: Tensor,
-    target: np.ndarray,
+    target: Tensor,
     weight: Any,
     reduction: str,
     label_smoothing: float,
 ) -> Tensor:
-    """lossᵢ = -Σ_c w_c qᵢc log softmax(zᵢ)_c with q the (smoothed) target distribution."""
+    """lossᵢ = -Σ_c w_c qᵢc log softmax(zᵢ)_c with q the (smoothed) target distribution.
+
+    Built from tensor ops, so a target that requires grad gets d loss / d q = -w log softmax(z)
+    (as in PyTorch, e.g. for distillation from a trained teacher's probabilities).
+    """
     if target.shape != input.shape:
         raise ValueError(
             f"cross_entropy: probability targets of shape {target.shape} must match the input "
             f"shape {input.shape}"
         )
     rows = _classes_last(logits)
-    probabilities = _classes_last(Tensor._make(target.reshape(logits.shape), False))._data
+    q = _classes_last(target.reshape(logits.shape)).to(input.dtype)
     classes = rows.shape[1]
-    q = probabilities * (1 - label_smoothing) + label_smoothing / classes
+    if label_smoothing:
+        q = q * (1 - label_smoothing) + label_smoothing / classes
     class_weight = _optional_array(weight, input.dtype)
     if class_weight is not None:
-        q = q * class_weight
-    losses = -(rows.log_softmax(1) * Tensor._make(q.astype(input.dtype), False)).sum(1)
+        q = q * Tensor._make(class_weight, False)
+    losses = -(rows.log_softmax(1) * q).sum(1)
     if reduction == "none":
         return losses.reshape(input.shape[:1] + input.shape[2:] if input.ndim > 1 else ())
     return _reduce(losses, reduction)
