@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -158,7 +159,44 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--export-onnx", action="store_true",
                    help="also write DIR/model.onnx (needs chainrule[onnx])")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress output")
+    p.add_argument(
+        "--nproc",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="train data-parallel in N processes on this machine (through the "
+        "mpiexec of chainrule[distributed]); --batch-size is the global batch",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="this process is one rank of an MPI job started by mpiexec or srun "
+        "(what --nproc runs; use it on a cluster, see docs/distributed.md)",
+    )
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="BLAS threads per rank (default: cores // ranks on the node)")  # fmt: skip
     p.set_defaults(run=_train)
+
+
+def _launch_ranks(args: argparse.Namespace, config: Any) -> int:
+    """`--nproc N`: run this same command as N MPI ranks with --distributed."""
+    from chainrule.distributed.launch import launch
+
+    if not args.resume:
+        config.check()  # a bad setting fails once here, not once per rank
+    elif not (Path(args.resume) / "model.safetensors").exists():
+        raise FileNotFoundError(f"cannot resume: {Path(args.resume) / 'model.safetensors'} "
+                                "does not exist")  # fmt: skip
+    argv, skip = [], False
+    for token in args.argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            argv.append(token)
+    command = [sys.executable, "-m", "chainrule.cli", *argv, "--distributed"]
+    return launch(command, args.nproc, threads=args.threads)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -174,9 +212,16 @@ def _train(args: argparse.Namespace) -> int:
         settings["seed"] = args.seed
         settings["out"] = args.out or str(Path("runs") / data.split(":")[0])
         config = RunConfig(**settings)
+    if args.nproc > 1 and not args.distributed:
+        return _launch_ranks(args, config)
+    if args.threads is not None:
+        os.environ["CHAINRULE_THREADS"] = str(args.threads)
     named = args.data if args.resume else None  # the data a resumed run may read
     results = train_run(config, resume=bool(args.resume), progress=not args.no_progress,
-                        plots=not args.no_plots, data=named)  # fmt: skip
+                        plots=not args.no_plots, data=named,
+                        distributed=args.distributed)  # fmt: skip
+    if args.distributed and _rank() != 0:
+        return 0  # rank 0 reports
     print(_metrics_table(results))
     if args.export_onnx:
         from chainrule.onnx import export_run  # onnx is an optional extra
@@ -184,6 +229,14 @@ def _train(args: argparse.Namespace) -> int:
         print(f"wrote {export_run(config.out, Path(config.out) / 'model.onnx')}")
     print(f"run folder: {config.out}")
     return 0
+
+
+def _rank() -> int | None:
+    """This process's rank in a live chainrule.distributed group, else None."""
+    group = sys.modules.get("chainrule.distributed.group")
+    if group is None or not group.is_initialized():
+        return None
+    return int(group.get_rank())
 
 
 def _metrics_table(results: dict[str, float]) -> str:
@@ -348,6 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `chainrule` console script; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         return int(args.run(args) or 0)
     except UsageError as error:
         print(f"{error}", file=sys.stderr)
@@ -355,7 +409,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError, ImportError, IndexError, CheckpointError,
             np.linalg.LinAlgError) as error:  # fmt: skip
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"chainrule: error: {message}", file=sys.stderr)
+        rank = _rank()
+        where = "" if rank is None else f"rank {rank}: "
+        print(f"chainrule: error: {where}{message}", file=sys.stderr)
         return USAGE_ERROR
     except MemoryError:  # the limits should prevent it; never a traceback if they do not
         print("chainrule: error: out of memory (MemoryError): use smaller settings",

@@ -382,12 +382,63 @@ def _restore(saved: checkpoint.Checkpoint, optimizer: optim.Optimizer, loader_rn
     return History.from_dict(saved["history"]), int(saved.epoch) + 1
 
 
+class _RankDropoutStream(Callback):
+    """Data-parallel runs: each rank draws its dropout masks from its own stream, seeded by
+    (seed, rank, epoch) at every epoch, so ranks do not repeat each other's masks and a
+    resumed run draws what the uninterrupted one would have."""
+
+    def __init__(self, seed: int, rank: int) -> None:
+        self.seed, self.rank = seed, rank
+
+    def on_epoch_begin(self, state: TrainState) -> None:
+        entropy = np.random.SeedSequence([self.seed, self.rank, state.epoch])
+        manual_seed(int(entropy.generate_state(1, np.uint64)[0] >> np.uint64(1)))
+
+
+@dataclass
+class _RankShare:
+    """This rank's part of a data-parallel run (see `_rank_share`)."""
+
+    rank: int
+    train: Any
+    val: Any
+    callbacks: list[Callback]
+    reducer: Any
+
+
+def _rank_share(
+    data: PreparedData, model: nn.Module, config: RunConfig, loader_rng: Generator
+) -> _RankShare:
+    """Its piece of every global batch, its contiguous share of the validation split, its
+    dropout stream, and the reducer that makes the steps and logs global."""
+    from chainrule import distributed
+    from chainrule.data import ShardedLoader, TensorDataset
+    from chainrule.nn.parallel.buckets import broadcast_tensors
+    from chainrule.train.distributed import GradientAllReduce
+
+    rank, world = distributed.get_rank(), distributed.get_world_size()
+    broadcast_tensors([*model.parameters(), *model.buffers()], src=0)  # identical already
+    dtype = next(model.parameters()).detach().numpy().dtype
+    X, y = data.train
+    train = ShardedLoader(TensorDataset(Tensor(np.asarray(X, dtype=dtype)), Tensor(y)),
+                          config.batch_size, shuffle=True, generator=loader_rng,
+                          num_replicas=world, rank=rank)  # fmt: skip
+    val = None
+    if data.val is not None:
+        m = len(data.val[0])
+        start, stop = rank * m // world, (rank + 1) * m // world
+        val = (data.val[0][start:stop], data.val[1][start:stop])
+    streams: list[Callback] = [_RankDropoutStream(config.seed, rank)] if world > 1 else []
+    return _RankShare(rank, train, val, streams, GradientAllReduce(model))
+
+
 def train_run(
     config: RunConfig,
     resume: bool = False,
     progress: bool = True,
     plots: bool = True,
     data: str | None = None,
+    distributed: bool = False,
 ) -> dict[str, float]:
     """Train (or resume) the run in `config.out` and return the final test metrics.
 
@@ -397,12 +448,24 @@ def train_run(
     `resume`, the saved settings are used; a saved data source that names files is read
     only when the user names it again as `data`. Raises `RunFailed` when training
     diverges (the folder then holds the last good epoch's model, if any, and its history).
+
+    With `distributed`, this process is one rank of an MPI job (`chainrule train --nproc`,
+    or started by mpiexec/srun): `config.batch_size` is the global batch, split across the
+    ranks, so the weights equal the one-process run's (docs/distributed.md). Rank 0 alone
+    locks and writes the folder and shows progress; the other ranks return {}.
     """
     out = Path(config.out)
     if not resume:
         config.check()  # bad settings never create or touch the folder
+    if distributed:
+        from chainrule import distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group(backend="mpi")
+        if dist.get_rank() != 0:  # rank 0 holds the lock and alone writes
+            return _train_locked(config, out, resume, False, False, data, distributed)
     with claim(out):
-        return _train_locked(config, out, resume, progress, plots, data)
+        return _train_locked(config, out, resume, progress, plots, data, distributed)
 
 
 def _fit_run(
@@ -416,13 +479,19 @@ def _fit_run(
     start_epoch: int,
     history: History,
     model_path: Path,
+    share: _RankShare | None = None,
 ) -> History:
+    train, val, callbacks, reducer = data.train, data.val, [], None
+    if share is not None:  # a data-parallel rank
+        train, val, callbacks, reducer = share.train, share.val, share.callbacks, share.reducer
+    if share is None or share.rank == 0:
+        callbacks = [*callbacks, EpochCheckpoint(model_path, config, data, loader_rng)]
     return fit(
         model,
         loss_for(classification),
         optimizer,
-        data.train,
-        val=data.val,
+        train,
+        val=val,
         epochs=config.epochs,
         batch_size=config.batch_size,
         metrics=["accuracy"] if classification else ["mae"],
@@ -430,12 +499,19 @@ def _fit_run(
         generator=loader_rng,
         start_epoch=start_epoch,
         history=history,
-        callbacks=[EpochCheckpoint(model_path, config, data, loader_rng)],
+        callbacks=callbacks,
+        reducer=reducer,
     )
 
 
 def _train_locked(
-    config: RunConfig, out: Path, resume: bool, progress: bool, plots: bool, data_spec: str | None
+    config: RunConfig,
+    out: Path,
+    resume: bool,
+    progress: bool,
+    plots: bool,
+    data_spec: str | None,
+    distributed: bool = False,
 ) -> dict[str, float]:
     model_path = out / MODEL_FILE
     saved = None
@@ -468,12 +544,16 @@ def _train_locked(
     history, start_epoch = History(), 0
     if saved is not None:
         history, start_epoch = _restore(saved, optimizer, loader_rng, str(model_path))
-    removed = clear_results(out, model_too=saved is None)  # the folder now holds one run
-    if saved is None and MODEL_FILE in removed:
-        print(f"note: replaced the previous run in {out}", file=sys.stderr)
+    share = _rank_share(data, model, config, loader_rng) if distributed else None
+    if share is None or share.rank == 0:
+        removed = clear_results(out, model_too=saved is None)  # the folder now holds one run
+        if saved is None and MODEL_FILE in removed:
+            print(f"note: replaced the previous run in {out}", file=sys.stderr)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # TerminateOnNaN says it
         history = _fit_run(model, classification, optimizer, data, config, progress, loader_rng,
-                           start_epoch, history, model_path)  # fmt: skip
+                           start_epoch, history, model_path, share)  # fmt: skip
+    if share is not None and share.rank != 0:
+        return {}  # rank 0 writes the results and reports a failure
     atomic_write_json(out / "history.json", history.to_dict())
     if history.stopped_reason is not None:
         kept = (

@@ -40,6 +40,12 @@ for bad in (lambda: dist.broadcast(torch.zeros(2), src=world),
     else:
         raise AssertionError("expected an error")
 dist.barrier()
+import os  # noqa: E402
+
+import threadpoolctl  # noqa: E402
+
+blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+assert blas and all(pool["num_threads"] == int(os.environ["CHAINRULE_THREADS"]) for pool in blas)
 dist.destroy_process_group()
 assert not dist.is_initialized()
-print("ok", rank, flush=True)
+sys.stdout.write(f"ok {rank}\n")

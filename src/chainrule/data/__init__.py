@@ -17,7 +17,7 @@ Example::
 
 from chainrule.data.collate import default_collate
 from chainrule.data.dataset import Dataset, Subset, TensorDataset, random_split
-from chainrule.data.distributed import DistributedSampler
+from chainrule.data.distributed import DistributedSampler, ShardedLoader
 from chainrule.data.idx import load_idx
 from chainrule.data.loader import DataLoader
 from chainrule.data.real import digits, mnist, mnist_files
@@ -48,6 +48,7 @@ __all__ = [
     "DatasetEntry",
     "DatasetInfo",
     "DistributedSampler",
+    "ShardedLoader",
     "Standardizer",
     "Subset",
     "TensorDataset",

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from chainrule.creation import randperm
+from chainrule.data.loader import DataLoader
 from chainrule.random import Generator
 
-__all__ = ["DistributedSampler"]
+__all__ = ["DistributedSampler", "ShardedLoader"]
 
 
 class DistributedSampler:
@@ -91,3 +92,38 @@ class DistributedSampler:
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class ShardedLoader(DataLoader):
+    """The batches of ``DataLoader(dataset, batch_size, shuffle, generator=...)``, each cut
+    into `num_replicas` contiguous pieces, of which this yields piece `rank`.
+
+    Every rank draws the same order from its (identically seeded) generator, so together
+    the ranks see exactly the single-process run's batches: a global batch of m samples
+    gives rank r the rows [⌊r·m/W⌋, ⌊(r+1)·m/W⌋) (sizes differing by at most one; empty on
+    some ranks when m < W). `chainrule train --nproc` trains on these, so that its result
+    equals the one-process run on the same global batch; a `DistributedSampler` instead
+    gives each rank its own batches of its own samples (PyTorch's way).
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: Generator | None = None,
+        *,
+        num_replicas: int,
+        rank: int,
+    ) -> None:
+        super().__init__(dataset, batch_size, shuffle=shuffle, generator=generator)
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be in 0..{num_replicas - 1}, got {rank}")
+        self.num_replicas, self.rank = num_replicas, rank
+
+    def __iter__(self) -> Iterator[Any]:
+        for batch in super().__iter__():
+            m = len(batch[0])
+            start = self.rank * m // self.num_replicas
+            stop = (self.rank + 1) * m // self.num_replicas
+            yield tuple(column[start:stop] for column in batch)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO, TextIO
 
 from chainrule.distributed.threads import THREAD_VARIABLES, rank_threads
 
@@ -66,34 +69,65 @@ def launch(command: Sequence[str], nproc: int, threads: int | None = None) -> in
         env = rank_environment(nproc, threads, os.environ)
         env.setdefault("CHAINRULE_DIST_PIDDIR", piddir)
         process = subprocess.Popen(
-            [mpiexec_path(), "-n", str(nproc), *command], env=env, stderr=subprocess.PIPE
+            [mpiexec_path(), "-n", str(nproc), *command],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        assert process.stderr is not None
-        seen = bytearray()
+        # MPICH prints its failure banner on stdout: both streams pass through as they
+        # come, and their tails are kept to find it
+        tails = [bytearray(), bytearray()]
+        pumps = [
+            threading.Thread(target=_pump, args=(pipe, sink, tail), daemon=True)
+            for pipe, sink, tail in zip(
+                (process.stdout, process.stderr), (sys.stdout, sys.stderr), tails, strict=True
+            )
+        ]
+        for pump in pumps:
+            pump.start()
         try:
-            while chunk := os.read(process.stderr.fileno(), 65536):
-                sys.stderr.buffer.write(chunk)
-                sys.stderr.flush()
-                seen += chunk
-                del seen[:-65536]  # the banner is at the end: keep the tail
+            status = process.wait()
         except KeyboardInterrupt:
             process.terminate()
-        status = process.wait()
+            status = process.wait()
+        for pump in pumps:
+            pump.join()
+        seen = tails[0] + tails[1]
         _name_killed_rank(seen.decode(errors="replace"), Path(env["CHAINRULE_DIST_PIDDIR"]),
                           status)  # fmt: skip
     return status
 
 
-def _name_killed_rank(stderr: str, piddir: Path, status: int) -> None:
-    """After MPICH's "BAD TERMINATION ... PID p ... EXIT CODE: c" banner, one line naming
-    the rank that died."""
-    killed = re.search(r"PID (\d+) RUNNING AT .*\n=\s+EXIT CODE: (\d+)", stderr)
-    if killed is None or status == 0:
+def _pump(pipe: IO[bytes] | None, sink: TextIO, tail: bytearray) -> None:
+    """Copy `pipe` to `sink` chunk by chunk (progress lines appear live), keeping a tail."""
+    assert pipe is not None
+    binary = getattr(sink, "buffer", None)
+    while chunk := os.read(pipe.fileno(), 65536):
+        if binary is not None:
+            binary.write(chunk)
+        else:  # a text-only stream (a captured sys.stdout)
+            sink.write(chunk.decode(errors="replace"))
+        sink.flush()
+        tail += chunk
+        del tail[:-65536]  # the banner is at the end
+
+
+def _name_killed_rank(output: str, piddir: Path, status: int) -> None:
+    """After MPICH's "BAD TERMINATION ... PID p ... EXIT STRING: Killed (signal 9)"
+    banner, one line naming the rank that died."""
+    found = re.search(r"PID (\d+) RUNNING AT", output)
+    if found is None or status == 0:
         return
-    pid, code = killed.group(1), int(killed.group(2))
+    pid = found.group(1)
     ranks = {p.read_text().strip(): p.stem.removeprefix("rank") for p in piddir.glob("rank*.pid")}
-    who = f"rank {ranks[pid]}" if pid in ranks else f"a rank (pid {pid})"
-    signal_names = {6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM"}
-    how = f"was killed by {signal_names[code]}" if code in signal_names else f"exited with {code}"
-    print(f"chainrule: error: {who} (pid {pid}) {how}; mpiexec stopped the other ranks",
+    who = f"rank {ranks[pid]} (pid {pid})" if pid in ranks else f"a rank (pid {pid})"
+    killed = re.search(r"EXIT STRING: .*\(signal (\d+)\)", output)
+    if killed is not None:
+        number = int(killed.group(1))
+        name = signal.Signals(number).name if number in signal.valid_signals() else number
+        how = f"was killed by {name}"
+    else:
+        code = re.search(r"EXIT CODE: (\d+)", output)
+        how = f"exited with status {code.group(1) if code else status}"
+    print(f"chainrule: error: {who} {how}; mpiexec stopped the other ranks",
           file=sys.stderr, flush=True)  # fmt: skip

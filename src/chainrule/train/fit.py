@@ -23,7 +23,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,7 +37,30 @@ from chainrule.train.metrics import CLASSIFICATION, Metric, get_metric
 from chainrule.train.progress import make_progress
 from chainrule.train.streaming import Streams
 
-__all__ = ["as_loader", "check_finite", "evaluate", "fit", "predict"]
+__all__ = ["Reducer", "as_loader", "check_finite", "evaluate", "fit", "predict"]
+
+
+class Reducer(Protocol):
+    """The seam for data-parallel training: what `fit` asks of the other processes.
+
+    Each process runs `fit` on its share of every batch; the reducer makes the step and
+    the logs global (`chainrule.train.distributed.GradientAllReduce` does it over MPI)::
+
+        g <- Σ_r n_r·g_r / Σ_r n_r        (reduce_step: the mean over the whole batch)
+        loss, metrics of the epoch over all processes' samples          (reduce_totals)
+    """
+
+    def reduce_step(self, model: Any, loss: float, n: int) -> tuple[float, int]:
+        """Replace the gradients by the sample-weighted mean over processes (this one
+        had `n` samples, mean loss `loss`); return the whole batch's loss and size."""
+        ...
+
+    def reduce_totals(
+        self, samples: int, loss_sum: float, predictions: list[np.ndarray],
+        targets: list[np.ndarray],
+    ) -> tuple[int, float, list[np.ndarray], list[np.ndarray]]:  # fmt: skip
+        """Sum the sample counts and loss sums, gather everyone's predictions and targets."""
+        ...
 
 
 # ---------------------------------------------------------------------- data
@@ -188,30 +211,61 @@ class _Accumulator:
     values shown live are batch-weighted averages.
     """
 
-    def __init__(self, metrics: Sequence[tuple[str, Metric]], from_logits: bool | None) -> None:
+    def __init__(
+        self, metrics: Sequence[tuple[str, Metric]], from_logits: bool | None, keep: bool = False
+    ) -> None:
         self.metrics, self.from_logits = metrics, from_logits
         self.samples, self.loss_sum = 0, 0.0
         self.streams = Streams(metrics, from_logits)
+        # data-parallel: the outputs are kept to be gathered from all ranks at the end
+        self.keep = keep
+        self.predictions: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
         self.live_sums = dict.fromkeys((name for name, _ in metrics), 0.0)
+        self.shown_samples, self.shown_loss_sum = 0, 0.0  # the running loss (global if reduced)
 
-    def add(self, loss: float | None, output: Any, target: Any, n: int, live: bool) -> None:
+    def add(
+        self,
+        loss: float | None,
+        output: Any,
+        target: Any,
+        n: int,
+        live: bool,
+        shown: tuple[float, int] | None = None,
+    ) -> None:
+        """Count a batch of `n` samples; `shown` is the (loss, size) of the whole batch
+        across processes when a `Reducer` made it global (the running display uses it)."""
         self.samples += n
         if loss is not None:
             self.loss_sum += loss * n
-        if not self.metrics:
+            step_loss, step_n = shown if shown is not None else (loss, n)
+            self.shown_samples += step_n
+            self.shown_loss_sum += step_loss * step_n
+        if not self.metrics or output is None:
             return
         prediction, truth = _array(output), _array(target)
-        self.streams.add(truth, prediction)
+        if self.keep:
+            self.predictions.append(prediction)
+            self.targets.append(truth)
+        else:
+            self.streams.add(truth, prediction)
         if live:
             for name, fn in self.metrics:
                 self.live_sums[name] += n * _metric_value(fn, truth, prediction, self.from_logits)
 
     def running(self, with_loss: bool = True) -> dict[str, float]:
-        logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
-        logs.update({name: total / self.samples for name, total in self.live_sums.items()})
+        logs = {"loss": self.shown_loss_sum / max(self.shown_samples, 1)} if with_loss else {}
+        logs.update({name: total / max(self.samples, 1) for name, total in self.live_sums.items()})
         return logs
 
-    def result(self, with_loss: bool = True) -> dict[str, float]:
+    def result(self, with_loss: bool = True, reducer: Reducer | None = None) -> dict[str, float]:
+        if reducer is not None:  # every rank's samples: the logs are global
+            self.samples, self.loss_sum, predictions, targets = reducer.reduce_totals(
+                self.samples, self.loss_sum, self.predictions, self.targets
+            )
+            self.streams = Streams(self.metrics, self.from_logits)
+            for truth, prediction in zip(targets, predictions, strict=True):
+                self.streams.add(truth, prediction)
         if self.samples == 0:
             raise ValueError("no batches: the data is empty (or smaller than one batch)")
         logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
@@ -234,34 +288,43 @@ def _train_epoch(
     callbacks: Sequence[Callback],
     metrics: Sequence[tuple[str, Metric]],
     live: bool,
+    reducer: Reducer | None = None,
 ) -> dict[str, float] | None:
     """One epoch of the plain loop; the logs, or None when a callback stopped it midway."""
     model, loss_fn, optimizer = state.model, state.loss_fn, state.optimizer
-    totals = _Accumulator(metrics, _logits_hint(loss_fn))
+    totals = _Accumulator(metrics, _logits_hint(loss_fn), keep=reducer is not None)
     for index, batch in enumerate(loader):
         x, y = _split_batch(batch)
-        state.batch, state.batch_size = index, _num_samples(x)
+        n = _num_samples(x)
+        state.batch, state.batch_size = index, n
         state.inputs, state.targets = x, y
         _call(callbacks, "on_batch_begin", state)
 
         optimizer.zero_grad()
-        output = model(x)
-        loss = loss_fn(output, y)
-        loss.backward()
-
-        state.loss = float(loss.item())
+        output: Any = None
+        local_loss = 0.0
+        if n or reducer is None:
+            output = model(x)
+            loss = loss_fn(output, y)
+            loss.backward()
+            local_loss = float(loss.item())
+        # else: this process's share of a batch smaller than the world is empty: it only
+        # takes part in the reduction (zero gradient, no samples)
+        state.loss = local_loss
+        if reducer is not None:  # every process now holds the whole batch's gradient
+            state.loss, state.batch_size = reducer.reduce_step(model, local_loss, n)
         _call(callbacks, "on_after_backward", state)
         if state.stop_training:  # e.g. a NaN gradient: the step is never applied
             return None
         optimizer.step()
         state.steps += 1
 
-        totals.add(state.loss, output, y, state.batch_size, live)
+        totals.add(local_loss, output, y, n, live, shown=(state.loss, state.batch_size))
         state.logs = totals.running()
         _call(callbacks, "on_batch_end", state)
         if state.stop_training:
             return None
-    return totals.result()
+    return totals.result(reducer=reducer)
 
 
 def fit(
@@ -281,6 +344,7 @@ def fit(
     start_epoch: int = 0,
     history: History | None = None,
     terminate_on_nan: bool = True,
+    reducer: Reducer | None = None,
 ) -> History:
     """Train `model` for epochs ``start_epoch, ..., epochs - 1`` and return its `History`.
 
@@ -305,6 +369,9 @@ def fit(
         start_epoch, history: resume a run: the first epoch index, and the `History` to
             extend (a new one if None).
         terminate_on_nan: add a `TerminateOnNaN` unless ``callbacks`` has one already.
+        reducer: data-parallel training (`Reducer`): `train` and `val` are this process's
+            shares, and the reducer makes each step's gradient and the logs global
+            (`chainrule train --nproc N` passes one; see docs/distributed.md).
 
     Returns:
         The `History`: per epoch 'loss', each metric, 'val_loss' and 'val_<metric>' with
@@ -347,11 +414,11 @@ def fit(
             state.epoch, state.batch, state.logs = epoch, 0, {}
             model.train()
             _call(hooks, "on_epoch_begin", state)
-            logs = _train_epoch(state, train_loader, hooks, named_metrics, live)
+            logs = _train_epoch(state, train_loader, hooks, named_metrics, live, reducer)
             if logs is None:
                 break
             if val_loader is not None:
-                scores = _evaluate_loader(model, loss_fn, val_loader, named_metrics)
+                scores = _evaluate_loader(model, loss_fn, val_loader, named_metrics, reducer)
                 logs.update({f"val_{key}": value for key, value in scores.items()})
             logs["lr"] = state.current_lr()
             state.logs = logs
@@ -371,9 +438,13 @@ def fit(
 
 # ---------------------------------------------------------------------- evaluate, predict
 def _evaluate_loader(
-    model: Any, loss_fn: Any, loader: Iterable[Any], metrics: Sequence[tuple[str, Metric]]
+    model: Any,
+    loss_fn: Any,
+    loader: Iterable[Any],
+    metrics: Sequence[tuple[str, Metric]],
+    reducer: Reducer | None = None,
 ) -> dict[str, float]:
-    totals = _Accumulator(metrics, _logits_hint(loss_fn))
+    totals = _Accumulator(metrics, _logits_hint(loss_fn), keep=reducer is not None)
     was_training = model.training
     model.eval()
     try:
@@ -385,7 +456,7 @@ def _evaluate_loader(
                 totals.add(loss, output, y, _num_samples(x), live=False)
     finally:
         model.train(was_training)
-    return totals.result(with_loss=loss_fn is not None)
+    return totals.result(with_loss=loss_fn is not None, reducer=reducer)
 
 
 def evaluate(
