@@ -110,9 +110,8 @@ def test_cli_resume_of_a_distributed_run_with_dropout(tmp_path):
 def test_cli_bad_settings_fail_once_before_launching(tmp_path):
     done = chainrule_train(*COMMON, "--dropout", "1.5", "--nproc", "2", "--out", str(tmp_path))
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "chainrule: error: dropout must be in [0, 1), got 1.5"
-    ]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chainrule: error: dropout must"), lines
 
 
 def test_killed_rank_stops_the_others(tmp_path):
