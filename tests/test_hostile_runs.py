@@ -176,6 +176,8 @@ MALFORMED: dict[str, Callable[[dict[str, Any]], None]] = {
     "loader_rng-other": set_entry("loader_rng", {"bit_generator": "MT19937"}),
     "feature_names-too-many": set_entry("feature_names", ["f"] * 70_000),
     "data-not-text": set_setting("data", ["xor"]),
+    "data-terminal-escape": set_setting("data", "xor\x1b]0;owned\x07"),
+    "feature_names-escape": set_entry("feature_names", ["\x1b[2J", "b"]),
 }
 
 

@@ -738,6 +738,8 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
     never evaluates code: the header is JSON and the tensors are raw bytes.
     """
     metadata, names = _read_header(path)
+    if len(metadata.get(KEY_CONFIG, "")) > MAX_CONFIG_BYTES:  # before reading any tensor
+        _parse_json(path, metadata, KEY_CONFIG)  # raises: over the limit
     tensors = _read_tensors(path, names)
     shown = os.fspath(path)
 

@@ -67,8 +67,9 @@ class _Checker:
     def text(self, field: str, value: Any) -> str:
         if not isinstance(value, str):
             raise self.fail(field, f"must be a string, got {_kind(value)}")
-        if not 0 < len(value) <= MAX_NAME_CHARS or "\x00" in value:
-            raise self.fail(field, f"must be 1..{MAX_NAME_CHARS} characters without NUL")
+        if not 0 < len(value) <= MAX_NAME_CHARS or not value.isprintable():
+            # printable: a name is echoed to the terminal, where escapes could act
+            raise self.fail(field, f"must be 1..{MAX_NAME_CHARS} printable characters")
         return value
 
     def names(self, field: str, value: Any, low: int, high: int) -> list[str]:
