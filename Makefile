@@ -7,7 +7,7 @@ USER_STAMP := $(VENV)/.installed-user-stamp
 
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
-.PHONY: install demo test lint format bench examples clean chromium graphviz
+.PHONY: install demo test lint format bench examples course clean chromium graphviz
 
 # what a user needs (chainrule and its optional extras) ...
 $(USER_STAMP): pyproject.toml
@@ -18,7 +18,7 @@ $(USER_STAMP): pyproject.toml
 
 # ... and what a developer needs on top: the test and lint tools, PyTorch for parity tests
 $(STAMP): $(USER_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[all,test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,test,dev,course]'
 	touch $(STAMP)
 
 install: $(USER_STAMP)
@@ -57,6 +57,13 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[all,test,dev,bench]'
 	$(BIN)/python -m benchmarks.run --runs 3
+
+# The lecture notebooks: install JupyterLab (the course extra), rebuild the notebooks from
+# course/sources/ and open the first one. JupyterLab serves on 127.0.0.1 only.
+course: $(USER_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[all,course]'
+	$(BIN)/python course/build.py
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 course/01_neuron_and_perceptron.ipynb
 
 examples: $(USER_STAMP)
 	@for script in examples/[0-9]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
