@@ -119,13 +119,13 @@ def test_spiral_with_an_extra_layer_learns_within_30_seconds(page, server):
     )
     page.click("#play")
     started = time.monotonic()
-    page.wait_for_function(
-        "window.playground.frame.test_loss !== null && window.playground.frame.test_loss < 0.1",
+    shown = page.wait_for_function(  # the number on the page, read with the frame it shows
+        "(() => { const f = window.playground.frame, t = document.getElementById('test-loss');"
+        " return f.test_loss !== null && f.test_loss < 0.1 && parseFloat(t.textContent); })()",
         timeout=30_000,
-    )
+    ).json_value()
     elapsed = time.monotonic() - started
     epochs = frame_value(page, "f.epoch")
-    shown = float(page.inner_text("#test-loss"))
     assert shown < 0.1 and elapsed < 30
     assert epochs >= 1 and page.evaluate("location.hash").count("layers=8%2C8%2C8") == 1
     page.check("#show_test")
@@ -139,16 +139,49 @@ def test_spiral_with_an_extra_layer_learns_within_30_seconds(page, server):
         shutil.copyfile(ARTIFACTS / "playground.png", ROOT / "docs" / "playground.png")
 
 
-def test_frame_rate_of_the_default_network(page, server):
+def test_the_default_network_trains_and_each_frame_is_acknowledged(page, server):
+    """Frames keep coming while playing only because the page acknowledges each one it drew
+    (the speed itself is measured by benchmarks/playground_load.py, not here)."""
     page.goto(server)
     wait_for_frame(page)
     page.click("#play")
-    page.wait_for_function("window.playground.frame.step > 0")
-    first = frame_value(page, "f.epoch")
-    time.sleep(2.0)
-    last = frame_value(page, "f.epoch")
+    page.wait_for_function("window.playground.frame.epoch >= 3", timeout=30_000)
+    page.wait_for_function("window.playground.framesShown >= 10", timeout=30_000)
     page.click("#play")
-    assert (last - first) / 2.0 >= 20, f"{(last - first) / 2.0:.1f} updates a second"
+    assert frame_value(page, "f.seq") >= 10
+
+
+def test_large_network_stops_on_the_next_frame_and_shows_edits_at_once(browser, server):
+    """Back-pressure on 8 layers of 32: after pause at most two more frames arrive, and a
+    neuron removed while playing shows within the next few frames."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    layers = ",".join(["32"] * 8)
+    page.goto(server + f"#dataset=spiral&layers={layers.replace(',', '%2C')}")
+    page.wait_for_function(
+        "window.playground.frame && window.playground.frame.weights.length === 9"
+    )
+    page.click("#play")
+    page.wait_for_function("window.playground.frame.step > 0", timeout=30_000)
+    page.wait_for_function("window.playground.framesShown >= 8", timeout=60_000)
+    before = page.evaluate(  # click and count in one go: the page redraws all the time
+        "(() => { const n = window.playground.framesShown;"
+        " document.querySelector(\".layer-ctl button[title='Remove a neuron']\").click();"
+        " return n; })()"
+    )
+    page.wait_for_function("window.playground.frame.weights[0].length === 31", timeout=30_000)
+    shown_edit = page.evaluate("window.playground.framesShown") - before
+    assert shown_edit <= 4, f"{shown_edit} frames before the edit showed"
+    at_pause = page.evaluate(  # pause
+        "(() => { document.getElementById('play').click();"
+        " return window.playground.framesShown; })()"
+    )
+    step_at_pause = frame_value(page, "f.step")
+    time.sleep(2.0)
+    after = page.evaluate("window.playground.framesShown") - at_pause
+    assert after <= 2, f"{after} frames after pause"
+    assert frame_value(page, "f.step") >= step_at_pause
+    context.close()
 
 
 HASH = (
@@ -226,8 +259,8 @@ def test_backprop_view_matches_chainrule(page, server):
     )
     wait_for_frame(page)
     page.wait_for_function("window.playground.frame.weights.length === 3")
-    page.click("#step")  # weights after one update, not just the initial ones
-    page.wait_for_function("window.playground.frame.step === 1")
+    page.click("#step")  # weights after one epoch of updates, not just the initial ones
+    page.wait_for_function("window.playground.frame.epoch === 1")
     page.check("#backprop-mode")
     page.wait_for_selector("#bp-downstream")
     bp = page.evaluate("window.playground.frame.backprop")

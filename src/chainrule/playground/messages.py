@@ -145,6 +145,13 @@ class UploadCheckpointMessage(_Strict):
     data: str = Field(max_length=(MAX_CHECKPOINT_BYTES * 4) // 3 + 4)  # base64
 
 
+class DrawnMessage(_Strict):
+    """The page drew the frame numbered `seq` (and every one before): back-pressure."""
+
+    type: Literal["drawn"]
+    seq: int = Field(ge=0, strict=True)
+
+
 class ExportMessage(_Strict):
     type: Literal["export"]
 
@@ -158,7 +165,8 @@ ClientMessage = Annotated[
     | ClearPointsMessage
     | UploadCsvMessage
     | UploadCheckpointMessage
-    | ExportMessage,
+    | ExportMessage
+    | DrawnMessage,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)

@@ -19,9 +19,9 @@ import logging
 import threading
 import time
 import webbrowser
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
@@ -30,6 +30,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from chainrule.playground import access, export
 from chainrule.playground.datasets import thumbnails
+from chainrule.playground.engine import Engine, stamp
 from chainrule.playground.messages import (
     FEATURES,
     MAX_CSV_BYTES,
@@ -48,7 +49,6 @@ STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 40  # a class of students, one tab each
 RATE_PER_SECOND = 40.0
 RATE_BURST = 80.0
-FRAME_INTERVAL_S = 1 / 30  # at most 30 training frames a second per tab
 WS_MAX_SIZE = 4 * 1024 * 1024  # uvicorn drops the connection beyond this; we answer below it
 
 _ids = itertools.count(1)
@@ -83,36 +83,63 @@ def limits() -> dict[str, Any]:
 
 
 class Connection:
-    """One tab: its socket, its session, and the task that trains while 'play' is on."""
+    """One tab: its socket, its session, and its place in the engine's ring while playing."""
 
-    def __init__(self, ws: WebSocket, rate: float, burst: float) -> None:
+    def __init__(
+        self, ws: WebSocket, engine: Engine, session: Session, rate: float, burst: float
+    ) -> None:
         self.ws = ws
+        self.engine = engine
         self.id = next(_ids)
-        self.session = Session()
+        self.session = session
         self.limiter = RateLimiter(rate, burst)
-        self.lock = asyncio.Lock()  # one computation at a time on this session
+        self.ack_limiter = RateLimiter(4 * rate, 4 * burst)  # one per frame drawn, apart
         self.send_lock = asyncio.Lock()
-        self.trainer: asyncio.Task[None] | None = None
+        self.loop = asyncio.get_running_loop()
         self.last_rate_error = 0.0
+        self.closed = False
+        # back-pressure (see engine.py): frames made and the last one the page drew
+        self.produced = self.drawn = 0
+        self.next_turn = self.last_frame = 0.0
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self.send_lock:
             await self.ws.send_json(message)
+
+    def deliver(self, frame: dict[str, Any]) -> None:
+        """Called on the engine thread: send `frame` from the event loop."""
+        self.loop.call_soon_threadsafe(self._spawn_send, frame)
+
+    def _spawn_send(self, frame: dict[str, Any]) -> None:
+        if not self.closed:
+            task = self.loop.create_task(self._send_quietly(frame))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    async def _send_quietly(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await self.send(message)
 
     async def error(self, text: str) -> None:
         log.warning("playground session %d: %s", self.id, text[:300])
         await self.send({"type": "error", "message": text})
 
     async def compute(self, fn: Any, *args: Any) -> Any:
-        """Run a session method in a worker thread, so the event loop (and the other tabs)
-        keep going while chainrule computes."""
-        async with self.lock:
-            return await asyncio.to_thread(fn, *args)
+        """Run a session method on the engine thread (between two training turns), so the
+        event loop, and so every other tab, keeps going while chainrule computes."""
+        return await self.engine.call(fn, *args)
+
+    def _stamped_frame(self) -> dict[str, Any]:
+        return stamp(self, self.session.frame())
+
+    async def frame(self) -> dict[str, Any]:
+        """A frame of the current state (numbered, as every frame, for the page's ack)."""
+        return cast(dict[str, Any], await self.compute(self._stamped_frame))
 
     async def run(self) -> None:
         await self.send({"type": "hello", "session": self.id, "limits": limits()})
         await self.send(self.session.data_message())
-        await self.send(await self.compute(self.session.frame))
+        await self.send(await self.frame())
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -121,7 +148,8 @@ class Connection:
             if text is None:
                 await self.error("binary messages are not accepted: send JSON text")
                 continue
-            if not self.limiter.allow():
+            is_ack = text.startswith('{"type":"drawn"') and len(text) < 64
+            if not (self.ack_limiter if is_ack else self.limiter).allow():
                 now = time.monotonic()
                 if now - self.last_rate_error > 1.0:
                     self.last_rate_error = now
@@ -143,34 +171,40 @@ class Connection:
     async def handle(self, msg: Any) -> None:
         session = self.session
         kind = msg.type
-        if kind == "play":
+        if kind == "drawn":
+            self.drawn = max(self.drawn, min(msg.seq, self.produced))
+            self.engine.wake()
+        elif kind == "play":
             session.divergence = None
             session.playing = True
-            if self.trainer is None or self.trainer.done():
-                self.trainer = asyncio.create_task(self.train_loop())
+            self.drawn = self.produced  # the page asks for more: it has drawn what it wants
+            self.engine.play(self)
             await self.send({"type": "status", "playing": True})
         elif kind == "pause":
             session.playing = False
+            self.engine.stop(self)
             await self.send({"type": "status", "playing": False})
         elif kind == "step":
             session.playing = False
-            await self.send(await self.compute(session.step_once))
+            self.engine.stop(self)
+            await self.send(await self.compute(lambda: stamp(self, session.step_once())))
         elif kind == "reset":
+            self.engine.stop(self)
             await self.compute(session.reset)
-            await self.send(await self.compute(session.frame))
+            await self.send(await self.frame())
         elif kind == "frame":
-            await self.send(await self.compute(session.frame))
+            await self.send(await self.frame())
         elif kind == "config":
             changed = await self.compute(session.apply_config, msg.config)
             if "data" in changed:
                 await self.send(session.data_message())
-            await self.send(await self.compute(session.frame))
+            await self.send(await self.frame())
         elif kind == "set_weight":
             await self.compute(session.set_weight, msg.layer, msg.target, msg.source, msg.value)
-            await self.send(await self.compute(session.frame))
+            await self.send(await self.frame())
         elif kind == "probe":
             await self.compute(session.set_probe, msg.split, msg.index)
-            await self.send(await self.compute(session.frame))
+            await self.send(await self.frame())
         elif kind in ("add_point", "clear_points", "upload_csv"):
             if kind == "add_point":
                 await self.compute(session.add_point, msg.x1, msg.x2, msg.label)
@@ -181,6 +215,7 @@ class Connection:
             await self.send_everything()
         elif kind == "upload_checkpoint":
             session.playing = False
+            self.engine.stop(self)
             await self.compute(export.load_checkpoint, session, msg.data)
             await self.send_everything()
         elif kind == "export":
@@ -199,25 +234,15 @@ class Connection:
         """After the data or the model changed under the page: config, data and a frame."""
         await self.send({"type": "config", "config": self.session.config.model_dump()})
         await self.send(self.session.data_message())
-        await self.send(await self.compute(self.session.frame))
-
-    async def train_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self.session.playing:
-            started = loop.time()
-            async with self.lock:
-                if not self.session.playing:
-                    break
-                frame = await asyncio.to_thread(self.session.train_frame)
-            await self.send(frame)
-            await asyncio.sleep(max(0.0, FRAME_INTERVAL_S - (loop.time() - started)))
+        await self.send(await self.frame())
 
     async def close(self) -> None:
+        self.closed = True
         self.session.playing = False
-        if self.trainer is not None:
-            self.trainer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.trainer
+        self.engine.stop(self)
+
+
+_background: set[asyncio.Task[None]] = set()  # frames being sent (kept from the collector)
 
 
 def create_app(
@@ -234,9 +259,24 @@ def create_app(
     Only requests whose Host is one of `hosts` are answered (and a socket's Origin must be
     one of them too); with a `token`, only requests that carry it (see `access`). `share`
     is the URL the page shows as a QR code for a class."""
-    app = FastAPI(title="chainrule playground", docs_url=None, redoc_url=None, openapi_url=None)
+    engine = Engine()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine.start()
+        yield
+        engine.close()
+
+    app = FastAPI(
+        title="chainrule playground",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
     app.add_middleware(access.Guard, hosts=hosts, token=token)
     app.state.sessions = 0
+    app.state.engine = engine
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -267,16 +307,18 @@ def create_app(
             await ws.close(code=1013)
             return
         app.state.sessions += 1
-        connection = Connection(ws, rate, burst)
-        log.info("playground session %d opened", connection.id)
+        connection: Connection | None = None
         try:
+            connection = Connection(ws, engine, await engine.call(Session), rate, burst)
+            log.info("playground session %d opened", connection.id)
             await connection.run()
         except WebSocketDisconnect:
             pass
         finally:
             app.state.sessions -= 1
-            await connection.close()
-            log.info("playground session %d closed", connection.id)
+            if connection is not None:
+                await connection.close()
+                log.info("playground session %d closed", connection.id)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -61,6 +61,8 @@ class Session:
         self.playing = False
         self.probe: tuple[str, int] | None = None
         self.divergence: dict[str, Any] | None = None
+        self._grad_sums, self._grad_steps = np.zeros(0), 0
+        self._captured: Any = None  # (key, compiled step, parameters, their saved copies)
         with ENGINE_LOCK:
             self._build_data()
             self._build_model()
@@ -91,6 +93,7 @@ class Session:
         self.rng = np.random.default_rng(self.config.seed)
         self.order = self.rng.permutation(self.data.n_train)
         self.divergence = None
+        self._grad_sums, self._grad_steps = np.zeros(0), 0
 
     def apply_config(self, config: PlaygroundConfig) -> set[str]:
         """Adopt a new config; returns what was rebuilt ({'data', 'model', 'optimizer'})."""
@@ -199,14 +202,18 @@ class Session:
                 return i + 1, "its gradient became NaN or infinite"
         return None, "the loss became NaN or infinite"
 
-    def train_frame(self, budget: float = FRAME_BUDGET_S, max_steps: int | None = None) -> dict:
-        """Train for up to one epoch (or `budget` seconds, or `max_steps`), then a frame."""
+    def train(self, budget: float = FRAME_BUDGET_S, max_steps: int | None = None) -> bool:
+        """Train until the end of the current epoch, `budget` seconds or `max_steps` steps,
+        whichever comes first; returns True when an epoch ended. The gradient norms of the
+        steps add up until the next `frame`."""
         started = time.perf_counter()
-        layers = len(network.linear_layers(self.model))
-        grad_sums = np.zeros(layers)
         taken = 0
         with ENGINE_LOCK:
             n_train = self.data.n_train
+            layers = len(network.linear_layers(self.model))
+            if len(self._grad_sums) != layers:
+                self._grad_sums, self._grad_steps = np.zeros(layers), 0
+            fast = self._fast_step()
             while n_train > 0:
                 if self.cursor >= n_train:
                     self.cursor = 0
@@ -214,25 +221,90 @@ class Session:
                 idx = self.order[self.cursor : self.cursor + self.batch_size]
                 try:
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                        self._step(idx, grad_sums)
+                        if fast is not None:
+                            self._step_captured(fast, idx, self._grad_sums)
+                        else:
+                            self._step(idx, self._grad_sums)
                 except Diverged as error:
                     self._diverged(error)
-                    break
+                    return False
+                self._grad_steps += 1
                 self.cursor += len(idx)
                 taken += 1
                 if self.cursor >= n_train:
                     self.epoch += 1
-                    break
+                    return True
                 if max_steps is not None and taken >= max_steps:
                     break
                 if time.perf_counter() - started > budget:
                     break
-            norms = grad_sums / taken if taken else None
-            return self.frame(grad_norms=norms)
+        return False
+
+    def take_grad_norms(self) -> np.ndarray | None:
+        """The mean gradient norm per layer over the steps since the last call (None: none)."""
+        if not self._grad_steps:
+            return None
+        norms = self._grad_sums / self._grad_steps
+        self._grad_sums, self._grad_steps = np.zeros(len(norms)), 0
+        return norms
+
+    def train_frame(self, budget: float = FRAME_BUDGET_S, max_steps: int | None = None) -> dict:
+        """Train for up to one epoch (or `budget` seconds, or `max_steps`), then a frame."""
+        with ENGINE_LOCK:
+            self.train(budget, max_steps)
+            return self.frame(grad_norms=self.take_grad_norms())
 
     def step_once(self) -> dict:
-        """The page's 'step' button: one mini-batch."""
-        return self.train_frame(max_steps=1)
+        """The page's 'step' button: the rest of the current epoch (from its start: one
+        epoch), so the epoch counter moves by one."""
+        with ENGINE_LOCK:
+            start = self.epoch
+            while self.epoch == start and self.divergence is None and self.data.n_train:
+                self.train(budget=math.inf)
+            return self.frame(grad_norms=self.take_grad_norms())
+
+    # ------------------------------------------------------------------ the captured step
+    def _fast_step(self) -> Any:
+        """`chainrule.compile_step` of this model, loss and optimizer (remade when one of them
+        is), or None where it does not apply: a weight penalty is not part of its loss."""
+        if self.config.regularization != "none" and self.config.reg_rate > 0:
+            return None
+        key = (id(self.model), id(self.optimizer))
+        if self._captured is None or self._captured[0] != key:
+            step = chainrule.compile_step(
+                self.model,
+                lambda output, target: network.data_loss(output, target, self.config),
+                self.optimizer,
+            )
+            params = list(self.model.parameters())
+            saved = [p.detach().numpy().copy() for p in params]
+            self._captured = (key, step, params, saved)
+        return self._captured
+
+    def _step_captured(self, fast: Any, idx: np.ndarray, grad_sums: np.ndarray) -> None:
+        """One step through the captured program; on NaN or inf the weights of before the
+        step come back and the optimizer starts afresh (its state saw the bad gradient)."""
+        _, step, params, saved = fast
+        arrays = [p.detach().numpy() for p in params]
+        for buffer, array in zip(saved, arrays, strict=True):
+            np.copyto(buffer, array)
+        x, y = self._train_xy()
+        loss = float(step(x[idx], y[idx]).item())
+        norms = np.array([_grad_norm(layer) for layer in network.linear_layers(self.model)])
+        healthy = math.isfinite(loss) and bool(np.all(np.isfinite(norms)))
+        if healthy and all(math.isfinite(float(np.add.reduce(a, axis=None))) for a in arrays):
+            grad_sums += norms
+            self.steps += 1
+            return
+        for buffer, array in zip(saved, arrays, strict=True):
+            np.copyto(array, buffer)
+        self.optimizer = network.build_optimizer(self.model, self.config)
+        if not healthy:
+            raise Diverged(*self._where_it_blew_up(x[idx], norms))
+        for i, layer in enumerate(network.linear_layers(self.model)):
+            if not (np.all(np.isfinite(layer.weight.detach().numpy())) and _finite(layer.bias)):
+                raise Diverged(i + 1, "its weights became infinite after the update")
+        raise Diverged(None, "its weights became infinite after the update")
 
     def _diverged(self, error: Diverged) -> None:
         self.playing = False
@@ -458,12 +530,13 @@ class Session:
 
 
 def _grad_norm(layer: nn.Linear) -> float:
+    """‖(∂L/∂W, ∂L/∂b)‖₂ of one layer (a display figure: float32 dot products suffice)."""
     total = 0.0
     for param in (layer.weight, layer.bias):
         if param is not None and param.grad is not None:
-            g = param.grad._data.astype(np.float64)
-            total += float(np.sum(g * g))
-    return math.sqrt(total)
+            g = param.grad._data.ravel()
+            total += float(np.dot(g, g))
+    return math.sqrt(total) if math.isfinite(total) else math.inf
 
 
 def _finite(param: Any) -> bool:

@@ -22,6 +22,7 @@ let lastStep = -1;
 let configTimer = null;
 let points = []; // your own points [[x1, x2, label], ...] as the server holds them
 let pointsCode = ""; // their compact text for the hash ("" when none or too many)
+let framesShown = 0; // frames drawn since the page opened (for tests)
 let pointsPending = false; // points from a link sent to the server, not yet confirmed
 const lossChart = new LineChart($("loss-chart"));
 const healthChart = new LineChart($("health-chart"), { log: true });
@@ -251,7 +252,12 @@ function download(name, blob) {
 }
 
 function onMessage(msg) {
-  if (msg.type === "frame") showFrame(msg);
+  if (msg.type === "frame") {
+    showFrame(msg);
+    framesShown += 1;
+    // drawn: the server trains on only while the page keeps up (back-pressure)
+    if (msg.seq !== undefined) socket.send({ type: "drawn", seq: msg.seq });
+  }
   else if (msg.type === "data") {
     data = msg;
     const custom = msg.custom || [];
@@ -390,5 +396,6 @@ window.playground = {
   get data() { return data; },
   get probe() { return probe; },
   get points() { return points; },
+  get framesShown() { return framesShown; },
   send: (message) => socket.send(message),
 };
