@@ -76,7 +76,7 @@ class Tab:
         self.samples: list[tuple[float, int]] = []  # (time, epoch) of each frame
 
     async def run(self, url: str, origin: str, stop: asyncio.Event) -> None:
-        import websockets  # noqa: PLC0415 - a playground dependency
+        import websockets
 
         async with websockets.connect(url, origin=origin, max_size=2**23) as ws:  # type: ignore[arg-type]
             await ws.send(json.dumps({"type": "play"}))

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("websockets", reason="the playground extra (websockets) is not installed")
 pytest.importorskip("fastapi", reason="the playground extra (fastapi) is not installed")
 
-from benchmarks import playground_load  # noqa: E402
+from benchmarks import playground_load
 
 
 def test_quick_load_run_reports_every_session():

@@ -481,7 +481,7 @@ class FakeTab:
 
 
 def test_engine_shares_training_fairly_and_waits_for_pages_that_do_not_draw():
-    from chainrule.playground.engine import Engine  # noqa: PLC0415
+    from chainrule.playground.engine import Engine
 
     engine = Engine()
     tabs = [FakeTab() for _ in range(4)]
