@@ -212,7 +212,7 @@ def test_config_step_play_pause_reset(client):
         ('{"type": "probe", "split": "train", "index": 4999}', "no train point"),
         ('{"type": "add_point", "x1": 7, "x2": 0, "label": 1}', "less than or equal"),
         ('{"type": "upload_checkpoint", "data": "!!!not base64!!!"}', "base64"),
-        ('{"type": "upload_checkpoint", "data": "aGVsbG8="}', "cannot read the checkpoint"),
+        ('{"type": "upload_checkpoint", "data": "aGVsbG8="}', "too short"),
         ('{"type": "upload_csv", "text": "x1,x2,label\\n1,2\\n"}', "expected 3 values"),
         ('{"type": "upload_csv", "text": "1,2,7\\n"}', "class indices"),
     ],

@@ -10,9 +10,11 @@ import os
 import tempfile
 from typing import Any
 
+import numpy as np
+
 from chainrule import nn
 from chainrule.checkpoint import load, restore_optimizer, save
-from chainrule.playground import network
+from chainrule.playground import network, upload
 from chainrule.playground.datasets import N_CLASSIFY, N_REGRESS
 from chainrule.playground.features import FEATURE_SOURCE
 from chainrule.playground.messages import (
@@ -76,6 +78,7 @@ def load_checkpoint(session: Session, data_b64: str) -> PlaygroundConfig:
         raise ProtocolError("the checkpoint is not valid base64") from None
     if len(raw) > MAX_CHECKPOINT_BYTES:
         raise ProtocolError(f"the checkpoint is larger than {MAX_CHECKPOINT_BYTES:,} bytes")
+    upload.check_header(raw)  # the limits, before anything is built
     with ENGINE_LOCK, tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "upload.safetensors")
         with open(path, "wb") as file:
@@ -83,19 +86,31 @@ def load_checkpoint(session: Session, data_b64: str) -> PlaygroundConfig:
         try:
             checkpoint = load(path)
         except (ValueError, TypeError, KeyError, OSError) as error:
-            raise ProtocolError(f"cannot read the checkpoint: {error}") from None
+            problem = upload.reason(error, folder)
+            raise ProtocolError(f"cannot read the checkpoint: {problem}") from None
         model = _model_from(checkpoint)
+        converted = _to_float32(model)
         config = _config_for(session, checkpoint, model)
         session.replace_model(model, config)
         if isinstance(checkpoint.epoch, int) and checkpoint.epoch >= 0:
             session.epoch = checkpoint.epoch
         optimizer_state = checkpoint.optimizer_state
-        if optimizer_state is not None and "playground" in checkpoint:
+        if optimizer_state is not None and "playground" in checkpoint and not converted:
             try:
                 restore_optimizer(checkpoint, session.optimizer)
             except (ValueError, TypeError, KeyError):
                 session.optimizer = network.build_optimizer(model, config)
         return config
+
+
+def _to_float32(model: nn.Sequential) -> bool:
+    """The playground computes in float32: a float64 or float16 model is converted (float64
+    loses digits beyond float32's 7, float16 gains none). True if anything was."""
+    dtypes = {p.detach().numpy().dtype for p in model.parameters()}
+    if dtypes == {np.dtype(np.float32)}:
+        return False
+    model.to(dtype=np.float32)
+    return True
 
 
 def _config_for(session: Session, checkpoint: Any, model: nn.Sequential) -> PlaygroundConfig:

@@ -165,6 +165,8 @@ class Connection:
             except (WebSocketDisconnect, asyncio.CancelledError):
                 raise
             except Exception as problem:  # a bug must not take the server down
+                if is_disconnect(problem):
+                    raise
                 log.exception("playground session %d: internal error", self.id)
                 await self.send({"type": "error", "message": f"internal error: {problem}"})
 
@@ -242,6 +244,18 @@ class Connection:
         self.engine.stop(self)
 
 
+def is_disconnect(error: BaseException) -> bool:
+    """Whether `error` only says the client went away (closed tab, dropped network, a
+    client that hung up mid-message): uvicorn's ClientDisconnected is an OSError,
+    starlette raises RuntimeError for a send or receive after the close."""
+    if isinstance(error, (WebSocketDisconnect, OSError)):
+        return True
+    if type(error).__name__ in ("ConnectionClosed", "ConnectionClosedError", "ConnectionClosedOK"):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and ("disconnect" in text or "close message" in text)
+
+
 _background: set[asyncio.Task[None]] = set()  # frames being sent (kept from the collector)
 
 
@@ -312,8 +326,10 @@ def create_app(
             connection = Connection(ws, engine, await engine.call(Session), rate, burst)
             log.info("playground session %d opened", connection.id)
             await connection.run()
-        except WebSocketDisconnect:
-            pass
+        except Exception as error:
+            if not is_disconnect(error):
+                raise
+            # the page went away mid-send or mid-receive: an ordinary end, not an error
         finally:
             app.state.sessions -= 1
             if connection is not None:
