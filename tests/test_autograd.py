@@ -256,12 +256,16 @@ def _message(fn: Any) -> str:
 @pytest.mark.parametrize(
     ("name", "fn", "shapes"),
     [
-        ("matmul", lambda: cr.ones(2, 3) @ cr.ones(4, 5), ("(2, 3)", "(4, 5)")),
-        ("matmul", lambda: cr.ones(3) @ cr.ones(4), ("(3,)", "(4,)")),
-        ("add", lambda: cr.ones(2, 3) + cr.ones(4), ("(2, 3)", "(4,)")),
-        ("mul", lambda: cr.ones(2, 3) * cr.ones(2, 2), ("(2, 3)", "(2, 2)")),
-        ("cat", lambda: cr.cat([cr.ones(2, 3), cr.ones(2, 4)]), ("(2, 3)", "(2, 4)")),
-        ("stack", lambda: cr.stack([cr.ones(2, 3), cr.ones(3, 2)]), ("(2, 3)", "(3, 2)")),
+        ("matmul", lambda: cr.ones(2, 3) @ cr.ones(4, 5), ("Size([2, 3])", "Size([4, 5])")),
+        ("matmul", lambda: cr.ones(3) @ cr.ones(4), ("Size([3])", "Size([4])")),
+        ("add", lambda: cr.ones(2, 3) + cr.ones(4), ("Size([2, 3])", "Size([4])")),
+        ("mul", lambda: cr.ones(2, 3) * cr.ones(2, 2), ("Size([2, 3])", "Size([2, 2])")),
+        ("cat", lambda: cr.cat([cr.ones(2, 3), cr.ones(2, 4)]), ("Size([2, 3])", "Size([2, 4])")),
+        (
+            "stack",
+            lambda: cr.stack([cr.ones(2, 3), cr.ones(3, 2)]),
+            ("Size([2, 3])", "Size([3, 2])"),
+        ),
     ],
 )
 def test_shape_errors_name_the_op_and_both_shapes(name: str, fn: Any, shapes: Any) -> None:

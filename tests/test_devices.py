@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 import chainrule
 from chainrule import nn
@@ -32,4 +33,6 @@ def test_other_devices_are_a_clear_error(name: str) -> None:
     with pytest.raises(ValueError, match="CPU only"):
         nn.Linear(2, 2).to(name)
     with pytest.raises(ValueError, match="CPU only"):
-        chainrule.device(name)
+        chainrule.zeros(2, device=name)
+    assert str(chainrule.device(name)) == str(torch.device(name))  # made, as on CPU-only torch
+    assert repr(chainrule.device(name)) == repr(torch.device(name))

@@ -9,41 +9,57 @@ y.backward()            # x.grad == 2x
 """
 
 from chainrule import autograd_function, data, nn, optim, train, viz  # on everything above
+from chainrule import dtypes as _dtypes
+from chainrule import functions as _functions
+from chainrule import tensor_methods as _tensor_methods
 from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from chainrule.capture import compile_step
 from chainrule.checkpoint import Checkpoint, CheckpointError, load, save
 from chainrule.creation import (
     arange,
+    as_tensor,
+    asarray,
     empty,
+    empty_like,
     eye,
     from_numpy,
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
+    randint_like,
     randn,
+    randn_like,
     randperm,
     zeros,
     zeros_like,
 )
-from chainrule.devices import cuda, device
+from chainrule.devices import backends, cuda, device, get_default_device, set_default_device
 from chainrule.dtypes import (
     bool_,
     double,
+    dtype,
     float16,
     float32,
     float64,
+    get_default_dtype,
     half,
     int8,
     int16,
     int32,
     int64,
     long,
+    set_default_dtype,
     short,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from chainrule.gradcheck import GradcheckError, gradcheck
 from chainrule.operations import (
@@ -86,8 +102,21 @@ from chainrule.operations import (
     var,
     where,
 )
+from chainrule.printing import get_printoptions, set_printoptions
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
+from chainrule.size import Size
 from chainrule.tensor import Tensor, tensor
 from chainrule.version import __version__
 
+_tensor_methods.install()
+globals().update(_functions.EXPORTS)  # torch.sin, torch.add(input=, other=, alpha=), ...
+globals().update(_dtypes.ALIASES)  # torch.float, torch.int, torch.bool, ... (builtin names)
+
 __all__ = [name for name in dir() if not name.startswith("_")]
+
+
+def __getattr__(name: str) -> object:
+    """A PyTorch name chainrule lacks: say so, and where the coverage page explains why."""
+    from chainrule.coverage import missing
+
+    raise missing("torch", name)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+dtype = np.dtype  # `isinstance(x.dtype, chainrule.dtype)`: chainrule's dtypes are NumPy's
 float16 = half = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = double = np.dtype(np.float64)
@@ -18,13 +19,47 @@ int16 = short = np.dtype(np.int16)
 int32 = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
+uint16 = np.dtype(np.uint16)
+uint32 = np.dtype(np.uint32)
+uint64 = np.dtype(np.uint64)
 bool_ = np.dtype(np.bool_)
+
+ALIASES: dict[str, np.dtype] = {
+    "float": float32,
+    "double": float64,
+    "half": float16,
+    "int": int32,
+    "long": int64,
+    "short": int16,
+    "bool": bool_,
+}
+"""PyTorch's dtype names that shadow Python builtins (``torch.float``, ``torch.int``, ...):
+exported by `chainrule` under those names, kept out of this module's own namespace."""
 
 DEFAULT_FLOAT = float32
 
 
+def get_default_dtype() -> np.dtype:
+    """The dtype of floating tensors made from Python floats and by zeros(), randn(), ..."""
+    return DEFAULT_FLOAT
+
+
+def set_default_dtype(d: Any) -> None:
+    """Make `d` (float32 or float64; float16 too) the default floating dtype, as in PyTorch.
+
+    Layers created afterwards get weights of this dtype, since they are made by randn/empty.
+    """
+    global DEFAULT_FLOAT
+    chosen = as_dtype(d)
+    if chosen.kind != "f":
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    DEFAULT_FLOAT = chosen
+
+
 def as_dtype(dtype: Any) -> np.dtype:
     """Accept a NumPy dtype, a dtype name ('float32') or a Python type, as PyTorch does."""
+    if isinstance(dtype, str) and dtype.removeprefix("torch.") in ALIASES:
+        return ALIASES[dtype.removeprefix("torch.")]
     try:
         return np.dtype(dtype)
     except TypeError:

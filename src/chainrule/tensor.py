@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from chainrule import autograd, dtypes, ops
+from chainrule import autograd, dtypes, ops, printing, return_types
 from chainrule.autograd import Function, is_grad_enabled, run_backward
+from chainrule.devices import check_device, target_dtype
 from chainrule.devices import device as cpu_device
-from chainrule.devices import target_dtype
+from chainrule.size import Size
 
 Scalar = int | float | bool
 
@@ -114,8 +115,8 @@ class Tensor:
         return 0 if self._vc is None else self._vc.value
 
     @property
-    def shape(self) -> tuple[builtins.int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -141,7 +142,7 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: builtins.int | None = None) -> Any:
-        return self._data.shape if dim is None else self._data.shape[dim]
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
 
     def dim(self) -> builtins.int:
         return self._data.ndim
@@ -799,24 +800,34 @@ class Tensor:
         return None if draw_svg is None else draw_svg(self)
 
     def __repr__(self) -> str:
-        body = np.array2string(
-            self._data, precision=4, separator=", ", prefix="tensor(", suppress_small=False
-        )
+        """PyTorch's layout (`chainrule.printing`; `set_printoptions` changes it)."""
         extras = []
-        if self._data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
-            extras.append(f"dtype=chainrule.{self._data.dtype.name}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+        return printing.tensor_repr(self._data, extras, dtypes.get_default_dtype())
+
+    def __getattr__(self, name: str) -> Any:
+        """Only called for a name Tensor lacks: say so, and point to the coverage page."""
+        from chainrule.coverage import missing
+
+        raise missing("torch.Tensor", name)
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def tensor(
+    data: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
+    pin_memory: builtins.bool = False,
+) -> Tensor:
     """Create a tensor from data (lists, scalars, ndarrays), copying it.
 
-    Python floats become float32; float64 ndarrays stay float64.
+    Python floats become float32 (the default dtype); float64 ndarrays stay float64.
+    `device` must be the CPU, as everywhere in chainrule.
     """
+    check_device(device)
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -854,14 +865,7 @@ def normalize_index(index: Any) -> Any:
     return convert(index)
 
 
-class ValuesIndices(NamedTuple):
-    """What `max(dim)` / `min(dim)` return, as PyTorch's `torch.return_types.max`."""
-
-    values: Tensor
-    indices: Tensor
-
-
-def select_extreme(x: Tensor, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:
+def select_extreme(x: Tensor, dim: int, keepdim: bool, largest: bool) -> Any:
     """(values, indices) of the max or min along `dim`; the gradient goes to that index."""
     axis = dim % max(x.ndim, 1)
     pick = np.argmax if largest else np.argmin
@@ -870,7 +874,7 @@ def select_extreme(x: Tensor, dim: int, keepdim: bool, largest: bool) -> ValuesI
     indices = Tensor._make(index, False)
     if not keepdim and x.ndim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return ValuesIndices(values, indices)
+    return (return_types.max if largest else return_types.min)(values, indices)
 
 
 def arg_extreme(

@@ -1,0 +1,318 @@
+"""Module-level ``torch.xxx`` functions, derived from the Tensor methods of the same name.
+
+``torch.sin(x)`` is ``x.sin()``, ``torch.add(input=x, other=y, alpha=2)`` is
+``x.add(y, alpha=2)``: one wrapper per name turns the function call into the method call,
+accepts PyTorch's ``input=`` keyword and ``out=`` (the result is written into that tensor,
+or into each tensor of a tuple for (values, indices) results). Functions with no method
+twin (einsum, meshgrid, hstack, ...) are written below.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule import dtypes
+from chainrule.creation import write_out
+from chainrule.ops.scan import Einsum
+from chainrule.random import Generator, numpy_stream
+from chainrule.tensor import Tensor
+
+# Tensor methods that are also torch functions (the rest are methods only: x.half(), ...)
+FROM_METHODS = (
+    "abs", "absolute", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "allclose",
+    "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "argwhere", "asin",
+    "asinh", "atan", "atan2", "atanh", "bernoulli", "bincount", "bitwise_and", "bitwise_not",
+    "bitwise_or", "bitwise_xor", "bmm", "ceil", "chunk", "clamp", "clamp_max", "clamp_min",
+    "clip", "clone", "copysign", "cos", "cosh", "count_nonzero", "cumprod", "cumsum",
+    "deg2rad", "diag", "diag_embed", "diagonal", "div", "divide", "dot", "eq", "equal", "erf",
+    "erfc", "erfinv", "exp", "exp2", "expm1", "fix", "flatten", "flip", "fliplr", "flipud",
+    "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ge",
+    "ger", "greater", "greater_equal", "gt", "histc", "histogram", "hypot", "index_add",
+    "index_copy", "index_fill", "index_select", "inner", "is_floating_point", "is_complex",
+    "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "kthvalue", "le", "lerp",
+    "less", "less_equal", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp",
+    "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
+    "logsumexp", "lt", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean",
+    "median", "min", "minimum", "mm", "mode", "moveaxis", "movedim", "msort", "mul",
+    "multinomial", "multiply", "mv", "nan_to_num", "nanmean", "nansum", "narrow", "ne", "neg",
+    "negative", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow",
+    "prod", "rad2deg", "ravel", "reciprocal", "relu", "remainder", "repeat_interleave",
+    "reshape", "roll", "round", "rsqrt", "rsub", "scatter", "scatter_add", "sgn", "sigmoid",
+    "sign", "signbit", "sin", "sinc", "sinh", "softmax", "sort", "split", "sqrt", "square",
+    "squeeze", "std", "std_mean", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take",
+    "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace", "transpose",
+    "tril", "triu", "true_divide", "trunc", "unbind", "unflatten", "unique", "unsqueeze", "var",
+    "var_mean", "xlogy", "abs_", "relu_", "sigmoid_", "tanh_", "exp_", "sqrt_", "clamp_",
+    "neg_", "square_", "round_", "ceil_", "floor_", "trunc_", "frac_", "rsqrt_", "sin_",
+    "cos_", "log_", "zero_", "fill_",
+)  # fmt: skip
+
+
+def _function(name: str) -> Callable[..., Any]:
+    def call(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if "input" in kwargs:
+            args = (kwargs.pop("input"), *args)
+        if not args:
+            raise TypeError(f"{name}() missing required argument 'input'")
+        first, *rest = args
+        if not isinstance(first, Tensor):
+            raise TypeError(
+                f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                f"{builtins.type(first).__name__}"
+            )
+        result = getattr(first, name)(*rest, **kwargs)
+        if out is None:
+            return result
+        if isinstance(out, (tuple, list)):
+            return builtins.type(result)(
+                *(write_out(o, r) for o, r in zip(out, result, strict=True))
+            )
+        return write_out(out, result)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"torch.{name}(input, ...): the same as ``input.{name}(...)``."
+    return call
+
+
+EXPORTS: dict[str, Callable[..., Any]] = {name: _function(name) for name in FROM_METHODS}
+"""Every function this module gives `chainrule`, by name."""
+
+
+def export(fn: Callable[..., Any]) -> Callable[..., Any]:
+    EXPORTS[fn.__name__] = fn
+    return fn
+
+
+def _tensors(tensors: Any) -> list[Tensor]:
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
+def _joined(how: str) -> Callable[..., Tensor]:
+    from chainrule.operations import cat
+
+    def join(tensors: Sequence[Any], *, out: Any = None) -> Tensor:
+        items = _tensors(tensors)
+        if how == "hstack":
+            result = cat(items, 1 if items[0].ndim > 1 else 0)
+        elif how == "vstack":
+            result = cat([t.reshape(1, -1) if t.ndim < 2 else t for t in items], 0)
+        elif how == "dstack":
+            shaped = [t.reshape(1, -1, 1) if t.ndim < 2 else t for t in items]
+            result = cat([t.unsqueeze(-1) if t.ndim == 2 else t for t in shaped], 2)
+        else:  # column_stack
+            result = cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in items], 1)
+        return result if out is None else write_out(out, result)
+
+    join.__name__ = how
+    return join
+
+
+for _how in ("hstack", "vstack", "dstack", "column_stack"):
+    EXPORTS[_how] = _joined(_how)
+EXPORTS["row_stack"] = EXPORTS["vstack"]
+
+
+@export
+def where(condition: Any, input: Any = None, other: Any = None, *, out: Any = None) -> Any:
+    """where(cond, a, b) picks elementwise; where(cond) is nonzero(cond, as_tuple=True)."""
+    from chainrule.operations import where as pick
+
+    if input is None and other is None:
+        return Tensor._make(np.asarray(condition.detach().numpy()), False).nonzero(as_tuple=True)
+    result = pick(condition, input, other)
+    return result if out is None else write_out(out, result)
+
+
+@export
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. einsum('bij,bjk->bik', a, b); differentiable in every
+    operand (each gradient is an einsum of the upstream gradient with the others)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    spec = equation.replace(" ", "")
+    if "." in spec:
+        raise NotImplementedError(
+            "chainrule does not implement '...' in torch.einsum; see docs/pytorch-coverage.md"
+        )
+    inputs, _, output = spec.partition("->")
+    terms = tuple(inputs.split(","))
+    if len(terms) != len(operands):
+        raise ValueError(f"einsum(): {len(terms)} subscripts but {len(operands)} operands")
+    if "->" not in spec:
+        letters = "".join(terms)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    tensors = _tensors(operands)
+    common = tensors[0].dtype
+    for t in tensors[1:]:
+        common = dtypes.promote(common, t.dtype)
+    return Einsum.apply(*[t.to(common) for t in tensors], inputs=terms, output=output)
+
+
+@export
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    items = _tensors(tensors)
+    shape = tuple(t.numel() for t in items)
+    if indexing == "xy" and len(items) >= 2:
+        shape = (shape[1], shape[0], *shape[2:])
+    grids = []
+    for i, t in enumerate(items):
+        axis = i if indexing == "ij" or len(items) < 2 else {0: 1, 1: 0}.get(i, i)
+        view = [1] * len(shape)
+        view[axis] = -1
+        grids.append(t.reshape(view).expand(shape))
+    return tuple(grids)
+
+
+@export
+def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
+    items = _tensors(tensors)
+    shape = np.broadcast_shapes(*(tuple(t.shape) for t in items))
+    return tuple(t.expand(shape) for t in items)
+
+
+@export
+def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
+    return tuple(
+        np.broadcast_shapes(*(tuple(s) if not isinstance(s, int) else (s,) for s in shapes))
+    )
+
+
+@export
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    from chainrule.operations import stack
+
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1) if len(grids) > 1 else grids[0]
+
+
+@export
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    if isinstance(dims, int):
+        a_dims, b_dims = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        a_dims, b_dims = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    a_terms = [next(letters) for _ in range(a.ndim)]
+    b_terms = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(a_dims, b_dims, strict=True):
+        b_terms[j] = a_terms[i]
+    kept = [c for i, c in enumerate(a_terms) if i not in a_dims]
+    kept += [c for j, c in enumerate(b_terms) if j not in b_dims]
+    return einsum("".join(a_terms) + "," + "".join(b_terms) + "->" + "".join(kept), a, b)
+
+
+@export
+def diff(
+    input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
+) -> Tensor:
+    from chainrule.operations import cat
+
+    x = input
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, x, append) if p is not None]
+        x = cat(_tensors(parts), dim)
+    for _ in range(n):
+        length = x.shape[dim]
+        x = x.narrow(dim, 1, length - 1) - x.narrow(dim, 0, length - 1)
+    return x
+
+
+@export
+def searchsorted(
+    sorted_sequence: Tensor, values: Any, *, out_int32: bool = False, right: bool = False,
+    side: str | None = None, sorter: Any = None,
+) -> Tensor:  # fmt: skip
+    seq = sorted_sequence.detach().numpy()
+    vals = values.detach().numpy() if isinstance(values, Tensor) else np.asarray(values)
+    which: Any = side or ("right" if right else "left")
+    if seq.ndim == 1:
+        found = np.searchsorted(seq, vals, side=which)
+    else:
+        found = np.stack(
+            [np.searchsorted(s, v, side=which) for s, v in zip(seq, vals, strict=True)]
+        )
+    return Tensor._make(np.asarray(found).astype(np.int32 if out_int32 else np.int64), False)
+
+
+@export
+def bucketize(
+    input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
+) -> Tensor:
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+@export
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
+    """Pairwise p-norm distances between the rows of x1 (.., P, M) and x2 (.., R, M)."""
+    difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return difference.norm(p, dim=-1)
+
+
+@export
+def normal(
+    mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None,
+    out: Any = None, dtype: Any = None, **kw: Any,
+) -> Tensor:  # fmt: skip
+    """Samples of N(mean, std²): tensors of means/stds elementwise, or a `size` of them."""
+    mean_a = mean.detach().numpy() if isinstance(mean, Tensor) else mean
+    std_a = std.detach().numpy() if isinstance(std, Tensor) else std
+    if size is not None:
+        shape: Any = tuple(size) if not isinstance(size, int) else (size,)
+    else:
+        shape = np.broadcast_shapes(np.shape(mean_a), np.shape(std_a))
+    like = next((t.dtype for t in (mean, std) if isinstance(t, Tensor)), None)
+    target = dtypes.as_dtype(dtype) if dtype is not None else like or dtypes.get_default_dtype()
+    values = numpy_stream(generator).normal(mean_a, std_a, shape).astype(target)
+    result = Tensor._make(np.asarray(values), False)
+    return result if out is None else write_out(out, result)
+
+
+@export
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
+    rates = input.detach().numpy()
+    return Tensor._make(numpy_stream(generator).poisson(rates).astype(rates.dtype), False)
+
+
+@export
+def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
+    a = tensor1 if isinstance(tensor1, Tensor) else Tensor(tensor1)
+    b = tensor2 if isinstance(tensor2, Tensor) else Tensor(tensor2)
+    return dtypes.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
+
+
+@export
+def promote_types(type1: Any, type2: Any) -> np.dtype:
+    return dtypes.promote(dtypes.as_dtype(type1), dtypes.as_dtype(type2))
+
+
+@export
+def can_cast(from_: Any, to: Any) -> bool:
+    return bool(np.can_cast(dtypes.as_dtype(from_), dtypes.as_dtype(to), casting="same_kind"))
+
+
+@export
+def is_nonzero(input: Tensor) -> bool:
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item())
+
+
+@export
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+@export
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+@export
+def is_storage(obj: Any) -> bool:
+    return False
