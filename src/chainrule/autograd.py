@@ -262,6 +262,12 @@ def grad(
     return result
 
 
+def gradcheck(fn: Callable[..., Any], inputs: Any, *args: Any, **kwargs: Any) -> bool:
+    """torch.autograd.gradcheck: chainrule.gradcheck (float64 central differences)."""
+    ok: bool = _implementations["gradcheck"](fn, inputs, *args, **kwargs)
+    return ok
+
+
 BackwardObserver = Callable[["Function", np.ndarray, Sequence["np.ndarray | None"]], None]
 _backward_observers: list[BackwardObserver] = []
 

@@ -200,8 +200,13 @@ def apply(function: Any, *args: Any, **kwargs: Any) -> Any:
     inputs = tuple(args[i] for i in tensor_positions)
     record = autograd.is_grad_enabled() and any(t.requires_grad for t in inputs)
     ctx = FunctionCtx(tuple(record and isinstance(a, Tensor) and a.requires_grad for a in args))
+    setup_context = getattr(function, "setup_context", None)
     with no_grad():
-        returned = function.forward(ctx, *args, **kwargs)
+        if setup_context is None:
+            returned = function.forward(ctx, *args, **kwargs)
+        else:  # PyTorch 2's split form: forward(*args) without ctx, then setup_context
+            returned = function.forward(*args, **kwargs)
+            setup_context(ctx, args, returned)
     single = not isinstance(returned, tuple)
     outputs = list((returned,) if single else returned)
     for i, out in enumerate(outputs):
@@ -222,14 +227,18 @@ def apply(function: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _link(
-    function: type,
+    function: Any,
     ctx: FunctionCtx,
     inputs: tuple[Tensor, ...],
     tensor_positions: list[int],
     arg_count: int,
     outputs: list[Any],
 ) -> None:
-    node = CustomNode()
+    node_class = function.__dict__.get("_node_class")
+    if node_class is None:  # type(y.grad_fn).__name__ is "MyFunctionBackward", as in torch
+        node_class = type(function.__name__ + "Backward", (CustomNode,), {"__slots__": ()})
+        function._node_class = node_class
+    node = node_class()
     node.inputs = inputs
     node.needs_input_grad = tuple(t.requires_grad for t in inputs)
     node.function, node.ctx = function, ctx
