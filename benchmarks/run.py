@@ -288,9 +288,9 @@ def run(quick: bool, repeats: int, threads: int, runs: int = 1) -> dict[str, Any
         for number, workload in enumerate(workloads):
             summary = summarise(workload, per_run[workload.id])
             for row in summary:  # quick: the first workload only (a fresh process each)
-                measured = not quick or number == 0
+                wanted = not quick or number == 0
                 row["peak_rss_mib"] = (
-                    peak_rss_mb(row["contender"], workload, threads) if measured else None
+                    peak_rss_mb(row["contender"], workload, threads) if wanted else None
                 )
             rows += summary
         scaled = [n for n in ("chainrule", "pytorch", "jax", "numpy") if n in names]
