@@ -8,6 +8,7 @@ docs/playground.png for the README).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -319,12 +320,34 @@ def sorted_rows(rows):
     return sorted(tuple(round(v, 3) for v in row) for row in rows)
 
 
+def test_a_link_shows_its_own_dataset_from_the_first_frame(browser, server):
+    """No flash of the default circle: the first data and the first loss are the link's."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    received: list[str] = []
+    page.on(
+        "websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(payload))
+    )
+    page.goto(server + "#dataset=xor&seed=3")
+    page.wait_for_function("window.playground.frame && window.playground.data")
+    kinds = [json.loads(text)["type"] for text in received]
+    first_data = json.loads(received[kinds.index("data")])
+    assert first_data["dataset"] == "xor", kinds
+    assert kinds.index("data") < kinds.index("frame")
+    assert page.evaluate("window.playground.data.dataset") == "xor"
+    context.close()
+
+
 def test_clicked_points_travel_in_the_url_hash(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(server)
     wait_for_frame(page)
     page.click("#own-data summary")
+    page.click("#clear-points")  # start from nothing (a first click joins the data shown)
+    page.wait_for_function(
+        "window.playground.data.dataset === 'custom' && window.playground.data.custom_points === 0"
+    )
     box = page.locator("#points").bounding_box()
     spots = [(0.2, 0.3), (0.7, 0.6), (0.45, 0.8)]
     for i, (fx, fy) in enumerate(spots):
@@ -379,3 +402,23 @@ def test_uploaded_csv_points_arrive_and_go_in_the_hash(page, server):
     assert "too many" in page.inner_text("#points-note")
     url_hash = page.evaluate("location.hash")
     assert "points=" not in url_hash and "dataset=custom" in url_hash
+
+
+def test_labels_plural_off_list_rate_axis_and_class_names(page, server):
+    page.goto(server + "#dataset=xor&layers=4&activations=tanh&learning_rate=0.02")
+    wait_for_frame(page)
+    assert page.inner_text("#layer-count") == "1"
+    assert page.inner_text("#layer-word").lower() == "hidden layer"  # not "1 hidden layers"
+    assert page.eval_on_selector("#learning_rate", "s => s.value") == "0.02"  # not empty
+    assert "0.02" in page.inner_text("#learning_rate")
+    page.click("#add-layer")
+    assert page.inner_text("#layer-word").lower() == "hidden layers"
+    labels = page.evaluate(
+        "import('/static/chart.js')"
+        ".then(m => [10 ** -0.5, 1e-5, 0.737, 2.5e-7, 0].map(m.axisLabel))"
+    )
+    assert labels == ["0.316", "1e-5", "0.737", "2.5e-7", "0"]  # never "1e-0.5"
+    page.check("#backprop-mode")
+    page.wait_for_selector("#bp-downstream")
+    text = page.inner_text("#bp-body")
+    assert "P(class 0)" in text and "P(class 1)" in text and "predicted class" in text

@@ -186,6 +186,21 @@ def test_config_step_play_pause_reset(client):
         assert frame["epoch"] == 0
 
 
+def test_a_page_with_its_own_setup_gets_no_default_data_or_frame_first(client):
+    with client.websocket_connect("/ws?await_config=1") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_json({"type": "config", "config": config(dataset="spiral", seed=5)})
+        data = ws.receive_json()
+        assert data["type"] == "data" and data["dataset"] == "spiral"
+        frame = ws.receive_json()
+        assert frame["type"] == "frame" and frame["step"] == 0
+    with client.websocket_connect("/ws?await_config=1") as ws:  # the default setup, too
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_json({"type": "config", "config": config()})
+        assert ws.receive_json()["dataset"] == "circle"
+        assert ws.receive_json()["type"] == "frame"
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -372,6 +387,8 @@ def test_divergence_pauses_names_a_layer_and_suggests_a_learning_rate():
     divergence = frame["divergence"]
     assert divergence is not None and session.playing is False
     assert divergence["suggested_lr"] == 1.0 and "try 1" in divergence["message"]
+    # the weights shown give a finite loss (before: the step's weights overflowed: NaN)
+    assert frame["train_loss"] is not None and np.isfinite(frame["train_loss"])
     assert divergence["layer"] is None or 1 <= divergence["layer"] <= 4
     assert all(np.all(np.isfinite(p.detach().numpy())) for p in session.model.parameters())
     assert suggest_learning_rate(0.03) == 0.003 and suggest_learning_rate(1e-5) == 1e-5
@@ -400,6 +417,57 @@ def test_multiclass_regression_and_custom_data():
     assert len(custom.data.points) == 0 and custom.frame()["train_loss"] is None
     with pytest.raises(ProtocolError):
         custom.add_point(0.0, 0.0, 1.5)
+
+
+def test_own_points_join_the_data_and_keep_their_split():
+    session = Session()
+    built_in = {tuple(np.round(p, 3)) for p in session.data.points}
+    session.add_point(1.0, 2.0, 1)  # the first click keeps the circle's 500 points
+    assert session.config.dataset == "custom" and len(session.custom) == 501
+    assert {tuple(p) for p in np.round(session.data.points, 3)} == built_in | {(1.0, 2.0)}
+    session.clear_points()
+    rng = np.random.default_rng(0)
+    splits = []
+    for k in range(13):  # 13 clicks: every point is in the data, none moves between splits
+        session.add_point(*rng.uniform(-5, 5, 2).round(3), k % 2)
+        n = session.data.n_train
+        train = {tuple(p) for p in session.data.points[:n]}
+        test = {tuple(p) for p in session.data.points[n:]}
+        assert len(train) + len(test) == k + 1
+        if splits:
+            assert splits[-1][0] <= train and splits[-1][1] <= test
+        splits.append((train, test))
+    assert 5 <= len(splits[-1][0]) <= 8  # train_ratio 50 %
+    from chainrule.playground.datasets import stable_test_mask
+
+    for ratio in (10, 30, 50, 70, 90):
+        mask = stable_test_mask(1000, ratio)
+        assert not mask[0] and abs(mask.mean() - (100 - ratio) / 100) < 0.002
+        assert np.array_equal(stable_test_mask(400, ratio), mask[:400])
+
+
+def test_reset_draws_new_weights_and_regenerate_keeps_the_network(client):
+    a, b = Session(), Session()
+    first = a.frame()["weights"]
+    a.reset()
+    second = a.frame()["weights"]
+    a.reset()
+    third = a.frame()["weights"]
+    assert first != second != third != first  # new random weights at every reset
+    b.reset()
+    assert b.frame()["weights"] == second  # the n-th reset of a setup is the same everywhere
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_json({"type": "step"})
+        trained, _ = receive_until(ws, "frame")
+        ws.send_json({"type": "config", "config": config(seed=77), "keep_model": True})
+        data, _ = receive_until(ws, "data")
+        frame, _ = receive_until(ws, "frame")
+        assert frame["weights"] == trained["weights"] and frame["epoch"] == 1  # same network
+        assert data["train"] != Session().data_message()["train"]  # new data
+        ws.send_json({"type": "config", "config": config(seed=78)})  # a plain seed change
+        frame, _ = receive_until(ws, "frame")
+        assert frame["weights"] != trained["weights"] and frame["epoch"] == 0
 
 
 def test_same_config_same_data_and_weights():
@@ -545,6 +613,9 @@ def test_export_round_trip_and_python_code(client, tmp_path):
     model = checkpoint.model
     np.testing.assert_allclose(model[0].weight.detach().numpy(), trained["weights"][0], atol=1e-5)
     assert checkpoint["playground"]["dataset"] == "gauss"
+    adam = chainrule.optim.Adam(model.parameters(), lr=0.01)  # as the script does
+    chainrule.checkpoint.restore_optimizer(checkpoint, adam)
+    assert adam.state_dict()["state"]  # Adam's moments from the browser, not from scratch
 
     script = tmp_path / "train.py"
     script.write_text(exported["python"].replace("range(100)", "range(2)"))
@@ -558,6 +629,11 @@ def test_export_round_trip_and_python_code(client, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "epoch 0: train loss" in result.stdout
+    loaded = re.search(r"loaded model: train loss ([\d.]+), test loss ([\d.]+)", result.stdout)
+    assert loaded, result.stdout  # the loaded model's loss first: the numbers the page showed
+    assert float(loaded.group(1)) == pytest.approx(trained["train_loss"], abs=2e-4)
+    assert float(loaded.group(2)) == pytest.approx(trained["test_loss"], abs=2e-4)
+    assert "restore_optimizer(checkpoint, optimizer)" in exported["python"]
 
     with client.websocket_connect("/ws") as ws:  # a new tab continues from the checkpoint
         opened(ws)

@@ -70,8 +70,8 @@ def make_dataset(config: PlaygroundConfig, custom: np.ndarray | None = None) -> 
     """The config's data (`custom`: an (n, 3) array of x1, x2, label for dataset 'custom')."""
     if config.dataset == "custom":
         rows = custom if custom is not None else np.zeros((0, 3), np.float32)
-        rng = np.random.default_rng(config.seed)
-        rows = rows[rng.permutation(len(rows))]
+        test = stable_test_mask(len(rows), config.train_ratio)
+        rows = np.concatenate([rows[~test], rows[test]])  # training points first
         points = rows[:, :2].astype(np.float32)
         if config.problem == "regression":
             labels = rows[:, 2].astype(np.float32)
@@ -79,11 +79,21 @@ def make_dataset(config: PlaygroundConfig, custom: np.ndarray | None = None) -> 
         else:
             labels = rows[:, 2].astype(np.int64)
             classes = max(2, int(labels.max()) + 1) if len(labels) else 2
-    else:
-        points, labels, classes = _generate(config)
+        return Dataset(points, labels, int(np.count_nonzero(~test)), classes)
+    points, labels, classes = _generate(config)
     n = len(points)
     n_train = min(n, max(1, round(n * config.train_ratio / 100))) if n else 0
     return Dataset(points, labels, n_train, classes)
+
+
+def stable_test_mask(n: int, train_ratio: int) -> np.ndarray:
+    """Which of n points in the order added are test points: point i is one exactly when
+    ⌊(i+1)·t⌋ > ⌊i·t⌋ for the test fraction t = 1 - ratio/100 (integer arithmetic). A
+    point's split depends on its own place only, so adding a point never moves the others
+    between training and test (the first point is always a training point)."""
+    i = np.arange(n, dtype=np.int64)
+    t = 100 - train_ratio
+    return (i + 1) * t // 100 > i * t // 100
 
 
 def parse_csv(text: str, problem: str) -> np.ndarray:

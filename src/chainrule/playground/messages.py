@@ -94,8 +94,11 @@ class PlaygroundConfig(_Strict):
 
 
 class ConfigMessage(_Strict):
+    """A new setup; `keep_model` (Regenerate): if only the seed changed, new data, same network."""
+
     type: Literal["config"]
     config: PlaygroundConfig
+    keep_model: bool = False
 
 
 class ControlMessage(_Strict):

@@ -98,6 +98,9 @@ class Connection:
         self.loop = asyncio.get_running_loop()
         self.last_rate_error = 0.0
         self.closed = False
+        # "/ws?await_config=1" (the page): no default data and frame before its own config
+        self.await_config = ws.query_params.get("await_config") == "1"
+        self.data_sent = False
         # back-pressure (see engine.py): frames made and the last one the page drew
         self.produced = self.drawn = 0
         self.next_turn = self.last_frame = 0.0
@@ -120,6 +123,10 @@ class Connection:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self.send(message)
 
+    async def send_data(self) -> None:
+        self.data_sent = True
+        await self.send(self.session.data_message())
+
     async def error(self, text: str) -> None:
         log.warning("playground session %d: %s", self.id, text[:300])
         await self.send({"type": "error", "message": text})
@@ -138,8 +145,9 @@ class Connection:
 
     async def run(self) -> None:
         await self.send({"type": "hello", "session": self.id, "limits": limits()})
-        await self.send(self.session.data_message())
-        await self.send(await self.frame())
+        if not self.await_config:  # else the page's own setup comes first (no default flash)
+            await self.send_data()
+            await self.send(await self.frame())
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -197,9 +205,9 @@ class Connection:
         elif kind == "frame":
             await self.send(await self.frame())
         elif kind == "config":
-            changed = await self.compute(session.apply_config, msg.config)
-            if "data" in changed:
-                await self.send(session.data_message())
+            changed = await self.compute(session.apply_config, msg.config, msg.keep_model)
+            if "data" in changed or not self.data_sent:
+                await self.send_data()
             await self.send(await self.frame())
         elif kind == "set_weight":
             await self.compute(session.set_weight, msg.layer, msg.target, msg.source, msg.value)
@@ -235,7 +243,7 @@ class Connection:
     async def send_everything(self) -> None:
         """After the data or the model changed under the page: config, data and a frame."""
         await self.send({"type": "config", "config": self.session.config.model_dump()})
-        await self.send(self.session.data_message())
+        await self.send_data()
         await self.send(await self.frame())
 
     async def close(self) -> None:

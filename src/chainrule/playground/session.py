@@ -63,6 +63,8 @@ class Session:
         self.divergence: dict[str, Any] | None = None
         self._grad_sums, self._grad_steps = np.zeros(0), 0
         self._captured: Any = None  # (key, compiled step, parameters, their saved copies)
+        self._healthy: tuple[int, list[np.ndarray]] | None = None  # (step, parameters)
+        self.draws = 0  # resets so far: each draws other initial weights
         with ENGINE_LOCK:
             self._build_data()
             self._build_model()
@@ -81,8 +83,12 @@ class Session:
     def num_classes(self) -> int:
         return self.data.num_classes
 
-    def _build_model(self) -> None:
+    def _build_model(self, draw: int = 0) -> None:
+        """The config's network; `draw` > 0: the draw-th other set of initial weights (Reset)."""
         self.model: nn.Sequential = network.build_model(self.config, self.num_classes)
+        if draw:
+            seed = (self.config.seed + 104_729 * draw) % 2**31
+            network.initialise(self.model, self.config.model_copy(update={"seed": seed}))
         self.optimizer = network.build_optimizer(self.model, self.config)
         self._reset_counters()
 
@@ -94,10 +100,22 @@ class Session:
         self.order = self.rng.permutation(self.data.n_train)
         self.divergence = None
         self._grad_sums, self._grad_steps = np.zeros(0), 0
+        self._healthy = (0, [p.detach().numpy().copy() for p in self.model.parameters()])
 
-    def apply_config(self, config: PlaygroundConfig) -> set[str]:
-        """Adopt a new config; returns what was rebuilt ({'data', 'model', 'optimizer'})."""
+    def apply_config(self, config: PlaygroundConfig, keep_model: bool = False) -> set[str]:
+        """Adopt a new config; returns what was rebuilt ({'data', 'model', 'optimizer'}).
+
+        `keep_model` (the page's Regenerate): when only the seed changed, new data is drawn
+        and the network keeps its weights and optimizer."""
         old, changed = self.config, set()
+        others = {k for k in PlaygroundConfig.model_fields if getattr(config, k) != getattr(old, k)}
+        if keep_model and others == {"seed"}:
+            with ENGINE_LOCK:
+                self.config = config
+                self._build_data()
+                self.cursor = 0
+                self.order = self.rng.permutation(self.data.n_train)
+            return {"data"}
         with ENGINE_LOCK:
             self.config = config
             if config.features != old.features or any(
@@ -124,9 +142,11 @@ class Session:
         return changed
 
     def reset(self) -> None:
-        """New weights from the same seed, counters back to zero (the data stay)."""
+        """New random weights (a new draw each time), counters back to zero (the data stay).
+        The draws follow from the seed, so the n-th reset of a link is the same everywhere."""
         with ENGINE_LOCK:
-            self._build_model()
+            self.draws += 1
+            self._build_model(self.draws)
         self.playing = False
 
     # ------------------------------------------------------------------ your own data
@@ -150,7 +170,15 @@ class Session:
             raise ProtocolError("a classification label must be a class index 0..4")
         if self.config.problem == "regression" and not -1 <= label <= 1:
             raise ProtocolError("a regression target must lie in [-1, 1]")
-        self._set_custom(np.vstack([self.custom, [[x1, x2, label]]]))
+        rows = self.custom
+        if self.config.dataset != "custom" and len(self.data.points):
+            # the first point joins the data on screen (rounded as a link holds them),
+            # rather than replacing it; "Clear points" starts from nothing
+            labels = self.data.labels.astype(np.float32)[:, None]
+            rows = np.round(np.hstack([self.data.points, labels]), 3)
+        if len(rows) >= MAX_POINTS:
+            raise ProtocolError(f"at most {MAX_POINTS:,} points")
+        self._set_custom(np.vstack([rows, [[x1, x2, label]]]))
 
     def clear_points(self) -> None:
         self._set_custom(np.zeros((0, 3), np.float32))
@@ -306,11 +334,29 @@ class Session:
                 raise Diverged(i + 1, "its weights became infinite after the update")
         raise Diverged(None, "its weights became infinite after the update")
 
+    def _finite_loss(self) -> bool:
+        """Whether the current weights give a finite loss on all the training points."""
+        x, y = self._train_xy()
+        _, out = network.hidden_forward(self.model, x)
+        with chainrule.no_grad():
+            return math.isfinite(network.data_loss(chainrule.tensor(out), y, self.config).item())
+
     def _diverged(self, error: Diverged) -> None:
         self.playing = False
         lr = self.config.learning_rate
         where = f"layer {error.layer}" if error.layer else "the loss"
         suggestion = suggest_learning_rate(lr)
+        restored = "those before that step"
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            finite = self._finite_loss()
+        if not finite and self._healthy is not None:
+            # the weights before the bad step already overflow on the whole data: go back
+            # to the last ones whose loss was finite, so the page never shows loss NaN
+            step, arrays = self._healthy
+            for param, saved in zip(self.model.parameters(), arrays, strict=True):
+                np.copyto(param.detach().numpy(), saved)
+            self.optimizer = network.build_optimizer(self.model, self.config)
+            restored = f"those of step {step}, the last with a finite loss"
         self.divergence = {
             "layer": error.layer,
             "step": self.steps + 1,
@@ -318,7 +364,7 @@ class Session:
             "suggested_lr": suggestion,
             "message": (
                 f"Training diverged at step {self.steps + 1}: {where} blew up ({error.what}). "
-                f"Training is paused and the weights are those before that step. "
+                f"Training is paused and the weights are {restored}. "
                 f"The learning rate {lr:g} is too large for this network: try {suggestion:g}."
             ),
         }
@@ -447,6 +493,12 @@ class Session:
                 "backprop": self.backprop() if self.probe else None,
             }
             message.update(self._losses(out[g + m :]))
+            if message["train_loss"] is not None and self.divergence is None:
+                # the last weights with a finite loss on the data: what a divergence restores
+                self._healthy = (
+                    self.steps,
+                    [p.detach().numpy().copy() for p in self.model.parameters()],
+                )
         return message
 
     # ------------------------------------------------------------------ backprop view

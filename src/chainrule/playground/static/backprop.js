@@ -36,7 +36,7 @@ export function renderBackprop(box, bp, link, featureLabels) {
   const to = neuronName(L + 1, j, n, featureLabels);
   const sym = isBias ? "b" : "w";
   const point = bp.point.map((v) => fmt(v, 3)).join(", ");
-  const pred = bp.prediction.map((v) => fmt(v, 3)).join(", ");
+  const pred = describePrediction(bp.prediction);
   let neuron = "";
   if (L > 0) {
     const below = bp.layers[L - 1];
@@ -50,7 +50,7 @@ export function renderBackprop(box, bp, link, featureLabels) {
   const gates = (bp.gates || []).map((g) => g.node.replace("Backward", "")).join(" ← ");
   box.innerHTML = `
     <p>${bp.split} point #${bp.index} at (${point}), label ${fmt(bp.label, 3)};
-      prediction ${pred}; loss on this point ${num("bp-loss", bp.loss, 5)}.
+      ${pred}; loss on this point ${num("bp-loss", bp.loss, 5)}.
       Click a link in the network to follow its gradient.</p>
     <div class="bp-grid"><table>
       <tr><th colspan="2">Link ${from} → ${to} (layer ${L + 1})</th></tr>
@@ -66,4 +66,12 @@ export function renderBackprop(box, bp, link, featureLabels) {
     <div><p class="gates">The backward pass ran these nodes (chainrule.autograd.observe_backward):<br>${gates}</p>
       <p class="gates">The update shown is plain SGD on this one point${bp.optimizer === "sgd" ? "" :
         `; training uses ${bp.optimizer}, which rescales the step`}.</p></div></div>`;
+}
+
+/** "P(class 0) 0.97, P(class 1) 0.03: class 0" (classification) or "prediction 0.35". */
+export function describePrediction(prediction) {
+  if (prediction.length === 1) return `prediction ${fmt(prediction[0], 3)}`;
+  const best = prediction.indexOf(Math.max(...prediction));
+  const parts = prediction.map((p, k) => `P(class ${k}) ${fmt(p, 3)}`).join(", ");
+  return `${parts}: predicted class ${best}`;
 }

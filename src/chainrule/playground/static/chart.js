@@ -44,6 +44,8 @@ export class LineChart {
     if (!this.log) lo = Math.min(lo, 0);
     if (hi - lo < 1e-9) hi = lo + 1;
     const pad = 3;
+    const right = 44; // the labels' own margin: they never sit on the lines
+    const plot = w - right - pad;
     this.series.forEach((s, i) => {
       ctx.beginPath();
       ctx.strokeStyle = SERIES_COLORS[i % SERIES_COLORS.length];
@@ -51,7 +53,7 @@ export class LineChart {
       let started = false;
       s.forEach((v, j) => {
         if (v === null) { started = false; return; }
-        const x = pad + ((w - 2 * pad) * j) / (n - 1);
+        const x = pad + (plot * j) / (n - 1);
         const y = h - pad - ((h - 2 * pad) * (map(v) - lo)) / (hi - lo);
         if (started) ctx.lineTo(x, y); else ctx.moveTo(x, y);
         started = true;
@@ -60,8 +62,16 @@ export class LineChart {
     });
     ctx.fillStyle = "#999";
     ctx.font = "10px sans-serif";
-    const label = (v) => (this.log ? `1e${v.toFixed(1)}` : v.toPrecision(3));
-    ctx.fillText(label(hi), w - 48, 10);
-    ctx.fillText(label(lo), w - 48, h - 3);
+    ctx.fillText(axisLabel(this.log ? 10 ** hi : hi), w - right + 4, 10);
+    ctx.fillText(axisLabel(this.log ? 10 ** lo : lo), w - right + 4, h - 3);
   }
+}
+
+/** A value for an axis end: 3 significant digits, powers of ten as 1e-5 (never 1e-0.5). */
+export function axisLabel(v) {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 0.01 && a < 10000) return String(Number(v.toPrecision(3)));
+  const [mantissa, exponent] = v.toExponential(1).split("e");
+  return `${Number(mantissa)}e${Number(exponent)}`;
 }

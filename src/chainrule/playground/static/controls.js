@@ -18,6 +18,17 @@ function fill(select, values, labels = {}) {
   select.replaceChildren(...values.map((v) => new Option(labels[v] ?? String(v), String(v))));
 }
 
+/** Select `value`, adding it as an option first when a link set one off the list. */
+function choose(select, value) {
+  const text = String(value);
+  if (![...select.options].some((o) => o.value === text)) {
+    const numbers = [...select.options].map((o) => Number(o.value));
+    const before = [...select.options].find((o, i) => numbers[i] > Number(value)) || null;
+    select.add(new Option(text, text), before);
+  }
+  select.value = text;
+}
+
 export class Controls {
   constructor(onChange) {
     this.onChange = onChange;
@@ -51,7 +62,7 @@ export class Controls {
     for (const id of ["full_batch", "show_test", "discretize"]) {
       $(id).addEventListener("change", () => onChange({ [id]: $(id).checked }));
     }
-    $("regenerate").addEventListener("click", () => onChange({ seed: Math.floor(Math.random() * 2 ** 31) }));
+    $("regenerate").addEventListener("click", () => onChange({ seed: Math.floor(Math.random() * 2 ** 31) }, { keepModel: true }));
     $("paint-value").addEventListener("input", () => { $("paint-value-out").textContent = $("paint-value").value; });
   }
 
@@ -95,8 +106,8 @@ export class Controls {
   }
 
   show(state) {
-    $("learning_rate").value = String(state.learning_rate);
-    $("reg_rate").value = String(state.reg_rate);
+    choose($("learning_rate"), state.learning_rate);
+    choose($("reg_rate"), state.reg_rate);
     for (const id of ["regularization", "problem", "optimizer", "init", "loss"]) $(id).value = state[id];
     $("loss").querySelector('option[value="cross_entropy"]').disabled = state.problem === "regression";
     $("classes").value = String(state.classes);
@@ -116,6 +127,7 @@ export class Controls {
       item.classList.toggle("hidden", REGRESSION.includes(name) !== regression);
     }
     $("layer-count").textContent = state.layers.length;
+    $("layer-word").textContent = state.layers.length === 1 ? "hidden layer" : "hidden layers";
     $("add-layer").disabled = state.layers.length >= 8;
     $("remove-layer").disabled = state.layers.length === 0;
   }

@@ -12,7 +12,9 @@ export class Socket {
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+    // await_config: the server sends data and a frame only for the setup the page sends
+    // first (from its URL), not the default circle's first
+    const ws = new WebSocket(`${scheme}://${location.host}/ws?await_config=1`);
     this.ws = ws;
     this.onStatus("connecting");
     ws.addEventListener("open", () => {

@@ -59,9 +59,9 @@ function sendPoints() {
   socket.send({ type: "upload_csv", text: points.map((r) => r.join(",")).join("\n") });
 }
 
-function sendConfig(debounce = false) {
+function sendConfig(debounce = false, keepModel = false) {
   clearTimeout(configTimer);
-  const send = () => socket.send({ type: "config", config: engineConfig(state) });
+  const send = () => socket.send({ type: "config", config: engineConfig(state), keep_model: keepModel });
   if (debounce) configTimer = setTimeout(send, 150);
   else send();
 }
@@ -71,7 +71,7 @@ function refreshStructure() {
   net.render(state, outputs());
 }
 
-function change(patch, { debounce = false } = {}) {
+function change(patch, { debounce = false, keepModel = false } = {}) {
   const next = copyState(state);
   if ("activation_all" in patch) {
     next.activations = next.layers.map(() => patch.activation_all);
@@ -87,7 +87,7 @@ function change(patch, { debounce = false } = {}) {
   refreshStructure();
   const pageOnly = Object.keys(patch).every((k) => k === "show_test" || k === "discretize");
   if (pageOnly) drawAll();
-  else sendConfig(debounce);
+  else sendConfig(debounce, keepModel);
 }
 
 const controls = new Controls(change);
@@ -148,7 +148,8 @@ function setPlaying(on) {
 // ------------------------------------------------------------------ drawing
 function drawAll() {
   if (frame) drawOutput($("heatmap"), frame.output, frame.output_grid, state.discretize);
-  drawPoints($("points"), data, state.show_test, probe);
+  // your own points are always all shown (the test ones as rings)
+  drawPoints($("points"), data, state.show_test || state.dataset === "custom", probe);
   drawLegend();
 }
 
@@ -313,7 +314,7 @@ $("points").addEventListener("click", (e) => {
   } else if ($("backprop-mode").checked && data) {
     let best = null;
     const sets = [["train", data.train]];
-    if (state.show_test) sets.push(["test", data.test]);
+    if (state.show_test || state.dataset === "custom") sets.push(["test", data.test]);
     for (const [split, rows] of sets) {
       rows.forEach((row, index) => {
         const [qx, qy] = toPixel(row[0], row[1], canvas.width);
