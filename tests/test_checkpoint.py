@@ -189,7 +189,7 @@ def test_state_dict_saves_under_its_own_keys(tmp_path: Path) -> None:
     save(state, path)
     assert set(safetensors.numpy.load_file(str(path))) == set(state)
     ckpt = load(path)
-    assert ckpt.kind == "state_dict" and ckpt.model is None and len(ckpt) == 0
+    assert ckpt.kind == "state_dict" and ckpt.model is None and list(ckpt) == list(state)
     assert list(ckpt.state_dict) == list(state)
     assert np.array_equal(ckpt.state_dict["transposed"].detach().numpy(), weights.T)
     assert ckpt.state_dict["big_endian"].dtype == np.float32
@@ -203,9 +203,43 @@ def test_unsupported_dtype_and_object_are_refused(tmp_path: Path) -> None:
         save({"w": np.zeros(2, dtype=np.uint16)}, tmp_path / "a.safetensors")
     with pytest.raises(TypeError, match=r"'extra\.fn'.*function"):
         save({"epoch": 1, "extra": {"fn": lambda: 0}}, tmp_path / "b.safetensors")
-    with pytest.raises(TypeError, match="Module, a state_dict"):
-        save([1, 2], tmp_path / "c.safetensors")
+    with pytest.raises(TypeError, match="a object is not a Module"):
+        save(object(), tmp_path / "c.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_torch_style_save_load_returns_what_was_saved(tmp_path: Path) -> None:
+    """torch.save(x) / torch.load(path): a state_dict, a dict with an optimizer state and
+    an epoch, a tensor, a list of numbers come back as they were (still safetensors)."""
+    import chainrule as torch_like
+
+    model = make_model()
+    optimizer = torch_like.optim.Adam(model.parameters(), lr=0.01)
+    model(torch_like.randn(5, 4)).sum().backward()
+    optimizer.step()
+    torch_like.save(model.state_dict(), tmp_path / "m.pth")
+    state = torch_like.load(tmp_path / "m.pth", weights_only=True, map_location="cpu")
+    assert isinstance(state, dict) and list(state) == list(model.state_dict())
+    fresh = make_model()
+    fresh.load_state_dict(state)
+    for a, b in zip(fresh.parameters(), model.parameters(), strict=True):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    torch_like.save(
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 3},
+        tmp_path / "c.pth",
+    )
+    loaded = torch_like.load(tmp_path / "c.pth", map_location=lambda storage, loc: storage)
+    assert loaded["epoch"] == 3 and set(loaded) == {"model", "optimizer", "epoch"}
+    other = torch_like.optim.Adam(fresh.parameters(), lr=0.5)
+    other.load_state_dict(loaded["optimizer"])
+    assert other.param_groups[0]["lr"] == 0.01
+    torch_like.save(torch_like.tensor([1.5, 2.5]), tmp_path / "t.pt")
+    assert torch_like.load(tmp_path / "t.pt").tolist() == [1.5, 2.5]
+    torch_like.save([0.5, "x", (1, 2)], tmp_path / "l.pt")
+    assert torch_like.load(tmp_path / "l.pt") == [0.5, "x", (1, 2)]
+    with pytest.raises(ValueError, match="CPU only"):
+        torch_like.load(tmp_path / "t.pt", map_location="cuda")
+    assert (tmp_path / "m.pth").read_bytes()[8:9] == b"{"  # a safetensors header, no pickle
 
 
 def test_metadata_round_trip_and_checks(tmp_path: Path) -> None:

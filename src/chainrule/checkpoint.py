@@ -29,7 +29,14 @@ What `save(obj, path)` accepts and writes:
   types) of these, Tensors, ndarrays, Modules, optimizers and other objects with a
   ``state_dict()`` (LR schedulers), whose state dict is stored.
 
-Loading::
+PyTorch's spelling works unchanged (still safetensors, never a pickle)::
+
+    torch.save(model.state_dict(), "model.pth")
+    model.load_state_dict(torch.load("model.pth", weights_only=True, map_location="cpu"))
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, p)
+    state = torch.load(p); opt.load_state_dict(state["optimizer"])
+
+Loading, with what chainrule adds::
 
     ckpt = chainrule.load("runs/1/last.safetensors")            # a Checkpoint
     model = ckpt.model                 # rebuilt from the config, weights loaded (or None)
@@ -60,6 +67,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.creation import from_numpy
+from chainrule.devices import check_device
 from chainrule.io import atomic_write_bytes, atomic_write_text, open_regular
 from chainrule.limits import (
     MAX_CHECKPOINT_BYTES,
@@ -278,7 +286,15 @@ def _primary_module(obj: Mapping[str, Any]) -> str | None:
     return modules[0] if len(modules) == 1 else None
 
 
-def save(obj: Any, path: StrPath, *, metadata: Mapping[str, str] | None = None) -> None:
+def save(
+    obj: Any,
+    path: StrPath,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    pickle_module: Any = None,
+    pickle_protocol: Any = None,
+    _use_new_zipfile_serialization: Any = None,
+) -> None:
     """Save a Module, a state_dict or a training-checkpoint dict to a safetensors file.
 
     See the module docstring for what `obj` may hold and the layout written. `metadata`
@@ -315,11 +331,9 @@ def save(obj: Any, path: StrPath, *, metadata: Mapping[str, str] | None = None) 
                     contents[key] = encoder.module(value, key, described)
                 else:
                     contents[key] = encoder.encode(value, key)
-    else:
-        raise TypeError(
-            "chainrule.save expects a Module, a state_dict (dict of Tensors) or a dict "
-            f"checkpoint, got {type(obj).__name__}"
-        )
+    else:  # torch.save(tensor) / torch.save([losses, ...]): any storable value, as saved
+        kind = "value"
+        contents = encoder.encode(obj, "value")
     header[KEY_KIND] = kind
     header[KEY_CONTENTS] = _dumps(contents)
     if config is not None:
@@ -647,7 +661,7 @@ def _rng_untouched() -> Iterator[None]:
         default_generator.set_state(state)
 
 
-class Checkpoint(Mapping[str, Any]):
+class Checkpoint(dict[str, Any]):
     """What `chainrule.load` returns: the weights, model, optimizer state and other entries.
 
     Attributes:
@@ -665,10 +679,12 @@ class Checkpoint(Mapping[str, Any]):
             ``chainrule.``); ``raw_metadata`` has every header string.
         tensors: every array in the file by its key, as stored.
 
-    A Checkpoint is also a read-only mapping of a training checkpoint's entries:
-    ``ckpt["history"]``, ``"extra" in ckpt``. A Module entry comes back as its state_dict,
-    an optimizer as its state_dict, tuples as tuples, Tensors as Tensors and ndarrays as
-    ndarrays.
+    A Checkpoint is also a dict of what was saved, as ``torch.load`` returns it: for a
+    saved state_dict or Module, the state_dict (so ``model.load_state_dict(load(path))``
+    works); for a dict checkpoint, its entries: ``ckpt["history"]``, ``"extra" in ckpt``.
+    A Module entry comes back as its state_dict, an optimizer as its state_dict, tuples as
+    tuples, Tensors as Tensors and ndarrays as ndarrays. Anything else saved on its own (a
+    Tensor, a list of losses, a number) is returned by `load` as that value.
     """
 
     def __init__(
@@ -685,21 +701,15 @@ class Checkpoint(Mapping[str, Any]):
         self.path = os.fspath(path)
         self.kind = kind
         self.entries = entries
+        # as a dict, a Checkpoint is what was saved (torch.load's contract): the entries of a
+        # dict checkpoint, else the state_dict (model.load_state_dict(torch.load(path)))
+        super().__init__(entries if kind == "checkpoint" else state_dict)
         self.state_dict = state_dict
         self.config = config
         self.model = model
         self.raw_metadata = raw_metadata
         self.metadata = {k: v for k, v in raw_metadata.items() if not k.startswith("chainrule.")}
         self.tensors = tensors
-
-    def __getitem__(self, key: str) -> Any:
-        return self.entries[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.entries)
-
-    def __len__(self) -> int:
-        return len(self.entries)
 
     @property
     def optimizer_state(self) -> dict[str, Any] | None:
@@ -725,7 +735,15 @@ class Checkpoint(Mapping[str, Any]):
         )
 
 
-def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> Checkpoint:
+def load(
+    path: StrPath,
+    model: Module | None = None,
+    *,
+    strict: bool = True,
+    map_location: Any = None,
+    weights_only: Any = None,
+    mmap: Any = None,
+) -> Any:
     """Read a safetensors checkpoint written by `save` (or by safetensors from PyTorch).
 
     With `model`, its weights are loaded into it (``load_state_dict``, `strict` by default:
@@ -737,6 +755,7 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
     metadata, and RuntimeError when the weights do not fit `model`. Never unpickles and
     never evaluates code: the header is JSON and the tensors are raw bytes.
     """
+    _check_map_location(map_location)
     metadata, names = _read_header(path)
     if len(metadata.get(KEY_CONFIG, "")) > MAX_CONFIG_BYTES:  # before reading any tensor
         _parse_json(path, metadata, KEY_CONFIG)  # raises: over the limit
@@ -765,6 +784,8 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
             contents = decoder.decode(_parse_json(path, metadata, KEY_CONTENTS), "")
         except RecursionError:
             raise CheckpointError(path, f"metadata {KEY_CONTENTS!r} is nested too deeply") from None
+        if kind == "value":  # a tensor, list, number ... saved on its own: returned as is
+            return contents
         if kind == "checkpoint":
             if not isinstance(contents, dict):
                 raise CheckpointError(path, f"metadata {KEY_CONTENTS!r} is not a JSON object")
@@ -820,6 +841,14 @@ def load(path: StrPath, model: Module | None = None, *, strict: bool = True) -> 
     return Checkpoint(path, kind, entries, state, config, model, metadata, tensors)
 
 
+def _check_map_location(map_location: Any) -> None:
+    """torch.load's map_location: the CPU (None, 'cpu', a CPU device, a dict or function
+    that maps storages, which all live on the CPU here); a GPU is a clear error."""
+    if map_location is None or callable(map_location) or isinstance(map_location, dict):
+        return
+    check_device(map_location)
+
+
 def restore_optimizer(checkpoint: Checkpoint | StrPath, optimizer: Any) -> Any:
     """Load a checkpoint's optimizer state into `optimizer` (built over the same
     parameters, in the same order, as the saved one) and return the optimizer.
@@ -828,7 +857,10 @@ def restore_optimizer(checkpoint: Checkpoint | StrPath, optimizer: Any) -> Any:
     when the checkpoint holds no optimizer state.
     """
     if not isinstance(checkpoint, Checkpoint):
-        checkpoint = load(checkpoint)
+        loaded = load(checkpoint)
+        if not isinstance(loaded, Checkpoint):
+            raise ValueError(f"{os.fspath(checkpoint)} holds a single value, no optimizer state")
+        checkpoint = loaded
     state = checkpoint.optimizer_state
     if state is None:
         raise ValueError(

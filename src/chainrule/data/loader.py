@@ -31,6 +31,10 @@ class DataLoader:
         drop_last: drop the final batch when it has fewer than B samples.
         generator: the random stream used for shuffling (the default generator if None).
         collate_fn: merges a list of samples into a batch (`default_collate` if None).
+        num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
+            prefetch_factor, persistent_workers, pin_memory_device: PyTorch's worker and
+            memory options, validated as PyTorch does; batches are made in this process, so
+            the batches and their order are the same for any num_workers.
         sampler: an iterable of dataset indices giving each epoch's order instead of
             `shuffle` (e.g. a `DistributedSampler`); ``len(sampler)`` samples per epoch.
 
@@ -54,7 +58,34 @@ class DataLoader:
         generator: Generator | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
         sampler: Iterable[int] | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
     ) -> None:
+        # PyTorch's worker and memory options change where batches are made, never which
+        # batches or in what order: chainrule makes them in this process, so they are
+        # checked as PyTorch checks them and otherwise have no effect.
+        if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(
+                "num_workers option should be non-negative; use num_workers=0 to disable "
+                "multiprocessing."
+            )
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing."
+                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
+                "to None."
+            )
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_size is not None and (
