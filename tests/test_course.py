@@ -103,3 +103,26 @@ def test_notebook_runs_top_to_bottom(source: Path, solutions: bool) -> None:
         assert text.count("[ok]") == exercises and "not done yet" not in text, text
     else:
         assert text.count("not done yet") == exercises and "[ok]" not in text, text
+
+
+def test_docs_lectures_link_every_claim_to_an_existing_section() -> None:
+    """Every row of docs/lectures.md's tables names a notebook section that exists."""
+    import re
+
+    page = (COURSE.parent / "docs" / "lectures.md").read_text(encoding="utf-8")
+    headings = {
+        source.stem: set(re.findall(r"^# ## (\d+\.\d+) ", source.read_text(encoding="utf-8"), re.M))
+        for source in SOURCES
+    }
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "---" not in line]
+    headers = ("| topic", "| task", "| in the", "| lecture")
+    claims = [row for row in rows if not row.startswith(headers) and not re.match(r"\| \d ·", row)]
+    assert len(claims) >= 30
+    for row in claims:
+        links = re.findall(r"\[§(\d+)\.(\d+)\]\(\.\./course/(\w+)\.ipynb\)", row)
+        assert links, f"no notebook section for: {row[:60]}"
+        for lecture, section, stem in links:
+            assert stem.startswith(f"0{lecture}_"), (row[:60], stem)
+            assert f"{lecture}.{section}" in headings[stem], (
+                f"{stem} has no section {lecture}.{section}"
+            )

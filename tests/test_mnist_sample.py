@@ -148,13 +148,16 @@ def test_given_flags_beat_the_dataset_defaults(tmp_path: Path) -> None:
     assert config.hidden == (16,) and config.lr == 0.01 and config.epochs == 1
 
 
-def test_default_digits_run_reaches_97_5_percent(tmp_path: Path) -> None:
+def test_default_digits_run_reaches_97_5_percent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "digits"
     assert main(["train", "--data", "digits", "--seed", "0", "--no-progress", "--out",
                  str(out)]) == 0  # fmt: skip
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.975, metrics
     assert (out / "misclassified.png").stat().st_size > 2000
+    assert f"misclassified test images: {out / 'misclassified.png'}" in capsys.readouterr().out
 
 
 def test_default_mnist_run_beats_scikit_learns_mlp(tmp_path: Path) -> None:
@@ -175,3 +178,39 @@ def test_default_mnist_run_beats_scikit_learns_mlp(tmp_path: Path) -> None:
     reference = theirs.score(X[test], y[test])  # 0.940 here, trained on all 4,000 images
     assert ours >= reference and ours >= 0.94, (ours, reference)
     assert (out / "misclassified.png").stat().st_size > 2000
+
+
+def test_fuzzed_sample_files_fail_only_with_value_error(tmp_path: Path) -> None:
+    """Random bytes and mutations of a valid gzip (or its text) give a ValueError or a valid
+    result, never another exception or a NumPy warning."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    valid_text = (row(3, 7) + "\n" + row(9, 255) + "\n").encode()
+    valid = gzip.compress(valid_text)
+
+    @hypothesis.settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    @hypothesis.given(
+        st.one_of(
+            st.binary(max_size=300),
+            st.tuples(st.integers(0, len(valid) - 1), st.binary(min_size=1, max_size=8)).map(
+                lambda cut: valid[: cut[0]] + cut[1] + valid[cut[0] + len(cut[1]) :]
+            ),
+            st.tuples(st.integers(0, len(valid_text) - 1), st.sampled_from(
+                [b"-", b".", b"x", b"1e9", b"\n", b",", b"999999999999999999999", b"\x00", b" "]
+            )).map(lambda cut: gzip.compress(valid_text[: cut[0]] + cut[1] + valid_text[cut[0]:])),
+        )
+    )  # fmt: skip
+    def check(data: bytes) -> None:
+        path = tmp_path / "fuzz.csv.gz"
+        path.write_bytes(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                X, y = mnist_sample(path)
+            except ValueError as error:
+                assert "\n" not in str(error) and str(path) in str(error)
+                return
+        assert X.shape[1] == 784 and X.dtype == np.float32 and ((y >= 0) & (y <= 9)).all()
+
+    check()

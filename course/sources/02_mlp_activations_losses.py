@@ -141,6 +141,7 @@ for axis, name in zip(axes, ["sigmoid", "tanh", "ReLU"], strict=True):
     axis.contourf(xx, yy, region, alpha=0.3, cmap="coolwarm")
     axis.scatter(points[:, 0], points[:, 1], c=labels, cmap="coolwarm", s=8)
     axis.set(title=f"{name}: loss {loss.item():.3f}, accuracy {accuracy:.0%}")
+relu_model = model  # the ReLU network, looked inside in section 2.8
 plt.show()
 
 # %% [markdown]
@@ -227,6 +228,27 @@ for width in (2, 5, 30):
         optimizer.step()
     plt.plot(x, model(inputs).detach().numpy(), label=f"{width} neurons, MSE {loss.item():.1e}")
 plt.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## 2.8 Deep representations
+#
+# Early layers learn simple features, later ones more meaningful ones. Look inside the
+# ReLU network of section 2.4: a first-layer unit fires on a **half-plane** (its input is
+# $w \cdot x + b$, one straight line), a second-layer unit combines sixteen of them and
+# fires on a bent region that already follows the spiral.
+
+# %%
+with chainrule.no_grad():
+    first = relu_model[1](relu_model[0](plane)).numpy()  # (points, 16) after the first ReLU
+    second = relu_model[3](relu_model[2](chainrule.tensor(first))).numpy()
+figure, axes = plt.subplots(1, 4, figsize=(12, 3))
+for axis, (title, units) in zip(axes, [("layer 1, unit 0", first[:, 0]),
+                                        ("layer 1, unit 1", first[:, 1]),
+                                        ("layer 2, unit 0", second[:, 0]),
+                                        ("layer 2, unit 1", second[:, 1])], strict=True):  # fmt: skip
+    axis.contourf(xx, yy, (units > 0).reshape(xx.shape), levels=[-0.5, 0.5, 1.5], cmap="Greys")
+    axis.set(title=f"{title} fires", xticks=[], yticks=[])
 plt.show()
 
 # %% [markdown]

@@ -223,6 +223,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.distributed and _rank() != 0:
         return 0  # rank 0 reports
     print(_metrics_table(results))
+    picture = Path(config.out) / "misclassified.png"
+    if not args.no_plots and picture.exists():  # image data: the test images it got wrong
+        print(f"misclassified test images: {picture}")
     if args.export_onnx:
         from chainrule.onnx import export_run  # onnx is an optional extra
 
