@@ -422,3 +422,66 @@ def test_labels_plural_off_list_rate_axis_and_class_names(page, server):
     page.wait_for_selector("#bp-downstream")
     text = page.inner_text("#bp-body")
     assert "P(class 0)" in text and "P(class 1)" in text and "predicted class" in text
+
+
+def overlap(a, b):
+    """The area two bounding boxes share (0 when they only touch)."""
+    dx = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+    dy = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+    return max(0.0, dx) * max(0.0, dy)
+
+
+PANELS = ["header.topbar", ".data-col", ".net-col", ".out-col", "#backprop"]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (768, 1024), (390, 844)])
+def test_layout_has_no_sideways_scroll_and_no_overlapping_panels(browser, server, size):
+    width, height = size
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, has_touch=width < 800
+    )
+    page = context.new_page()
+    page.goto(server + "#dataset=spiral&layers=6%2C6%2C6")
+    wait_for_frame(page)
+    page.check("#backprop-mode")
+    page.wait_for_selector("#bp-downstream")
+    scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll[0] <= scroll[1], f"the page is {scroll[0]} px wide in a {scroll[1]} px window"
+    widest = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('body *')].filter(e => e.offsetParent)"
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    assert widest <= width + 0.5, f"something reaches {widest} px"
+    boxes = {name: page.locator(name).bounding_box() for name in PANELS}
+    for i, a in enumerate(PANELS):
+        for b in PANELS[i + 1 :]:
+            assert overlap(boxes[a], boxes[b]) < 1, f"{a} overlaps {b} at {width}x{height}"
+    if width < 800:  # stacked in reading order: controls, network, output
+        assert boxes[".data-col"]["y"] < boxes[".net-col"]["y"] < boxes[".out-col"]["y"]
+        page.locator("#points").tap()  # touch picks a point for the backprop view
+    else:
+        top = boxes[".data-col"]["y"]
+        assert abs(boxes[".net-col"]["y"] - top) < 2 and abs(boxes[".out-col"]["y"] - top) < 2
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = f"playground-{width}x{height}.png"
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if os.environ.get("CHAINRULE_UPDATE_DOCS") == "1":
+        (ROOT / "docs" / "images").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / name, ROOT / "docs" / "images" / name)
+    context.close()
+
+
+def test_hovering_a_neuron_shows_it_large_and_thin_links_have_a_wide_hit_area(page, server):
+    page.goto(server)
+    wait_for_frame(page)
+    before = page.evaluate("document.getElementById('heatmap').toDataURL()")
+    page.hover("[data-node='h:0:2']")
+    page.wait_for_selector("#heatmap-caption:not([hidden])")
+    during = page.evaluate("document.getElementById('heatmap').toDataURL()")
+    assert during != before  # the neuron's picture, not the output
+    page.mouse.move(5, 5)
+    page.wait_for_selector("#heatmap-caption", state="hidden")
+    hits = page.locator("path.link-hit")
+    assert hits.count() == page.locator("path.link").count()
+    assert page.eval_on_selector("path.link-hit", "p => getComputedStyle(p).strokeWidth") == "10px"
+    assert page.inner_text(".axis-x").replace("\n", " ").split() == ["−6", "0", "6"]

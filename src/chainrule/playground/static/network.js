@@ -52,7 +52,7 @@ export class NetworkView {
 
   /** Rebuild the diagram when the structure changes (features, layers, outputs). */
   render(state, outputs) {
-    const width = Math.max(460, this.container.clientWidth);
+    const width = Math.max(300, this.container.clientWidth); // a phone's column too
     const key = JSON.stringify([state.features, state.layers, state.activations, outputs, width]);
     if (key === this.key) return;
     this.key = key;
@@ -78,6 +78,7 @@ export class NetworkView {
 
     // links first, so that the nodes sit on top of them; their gradient labels above the links
     const labels = [];
+    const hits = [];
     const sources0 = state.features.map((f) => FEATURES.indexOf(f));
     for (let layer = 0; layer < columns.length - 1; layer++) {
       const sources = layer === 0 ? sources0 : [...Array(columns[layer]).keys()];
@@ -107,14 +108,23 @@ export class NetworkView {
           labels.push(text);
           const dense = sources.length * columns[layer + 1] > MAX_LABELLED_LINKS;
           const link = { path, layer, target, source, text, dense };
-          path.addEventListener("mouseenter", (e) => this.showCard(link, e));
-          path.addEventListener("click", (e) => { this.pin(link, e); this.handlers.chooseLink(link); });
+          // a wide invisible twin takes the pointer: a thin link is easy to hover and tap
+          const hit = document.createElementNS(SVG, "path");
+          hit.setAttribute("d", path.getAttribute("d"));
+          hit.setAttribute("class", "link-hit");
+          for (const target of [path, hit]) {
+            target.addEventListener("mouseenter", (e) => { path.classList.add("hover"); this.showCard(link, e); });
+            target.addEventListener("mouseleave", () => path.classList.remove("hover"));
+            target.addEventListener("click", (e) => { this.pin(link, e); this.handlers.chooseLink(link); });
+          }
           svg.appendChild(path);
+          hits.push(hit);
           this.links.push(link);
         });
       }
     }
 
+    for (const hit of hits) svg.appendChild(hit);
     for (const text of labels) svg.appendChild(text);
     this.note = el("div", "net-note", this.container);
     this.note.hidden = true;
@@ -163,6 +173,9 @@ export class NetworkView {
     value.style.top = `${y}px`;
     value.hidden = true;
     const node = { div, canvas, value, x, y };
+    // hovering a neuron shows its picture large in the output panel
+    div.addEventListener("mouseenter", () => this.handlers.hoverNeuron && this.handlers.hoverNeuron(id));
+    div.addEventListener("mouseleave", () => this.handlers.hoverNeuron && this.handlers.hoverNeuron(null));
     this.nodes.set(id, node);
     return node;
   }

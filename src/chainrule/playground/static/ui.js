@@ -22,6 +22,7 @@ let lastStep = -1;
 let configTimer = null;
 let points = []; // your own points [[x1, x2, label], ...] as the server holds them
 let pointsCode = ""; // their compact text for the hash ("" when none or too many)
+let hovered = null; // the neuron under the pointer ("h:0:3", "in:x1"), shown large
 let framesShown = 0; // frames drawn since the page opened (for tests)
 let pointsPending = false; // points from a link sent to the server, not yet confirmed
 const lossChart = new LineChart($("loss-chart"));
@@ -116,6 +117,10 @@ const net = new NetworkView($("network"), $("hovercard"), {
   editParam(link, value) {
     socket.send({ type: "set_weight", layer: link.layer, target: link.target, source: link.source, value });
   },
+  hoverNeuron(id) {
+    hovered = id;
+    drawAll();
+  },
   chooseLink(link) {
     chosen = { layer: link.layer, target: link.target, source: link.source };
     net.chosen = link;
@@ -146,8 +151,23 @@ function setPlaying(on) {
 }
 
 // ------------------------------------------------------------------ drawing
+/** The 20x20 picture of neuron `id` in the frame (as the network view has it), or null. */
+function neuronPicture(f, id) {
+  if (!id || !f) return null;
+  const [kind, a, b] = id.split(":");
+  if (kind === "in") {
+    const k = state.features.indexOf(a);
+    return k < 0 ? null : f.neurons[0][k];
+  }
+  if (kind === "h") return (f.neurons[Number(a) + 1] || [])[Number(b)] || null;
+  return null;
+}
+
 function drawAll() {
-  if (frame) drawOutput($("heatmap"), frame.output, frame.output_grid, state.discretize);
+  const picture = neuronPicture(frame, hovered);
+  $("heatmap-caption").hidden = !picture;
+  if (picture) drawOutput($("heatmap"), { kind: "value", values: picture }, frame.neuron_grid, state.discretize);
+  else if (frame) drawOutput($("heatmap"), frame.output, frame.output_grid, state.discretize);
   // your own points are always all shown (the test ones as rings)
   drawPoints($("points"), data, state.show_test || state.dataset === "custom", probe);
   drawLegend();
