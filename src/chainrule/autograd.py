@@ -444,7 +444,7 @@ def check_saved(fn: Function, output: Tensor) -> None:
     assert inputs is not None
     seq = output._seq
     for index, condition in fn.saved:
-        if condition is not None and not fn.needs_input_grad[condition]:
+        if index >= len(inputs) or (condition is not None and not fn.needs_input_grad[condition]):
             continue
         tensor = output if index < 0 else inputs[index]
         counter = version_counter(tensor)

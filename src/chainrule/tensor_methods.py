@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import dtypes, ops, return_types
+from chainrule.autograd import is_grad_enabled
 from chainrule.ops.pointwise import BINARY_OPS, FLOAT_ONLY, UNARY_OPS, Round
 from chainrule.ops.scan import Cumprod, Cumsum, Prod, Scatter
 from chainrule.random import Generator, numpy_stream
@@ -1431,8 +1432,14 @@ INPLACE_OF = (
 
 def _inplace_twin(name: str) -> Callable[..., Tensor]:
     def apply(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        result = getattr(self, name)(*args, **kwargs)
-        return self.copy_(result)
+        source = self
+        if is_grad_enabled() and builtins.any(
+            isinstance(t, Tensor) and t.requires_grad for t in (self, *args, *kwargs.values())
+        ):
+            # in the graph: the op may save its input for backward, and copy_ is about to
+            # overwrite it, so it reads a copy (PyTorch saves the original self the same way)
+            source = self.clone()
+        return self.copy_(getattr(source, name)(*args, **kwargs))
 
     apply.__name__ = name + "_"
     apply.__doc__ = f"In place: self.copy_(self.{name}(...)) (PyTorch's {name}_)."

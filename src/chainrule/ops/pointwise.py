@@ -11,6 +11,7 @@ Binary rows give both partial derivatives (d/da, d/db) from a, b and the output.
 
 from __future__ import annotations
 
+import dis
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +181,30 @@ class _Binary(Function):
         return grad_a, grad_b
 
 
+def _reads(fn: Callable[..., Array], argument: str) -> bool:
+    """Whether a derivative row reads one of its arguments (its code loads that name)."""
+    return any(
+        ins.opname.startswith("LOAD_FAST") and argument in str(ins.argval)
+        for ins in dis.get_instructions(fn)
+    )
+
+
+def _saved(base: type[Function], row: tuple[Any, ...]) -> tuple[tuple[int, int | None], ...]:
+    """What a row's backward reads from forward (for the in-place check, Function.saved):
+    the input and/or the output, and for a binary row under which gradient's condition."""
+    if base is _Unary:
+        derivative = row[1]
+        return tuple(
+            (index, None) for index, name in ((0, "x"), (-1, "y")) if _reads(derivative, name)
+        )
+    saved: list[tuple[int, int | None]] = []
+    for index, name in ((0, "a"), (1, "b"), (-1, "y")):
+        by_a, by_b = _reads(row[1], name), _reads(row[2], name)
+        if by_a or by_b:
+            saved.append((index, None if by_a and by_b else 0 if by_a else 1))
+    return tuple(saved)
+
+
 def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -193,6 +218,7 @@ def _build(
             field: staticmethod(fn) for field, fn in zip(fields, row, strict=False)
         }
         attrs["__doc__"] = f"torch.{name}, elementwise (see the table in this module)."
+        attrs["saved"] = _saved(base, row)
         classes[name] = type(_class_name(name), (base,), attrs)
     return classes
 

@@ -34,6 +34,8 @@ def _exclusive_products(x: np.ndarray, axis: int) -> np.ndarray:
 class Prod(Function):
     """Π x along `axis` (all elements when None)."""
 
+    saved = ((0, None),)
+
     def forward(self, x: np.ndarray, axis: int | None, keepdims: bool) -> np.ndarray:
         self.x, self.axis, self.keepdims = x, axis, keepdims
         return np.prod(x, axis=axis, keepdims=keepdims)
@@ -61,6 +63,8 @@ class Cumsum(Function):
 
 class Cumprod(Function):
     """Running product along `axis`."""
+
+    saved = ((0, None), (-1, None))
 
     def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
         self.x, self.axis = x, axis
@@ -125,6 +129,8 @@ class Scatter(Function):
 
 class Einsum(Function):
     """np.einsum with explicit output subscripts ('ij,jk->ik'); operands are inputs."""
+
+    saved = tuple((k, None) for k in range(16))  # every operand (up to 16)
 
     def forward(self, *arrays: np.ndarray, inputs: tuple[str, ...], output: str) -> np.ndarray:
         self.arrays, self.terms, self.output = arrays, inputs, output
