@@ -485,3 +485,25 @@ def test_hovering_a_neuron_shows_it_large_and_thin_links_have_a_wide_hit_area(pa
     assert hits.count() == page.locator("path.link").count()
     assert page.eval_on_selector("path.link-hit", "p => getComputedStyle(p).strokeWidth") == "10px"
     assert page.inner_text(".axis-x").replace("\n", " ").split() == ["−6", "0", "6"]
+
+
+def test_projector_mode_and_hide_controls_from_the_link(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    view = "projector=1&hide=regularization,reg_rate,own,roundtrip,health"
+    page.goto(server + "#dataset=xor&" + view)
+    wait_for_frame(page)
+    assert page.evaluate("document.body.classList.contains('projector')")
+    for selector in ("#regularization", "#reg_rate", "#own-data", "#export", "#health-chart"):
+        assert page.is_hidden(selector), selector
+    for selector in ("#learning_rate", "#play", "#heatmap", "#network"):
+        assert page.is_visible(selector), selector
+    size = page.evaluate("getComputedStyle(document.querySelector('.hint')).fontSize")
+    assert float(size.replace("px", "")) >= 15  # larger type for the room
+    page.select_option("#learning_rate", "0.03")  # a change rewrites the hash: the view stays
+    page.wait_for_function("location.hash.includes('learning_rate=0.03')")
+    assert page.evaluate("location.hash").endswith(view)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    titles = page.eval_on_selector_all("[data-hide][title]", "els => els.length")
+    assert titles >= 12  # a short explanation on each control
+    context.close()

@@ -33,8 +33,26 @@ function outputs() {
   return state.problem === "classification" && classes > 2 ? classes : 1;
 }
 
+// The classroom view, from the link: "projector=1" (larger type for a projected tab) and
+// "hide=learning_rate,own,health,..." (names of controls, as data-hide in index.html) so
+// students see only what the lesson needs. Page-only: kept in the hash, never sent.
+let view = "";
+
+function applyView(hash) {
+  const params = new URLSearchParams((hash || "").replace(/^#/, ""));
+  const projector = params.get("projector") === "1";
+  const hide = (params.get("hide") || "").split(",").filter((name) => /^[a-z_]+$/.test(name));
+  document.body.classList.toggle("projector", projector);
+  for (const element of document.querySelectorAll("[data-hide]")) {
+    element.classList.toggle("hidden-by-link", hide.includes(element.dataset.hide));
+  }
+  view = [projector ? "projector=1" : "", hide.length ? `hide=${hide.join(",")}` : ""]
+    .filter(Boolean).join("&");
+}
+
 function writeHash() {
-  history.replaceState(null, "", toHash(state, state.dataset === "custom" ? pointsCode : ""));
+  const hash = toHash(state, state.dataset === "custom" ? pointsCode : "");
+  history.replaceState(null, "", view ? `${hash}&${view}` : hash);
 }
 
 /** Remember your own points and their compact form for the hash (if they fit in ~8 KB). */
@@ -378,6 +396,7 @@ $("ckpt").addEventListener("change", async (e) => {
 });
 
 window.addEventListener("hashchange", () => {
+  applyView(location.hash);
   const next = fromHash(location.hash);
   const rows = next.dataset === "custom" ? pointsFromHash(location.hash) : [];
   const samePoints = (rows.length ? encodePoints(rows) : "") === pointsCode;
@@ -393,6 +412,7 @@ window.addEventListener("hashchange", () => {
 });
 window.addEventListener("resize", () => net.render(state, outputs()));
 
+applyView(location.hash);
 if (state.dataset === "custom") setPoints(pointsFromHash(location.hash));
 fetch("/api/thumbnails").then((r) => r.json()).then((thumbs) => {
   controls.buildThumbnails(thumbs);
