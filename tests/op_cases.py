@@ -283,6 +283,8 @@ WIDE = np.linspace(-6.0, 6.0, 12).reshape(3, 4)  # both branches of erf (|x| < 2
 ACTIVATION_CASES = [
     fused("leaky_relu", ops.LeakyRelu, F.leaky_relu, (3, 4), negative_slope=0.01, avoid_zero=True),
     fused("leaky_relu-slope", ops.LeakyRelu, F.leaky_relu, (3, 4), negative_slope=0.2),
+    fused("hardtanh", ops.Hardtanh, F.hardtanh, WIDE / 2, min_val=-1.0, max_val=1.0),
+    fused("hardtanh-bounds", ops.Hardtanh, F.hardtanh, (3, 4), min_val=-0.5, max_val=0.25),
     fused("elu", ops.Elu, F.elu, (3, 4), alpha=1.0, avoid_zero=True),
     fused("elu-0.5", ops.Elu, F.elu, (3, 4), alpha=0.5, avoid_zero=True),
     fused("gelu", ops.Gelu, F.gelu, (3, 4), approximate="none"),

@@ -24,6 +24,8 @@ ACTIVATIONS: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
     ("LeakyReLU", {}, "leaky_relu", {}),
     ("ELU", {"alpha": 0.5}, "elu", {"alpha": 0.5}),
     ("ELU", {}, "elu", {}),
+    ("Hardtanh", {}, "hardtanh", {}),
+    ("Hardtanh", {"min_val": -0.5, "max_val": 2.0}, "hardtanh", {"min_val": -0.5, "max_val": 2.0}),
     ("Sigmoid", {}, "sigmoid", {}),
     ("Tanh", {}, "tanh", {}),
     ("Softmax", {"dim": 0}, "softmax", {"dim": 0}),

@@ -61,6 +61,7 @@ KINK_AND_TIE_CASES = [
     case("pow-tensor-at-0", lambda a, b: a**b, None, BASES, EXPONENTS),
     fused("leaky_relu-at-0", ops.LeakyRelu, F.leaky_relu, ZEROS, negative_slope=0.1),
     fused("elu-at-0", ops.Elu, F.elu, ZEROS, alpha=0.5),
+    fused("hardtanh-at-bounds", ops.Hardtanh, F.hardtanh, EDGES, min_val=-0.5, max_val=0.5),
     fused("softplus-at-threshold", ops.Softplus, F.softplus, EDGES, beta=2.0, threshold=1.0),
     case("softmax-ties", lambda a: a.softmax(1), None, TIES),
     case(

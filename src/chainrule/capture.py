@@ -15,8 +15,9 @@ order, so the same numbers, without the bookkeeping.
         loss = step(xb, yb)   # = zero_grad(); loss_fn(model(xb), yb).backward(); step()
     print(step.code)          # the NumPy program one training step became
 
-Supported models: `Sequential` (nested too) of Linear, Identity, Flatten and the
-activation layers. Linear (on a batch of rows), ReLU, Tanh and Sigmoid are written out as
+Supported models: `Sequential` (nested too) of the layers declared ``capture=True`` in
+`chainrule.nn.registry`: Linear, Identity, Flatten and the activation layers. Linear (on a
+batch of rows), ReLU, Tanh and Sigmoid are written out as
 NumPy calls into kept buffers; other layers call their op's own `forward` and `backward`.
 Layers whose forward draws random numbers or updates state (Dropout, BatchNorm1d) would be
 frozen by a replay, so they are refused with a clear error. The loss is computed eagerly
@@ -42,33 +43,25 @@ import numpy as np
 from chainrule import autograd
 from chainrule.autograd import Function, _accumulate, unbroadcast
 from chainrule.nn.functional import mse_loss
-from chainrule.nn.modules.activation import (
-    ELU,
-    GELU,
-    LeakyReLU,
-    LogSoftmax,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Tanh,
-)
 from chainrule.nn.modules.container import Sequential
-from chainrule.nn.modules.linear import Identity, Linear
 from chainrule.nn.modules.loss import CrossEntropyLoss, MSELoss
 from chainrule.nn.modules.module import Module
-from chainrule.nn.modules.regularization import Flatten
+from chainrule.nn.registry import LAYERS
 from chainrule.ops.elementwise import Relu as Relu_op
 from chainrule.ops.elementwise import Sigmoid as Sigmoid_op
 from chainrule.ops.elementwise import Tanh as Tanh_op
 from chainrule.ops.linalg import Linear as Linear_op
 from chainrule.ops.linalg import few_rows_first
+from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.sgd import SGD
 from chainrule.tensor import Tensor
 
-REPLAYABLE = (Linear, Identity, Flatten, ReLU, LeakyReLU, ELU, Sigmoid, Tanh, GELU, SiLU,
-              Softplus, Softmax, LogSoftmax, Sequential)  # fmt: skip
+REPLAYABLE: tuple[type[Module], ...] = (
+    Sequential,
+    *(spec.cls for spec in LAYERS.values() if spec.capture),
+)
+"""What compile_step replays: the layers declared with ``capture=True`` in
+`chainrule.nn.registry`; those declared ``capture=False`` are refused."""
 
 _INPUT = -1  # source of the model's input
 
@@ -172,7 +165,7 @@ class _Program:
         names: dict[int, str],
         loss_fn: Any,
         loss_and_gradient: Callable[..., Any],
-        optimizer: Any,
+        optimizer: Optimizer,
     ) -> None:
         self.entries, self.example_input, self.parameter_names = entries, x, names
         self.write = _Writer()
@@ -342,7 +335,7 @@ class _Program:
         write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")
 
     # ------------------------------------------------------------------ backward
-    def _backward(self, optimizer: Any) -> None:
+    def _backward(self, optimizer: Optimizer) -> None:
         write = self.write
         parameter_grads: dict[str, str] = {}  # p_<name> -> d_<name>
         for index in range(len(self.entries) - 1, -1, -1):
@@ -417,7 +410,7 @@ class _Program:
                 write("else:")
                 write(f"    {tensor}.grad._data = {tensor}.grad._data + {grad}")
 
-    def _sgd_update(self, optimizer: Any) -> tuple[list[dict[str, Any]], int] | None:
+    def _sgd_update(self, optimizer: Optimizer) -> tuple[list[dict[str, Any]], int] | None:
         """With SGD, write out its plain update (run when `update` is true: the caller checks
         that the groups are still these and still plain); returns (the groups, how many)."""
         if type(optimizer) is not SGD:
@@ -501,7 +494,7 @@ class CompiledStep:
     recorded once more. `code` is the Python source of the last program made.
     """
 
-    def __init__(self, model: Module, loss_fn: Callable[..., Tensor], optimizer: Any) -> None:
+    def __init__(self, model: Module, loss_fn: Callable[..., Tensor], optimizer: Optimizer) -> None:
         _check_replayable(model)
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.programs: dict[tuple[Any, ...], _Program] = {}
@@ -533,6 +526,7 @@ class CompiledStep:
             groups is not None
             and groups[0] is optimizer.param_groups
             and groups[1] == len(optimizer.param_groups)
+            and isinstance(optimizer, SGD)
             and optimizer.plain()
         )
         loss = program.run(data, y, update)
@@ -561,6 +555,8 @@ def _check_replayable(model: Module) -> None:
             )
 
 
-def compile_step(model: Module, loss_fn: Callable[..., Tensor], optimizer: Any) -> CompiledStep:
+def compile_step(
+    model: Module, loss_fn: Callable[..., Tensor], optimizer: Optimizer
+) -> CompiledStep:
     """Capture `model`'s training step (see the module docstring); returns `step(x, y)`."""
     return CompiledStep(model, loss_fn, optimizer)

@@ -56,7 +56,6 @@ and what is wrong with it.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import math
 import os
@@ -76,8 +75,9 @@ from chainrule.limits import (
     MAX_TENSORS,
     MAX_WIDTH,
 )
-from chainrule.nn.config import LAYERS, model_from_config, model_to_config
+from chainrule.nn.config import model_from_config, model_to_config
 from chainrule.nn.modules.module import Module
+from chainrule.nn.registry import LAYERS, Option
 from chainrule.random import Generator, default_generator
 from chainrule.tensor import Tensor
 from chainrule.version import __version__
@@ -574,36 +574,25 @@ def _config_values(spec: Any) -> int:
     if name == "Sequential":
         layers = spec.get("layers")
         return sum(map(_config_values, layers)) if isinstance(layers, list) else 0
-    if not isinstance(name, str) or name not in LAYERS or not isinstance(args, Mapping):
+    declared = LAYERS.get(name) if isinstance(name, str) else None
+    if declared is None or not isinstance(args, Mapping):
         return 0
-    defaults = inspect.signature(LAYERS[name].__init__).parameters
-
-    def arg(option: str) -> Any:
-        value = args.get(option, defaults[option].default if option in defaults else None)
-        return max(value, 0) if _is_int(value) else value
-
-    def size(option: str) -> int:
-        value = arg(option)
-        return value if _is_int(value) else 0
-
-    if name == "Linear":
-        return size("out_features") * (size("in_features") + (arg("bias") is not False))
-    if name == "Embedding":
-        return size("num_embeddings") * size("embedding_dim")
-    if name == "BatchNorm1d":
-        affine = arg("affine") is not False
-        per_channel = affine * (1 + (arg("bias") is not False))
-        per_channel += 2 * (arg("track_running_stats") is not False)
-        return size("num_features") * per_channel
-    return 0
-
-
-# the options of built-in layers that are widths: each must lie in 1..MAX_WIDTH
-_WIDTHS = {
-    "Linear": ("in_features", "out_features"),
-    "BatchNorm1d": ("num_features",),
-    "Embedding": ("num_embeddings", "embedding_dim"),
-}
+    # the declared shapes (nn.registry), on options made safe to count: a negative or
+    # non-integer size counts 0 and any bool option but false counts as true, so a malformed
+    # config gives a bound, and the config checks refuse it afterwards
+    safe: dict[str, Any] = {}
+    for option, value in {**declared.defaults(), **args}.items():
+        kind = declared.options.get(option)
+        if kind in (Option.INT, Option.SIZE):
+            safe[option] = max(value, 0) if _is_int(value) else 0
+        elif kind is Option.BOOL:
+            safe[option] = value is not False
+        else:
+            safe[option] = value
+    try:
+        return declared.parameter_count(safe)
+    except (KeyError, TypeError):
+        return 0
 
 
 def _config_limits(spec: Any, counted: list[int], where: str = "") -> str | None:
@@ -627,7 +616,10 @@ def _config_limits(spec: Any, counted: list[int], where: str = "") -> str | None
     args = spec.get("args")
     if not isinstance(args, Mapping):
         return None
-    for option in _WIDTHS.get(str(spec.get("class")), ()):
+    name = spec.get("class")
+    declared = LAYERS.get(name) if isinstance(name, str) else None
+    widths = [] if declared is None else declared.options_of(Option.SIZE)
+    for option in widths:  # declared SIZE in nn.registry: each must lie in 1..MAX_WIDTH
         value: Any = args.get(option)
         if _is_int(value) and not 1 <= value <= MAX_WIDTH:
             return (

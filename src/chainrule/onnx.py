@@ -22,6 +22,7 @@ ReLU, Sigmoid,  Relu, Sigmoid, Tanh
 Tanh
 LeakyReLU       LeakyRelu (alpha = negative_slope)
 ELU             Elu (alpha)
+Hardtanh        Clip (min_val, max_val)
 GELU            Gelu at opset >= 20; else x·0.5·(1 + Erf(x/√2)) ('none') or
                 0.5·x·(1 + Tanh(√(2/π)·(x + 0.044715·x³))) ('tanh')
 SiLU            Mul(x, Sigmoid(x))
@@ -50,7 +51,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ from chainrule.io import atomic_write_bytes
 from chainrule.nn.modules.activation import (
     ELU,
     GELU,
+    Hardtanh,
     LeakyReLU,
     LogSoftmax,
     ReLU,
@@ -84,26 +86,6 @@ StrPath = str | os.PathLike[str]
 DEFAULT_OPSET = 17
 MIN_OPSET = 13
 """The oldest opset written: Softmax and LogSoftmax take any axis from opset 13 on."""
-
-SUPPORTED_LAYERS: tuple[type[Module], ...] = (
-    Linear,
-    ReLU,
-    LeakyReLU,
-    ELU,
-    Sigmoid,
-    Tanh,
-    GELU,
-    SiLU,
-    Softplus,
-    Softmax,
-    LogSoftmax,
-    Dropout,
-    BatchNorm1d,
-    Flatten,
-    Identity,
-    Embedding,
-)
-"""The layers `export` handles (exactly these classes, not subclasses), in `Sequential`."""
 
 _INSTALL_HINT = 'pip install "chainrule[onnx]"'
 
@@ -288,42 +270,73 @@ class _Exporter:
         )
 
     def layer(self, layer: Module, name: str, x: str, value: np.ndarray) -> str:
-        g = self.graph
-        if isinstance(layer, Linear):
-            return self.linear(layer, name, x, value)
-        if isinstance(layer, ReLU):
-            return g.node("Relu", [x], name)
-        if isinstance(layer, Sigmoid):
-            return g.node("Sigmoid", [x], name)
-        if isinstance(layer, Tanh):
-            return g.node("Tanh", [x], name)
-        if isinstance(layer, LeakyReLU):
-            return g.node("LeakyRelu", [x], name, alpha=float(layer.negative_slope))
-        if isinstance(layer, ELU):
-            return g.node("Elu", [x], name, alpha=float(layer.alpha))
-        if isinstance(layer, GELU):
-            return self.gelu(layer, name, x, value)
-        if isinstance(layer, SiLU):
-            return g.node("Mul", [x, g.node("Sigmoid", [x], name)], name)
-        if isinstance(layer, Softplus):
-            return self.softplus(layer, name, x, value)
-        if isinstance(layer, (Softmax, LogSoftmax)):
-            dim = layer.dim
-            if dim is None:  # PyTorch's legacy choice, as chainrule.nn.functional makes it
-                dim = 0 if value.ndim in (0, 1, 3) else 1
-            op = "Softmax" if isinstance(layer, Softmax) else "LogSoftmax"
-            return g.node(op, [x], name, axis=int(dim))
-        if isinstance(layer, (Dropout, Identity)):
-            return g.node("Identity", [x], name)
-        if isinstance(layer, BatchNorm1d):
-            return self.batch_norm(layer, name, x, value)
-        if isinstance(layer, Flatten):
-            return self.flatten(layer, name, x, value)
-        if isinstance(layer, Embedding):
-            return g.node(
-                "Gather", [g.constant(f"{name}.weight", layer.weight._data), x], name, axis=0
-            )
-        raise AssertionError(f"unhandled layer {type(layer).__name__}")  # pragma: no cover
+        return EXPORTERS[type(layer)](self, layer, name, x, value)
+
+
+Exporter = Callable[[_Exporter, Any, str, str, np.ndarray], str]
+"""(exporter, layer, its name, its input's value name, its input array) -> output name."""
+
+
+def _single(op: str, **attributes: Callable[[Any], Any]) -> Exporter:
+    """The exporter of a layer that is one ONNX op, its attributes read off the layer."""
+
+    def export(ex: _Exporter, layer: Any, name: str, x: str, value: np.ndarray) -> str:
+        return ex.graph.node(op, [x], name, **{k: read(layer) for k, read in attributes.items()})
+
+    return export
+
+
+def _silu(ex: _Exporter, layer: Any, name: str, x: str, value: np.ndarray) -> str:
+    return ex.graph.node("Mul", [x, ex.graph.node("Sigmoid", [x], name)], name)
+
+
+def _softmax(op: str) -> Exporter:
+    def export(ex: _Exporter, layer: Any, name: str, x: str, value: np.ndarray) -> str:
+        dim = layer.dim
+        if dim is None:  # PyTorch's legacy choice, as chainrule.nn.functional makes it
+            dim = 0 if value.ndim in (0, 1, 3) else 1
+        return ex.graph.node(op, [x], name, axis=int(dim))
+
+    return export
+
+
+def _hardtanh(ex: _Exporter, layer: Any, name: str, x: str, value: np.ndarray) -> str:
+    # Clip takes its bounds as inputs (opset 11 on), in the input's dtype
+    low = ex.graph.constant(f"{name}.min_val", layer.min_val, value.dtype)
+    high = ex.graph.constant(f"{name}.max_val", layer.max_val, value.dtype)
+    return ex.graph.node("Clip", [x, low, high], name)
+
+
+def _embedding(ex: _Exporter, layer: Any, name: str, x: str, value: np.ndarray) -> str:
+    weight = ex.graph.constant(f"{name}.weight", layer.weight.detach().numpy())
+    return ex.graph.node("Gather", [weight, x], name, axis=0)
+
+
+EXPORTERS: dict[type[Module], Exporter] = {
+    Linear: _Exporter.linear,
+    ReLU: _single("Relu"),
+    LeakyReLU: _single("LeakyRelu", alpha=lambda layer: float(layer.negative_slope)),
+    ELU: _single("Elu", alpha=lambda layer: float(layer.alpha)),
+    Hardtanh: _hardtanh,
+    Sigmoid: _single("Sigmoid"),
+    Tanh: _single("Tanh"),
+    GELU: _Exporter.gelu,
+    SiLU: _silu,
+    Softplus: _Exporter.softplus,
+    Softmax: _softmax("Softmax"),
+    LogSoftmax: _softmax("LogSoftmax"),
+    Dropout: _single("Identity"),
+    BatchNorm1d: _Exporter.batch_norm,
+    Flatten: _Exporter.flatten,
+    Identity: _single("Identity"),
+    Embedding: _embedding,
+}
+"""The dispatch table: each layer `export` writes (exactly these classes, not subclasses)
+and how. Layers declared with ``onnx=False`` in `chainrule.nn.registry` are refused; a test
+checks the two agree."""
+
+SUPPORTED_LAYERS: tuple[type[Module], ...] = tuple(EXPORTERS)
+"""The layers `export` handles (exactly these classes, not subclasses), in `Sequential`."""
 
 
 def _check_layers(model: Module) -> list[tuple[str, Module]]:

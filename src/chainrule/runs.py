@@ -39,17 +39,10 @@ from chainrule.run_schema import RunFolderError, check_run_entries, check_settin
 from chainrule.tensor import Tensor
 from chainrule.train import Callback, History, TrainState, fit, metrics, predict
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-}
+ACTIVATIONS: dict[str, type[nn.Module]] = nn.registry.activation_names()
+"""`--activation` choices: every layer declared with an activation name (nn.registry)."""
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
+OPTIMIZERS = optim.OPTIMIZER_NAMES
 MODEL_FILE = "model.safetensors"
 MAX_PLOTTED_CLASSES = 100  # more classes than this get no confusion-matrix plot
 
@@ -230,29 +223,11 @@ def build_model(
     n_features: int, hidden: tuple[int, ...], activation: str, n_outputs: int, dropout: float
 ) -> nn.Sequential:
     """An MLP: [Linear → activation (→ Dropout)] per hidden layer, then a Linear head."""
-    layers: list[nn.Module] = []
-    width = n_features
-    for size in hidden:
-        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
-        if dropout:
-            layers.append(nn.Dropout(dropout))
-        width = size
-    layers.append(nn.Linear(width, n_outputs))
-    return nn.Sequential(*layers)
+    return nn.mlp([n_features, *hidden, n_outputs], activation, dropout=dropout)
 
 
 def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> optim.Optimizer:
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, weight_decay=weight_decay)
-    if name == "momentum":
-        return optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
-    return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+    return optim.by_name(name, params, lr, weight_decay)
 
 
 @dataclass

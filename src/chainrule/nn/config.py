@@ -28,27 +28,16 @@ from __future__ import annotations
 import inspect
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from chainrule.nn.modules.activation import (
-    ELU,
-    GELU,
-    LeakyReLU,
-    LogSoftmax,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Tanh,
-)
+import chainrule.nn.modules  # noqa: F401 - the layers register themselves on import
 from chainrule.nn.modules.container import Sequential
-from chainrule.nn.modules.linear import Identity, Linear
 from chainrule.nn.modules.module import Module
-from chainrule.nn.modules.regularization import BatchNorm1d, Dropout, Embedding, Flatten
+from chainrule.nn.registry import LAYERS as _SPECS
+from chainrule.nn.registry import Option, spec_of
 
 __all__ = ["CONFIG_VERSION", "LAYERS", "model_from_config", "model_to_config"]
 
@@ -71,65 +60,9 @@ def _float_dtype(module: Module, where: str) -> str:
     return found.pop() if found else "float32"
 
 
-# the type of each constructor option, checked before calling the constructor
-_INT, _OPT_INT, _NUMBER, _OPT_NUMBER, _BOOL, _DTYPE, _STR = range(7)
-_OPTIONS: dict[str, dict[str, int]] = {
-    "Linear": {"in_features": _INT, "out_features": _INT, "bias": _BOOL, "dtype": _DTYPE},
-    "Identity": {},
-    "ReLU": {"inplace": _BOOL},
-    "Sigmoid": {},
-    "Tanh": {},
-    "SiLU": {"inplace": _BOOL},
-    "LeakyReLU": {"negative_slope": _NUMBER, "inplace": _BOOL},
-    "ELU": {"alpha": _NUMBER, "inplace": _BOOL},
-    "GELU": {"approximate": _STR},
-    "Softplus": {"beta": _NUMBER, "threshold": _NUMBER},
-    "Softmax": {"dim": _OPT_INT},
-    "LogSoftmax": {"dim": _OPT_INT},
-    "Dropout": {"p": _NUMBER, "inplace": _BOOL},
-    "Flatten": {"start_dim": _INT, "end_dim": _INT},
-    "BatchNorm1d": {
-        "num_features": _INT,
-        "eps": _NUMBER,
-        "momentum": _OPT_NUMBER,
-        "affine": _BOOL,
-        "track_running_stats": _BOOL,
-        "bias": _BOOL,
-        "dtype": _DTYPE,
-    },
-    "Embedding": {
-        "num_embeddings": _INT,
-        "embedding_dim": _INT,
-        "padding_idx": _OPT_INT,
-        "dtype": _DTYPE,
-    },
-}
-
-# options that are not stored under their own name on the layer
-_READERS: dict[tuple[str, str], Callable[[Any], Any]] = {
-    ("Linear", "bias"): lambda m: m.bias is not None,
-    ("BatchNorm1d", "bias"): lambda m: m.bias is not None if m.affine else True,
-}
-
-LAYERS: dict[str, type[Module]] = {
-    "Linear": Linear,
-    "Identity": Identity,
-    "ReLU": ReLU,
-    "Sigmoid": Sigmoid,
-    "Tanh": Tanh,
-    "SiLU": SiLU,
-    "LeakyReLU": LeakyReLU,
-    "ELU": ELU,
-    "GELU": GELU,
-    "Softplus": Softplus,
-    "Softmax": Softmax,
-    "LogSoftmax": LogSoftmax,
-    "Dropout": Dropout,
-    "Flatten": Flatten,
-    "BatchNorm1d": BatchNorm1d,
-    "Embedding": Embedding,
-}
-"""The layers a config may name: exactly these classes (Sequential aside)."""
+LAYERS: dict[str, type[Module]] = {name: spec.cls for name, spec in _SPECS.items()}
+"""The layers a config may name: exactly these classes (Sequential aside), as declared in
+`chainrule.nn.registry` (each layer's options, parameter shapes and readers come from there)."""
 
 
 def _accepted(cls: type[Module]) -> set[str]:
@@ -139,15 +72,16 @@ def _accepted(cls: type[Module]) -> set[str]:
 
 def _read_args(module: Module, where: str) -> dict[str, Any]:
     cls_name = type(module).__name__
+    spec = _SPECS[cls_name]
     accepted = _accepted(type(module))
     args = {}
-    for option in _OPTIONS[cls_name]:
+    for option, kind in spec.options.items():
         if option not in accepted:
             continue
-        if option == "dtype":
+        if kind is Option.DTYPE:
             args[option] = _float_dtype(module, where)
-        elif (cls_name, option) in _READERS:
-            args[option] = _READERS[cls_name, option](module)
+        elif option in spec.readers:
+            args[option] = spec.readers[option](module)
         elif option in vars(module):
             args[option] = _plain(getattr(module, option), cls_name, option)
     return args
@@ -175,27 +109,6 @@ def _plain(value: Any, layer: str, option: str) -> Any:
     )
 
 
-def _expected_shapes(cls_name: str, args: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    """The state_dict entries (name -> shape) a freshly built layer has."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    if cls_name == "Linear":
-        shapes = {"weight": (args["out_features"], args["in_features"])}
-        if args["bias"]:
-            shapes["bias"] = (args["out_features"],)
-        return shapes
-    if cls_name == "Embedding":
-        return {"weight": (args["num_embeddings"], args["embedding_dim"])}
-    if cls_name == "BatchNorm1d":
-        n = args["num_features"]
-        if args["affine"]:
-            shapes["weight"] = (n,)
-            if args.get("bias", True):
-                shapes["bias"] = (n,)
-        if args["track_running_stats"]:
-            shapes.update(running_mean=(n,), running_var=(n,), num_batches_tracked=())
-    return shapes
-
-
 def _describe(module: Module, where: str) -> dict[str, Any]:
     cls_name = type(module).__name__
     if type(module) is Sequential:
@@ -206,16 +119,17 @@ def _describe(module: Module, where: str) -> dict[str, Any]:
                     f"cannot describe Sequential as a config: its layer {name!r} is None "
                     f"({_where(where)})"
                 )
-            spec = _describe(child, f"{where}.{name}" if where else name)
-            layers.append({"name": name, **spec})
+            described = _describe(child, f"{where}.{name}" if where else name)
+            layers.append({"name": name, **described})
         return {"class": "Sequential", "layers": layers}
-    if LAYERS.get(cls_name) is not type(module):
+    spec = spec_of(module)
+    if spec is None:
         raise _unsupported(module, where)
     args = _read_args(module, where)
     # a layer given extra parameters, buffers or sub-layers after construction could not be
     # rebuilt from its options: refuse it rather than write a config that does not load
     own = {name: t.shape for name, t in module.state_dict().items()}
-    expected = _expected_shapes(cls_name, args)
+    expected = spec.shapes(args)
     if own != expected or module._modules:
         raise ValueError(
             f"cannot describe {cls_name} as a config: its parameters and buffers "
@@ -262,21 +176,21 @@ def _check_number(value: Any, where: str, option: str, *, optional: bool = False
 def _check_args(cls_name: str, args: Any, where: str) -> dict[str, Any]:
     if not isinstance(args, Mapping):
         raise _config_error(where, f"'args' of {cls_name} must be an object, got {args!r}")
-    options = _OPTIONS[cls_name]
+    options = _SPECS[cls_name].options
     unknown = [k for k in args if k not in options]
     if unknown:
         raise _config_error(where, f"{cls_name} has no option(s) {', '.join(map(repr, unknown))}")
     for option, value in args.items():
         kind = options[option]
-        if kind in (_INT, _OPT_INT):
-            _check_int(value, where, option, optional=kind == _OPT_INT)
-        elif kind in (_NUMBER, _OPT_NUMBER):
-            _check_number(value, where, option, optional=kind == _OPT_NUMBER)
-        elif kind == _BOOL and not isinstance(value, bool):
+        if kind in (Option.INT, Option.SIZE, Option.OPTIONAL_INT):
+            _check_int(value, where, option, optional=kind is Option.OPTIONAL_INT)
+        elif kind in (Option.NUMBER, Option.OPTIONAL_NUMBER):
+            _check_number(value, where, option, optional=kind is Option.OPTIONAL_NUMBER)
+        elif kind is Option.BOOL and not isinstance(value, bool):
             raise _config_error(where, f"{option} must be true or false, got {value!r}")
-        elif kind == _STR and not isinstance(value, str):
+        elif kind is Option.STRING and not isinstance(value, str):
             raise _config_error(where, f"{option} must be a string, got {value!r}")
-        elif kind == _DTYPE and value is not None and value not in _FLOAT_DTYPES:
+        elif kind is Option.DTYPE and value is not None and value not in _FLOAT_DTYPES:
             raise _config_error(
                 where, f"dtype must be one of {', '.join(_FLOAT_DTYPES)}, got {value!r}"
             )

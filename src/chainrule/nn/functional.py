@@ -30,6 +30,15 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
     return ops.LeakyRelu.apply(x, negative_slope=negative_slope)
 
 
+def hardtanh(
+    x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, else 0."""
+    if max_val < min_val:
+        raise ValueError(f"hardtanh: max_val ({max_val}) must be >= min_val ({min_val})")
+    return ops.Hardtanh.apply(x, min_val=min_val, max_val=max_val)
+
+
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, α(eˣ - 1) otherwise (smooth, saturates at -α)."""
     return ops.Elu.apply(x, alpha=alpha)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.ops.activation import Elu, Gelu, LeakyRelu, Silu, Softplus, erf
+from chainrule.ops.activation import Elu, Gelu, Hardtanh, LeakyRelu, Silu, Softplus, erf
 from chainrule.ops.elementwise import (
     Abs,
     Add,
@@ -61,8 +61,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Abs", "Add", "Amax", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat",
     "Clamp", "Clone", "CrossEntropyIndex", "Div", "Elu", "EmbeddingLookup", "Exp", "Expand",
-    "Gather", "Gelu", "GetItem", "LeakyRelu", "Linear", "Log", "LogSoftmax", "MatMul", "Maximum",
-    "Mean",
+    "Gather", "Gelu", "GetItem", "Hardtanh", "LeakyRelu", "Linear", "Log", "LogSoftmax", "MatMul",
+    "Maximum", "Mean",
     "Minimum", "Mul", "Neg", "Permute", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Silu",
     "Softmax", "Softplus", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Var", "Where", "erf",
     "stable_sigmoid",

@@ -47,6 +47,19 @@ class LeakyRelu(Function):
         return np.where(self.positive, grad, grad * np.asarray(self.slope, grad.dtype))
 
 
+class Hardtanh(Function):
+    """x clipped to [min_val, max_val]: d/dx = 1 strictly inside, 0 outside and on the
+    edges (as PyTorch's hardtanh_backward, unlike clamp, whose gradient passes the edges)."""
+
+    def forward(self, x: np.ndarray, min_val: float, max_val: float) -> np.ndarray:
+        low, high = np.asarray(min_val, x.dtype), np.asarray(max_val, x.dtype)
+        self.inside = (x > low) & (x < high)
+        return np.minimum(np.maximum(x, low), high)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return np.where(self.inside, grad, np.zeros((), grad.dtype))
+
+
 class Elu(Function):
     """x for x > 0, α(eˣ - 1) otherwise: d/dx = 1 or α·eˣ."""
 

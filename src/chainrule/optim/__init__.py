@@ -17,8 +17,12 @@ Example::
 from chainrule.optim import lr_scheduler
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
+from chainrule.optim.factory import OPTIMIZER_NAMES, by_name
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = [
+    "OPTIMIZER_NAMES", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "by_name",
+    "lr_scheduler",
+]  # fmt: skip

@@ -11,7 +11,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from chainrule.nn.registry import playground_activations
 
 MAX_LAYERS = 8
 MAX_NEURONS = 32
@@ -27,7 +37,19 @@ REGRESSION_DATASETS = ("reg_plane", "reg_gauss")
 MULTICLASS_DATASETS = ("spiral_multi", "blobs")
 DATASETS = (*CLASSIFICATION_DATASETS, *REGRESSION_DATASETS, "custom")
 
-Activation = Literal["relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu"]
+ACTIVATIONS: tuple[str, ...] = (*playground_activations(), "linear")
+"""The activation menu: the activations declared with playground=True in chainrule.nn.registry,
+and 'linear' (none)."""
+OPTIMIZERS = ("sgd", "momentum", "adam")  # the playground's subset of optim.OPTIMIZER_NAMES
+
+
+def _known_activation(name: str) -> str:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation {name!r} is not one of {', '.join(ACTIVATIONS)}")
+    return name
+
+
+Activation = Annotated[str, AfterValidator(_known_activation)]
 Feature = Literal["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
 Dataset = Literal[
     "circle", "xor", "gauss", "spiral", "moons", "spiral_multi", "blobs",
@@ -72,7 +94,7 @@ class PlaygroundConfig(_Strict):
     regularization: Literal["none", "l1", "l2"] = "none"
     reg_rate: float = Field(default=0.0, ge=0.0, le=10.0, allow_inf_nan=False)
     init: Literal["zeros", "uniform", "xavier", "he"] = "xavier"
-    optimizer: Literal["sgd", "momentum", "adam"] = "adam"
+    optimizer: Literal["sgd", "momentum", "adam"] = "adam"  # = OPTIMIZERS
     loss: Literal["mse", "cross_entropy"] = "cross_entropy"
 
     @model_validator(mode="after")
@@ -91,6 +113,17 @@ class PlaygroundConfig(_Strict):
         elif self.dataset in REGRESSION_DATASETS:
             raise ValueError(f"dataset {self.dataset!r} is a regression dataset")
         return self
+
+
+def menus() -> dict[str, Any]:
+    """The page's menus, served by /api/defaults so the page repeats none of them."""
+    labels = {name: cls.__name__ for name, cls in playground_activations().items()}
+    return {
+        "activations": list(ACTIVATIONS),
+        "activation_labels": {**labels, "linear": "Linear"},
+        "optimizers": list(OPTIMIZERS),
+        "optimizer_labels": {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"},
+    }
 
 
 class ConfigMessage(_Strict):

@@ -16,16 +16,12 @@ import chainrule
 import chainrule.nn.functional as F
 from chainrule import nn, optim
 from chainrule.nn import init
+from chainrule.playground import messages
 from chainrule.playground.messages import PlaygroundConfig
 from chainrule.tensor import Tensor
 
 ACTIVATIONS: dict[str, type[nn.Module] | None] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "linear": None,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
+    name: nn.registry.activation_layer(name) for name in messages.ACTIVATIONS
 }
 ACTIVATION_NAMES = {cls.__name__: name for name, cls in ACTIVATIONS.items() if cls is not None}
 
@@ -36,16 +32,8 @@ def output_size(config: PlaygroundConfig, num_classes: int) -> int:
 
 def build_model(config: PlaygroundConfig, num_classes: int) -> nn.Sequential:
     """Linear layers with the chosen activations, initialised from the config's seed."""
-    layers: list[nn.Module] = []
-    width = len(config.features)
-    for neurons, activation in zip(config.layers, config.activations, strict=True):
-        layers.append(nn.Linear(width, neurons))
-        cls = ACTIVATIONS[activation]
-        if cls is not None:
-            layers.append(cls())
-        width = neurons
-    layers.append(nn.Linear(width, output_size(config, num_classes)))
-    model = nn.Sequential(*layers)
+    sizes = [len(config.features), *config.layers, output_size(config, num_classes)]
+    model = nn.mlp(sizes, config.activations)
     initialise(model, config)
     return model
 
@@ -75,11 +63,7 @@ def initialise(model: nn.Sequential, config: PlaygroundConfig) -> None:
 
 
 def build_optimizer(model: nn.Module, config: PlaygroundConfig) -> optim.Optimizer:
-    params = list(model.parameters())
-    if config.optimizer == "adam":
-        return optim.Adam(params, lr=config.learning_rate)
-    momentum = 0.9 if config.optimizer == "momentum" else 0.0
-    return optim.SGD(params, lr=config.learning_rate, momentum=momentum)
+    return optim.by_name(config.optimizer, list(model.parameters()), config.learning_rate)
 
 
 def data_loss(

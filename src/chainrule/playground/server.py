@@ -40,6 +40,7 @@ from chainrule.playground.messages import (
     MAX_POINTS,
     PlaygroundConfig,
     ProtocolError,
+    menus,
     parse_client_message,
 )
 from chainrule.playground.session import Session
@@ -306,7 +307,9 @@ def create_app(
 
     @app.get("/api/defaults")
     async def defaults() -> JSONResponse:
-        return JSONResponse({"config": PlaygroundConfig().model_dump(), "limits": limits()})
+        return JSONResponse(
+            {"config": PlaygroundConfig().model_dump(), "limits": limits(), "menus": menus()}
+        )
 
     @app.get("/api/share")
     async def share_link() -> JSONResponse:

@@ -18,9 +18,11 @@ from chainrule import nn, ops
 from chainrule import random as crandom
 from chainrule.autograd import no_grad
 from chainrule.nn import functional as F
+from chainrule.nn.registry import activation_layer
 from chainrule.tensor import Tensor
 
-_HIDDEN = {"identity": None, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+# scikit-learn's activation names, looked up in nn.registry ('logistic' is Sigmoid's alias)
+_HIDDEN = {name: activation_layer(name) for name in ("identity", "logistic", "tanh", "relu")}
 
 
 def build_network(
@@ -34,15 +36,10 @@ def build_network(
     """
     state = crandom.get_rng_state()
     try:
-        layers: list[nn.Module] = []
-        for i, coef in enumerate(coefs):
-            layers.append(nn.Linear(coef.shape[0], coef.shape[1], dtype=coef.dtype))
-            hidden = _HIDDEN[activation]
-            if i < len(coefs) - 1 and hidden is not None:
-                layers.append(hidden())
+        sizes = [coefs[0].shape[0], *(coef.shape[1] for coef in coefs)]
+        network = nn.mlp(sizes, activation, dtype=coefs[0].dtype)
     finally:
         crandom.set_rng_state(state)
-    network = nn.Sequential(*layers)
     bind(network, coefs, intercepts)
     return network
 
@@ -107,17 +104,13 @@ def forward(
 
 
 def _activate(h: Tensor, name: str) -> Tensor:
-    if name == "relu":
-        return F.relu(h)
-    if name == "tanh":
-        return F.tanh(h)
-    if name == "logistic":
-        return F.sigmoid(h)
+    """A hidden activation by name (nn.registry's layer), or an output one."""
     if name == "softmax":
         return F.softmax(h, dim=1)
     if name == "exp":
         return h.exp()
-    return h  # identity
+    cls = activation_layer(name)
+    return h if cls is None else cls()(h)
 
 
 # ---------------------------------------------------------------------- training losses

@@ -3,6 +3,7 @@
 from chainrule.nn.modules.activation import (
     ELU,
     GELU,
+    Hardtanh,
     LeakyReLU,
     LogSoftmax,
     ReLU,
@@ -28,7 +29,7 @@ from chainrule.nn.modules.regularization import BatchNorm1d, Dropout, Embedding,
 
 __all__ = [
     "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout",
-    "Embedding", "Flatten", "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear",
+    "Embedding", "Flatten", "Hardtanh", "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear",
     "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "ReLU",
     "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
 ]  # fmt: skip

@@ -6,9 +6,11 @@ from __future__ import annotations
 from chainrule import ops
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
+from chainrule.nn.registry import BOOL, NUMBER, OPTIONAL_INT, STRING, register
 from chainrule.tensor import Tensor
 
 
+@register(options={"inplace": BOOL}, activation="relu", playground=True, onnx=True, capture=True)
 class ReLU(Module):
     """max(0, x). Cheap and non-saturating for x > 0; a unit whose input stays negative
     gets no gradient and "dies".
@@ -28,6 +30,13 @@ class ReLU(Module):
         return "inplace=True" if self.inplace else ""
 
 
+@register(
+    options={"negative_slope": NUMBER, "inplace": BOOL},
+    activation="leaky_relu",
+    playground=True,
+    onnx=True,
+    capture=True,
+)
 class LeakyReLU(Module):
     """x for x > 0, negative_slope·x otherwise: a small gradient keeps units alive."""
 
@@ -42,6 +51,37 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
+@register(
+    options={"min_val": NUMBER, "max_val": NUMBER, "inplace": BOOL},
+    activation="hardtanh",
+    playground=True,
+    onnx=True,
+    capture=True,
+)
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val] (default [-1, 1]): tanh's shape in three lines."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        if not max_val > min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be > min_val ({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
+
+
+@register(
+    options={"alpha": NUMBER, "inplace": BOOL},
+    activation="elu",
+    playground=True,
+    onnx=True,
+    capture=True,
+)
 class ELU(Module):
     """x for x > 0, α(eˣ - 1) otherwise: smooth, with negative outputs down to -α."""
 
@@ -56,6 +96,7 @@ class ELU(Module):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
+@register(activation="sigmoid", playground=True, aliases=("logistic",), onnx=True, capture=True)
 class Sigmoid(Module):
     """σ(x) = 1 / (1 + e⁻ˣ) ∈ (0, 1). Saturates for large |x|: gradients vanish in deep
     stacks, and outputs are not zero-centred."""
@@ -64,6 +105,7 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
+@register(activation="tanh", playground=True, onnx=True, capture=True)
 class Tanh(Module):
     """tanh x ∈ (-1, 1): zero-centred, but still saturates."""
 
@@ -71,6 +113,7 @@ class Tanh(Module):
         return F.tanh(x)
 
 
+@register(options={"approximate": STRING}, activation="gelu", onnx=True, capture=True)
 class GELU(Module):
     """x·Φ(x), Φ the standard normal CDF."""
 
@@ -85,6 +128,7 @@ class GELU(Module):
         return f"approximate='{self.approximate}'"
 
 
+@register(options={"inplace": BOOL}, activation="silu", onnx=True, capture=True)
 class SiLU(Module):
     """x·σ(x)."""
 
@@ -99,6 +143,7 @@ class SiLU(Module):
         return "inplace=True" if self.inplace else ""
 
 
+@register(options={"beta": NUMBER, "threshold": NUMBER}, onnx=True, capture=True)
 class Softplus(Module):
     """(1/β) log(1 + e^(βx)): a smooth ReLU."""
 
@@ -113,6 +158,7 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+@register(options={"dim": OPTIONAL_INT}, example={"dim": -1}, onnx=True, capture=True)
 class Softmax(Module):
     """e^(xᵢ) / Σⱼ e^(xⱼ) along `dim`: a probability distribution over classes."""
 
@@ -127,6 +173,7 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+@register(options={"dim": OPTIONAL_INT}, example={"dim": -1}, onnx=True, capture=True)
 class LogSoftmax(Module):
     """log softmax(x) along `dim` (pair with NLLLoss)."""
 

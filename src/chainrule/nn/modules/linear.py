@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,9 +14,18 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.registry import BOOL, DTYPE, SIZE, Shapes, register
 from chainrule.tensor import Tensor
 
 
+def _linear_shapes(args: Mapping[str, Any]) -> Shapes:
+    shapes: Shapes = {"weight": (args["out_features"], args["in_features"])}
+    if args["bias"]:
+        shapes["bias"] = (args["out_features"],)
+    return shapes
+
+
+@register(onnx=True, capture=True)
 class Identity(Module):
     """Returns its input unchanged (a placeholder layer)."""
 
@@ -26,6 +36,14 @@ class Identity(Module):
         return x
 
 
+@register(
+    options={"in_features": SIZE, "out_features": SIZE, "bias": BOOL, "dtype": DTYPE},
+    shapes=_linear_shapes,
+    readers={"bias": lambda layer: layer.bias is not None},
+    example={"in_features": 3, "out_features": 2},
+    onnx=True,
+    capture=True,
+)
 class Linear(Module):
     """A fully connected layer: y = x Wᵀ + b, one neuron per output feature.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,35 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.registry import (
+    BOOL,
+    DTYPE,
+    INT,
+    NUMBER,
+    OPTIONAL_INT,
+    OPTIONAL_NUMBER,
+    SIZE,
+    Shapes,
+    register,
+)
 from chainrule.tensor import Tensor
 
 
+def _batch_norm_shapes(args: Mapping[str, Any]) -> Shapes:
+    n = args["num_features"]
+    shapes: Shapes = {}
+    if args["affine"]:
+        shapes["weight"] = (n,)
+        if args.get("bias", True):
+            shapes["bias"] = (n,)
+    if args["track_running_stats"]:
+        shapes.update(running_mean=(n,), running_var=(n,), num_batches_tracked=())
+    return shapes
+
+
+@register(
+    options={"start_dim": INT, "end_dim": INT}, example_input=(4, 3, 2), onnx=True, capture=True
+)
 class Flatten(Module):
     """Flattens dims start_dim..end_dim into one: (N, 8, 8) -> (N, 64)."""
 
@@ -29,6 +56,8 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+# a replay would freeze its random mask
+@register(options={"p": NUMBER, "inplace": BOOL}, onnx=True, capture=False)
 class Dropout(Module):
     """Zeroes each element with probability p in training, scaling the rest by 1/(1-p)
     (inverted dropout); does nothing in eval mode.
@@ -49,6 +78,23 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+# a replay would freeze its batch statistics and running averages
+@register(
+    options={
+        "num_features": SIZE,
+        "eps": NUMBER,
+        "momentum": OPTIONAL_NUMBER,
+        "affine": BOOL,
+        "track_running_stats": BOOL,
+        "bias": BOOL,
+        "dtype": DTYPE,
+    },
+    shapes=_batch_norm_shapes,
+    readers={"bias": lambda layer: layer.bias is not None if layer.affine else True},
+    example={"num_features": 3},
+    onnx=True,
+    capture=False,
+)
 class BatchNorm1d(Module):
     """Batch normalisation over (N, C) or (N, C, L): y = γ (x - μ)/√(σ² + ε) + β.
 
@@ -121,6 +167,21 @@ class BatchNorm1d(Module):
         )
 
 
+# its op keeps the input's index array, which a replayed step could not update
+@register(
+    options={
+        "num_embeddings": SIZE,
+        "embedding_dim": SIZE,
+        "padding_idx": OPTIONAL_INT,
+        "dtype": DTYPE,
+    },
+    shapes=lambda args: {"weight": (args["num_embeddings"], args["embedding_dim"])},
+    example={"num_embeddings": 5, "embedding_dim": 2},
+    example_input=(4,),
+    index_input=5,
+    onnx=True,
+    capture=False,
+)
 class Embedding(Module):
     """A lookup table of learned vectors: row i is the embedding of token i.
 

@@ -3,7 +3,7 @@
 // a state back into the controls (after a hash load or a server-side change).
 
 import {
-  ACTIVATIONS, ACTIVATION_LABELS, CLASSIFICATION, LEARNING_RATES, MULTICLASS, REG_RATES, REGRESSION,
+  ACTIVATIONS, ACTIVATION_LABELS, CLASSIFICATION, OPTIMIZERS, OPTIMIZER_LABELS, LEARNING_RATES, MULTICLASS, REG_RATES, REGRESSION,
 } from "./state.js";
 import { CLASS_COLORS, drawThumbnail, rgb } from "./heatmap.js";
 
@@ -40,7 +40,7 @@ export class Controls {
     fill($("regularization"), ["none", "l1", "l2"], { none: "None", l1: "L1", l2: "L2" });
     fill($("reg_rate"), REG_RATES);
     fill($("problem"), ["classification", "regression"], { classification: "Classification", regression: "Regression" });
-    fill($("optimizer"), ["sgd", "momentum", "adam"], { sgd: "SGD", momentum: "Momentum", adam: "Adam" });
+    fill($("optimizer"), OPTIMIZERS, OPTIMIZER_LABELS);
     fill($("init"), ["zeros", "uniform", "xavier", "he"], { zeros: "Zeros", uniform: "Uniform ±0.5", xavier: "Xavier", he: "He" });
     fill($("loss"), ["cross_entropy", "mse"], { cross_entropy: "Cross-entropy", mse: "MSE" });
     fill($("classes"), [3, 4, 5]);

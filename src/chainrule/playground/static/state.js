@@ -5,16 +5,19 @@ export const FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"];
 export const FEATURE_LABELS = {
   x1: "X₁", x2: "X₂", x1sq: "X₁²", x2sq: "X₂²", x1x2: "X₁X₂", sinx1: "sin(X₁)", sinx2: "sin(X₂)",
 };
-export const ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu"];
-export const ACTIVATION_LABELS = {
-  relu: "ReLU", tanh: "Tanh", sigmoid: "Sigmoid", linear: "Linear", leaky_relu: "LeakyReLU", elu: "ELU",
-};
+// The menus that follow chainrule's declarations (activations: chainrule.nn.registry) and
+// the server's limits come from the server, so the page repeats none of them.
+const SERVED = await fetch("/api/defaults").then((r) => r.json());
+export const ACTIVATIONS = SERVED.menus.activations;
+export const ACTIVATION_LABELS = SERVED.menus.activation_labels;
+export const OPTIMIZERS = SERVED.menus.optimizers;
+export const OPTIMIZER_LABELS = SERVED.menus.optimizer_labels;
 export const LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 export const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 export const CLASSIFICATION = ["circle", "xor", "gauss", "spiral", "moons", "spiral_multi", "blobs"];
 export const REGRESSION = ["reg_plane", "reg_gauss"];
 export const MULTICLASS = ["spiral_multi", "blobs"];
-export const LIMITS = { maxLayers: 8, maxNeurons: 32 };
+export const LIMITS = { maxLayers: SERVED.limits.max_layers, maxNeurons: SERVED.limits.max_neurons };
 
 export const DEFAULTS = Object.freeze({
   dataset: "circle",
@@ -45,7 +48,7 @@ const CHOICES = {
   problem: ["classification", "regression"],
   regularization: ["none", "l1", "l2"],
   init: ["zeros", "uniform", "xavier", "he"],
-  optimizer: ["sgd", "momentum", "adam"],
+  optimizer: OPTIMIZERS,
   loss: ["mse", "cross_entropy"],
 };
 const RANGES = {
