@@ -246,6 +246,16 @@ def test_csv_logger_one_row_per_epoch(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["train.csv"]
 
 
+def test_csv_logger_keeps_the_files_permissions(tmp_path):
+    """It writes through io.atomic_write_text, which gives the new file the mode of the one it
+    replaces (its own writer once left a 0600 temporary in place)."""
+    path = tmp_path / "train.csv"
+    path.write_text("")
+    path.chmod(0o640)
+    train(mlp(), [CSVLogger(path)], epochs=2)
+    assert path.stat().st_mode & 0o777 == 0o640 and len(read_csv(path)) == 2
+
+
 def test_csv_logger_append_and_late_columns(tmp_path):
     path = tmp_path / "train.csv"
     model = mlp()

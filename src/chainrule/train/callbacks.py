@@ -22,18 +22,26 @@ Every hook receives the `TrainState`: the model, optimizer, epoch, batch, logs a
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.io import atomic_write_text
 from chainrule.random import get_rng_state
 from chainrule.train.history import History
+
+if TYPE_CHECKING:
+    from chainrule.nn.modules.module import Module
+    from chainrule.optim.optimizer import Optimizer
+    from chainrule.random import Generator
+    from chainrule.tensor import Tensor
 
 __all__ = [
     "CSVLogger",
@@ -68,9 +76,9 @@ class TrainState:
         stopped_reason: why training stopped, also stored in ``history.stopped_reason``.
     """
 
-    model: Any
-    optimizer: Any
-    loss_fn: Any
+    model: Module
+    optimizer: Optimizer
+    loss_fn: Callable[[Tensor, Any], Tensor]
     epochs: int
     history: History
     epoch: int = 0
@@ -79,7 +87,7 @@ class TrainState:
     loss: float = math.nan
     batch_size: int = 0
     logs: dict[str, float] = field(default_factory=dict)
-    generator: Any = None
+    generator: Generator | None = None
     inputs: Any = None
     targets: Any = None
     steps: int = 0
@@ -404,19 +412,14 @@ class CSVLogger(Callback):
 def _atomic_write_csv(
     path: Path, fields: list[str], rows: list[dict[str, Any]], separator: str
 ) -> None:
+    """The CSV through io.atomic_write_text (written aside, fsynced, given the replaced
+    file's permissions, renamed, the folder fsynced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as file:
-            writer = csv.DictWriter(file, fields, delimiter=separator, restval="")
-            writer.writeheader()
-            writer.writerows(rows)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fields, delimiter=separator, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
 
 
 class TerminateOnNaN(Callback):

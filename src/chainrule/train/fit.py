@@ -36,6 +36,7 @@ from chainrule.train.history import History
 from chainrule.train.metrics import CLASSIFICATION, Metric, get_metric
 from chainrule.train.progress import make_progress
 from chainrule.train.streaming import Streams
+from chainrule.train.types import ArrayLike, LossFn, Model, OptimizerLike, TrainData
 
 __all__ = ["Reducer", "as_loader", "check_finite", "evaluate", "fit", "predict"]
 
@@ -122,8 +123,8 @@ def check_finite(columns: Sequence[Any], what: str = "training data") -> None:
 
 
 def as_loader(
-    data: Any,
-    model: Any = None,
+    data: TrainData,
+    model: Model | None = None,
     batch_size: int = 32,
     shuffle: bool = False,
     generator: Generator | None = None,
@@ -328,11 +329,11 @@ def _train_epoch(
 
 
 def fit(
-    model: Any,
-    loss_fn: Any,
-    optimizer: Any,
-    train: Any,
-    val: Any = None,
+    model: Model,
+    loss_fn: LossFn,
+    optimizer: OptimizerLike,
+    train: TrainData,
+    val: TrainData | None = None,
     *,
     epochs: int = 10,
     batch_size: int = 32,
@@ -460,9 +461,9 @@ def _evaluate_loader(
 
 
 def evaluate(
-    model: Any,
-    loss_fn: Any,
-    data: Any,
+    model: Model,
+    loss_fn: LossFn,
+    data: TrainData,
     metrics: Sequence[str | Metric] = (),
     batch_size: int = 256,
 ) -> dict[str, float]:
@@ -479,7 +480,7 @@ def evaluate(
     return _evaluate_loader(model, loss_fn, loader, [get_metric(m) for m in metrics])
 
 
-def predict(model: Any, X: Any, batch_size: int = 256) -> np.ndarray:  # X as in Keras
+def predict(model: Model, X: ArrayLike, batch_size: int = 256) -> np.ndarray:  # X as in Keras
     """The model's outputs for `X` as one ndarray, computed in batches under eval and no_grad.
 
     `X` is an ndarray, list or Tensor of inputs (floating ndarrays cast to the model's
