@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 USER_STAMP := $(VENV)/.installed-user-stamp
 
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
+# JupyterLab refuses to run as root unless told (containers and CI often are root)
+ALLOW_ROOT := $(shell test "$$(id -u)" -eq 0 && echo --allow-root)
 
 .PHONY: install demo test lint format bench examples course clean chromium graphviz
 
@@ -65,7 +67,7 @@ bench: $(STAMP)
 course: $(USER_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[all,course]'
 	$(BIN)/python course/build.py
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 course/01_neuron_and_perceptron.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) course/01_neuron_and_perceptron.ipynb
 
 examples: $(USER_STAMP)
 	@for script in examples/[0-9]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
