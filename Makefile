@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[all,test,dev,bench]'
 	$(BIN)/python -m benchmarks.run --runs 3
 	$(BIN)/python -m benchmarks.playground_load
+	$(BIN)/python -m benchmarks.distributed
 
 # The lecture notebooks: install JupyterLab (the course extra), rebuild the notebooks from
 # course/sources/ and open the first one. JupyterLab serves on 127.0.0.1 only.

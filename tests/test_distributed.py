@@ -49,6 +49,20 @@ def test_torch_ddp_script_runs_on_chainrule_and_matches_torch(n: int, tmp_path) 
             np.testing.assert_array_equal(ranks[r][f"rank{r}.{name}"], ranks[0][key])
 
 
+def test_without_a_process_group_the_calls_say_so() -> None:
+    import chainrule.distributed as dist
+    from chainrule import nn
+    from chainrule.nn.parallel import DistributedDataParallel
+
+    assert not dist.is_initialized()
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        dist.get_rank()
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        DistributedDataParallel(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="backend 'nccl' is not available"):
+        dist.init_process_group(backend="nccl")
+
+
 # ---------------------------------------------------------------------- DistributedSampler
 CASES = [(n, w, drop) for n in (0, 1, 5, 10, 11, 12, 43) for w in (1, 2, 3, 4, 7)
          for drop in (False, True)]  # fmt: skip

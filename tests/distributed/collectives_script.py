@@ -39,6 +39,16 @@ for bad in (lambda: dist.broadcast(torch.zeros(2), src=world),
         pass
     else:
         raise AssertionError("expected an error")
+# DDP refuses models that differ between ranks, on every rank, naming one
+from chainrule import nn  # noqa: E402
+from chainrule.nn.parallel import DistributedDataParallel  # noqa: E402
+
+try:
+    DistributedDataParallel(nn.Linear(3, 2 + (rank == world - 1)))
+except ValueError as error:
+    assert "differs" in str(error), error
+else:
+    raise AssertionError("a model that differs between ranks was accepted")
 dist.barrier()
 import os  # noqa: E402
 
