@@ -621,3 +621,25 @@ def test_csv_with_only_the_target_column(tmp_path: Path) -> None:
     """Issue 14, class 8: it used to train a model of 0 features."""
     with pytest.raises(ValueError, match="only column is the target 'y'"):
         load_csv(write(tmp_path, "y\n1\n0\n1\n"), "y")
+
+
+def test_a_language_model_folder_cannot_ask_for_a_huge_model(tmp_path: Path) -> None:
+    """`chainrule generate --model DIR` read the hyperparameters from the file and built
+    CharMLP(hidden=10**9) before loading (MemoryError); now they are checked first."""
+    from chainrule.text.model import CharMLP, load_language_model, save_language_model
+    from chainrule.text.vocab import Vocabulary
+
+    vocab = Vocabulary.from_items(["abc", "cab"])
+    cr.manual_seed(0)
+    folder = tmp_path / "lm"
+    save_language_model(CharMLP(len(vocab), context=2, embedding=3, hidden=4), vocab, folder)
+    load_language_model(folder)  # the genuine one loads
+    path = folder / "model.safetensors"
+    saved = load(path)
+    for hidden, problem in ((10**9, "hidden must be an int in 1..65536"),
+                            (60_000, "describe .* weights, the file holds")):  # fmt: skip
+        metadata = {**saved.metadata, "text.hyperparameters": json.dumps(
+            {**json.loads(saved.metadata["text.hyperparameters"]), "hidden": hidden})}  # fmt: skip
+        save(saved.state_dict, path, metadata=metadata)
+        with pytest.raises(ValueError, match=problem):
+            load_language_model(folder)

@@ -187,6 +187,7 @@ def test_malformed_run_metadata_is_one_line(
 ) -> None:
     rewrite(run_copy, MALFORMED[name])
     for args in (["evaluate", str(run_copy)], ["summary", str(run_copy)],
+                 ["export", str(run_copy), str(run_copy / "m.onnx")],
                  ["train", "--resume", str(run_copy), "--no-progress"]):  # fmt: skip
         code, err = run(capsys, *args)
         one_line_error(code, err, "model.safetensors")

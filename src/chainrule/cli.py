@@ -324,7 +324,9 @@ def _add_export(commands: Any) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from chainrule.onnx import export_run  # onnx is an optional extra
+    from chainrule.runs import load_run
 
+    load_run(args.run_dir)  # a run folder is untrusted: its metadata is validated first
     path = export_run(args.run_dir, args.path, opset=args.opset,
                       include_standardization=not args.raw_standardized)  # fmt: skip
     print(f"wrote {path}")

@@ -25,6 +25,7 @@ import numpy as np
 
 from chainrule import nn, optim
 from chainrule.autograd import no_grad
+from chainrule.limits import MAX_WIDTH
 from chainrule.nn import functional as F
 from chainrule.random import get_rng_state, manual_seed, set_rng_state
 from chainrule.tensor import Tensor
@@ -401,6 +402,23 @@ def _read(path_dir: str | os.PathLike[str]) -> Any:
     return ckpt
 
 
+def _check_sizes(config: Any, ckpt: Any) -> None:
+    """Refuse hyperparameters that would build a model larger than the file holds, or
+    layers wider than `chainrule.limits.MAX_WIDTH`, before anything is allocated."""
+    if not isinstance(config, dict):
+        raise TypeError("the hyperparameters are not a JSON object")
+    sizes = {key: config.get(key, default) for key, default in
+             (("vocab_size", 0), ("context", 3), ("embedding", 10), ("hidden", 200))}  # fmt: skip
+    for key, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_WIDTH:
+            raise ValueError(f"{key} must be an int in 1..{MAX_WIDTH}, got {value!r}")
+    v, c, e, h = (sizes[k] for k in ("vocab_size", "context", "embedding", "hidden"))
+    needed = v * e + c * e * h + h * v
+    held = sum(int(t.numel()) for t in ckpt.state_dict.values())
+    if needed > held:
+        raise ValueError(f"the hyperparameters describe {needed} weights, the file holds {held}")
+
+
 def load_language_model(path_dir: str | os.PathLike[str]) -> tuple[CharMLP, Vocabulary]:
     """The (model in eval mode, vocabulary) saved by `save_language_model` in `path_dir`
     (a folder, or the model.safetensors file itself)."""
@@ -408,6 +426,7 @@ def load_language_model(path_dir: str | os.PathLike[str]) -> tuple[CharMLP, Voca
     vocab = Vocabulary.from_json(ckpt.metadata[_META_VOCAB])
     try:
         config = json.loads(ckpt.metadata[_META_CONFIG])
+        _check_sizes(config, ckpt)
         model = CharMLP(**config)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{ckpt.path}: invalid hyperparameters: {error}") from None
