@@ -8,7 +8,6 @@ import { CLASS_COLORS, drawOutput, drawValues, featureBytes, rgb, valueColor } f
 const SVG = "http://www.w3.org/2000/svg";
 const HEIGHT = 480;
 const TOP = 58;
-const MAX_LABELLED_LINKS = 16; // between two layers; more gradient labels overlap
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -106,8 +105,7 @@ export class NetworkView {
           text.dataset.source = source;
           text.style.display = "none";
           labels.push(text);
-          const dense = sources.length * columns[layer + 1] > MAX_LABELLED_LINKS;
-          const link = { path, layer, target, source, text, dense };
+          const link = { path, layer, target, source, text };
           // a wide invisible twin takes the pointer: a thin link is easy to hover and tap
           const hit = document.createElementNS(SVG, "path");
           hit.setAttribute("d", path.getAttribute("d"));
@@ -133,7 +131,8 @@ export class NetworkView {
       const [x, y] = pos(0, i);
       const on = state.features.includes(name);
       const node = this.addNode(x, y, size, `in:${name}`, on ? "node" : "node off");
-      node.title = `${FEATURE_LABELS[name]} (click to ${on ? "remove" : "add"})`;
+      // on the element (a title on the node record showed nothing)
+      node.div.title = `Input ${FEATURE_LABELS[name]}: click to ${on ? "switch it off" : "feed it to the network"}`;
       drawValues(node.canvas, featureBytes(name, 20), 20);
       node.div.addEventListener("click", () => this.handlers.toggleFeature(name));
       const label = el("div", "node-label", this.container);
@@ -144,7 +143,8 @@ export class NetworkView {
     state.layers.forEach((count, l) => {
       for (let j = 0; j < count; j++) {
         const [x, y] = pos(l + 1, j);
-        this.addNode(x, y, size, `h:${l}:${j}`, "node");
+        const hidden = this.addNode(x, y, size, `h:${l}:${j}`, "node");
+        hidden.div.title = `Neuron ${j + 1} of hidden layer ${l + 1}: its output over the plane (shown large in the output while hovered)`;
         this.addBias(x, y, size, l, j);
       }
       this.addLayerControls(colX[l + 1] + size / 2, l, count, state.activations[l]);
@@ -294,6 +294,21 @@ export class NetworkView {
     this.showBackprop(backprop);
   }
 
+  /** Hide gradient labels that would overlap one already placed, largest |∂L/∂w| first,
+   * so that labels never overlap; returns how many were hidden. */
+  thinLabels(shown) {
+    shown.sort((a, b) => b.g - a.g);
+    const placed = [];
+    let hidden = 0;
+    for (const { link } of shown) {
+      const box = link.text.getBBox();
+      const clash = placed.some((p) => box.x < p.x + p.width && p.x < box.x + box.width
+        && box.y < p.y + p.height && p.y < box.y + box.height);
+      if (clash) { link.text.style.display = "none"; hidden++; } else placed.push(box);
+    }
+    return hidden;
+  }
+
   /** Whether the labels (neuron values, link gradients) are readable at this size. */
   get readable() {
     return this.size >= 18;
@@ -303,21 +318,24 @@ export class NetworkView {
     for (const node of this.nodes.values()) { node.value.hidden = true; node.div.classList.remove("probe"); }
     const small = !this.readable;
     let hidden = 0;
+    const shown = [];
     for (const link of this.links) {
       if (!link.text) continue;
-      if (bp && (small || link.dense)) hidden++;
-      const g = bp && !small && !link.dense ? this.gradient(link) : null;
+      if (bp && small) hidden++;
+      const g = bp && !small ? this.gradient(link) : null;
       if (g === null || g === undefined) { link.text.style.display = "none"; continue; }
       link.text.style.display = "";
       link.text.textContent = fmt(g, 2);
       link.text.dataset.value = g;
+      shown.push({ link, g: Math.abs(g) });
     }
+    hidden += this.thinLabels(shown);
     if (this.note) {
       this.note.hidden = !hidden;
       this.note.textContent = small
         ? "The network is too large to print the values and gradients: hover a link to read its ∂L/∂w."
-        : `Gradients are printed where two layers have at most ${MAX_LABELLED_LINKS} links; `
-          + "hover any other link to read its ∂L/∂w.";
+        : "Gradients whose labels would overlap others are left out (the largest are kept): "
+          + "hover any link to read its ∂L/∂w.";
     }
     if (!bp) return;
     const label = (node, a, g) => {
