@@ -435,7 +435,7 @@ def overlap(a, b):
     return max(0.0, dx) * max(0.0, dy)
 
 
-PANELS = ["header.topbar", ".data-col", ".net-col", ".out-col", "#backprop"]
+PANELS = ["header.topbar", ".data-col", ".net-col", ".out-col"]
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (768, 1024), (390, 844)])
@@ -460,6 +460,9 @@ def test_layout_has_no_sideways_scroll_and_no_overlapping_panels(browser, server
     for i, a in enumerate(PANELS):
         for b in PANELS[i + 1 :]:
             assert overlap(boxes[a], boxes[b]) < 1, f"{a} overlaps {b} at {width}x{height}"
+    backprop, network = page.locator("#backprop").bounding_box(), boxes[".net-col"]
+    assert network["x"] - 1 <= backprop["x"] and backprop["x"] + backprop["width"] <= width
+    assert backprop["y"] >= page.locator("#network").bounding_box()["y"]  # under the network
     if width < 800:  # stacked in reading order: controls, network, output
         assert boxes[".data-col"]["y"] < boxes[".net-col"]["y"] < boxes[".out-col"]["y"]
         page.locator("#points").tap()  # touch picks a point for the backprop view
