@@ -33,7 +33,9 @@ def missing(namespace: str, name: str) -> AttributeError:
     (``__wrapped__``, ``_fields`` ...) are not PyTorch names.
     """
     if name.startswith("_"):
-        return AttributeError(f"module 'chainrule' has no attribute '{name}'")
+        return AttributeError(
+            f"{namespace.replace('torch', 'chainrule', 1)} has no attribute '{name}'"
+        )
     reason = _reason(namespace, name)
     message = f"chainrule does not implement {namespace}.{name}; see {PAGE}"
     if reason:

@@ -218,9 +218,8 @@ def nan_to_num(
         (mask_pos, info.max if posinf is None else posinf),
         (mask_neg, info.min if neginf is None else neginf),
     ):
-        if mask.any():
-            out = ops.Where.apply(out._operand(value).expand(self.shape), out, condition=~mask)
-            out = ops.Where.apply(out, out._operand(value).expand(self.shape), condition=~mask)
+        if mask.any():  # the gradient of a replaced element is 0, as in PyTorch
+            out = ops.Where.apply(out._operand(value).expand(self.shape), out, condition=mask)
     return out
 
 
@@ -933,8 +932,14 @@ def repeat_interleave(
 @method("movedim", "moveaxis")
 def movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims `source` to positions `destination`, keeping the others in order."""
-    order = np.moveaxis(np.arange(self.ndim), source, destination)
-    return self.permute(*[builtins.int(i) for i in order])
+    sources = [source] if isinstance(source, builtins.int) else list(source)
+    targets = [destination] if isinstance(destination, builtins.int) else list(destination)
+    sources = [_axis(self, d) for d in sources]
+    targets = [_axis(self, d) for d in targets]
+    rest = iter(d for d in builtins.range(self.ndim) if d not in sources)
+    placed = dict(zip(targets, sources, strict=True))
+    order = [placed[i] if i in placed else next(rest) for i in builtins.range(self.ndim)]
+    return self.permute(*order)
 
 
 @method("swapaxes", "swapdims")

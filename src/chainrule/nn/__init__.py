@@ -7,3 +7,10 @@ from chainrule.nn.modules import __all__ as _layers
 from chainrule.nn.parameter import Parameter
 
 __all__ = ["Parameter", "functional", "init", "mlp", "parallel", "registry", *_layers]
+
+
+def __getattr__(name: str) -> object:
+    """A torch.nn name chainrule lacks (Conv2d, LSTM, ...): say so, and point to the page."""
+    from chainrule.coverage import missing
+
+    raise missing("torch.nn", name)

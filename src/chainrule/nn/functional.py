@@ -482,3 +482,107 @@ def nll_loss(
     if reduction == "sum":
         return losses.sum()
     return losses.sum() / float(weights_per_row.sum())
+
+
+# ---------------------------------------------------------------------- more of torch's F
+def smooth_l1_loss(
+    input: Tensor,
+    target: Any,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """½d²/β where |d| < β, |d| - ½β elsewhere (d = input - target); beta=0 is L1."""
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return huber_loss(input, target, reduction, delta=beta) / beta
+
+
+def kl_div(
+    input: Tensor, target: Any, reduction: str = "mean", log_target: bool = False, **_: Any
+) -> Tensor:
+    """Σ target·(log target - input), with `input` log-probabilities (PyTorch's order);
+    'batchmean' divides the sum by the batch size, as the KL divergence needs."""
+    target = _target_like("kl_div", input, target)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        losses = target.xlogy(target) - target * input
+    if reduction == "batchmean":
+        return losses.sum() / input.shape[0]
+    _check_reduction(reduction)
+    return _reduce(losses, reduction)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input / max(‖input‖_p, eps) along dim."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along dim."""
+    norms = x1.norm(dim=dim).clamp(min=eps) * x2.norm(dim=dim).clamp(min=eps)
+    return (x1 * x2).sum(dim) / norms
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """‖x1 - x2 + eps‖_p along the last dim."""
+    return (x1 - x2 + eps).norm(p, dim=-1, keepdim=keepdim)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return input.clamp(0.0, 6.0)
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    return input.clamp(min_val, max_val)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = -softplus(-x), without overflow."""
+    return -softplus(-input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (1 + input.abs())
+
+
+def softmin(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    return softmax(-input, dim, dtype=dtype)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    return scale * elu(input, alpha)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return input.clamp(min=0) + (alpha * ((input / alpha).exp() - 1)).clamp(max=0)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    return input * softplus(input).tanh()
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    return (input / 6 + 0.5).clamp(0.0, 1.0)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    return input * hardsigmoid(input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
+
+
+def __getattr__(name: str) -> Any:
+    """A torch.nn.functional name chainrule lacks: say so and point to the coverage page."""
+    from chainrule.coverage import missing
+
+    raise missing("torch.nn.functional", name)
