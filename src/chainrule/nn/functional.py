@@ -537,12 +537,6 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return input.clamp(0.0, 6.0)
 
 
-def hardtanh(
-    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
-) -> Tensor:
-    return input.clamp(min_val, max_val)
-
-
 def logsigmoid(input: Tensor) -> Tensor:
     """log σ(x) = -softplus(-x), without overflow."""
     return -softplus(-input)
