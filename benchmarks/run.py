@@ -262,7 +262,7 @@ def summarise(workload: Workload, runs: list[list[dict[str, Any]]]) -> list[dict
 
 def run(quick: bool, repeats: int, threads: int, runs: int = 1) -> dict[str, Any]:
     set_threads(threads, with_torch=False)  # PyTorch lives in its worker
-    measured = commit()  # before the runs: what was measured, whatever changes meanwhile
+    measured_commit = commit()  # before the runs: what was measured, whatever changes meanwhile
     min_seconds = 0.0 if quick else MIN_SECONDS
     workloads = QUICK_WORKLOADS if quick else WORKLOADS
     size = 256 if quick else 2048
@@ -302,7 +302,7 @@ def run(quick: bool, repeats: int, threads: int, runs: int = 1) -> dict[str, Any
         "machine": machine(),
         "threads": threads,
         "versions": versions(),
-        **measured,
+        **measured_commit,
         "quick": quick,
         "runs": runs,
         "repeats": repeats,
