@@ -109,15 +109,15 @@ def test_regression_metrics_equal_the_full_epoch_ones_to_rounding(
 class OldAccumulator(fit_module._Accumulator):
     """fit's accumulator as it was: every batch's outputs kept, metrics on all at once."""
 
-    def __init__(self, metrics: Any, from_logits: bool | None) -> None:
-        super().__init__(metrics, from_logits)
+    def __init__(self, metrics: Any, from_logits: bool | None, **options: Any) -> None:
+        super().__init__(metrics, from_logits, **options)
         self.kept: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def add(self, loss: Any, output: Any, target: Any, n: int, live: bool) -> None:
-        super().add(loss, output, target, n, live)
+    def add(self, loss: Any, output: Any, target: Any, n: int, live: bool, **options: Any) -> None:
+        super().add(loss, output, target, n, live, **options)
         self.kept.append((fit_module._array(target).copy(), fit_module._array(output).copy()))
 
-    def result(self, with_loss: bool = True) -> dict[str, float]:
+    def result(self, with_loss: bool = True, reducer: Any = None) -> dict[str, float]:
         logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
         truth = np.concatenate([t for t, _ in self.kept])
         prediction = np.concatenate([p for _, p in self.kept])
