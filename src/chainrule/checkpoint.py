@@ -29,12 +29,12 @@ What `save(obj, path)` accepts and writes:
   types) of these, Tensors, ndarrays, Modules, optimizers and other objects with a
   ``state_dict()`` (LR schedulers), whose state dict is stored.
 
-PyTorch's spelling works unchanged (still safetensors, never a pickle)::
+PyTorch's spelling works unchanged with `import chainrule as torch` (still safetensors)::
 
-    torch.save(model.state_dict(), "model.pth")
-    model.load_state_dict(torch.load("model.pth", weights_only=True, map_location="cpu"))
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, p)
-    state = torch.load(p); opt.load_state_dict(state["optimizer"])
+    chainrule.save(model.state_dict(), "model.pth")
+    model.load_state_dict(chainrule.load("model.pth", weights_only=True, map_location="cpu"))
+    chainrule.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, p)
+    state = chainrule.load(p); opt.load_state_dict(state["optimizer"])
 
 Loading, with what chainrule adds::
 
@@ -694,7 +694,7 @@ class Checkpoint(dict[str, Any]):
         self.kind = kind
         self.entries = entries
         # as a dict, a Checkpoint is what was saved (torch.load's contract): the entries of a
-        # dict checkpoint, else the state_dict (model.load_state_dict(torch.load(path)))
+        # dict checkpoint, else the state_dict (model.load_state_dict(chainrule.load(path)))
         super().__init__(entries if kind == "checkpoint" else state_dict)
         self.state_dict = state_dict
         self.config = config
