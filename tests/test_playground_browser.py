@@ -170,8 +170,13 @@ def test_large_network_stops_on_the_next_frame_and_shows_edits_at_once(browser, 
         " document.querySelector(\".layer-ctl button[title='Remove a neuron']\").click();"
         " return n; })()"
     )
-    page.wait_for_function("window.playground.frame.weights[0].length === 31", timeout=30_000)
-    shown_edit = page.evaluate("window.playground.framesShown") - before
+    # read the count in the page at the moment the edit is first there (polling it from Python
+    # afterwards counts the frames drawn while the reply travels)
+    shown_at_edit = page.wait_for_function(
+        "window.playground.frame.weights[0].length === 31 && window.playground.framesShown",
+        timeout=30_000,
+    ).json_value()
+    shown_edit = shown_at_edit - before
     assert shown_edit <= 4, f"{shown_edit} frames before the edit showed"
     at_pause = page.evaluate(  # pause
         "(() => { document.getElementById('play').click();"
