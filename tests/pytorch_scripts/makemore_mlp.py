@@ -138,16 +138,16 @@ for p in parameters:
     p.grad = None
 loss.backward()
 n = logits.shape[0]
-with torch.no_grad():
-    dlogits = F.softmax(logits, 1)
-    dlogits[range(n), Ytr[:64]] -= 1
-    dlogits /= n
-    dh = dlogits @ W2.T
-    dW2 = h.T @ dlogits
-    db2 = dlogits.sum(0)
-    dhpre = (1.0 - h**2) * dh
-    dW1 = embcat.T @ dhpre
-    db1 = dhpre.sum(0)
+# the manual backward pass, in the graph as in the lecture (in-place on non-leaves)
+dlogits = F.softmax(logits, 1)
+dlogits[range(n), Ytr[:64]] -= 1
+dlogits /= n
+dh = dlogits @ W2.T
+dW2 = h.T @ dlogits
+db2 = dlogits.sum(0)
+dhpre = (1.0 - h**2) * dh
+dW1 = embcat.T @ dhpre
+db1 = dhpre.sum(0)
 
 
 def cmp(s, dt, t):
