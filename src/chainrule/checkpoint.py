@@ -67,7 +67,7 @@ import numpy as np
 
 from chainrule.creation import from_numpy
 from chainrule.devices import check_device
-from chainrule.io import atomic_write_bytes, atomic_write_text, open_regular
+from chainrule.io import atomic_write_bytes, atomic_write_text, loads_strict, open_regular
 from chainrule.limits import (
     MAX_CHECKPOINT_BYTES,
     MAX_CONFIG_BYTES,
@@ -367,19 +367,6 @@ def _foreign_format(head: bytes) -> str:
     return ""
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -419,7 +406,7 @@ def _read_header(path: StrPath) -> tuple[dict[str, str], list[str]]:
         text = raw.decode("utf-8")
         if not text.startswith("{"):
             raise ValueError("it does not start with '{'")
-        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        header = loads_strict(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise bad(f"the {length}-byte header is not a JSON object: {error}") from None
     if not isinstance(header, dict):

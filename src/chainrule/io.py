@@ -204,22 +204,29 @@ def read_regular(path: StrPath, max_bytes: int, what: str = "file") -> bytes:
     return data
 
 
+def _no_duplicate_keys(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in items:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_strict(text: str) -> Any:
+    """json.loads that refuses what strict parsers refuse: NaN, Infinity, duplicate keys
+    (ValueError)."""
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+
+
 def read_json(path: StrPath, max_bytes: int, what: str = "JSON file") -> Any:
     """Strict JSON from a regular file: NaN, Infinity and duplicate keys are errors."""
-
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in items:
-            if key in result:
-                raise ValueError(f"duplicate key {key!r}")
-            result[key] = value
-        return result
-
     data = read_regular(path, max_bytes, what)
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=constant, object_pairs_hook=pairs)
+        return loads_strict(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ValueError(f"{os.fspath(path)} is not strict JSON: {error}") from None
