@@ -1,5 +1,5 @@
 # ruff: noqa: E501 - the case table keeps one op per line
-"""The PyTorch breadth (ops/pointwise.py, tensor_methods.py, functions.py) against torch 2.13:
+"""The PyTorch breadth (ops/pointwise.py, tensor_methods/, functions.py) against torch 2.13:
 forward values, dtypes and gradients (assert_parity), and finite differences (gradcheck)
 for every differentiable name. Non-differentiable names (comparisons, sampling, counting)
 are compared by value and dtype below the table."""
