@@ -16,6 +16,14 @@ def unit_bytes(values: np.ndarray) -> str:
     return base64.b64encode(q.tobytes()).decode("ascii")
 
 
+def column_bytes(values: np.ndarray) -> list[str]:
+    """Each column of an (n, k) array as `unit_bytes`, quantised in one pass (a frame
+    encodes every neuron of a layer: one call per layer rather than per neuron)."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    q = np.ascontiguousarray(np.rint((np.clip(v, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8).T)
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in q]
+
+
 def class_bytes(probabilities: np.ndarray) -> tuple[str, str]:
     """(n, C) class probabilities -> base64 of the argmax class and of its confidence (0..255)."""
     winner = probabilities.argmax(axis=1).astype(np.uint8)
@@ -24,12 +32,6 @@ def class_bytes(probabilities: np.ndarray) -> tuple[str, str]:
         base64.b64encode(winner.tobytes()).decode("ascii"),
         base64.b64encode(confidence.tobytes()).decode("ascii"),
     )
-
-
-def scaled(values: np.ndarray) -> np.ndarray:
-    """Divide by the largest absolute value (inputs such as x1² span far more than ±1)."""
-    top = float(np.max(np.abs(values))) if values.size else 0.0
-    return values / top if top > 0 and math.isfinite(top) else values
 
 
 def number(value: float, digits: int = 6) -> float | None:
