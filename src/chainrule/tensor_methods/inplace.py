@@ -45,7 +45,7 @@ def install() -> None:
     """Put every method of this module on Tensor (called once, by chainrule/__init__)."""
     _install_new()
     for name in INPLACE_OF:
-        if name + "_" not in vars(Tensor) and name + "_" not in METHODS:
+        if not hasattr(Tensor, name + "_") and name + "_" not in METHODS:
             METHODS[name + "_"] = _inplace_twin(name)
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
