@@ -58,6 +58,8 @@ def _has(chainrule_obj: object, name: str) -> bool:
         getattr(chainrule_obj, name)
     except AttributeError:
         return False
+    except RuntimeError:  # there, and raising as torch's does for a real tensor (x.imag)
+        return True
     return True
 
 

@@ -106,6 +106,7 @@ from chainrule.printing import get_printoptions, set_printoptions
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
 from chainrule.size import Size
 from chainrule.tensor import Tensor, tensor
+from chainrule.tensor_methods.attributes import layout, strided
 from chainrule.version import __version__
 
 _tensor_methods.install()

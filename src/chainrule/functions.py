@@ -49,6 +49,15 @@ FROM_METHODS = (
     "var_mean", "xlogy", "abs_", "relu_", "sigmoid_", "tanh_", "exp_", "sqrt_", "clamp_",
     "neg_", "square_", "round_", "ceil_", "floor_", "trunc_", "frac_", "rsqrt_", "sin_",
     "cos_", "log_", "zero_", "fill_",
+    # NumPy-style aliases, attributes of real tensors, and torch's in-place functions
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "broadcast_to",
+    "detach", "adjoint", "conj", "conj_physical", "resolve_conj", "resolve_neg",
+    "is_conj", "is_neg", "is_inference", "is_distributed", "is_signed", "is_same_size",
+    "isreal", "angle", "get_device", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_",
+    "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "clamp_max_",
+    "clamp_min_", "clip_", "cosh_", "deg2rad_", "erf_", "erfc_", "exp2_", "expm1_", "fix_",
+    "log10_", "log1p_", "log2_", "logit_", "nan_to_num_", "negative_", "rad2deg_",
+    "reciprocal_", "sinc_", "sinh_", "tan_", "xlogy_",
 )  # fmt: skip
 
 
@@ -306,6 +315,17 @@ def is_nonzero(input: Tensor) -> bool:
 @export
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+@export
+def real(input: Tensor) -> Tensor:
+    """The real part: the tensor itself (chainrule tensors are real)."""
+    return input
+
+
+@export
+def imag(input: Tensor) -> Tensor:
+    return input.imag  # PyTorch's error for a real tensor
 
 
 @export

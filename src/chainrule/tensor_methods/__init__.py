@@ -12,11 +12,12 @@ Gradients: every method here is built from recorded ops, so autograd differentia
 comparisons, sorting indices, rounding and sampling return tensors outside the graph, as
 in PyTorch.
 
-One module a family: math, comparison, reductions, selection, shape, properties,
+One module a family: attributes, math, comparison, reductions, selection, shape, properties,
 sampling, and inplace (the in-place twins and `install`).
 """
 
 from chainrule.tensor_methods import (
+    attributes,
     comparison,
     math,
     properties,
@@ -29,6 +30,6 @@ from chainrule.tensor_methods._common import METHODS, method
 from chainrule.tensor_methods.inplace import INPLACE_OF, install
 
 # the families register their methods in METHODS when imported
-_FAMILIES = (comparison, math, properties, reductions, sampling, selection, shape)
+_FAMILIES = (attributes, comparison, math, properties, reductions, sampling, selection, shape)
 
 __all__ = ["INPLACE_OF", "METHODS", "install", "method"]

@@ -15,6 +15,8 @@ from chainrule.tensor import Tensor
 Scalar = int | float | bool
 METHODS: dict[str, Callable[..., Any]] = {}
 """Every method this module installs, by name (the coverage page and tests read it)."""
+PROPERTIES: dict[str, property] = {}
+"""Attributes installed as properties (``x.mT``, ``x.is_cuda`` ...), by name."""
 
 
 def method(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -9,7 +9,8 @@ from typing import Any
 from chainrule.autograd import is_grad_enabled
 from chainrule.ops.pointwise import UNARY_OPS
 from chainrule.tensor import Tensor
-from chainrule.tensor_methods._common import METHODS
+from chainrule.tensor_methods._common import METHODS, PROPERTIES
+from chainrule.tensor_methods.math import ALIASES
 from chainrule.tensor_methods.properties import _install_new
 
 INPLACE_OF = (
@@ -21,7 +22,7 @@ INPLACE_OF = (
     "logaddexp", "copysign", "xlogy", "ne", "lt", "le", "gt", "ge", "eq", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
     "logical_not", "bitwise_not", "maximum", "minimum", "addmm", "cumsum", "cumprod", "rsqrt",
-    "reciprocal", "square", "sign", "log1p", "expm1",
+    "reciprocal", "square", "sign", "log1p", "expm1", *ALIASES,
 )  # fmt: skip
 
 
@@ -49,3 +50,5 @@ def install() -> None:
             METHODS[name + "_"] = _inplace_twin(name)
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
+    for name, prop in PROPERTIES.items():
+        setattr(Tensor, name, prop)

@@ -11,7 +11,7 @@ import numpy as np
 from chainrule import dtypes, ops
 from chainrule.ops.pointwise import BINARY_OPS, FLOAT_ONLY, UNARY_OPS, Round
 from chainrule.tensor import Tensor
-from chainrule.tensor_methods._common import Scalar, _array, _plain, method
+from chainrule.tensor_methods._common import METHODS, Scalar, _array, _plain, method
 
 
 def _unary(name: str) -> Callable[..., Tensor]:
@@ -45,6 +45,12 @@ def _binary(name: str) -> Callable[..., Tensor]:
 
 for _name in BINARY_OPS:
     method(_name)(_binary(_name))
+
+ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+           "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2"}  # fmt: skip
+"""NumPy-style names PyTorch also accepts: the same method (and in-place twin)."""
+for _alias, _name in ALIASES.items():
+    method(_alias)(METHODS[_name])
 
 
 @method("round")
