@@ -1,0 +1,78 @@
+"""Stateless layer functions, as `torch.nn.functional` (import as `F`).
+
+One module a family, all names re-exported here so ``import chainrule.nn.functional as F``
+sees them as torch's users expect:
+
+======================  ==================================================================
+`activations`           relu, gelu, softmax, ... (elementwise non-linearities)
+`affine`                linear
+`dropouts`              dropout
+`sparse`                embedding, one_hot (lookups by integer index)
+`normalization`         batch_norm
+`distance`              normalize, cosine_similarity, pairwise_distance
+`losses`                regression and binary losses, kl_div
+`cross_entropy`         cross_entropy, nll_loss
+======================  ==================================================================
+
+Fused ops (linear, cross-entropy, BCE with logits) come from `chainrule.ops`; the rest
+compose tensor ops, so autodiff derives their gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.nn.functional.activations import (
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softsign,
+    tanh,
+    tanhshrink,
+)
+from chainrule.nn.functional.affine import linear
+from chainrule.nn.functional.cross_entropy import cross_entropy, nll_loss
+from chainrule.nn.functional.distance import cosine_similarity, normalize, pairwise_distance
+from chainrule.nn.functional.dropouts import dropout
+from chainrule.nn.functional.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
+from chainrule.nn.functional.normalization import batch_norm
+from chainrule.nn.functional.sparse import embedding, one_hot
+
+__all__ = [
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu",
+    "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "gelu", "hardsigmoid",
+    "hardswish", "hardtanh", "huber_loss", "kl_div", "l1_loss", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "mish", "mse_loss", "nll_loss", "normalize", "one_hot",
+    "pairwise_distance", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
+    "softmin", "softplus", "softsign", "tanh", "tanhshrink",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """A torch.nn.functional name chainrule lacks: say so and point to the coverage page."""
+    from chainrule.coverage import missing
+
+    raise missing("torch.nn.functional", name)
