@@ -10,7 +10,7 @@ cell (each line a ``# `` comment). Two more kinds mark the exercises:
 - ``# %% [check]``: the check a student runs after the exercise ("assert your gradient
   matches autograd"); its source is collapsed in JupyterLab (``source_hidden``).
 
-The notebooks are written without outputs (what git keeps); `tests/test_course.py` checks
+The notebooks are written without outputs (what git keeps); `tests/course/test_course.py` checks
 that they are up to date with their sources, that they hold no outputs, and runs each one
 top to bottom twice: as students get it, and with the solutions filled in.
 """

@@ -1,1 +1,1 @@
-"""Shared fixtures would go here; the helpers live in tests/helpers.py (on pythonpath)."""
+"""Shared fixtures would go here; the helpers live in the tests.support package."""

@@ -22,7 +22,7 @@ scikit-learn bridge    --activation`, the playground's menus (served by /api/def
 
 The playground offers the activations declared with ``playground=True``.
 `onnx` and `capture` have no default: a new layer must say whether each feature handles it
-or refuses it, and tests/test_registry.py checks both answers for every registered layer.
+or refuses it, and tests/nn/test_registry.py checks both answers for every registered layer.
 This module sits at the bottom of `chainrule.nn` and imports no layer (they import it).
 """
 

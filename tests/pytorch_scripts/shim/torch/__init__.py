@@ -1,4 +1,4 @@
-"""`import torch` → chainrule, for the script corpus (tests/test_pytorch_scripts.py).
+"""`import torch` → chainrule, for the script corpus (tests/engine/test_pytorch_scripts.py).
 
 This folder goes first on the child process's sys.path, so a script's unchanged
 ``import torch``, ``import torch.nn as nn``, ``from torch.utils.data import DataLoader``

@@ -1,0 +1,1 @@
+"""chainrule's tests; the folders mirror src/chainrule (docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""The bridges: scikit-learn, ONNX, the text models and the classic models."""

@@ -1,0 +1,1 @@
+"""chainrule.checkpoint: safetensors save and load, torch weights both ways."""

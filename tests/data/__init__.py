@@ -1,0 +1,1 @@
+"""chainrule.data (chainrule.utils.data): datasets, loaders and file readers."""

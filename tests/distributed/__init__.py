@@ -1,0 +1,1 @@
+"""chainrule.distributed and DistributedDataParallel across real MPI ranks."""

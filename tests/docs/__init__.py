@@ -1,0 +1,1 @@
+"""What the README, docs/ and examples/ claim, run as written."""

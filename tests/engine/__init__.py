@@ -1,0 +1,1 @@
+"""The engine: Tensor, autograd, ops, torch-style functions, gradcheck, viz; parity with torch."""

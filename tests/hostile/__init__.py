@@ -1,0 +1,1 @@
+"""Hostile input: crafted files and fuzzers (harnesses in hostile/fuzz/)."""

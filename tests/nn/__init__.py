@@ -1,0 +1,1 @@
+"""chainrule.nn: modules, layers, losses, init and the layer registry."""

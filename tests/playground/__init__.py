@@ -1,0 +1,1 @@
+"""The playground: server, access, hostile clients, load and the real browser."""

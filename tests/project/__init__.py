@@ -1,0 +1,1 @@
+"""The project itself: import floors, the wheel, the speed suite, the coverage page."""

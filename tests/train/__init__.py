@@ -1,0 +1,1 @@
+"""chainrule.train and capture: fit, callbacks, metrics, compiled steps, whole runs."""
