@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, ParamsT
+from chainrule.optim.optimizer import Optimizer, ParamsT, torch_flags
 
 __all__ = ["Adagrad", "adagrad_update"]
 
@@ -63,6 +63,9 @@ class Adagrad(Optimizer):
         initial_accumulator_value (float): starting value τ of the sums (default: 0).
         eps (float): ε added to the denominator for numerical stability (default: 1e-10).
         maximize (bool): maximize the objective instead of minimizing it (default: False).
+        foreach, fused (bool, optional): torch's implementation switches, accepted; the
+            numbers are the same either way.
+        differentiable (bool): must be False (steps are not recorded in the graph).
 
     Example::
 
@@ -80,8 +83,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         if not lr >= 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -102,6 +108,12 @@ class Adagrad(Optimizer):
             "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value,
             "maximize": maximize,
+            **torch_flags(
+                "foreach differentiable fused",
+                foreach=foreach,
+                differentiable=differentiable,
+                fused=fused,
+            ),
         }
         super().__init__(params, defaults)
         # as in PyTorch, the state exists from the start (s_0 = τ), not from the first step

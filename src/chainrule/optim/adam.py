@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, ParamsT
+from chainrule.optim.optimizer import Optimizer, ParamsT, torch_flags
 
 __all__ = ["Adam", "AdamW", "adam_update"]
 
@@ -98,6 +98,10 @@ class Adam(Optimizer):
         maximize (bool): maximize the objective instead of minimizing it (default: False).
         decoupled_weight_decay (bool): apply the decay to the weights directly, as AdamW
             does, instead of adding it to the gradient (default: False).
+        foreach, fused (bool, optional): torch's implementation switches, accepted; the
+            numbers are the same either way.
+        capturable, differentiable (bool): must be False (CUDA graphs, and steps recorded
+            in the graph, are not supported; see `torch_flags`).
 
     Example::
 
@@ -116,7 +120,11 @@ class Adam(Optimizer):
         weight_decay: float = 0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
         if not lr >= 0.0:
@@ -136,6 +144,13 @@ class Adam(Optimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
+            **torch_flags(
+                "foreach capturable differentiable fused",
+                foreach=foreach,
+                capturable=capturable,
+                differentiable=differentiable,
+                fused=fused,
+            ),
             "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)
@@ -199,6 +214,10 @@ class AdamW(Adam):
         weight_decay (float): weight decay coefficient λ (default: 1e-2).
         amsgrad (bool): use the AMSGrad variant (default: False).
         maximize (bool): maximize the objective instead of minimizing it (default: False).
+        foreach, fused (bool, optional): torch's implementation switches, accepted; the
+            numbers are the same either way.
+        capturable, differentiable (bool): must be False (CUDA graphs, and steps recorded
+            in the graph, are not supported; see `torch_flags`).
 
     Example::
 
@@ -218,6 +237,10 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -226,7 +249,11 @@ class AdamW(Adam):
             eps,
             weight_decay,
             amsgrad,
+            foreach=foreach,
             maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )
 

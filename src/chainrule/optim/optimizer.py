@@ -31,7 +31,7 @@ from chainrule.autograd import enable_grad
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
 
-__all__ = ["Optimizer", "ParamsT"]
+__all__ = ["Optimizer", "ParamsT", "as_plain", "state_scalar", "torch_flags"]
 
 ParamsT: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]]"
 
@@ -39,6 +39,58 @@ ParamsT: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]]"
 # array: measured (one process, CPU time) 1.13x faster on W1's 784x256 weights, but 0.7x on
 # W3's 16x16 ones, where slicing the buffer costs more than NumPy's small-array allocation
 SCRATCH_MIN = 4096
+
+
+def torch_flags(
+    names: str,
+    *,
+    foreach: bool | None = None,
+    differentiable: bool = False,
+    capturable: bool = False,
+    fused: bool | None = None,
+) -> dict[str, Any]:
+    """PyTorch's implementation switches, checked and returned as group entries.
+
+    They choose *how* torch runs a step (``foreach``: one kernel over a list of tensors;
+    ``fused``: one kernel for the whole update; ``capturable``: state on the GPU for CUDA
+    graphs; ``differentiable``: the step recorded in the autograd graph), not *what* it
+    computes. chainrule keeps them in ``param_groups`` under torch's keys (``names``, the
+    space-separated switches this optimizer has in torch), so a state_dict has torch's
+    layout, and:
+
+    - ``foreach`` and ``fused`` are accepted and change nothing (the numbers are the same);
+    - ``capturable=True`` raises, as torch does on a CPU (its check names CUDA devices);
+    - ``differentiable=True`` raises: chainrule's steps work on arrays outside the graph.
+    """
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if capturable:
+        raise RuntimeError(
+            "capturable=True keeps the optimizer state on a CUDA device for graph capture; "
+            "chainrule is CPU-only (torch on a CPU raises too: params and state_steps must be "
+            "on supported devices: ['cuda', 'xpu', 'hpu', ...])"
+        )
+    if differentiable:
+        raise RuntimeError(
+            "differentiable=True records the optimizer step in the autograd graph; "
+            "chainrule's optimizers update the arrays outside the graph, so it is not supported"
+        )
+    values = {"foreach": foreach, "differentiable": False, "capturable": False, "fused": fused}
+    return {name: values[name] for name in names.split()}
+
+
+def state_scalar(value: float, times: float | None = None) -> float:
+    """``value`` (or ``value·times``) rounded as torch keeps its 0-d state tensors: in
+    float32 unless the default dtype is float64 (torch.optim's ``_get_scalar_dtype``).
+
+    torch multiplies such a tensor by a Python number in the tensor's dtype, so a running
+    product (NAdam's mu_product) is rounded at every step, not once."""
+    from chainrule import dtypes
+
+    kind = np.float64 if dtypes.get_default_dtype() == np.float64 else np.float32
+    if times is None:
+        return float(kind(value))
+    return float(kind(value) * kind(times))
 
 
 def _tensor_type() -> type:
@@ -266,20 +318,40 @@ class Optimizer:
                     "parameter group"
                 )
             param = id_map[index]
-            state[param] = {k: _load_value(param._data, k, v) for k, v in values.items()}
+            state[param] = {k: self._load_state_value(param._data, k, v) for k, v in values.items()}
 
         for group, saved in zip(groups, saved_groups, strict=True):
             saved["params"] = group["params"]
         self.param_groups = saved_groups
         self.state = state
 
+    def _load_state_value(self, param: np.ndarray, key: str, value: Any) -> Any:
+        """One loaded state value for ``param`` (optimizers with other state override)."""
+        return _load_value(param, key, value)
+
+
+def as_plain(value: Any) -> Any:
+    """A copy of a saved state value in chainrule's form: tensors (chainrule's, or torch's in
+    a state_dict made by ``torch.optim``) become ndarrays, 0-d ones plain numbers (torch
+    keeps ``step`` as a 0-d tensor), lists and tuples are converted item by item."""
+    if isinstance(value, list | tuple):
+        return type(value)(as_plain(v) for v in value)
+    torch_made = type(value).__module__.startswith("torch")
+    if isinstance(value, _tensor_type()) or (torch_made and hasattr(value, "detach")):
+        value = np.array(value.detach().numpy())
+    if isinstance(value, np.ndarray | np.generic):
+        return value.item() if np.ndim(value) == 0 else np.array(value, copy=True)
+    return copy.deepcopy(value)
+
 
 def _load_value(param: np.ndarray, key: str, value: Any) -> Any:
-    """A copy of one saved state value, with arrays cast to the parameter's float dtype."""
-    if isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0:
-        return value.item()  # a saved scalar (e.g. the step count) comes back as a number
+    """A copy of one saved state value, with arrays cast to the parameter's float dtype.
+
+    Tensors (chainrule's, or torch's in a state_dict made by ``torch.optim``) count as
+    arrays; 0-d ones, like torch's ``step`` tensors, come back as numbers."""
+    value = as_plain(value)
     if not isinstance(value, np.ndarray):
-        return copy.deepcopy(value)
+        return value
     if value.shape != param.shape:
         raise ValueError(
             f"loaded state {key!r} has shape {value.shape}, but its parameter has shape "

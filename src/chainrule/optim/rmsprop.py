@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, ParamsT
+from chainrule.optim.optimizer import Optimizer, ParamsT, torch_flags
 
 __all__ = ["RMSprop", "rmsprop_update"]
 
@@ -91,6 +91,10 @@ class RMSprop(Optimizer):
         momentum (float): momentum factor μ (default: 0).
         centered (bool): normalize by an estimate of the gradient's variance (default: False).
         maximize (bool): maximize the objective instead of minimizing it (default: False).
+        foreach (bool, optional): torch's implementation switches, accepted; the
+            numbers are the same either way.
+        capturable, differentiable (bool): must be False (CUDA graphs, and steps recorded
+            in the graph, are not supported; see `torch_flags`).
 
     Example::
 
@@ -109,8 +113,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         if not lr >= 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -130,6 +136,12 @@ class RMSprop(Optimizer):
             "centered": centered,
             "weight_decay": weight_decay,
             "maximize": maximize,
+            **torch_flags(
+                "capturable foreach differentiable",
+                foreach=foreach,
+                capturable=capturable,
+                differentiable=differentiable,
+            ),
         }
         super().__init__(params, defaults)
 

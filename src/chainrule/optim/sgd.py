@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT
+from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT, torch_flags
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -76,6 +76,9 @@ class SGD(Optimizer):
         weight_decay (float): weight decay λ, an L2 penalty (default: 0).
         nesterov (bool): use Nesterov momentum; needs μ > 0 and τ = 0 (default: False).
         maximize (bool): maximize the objective instead of minimizing it (default: False).
+        foreach, fused (bool, optional): torch's implementation switches, accepted; the
+            numbers are the same either way.
+        differentiable (bool): must be False (steps are not recorded in the graph).
 
     Example::
 
@@ -95,6 +98,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -111,6 +117,12 @@ class SGD(Optimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
+            **torch_flags(
+                "foreach differentiable fused",
+                foreach=foreach,
+                differentiable=differentiable,
+                fused=fused,
+            ),
         }
         super().__init__(params, defaults)
 
