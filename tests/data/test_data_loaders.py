@@ -345,3 +345,15 @@ def test_random_split_errors() -> None:
         random_split(make_dataset(10), [0.5, 0.2])
     with pytest.warns(UserWarning, match="empty"):
         random_split(make_dataset(2), [0.9, 0.1])
+
+
+@pytest.mark.parametrize("n", [1, 10, 1000])
+def test_shuffled_epochs_are_randperms_orders_from_the_same_draws(n: int) -> None:
+    """The loader builds its order in int32 (half of randperm's memory), but each epoch is
+    the permutation randperm draws from the same generator state, epoch after epoch."""
+    loader = DataLoader(make_dataset(n), batch_size=3, shuffle=True, generator=seeded(4))
+    reference = seeded(4)
+    for _ in range(2):
+        seen = np.concatenate([batch[1].numpy() for batch in loader])
+        np.testing.assert_array_equal(seen, cr.randperm(n, generator=reference).numpy())
+    assert loader._order().dtype == np.int32

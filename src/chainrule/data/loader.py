@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.creation import randperm
 from chainrule.data.collate import default_collate
 from chainrule.data.dataset import batch_fetcher
-from chainrule.random import Generator
+from chainrule.random import Generator, numpy_stream
 
 
 class DataLoader:
@@ -118,12 +117,18 @@ class DataLoader:
         return -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        """The epoch's sample indices. Shuffled, they are `randperm(n)`'s permutation from
+        the same draws (Generator.permutation(n) is arange(n) shuffled in place), built in
+        int32 when n fits: the order is the one array of an epoch that grows with the data,
+        and int32 halves it (4 bytes a sample, where randperm's int64 result plus its cast
+        made a peak of 16; measured by benchmarks/fit_memory.py)."""
         if self.sampler is not None:
             return np.fromiter(self.sampler, dtype=np.int64)
         n = len(self.dataset)
+        order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         if self.shuffle:
-            return randperm(n, generator=self.generator)._data
-        return np.arange(n, dtype=np.int64)
+            numpy_stream(self.generator).shuffle(order)
+        return order
 
     def __iter__(self) -> Iterator[Any]:
         """One epoch; the order is drawn when the iterator is created."""
