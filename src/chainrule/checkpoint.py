@@ -48,7 +48,7 @@ Loading, with what chainrule adds::
     start_epoch = ckpt.epoch + 1
     ckpt["history"]                    # any other entry, as saved
 
-Saves are atomic (`chainrule.io.atomic_write_bytes`): a crash leaves the previous file
+Saves are atomic (`chainrule.files.atomic_write_bytes`): a crash leaves the previous file
 intact. A damaged or foreign file raises `CheckpointError` (a ValueError) naming the file
 and what is wrong with it.
 """
@@ -67,7 +67,7 @@ import numpy as np
 
 from chainrule.creation import from_numpy
 from chainrule.devices import check_device
-from chainrule.io import atomic_write_bytes, atomic_write_text, loads_strict, open_regular
+from chainrule.files import atomic_write_bytes, atomic_write_text, loads_strict, open_regular
 from chainrule.limits import (
     MAX_CHECKPOINT_BYTES,
     MAX_CONFIG_BYTES,

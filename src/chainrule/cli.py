@@ -276,7 +276,7 @@ def _add_predict(commands: Any) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from chainrule.io import atomic_write_text
+    from chainrule.files import atomic_write_text
     from chainrule.runs import predict_file
 
     columns, rows = predict_file(args.run_dir, args.input)

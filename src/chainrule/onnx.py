@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import no_grad
-from chainrule.io import atomic_write_bytes
+from chainrule.files import atomic_write_bytes
 from chainrule.nn.modules.activation import (
     ELU,
     GELU,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.io import atomic_write_bytes
+from chainrule.files import atomic_write_bytes
 
 
 def _pyplot() -> Any:

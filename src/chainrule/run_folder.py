@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from chainrule.io import orphan_temporaries
+from chainrule.files import orphan_temporaries
 from chainrule.run_schema import RunFolderError
 
 try:

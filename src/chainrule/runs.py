@@ -32,7 +32,7 @@ from chainrule.autograd import no_grad
 from chainrule.data import Standardizer, load_dataset, train_test_split
 from chainrule.data.registry import DatasetInfo
 from chainrule.data.tabular import load_features
-from chainrule.io import atomic_write_json
+from chainrule.files import atomic_write_json
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
 from chainrule.run_folder import claim, clear_results
 from chainrule.run_schema import RunFolderError, check_run_entries, check_settings_types

@@ -22,7 +22,7 @@ import torch
 import chainrule as cr
 from chainrule import nn, optim
 from chainrule.checkpoint import Checkpoint, CheckpointError, load, restore_optimizer, save
-from chainrule.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from chainrule.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from chainrule.nn.config import model_from_config, model_to_config
 
 # ---------------------------------------------------------------- helpers

@@ -238,7 +238,7 @@ def test_disk_full_during_a_save(
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("chainrule.io.os.fsync", full)
+    monkeypatch.setattr("chainrule.files.os.fsync", full)
     code, err = run(capsys, "train", "--resume", str(run_copy), "--epochs", "4", "--no-progress")
     one_line_error(code, err, "model.safetensors", "No space left on device")
     assert (run_copy / "model.safetensors").read_bytes() == before
@@ -372,7 +372,7 @@ def test_every_json_file_of_a_run_is_strict(good_run: Path) -> None:
 
     for path in good_run.glob("*.json"):
         json.loads(path.read_text(), parse_constant=constant)
-    from chainrule.io import atomic_write_json, read_json
+    from chainrule.files import atomic_write_json, read_json
 
     target = good_run.parent / "nan.json"
     atomic_write_json(target, {"loss": float("nan"), "x": [float("inf"), np.float32(1.5)]})

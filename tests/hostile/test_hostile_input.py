@@ -585,7 +585,7 @@ def test_load_of_a_folder_a_symlink_loop_a_fifo_or_a_device(tmp_path: Path) -> N
 def test_files_over_their_size_limit_are_refused_before_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chainrule import io as cio
+    from chainrule import files as cio
 
     table = write(tmp_path, "a,b\n1,2\n" * 50)
     read: list[int] = []

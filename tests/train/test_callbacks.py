@@ -247,7 +247,7 @@ def test_csv_logger_one_row_per_epoch(tmp_path):
 
 
 def test_csv_logger_keeps_the_files_permissions(tmp_path):
-    """It writes through io.atomic_write_text, which gives the new file the mode of the one it
+    """It writes through files.atomic_write_text, which gives the new file the mode of the one it
     replaces (its own writer once left a 0600 temporary in place)."""
     path = tmp_path / "train.csv"
     path.write_text("")

@@ -21,7 +21,7 @@ from typing import IO
 
 import numpy as np
 
-from chainrule.io import open_regular
+from chainrule.files import open_regular
 from chainrule.limits import MAX_IDX_BYTES
 
 Stream = IO[bytes] | gzip.GzipFile

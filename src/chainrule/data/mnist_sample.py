@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data.split import _stratified_test_indices
-from chainrule.io import open_regular
+from chainrule.files import open_regular
 
 __all__ = ["MAX_BYTES", "mnist_sample", "mnist_sample_path", "mnist_sample_split"]
 

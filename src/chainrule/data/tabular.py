@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chainrule.io import read_regular
+from chainrule.files import read_regular
 from chainrule.limits import MAX_CSV_BYTES
 
 

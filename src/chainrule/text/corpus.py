@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from chainrule.io import read_regular
+from chainrule.files import read_regular
 from chainrule.limits import MAX_CORPUS_BYTES
 
 __all__ = ["NAMES", "clean_items", "load_corpus", "load_names", "read_corpus"]

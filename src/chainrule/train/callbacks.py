@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule.io import atomic_write_text
+from chainrule.files import atomic_write_text
 from chainrule.random import get_rng_state
 from chainrule.train.history import History
 
@@ -412,7 +412,7 @@ class CSVLogger(Callback):
 def _atomic_write_csv(
     path: Path, fields: list[str], rows: list[dict[str, Any]], separator: str
 ) -> None:
-    """The CSV through io.atomic_write_text (written aside, fsynced, given the replaced
+    """The CSV through files.atomic_write_text (written aside, fsynced, given the replaced
     file's permissions, renamed, the folder fsynced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = io.StringIO(newline="")

@@ -1,4 +1,6 @@
-"""Crash-safe file writing: a file is either fully replaced or left exactly as it was.
+"""Files on disk, written crash-safe and read defensively (not tensor I/O: that is checkpoint).
+
+Writing: a file is either fully replaced or left exactly as it was.
 
 `atomic_write_bytes(path, data)` writes `data` to a temporary file in the same folder,
 flushes it to disk (fsync), renames it over `path` with `os.replace` (atomic on POSIX and
@@ -8,8 +10,12 @@ Windows) and fsyncs the folder so the rename itself survives a power cut. If any
 Readers therefore see the old file or the new one, never a half-written one; use these for
 checkpoints, history.json, metrics.json, ...::
 
-    from chainrule.io import atomic_write_json
+    from chainrule.files import atomic_write_json
     atomic_write_json("runs/1/history.json", history)
+
+Reading: `open_regular` / `read_regular` open regular files only (no FIFO, device or folder)
+and refuse one over its size limit before reading; `read_json` / `loads_strict` parse strict
+JSON (no NaN or Infinity, no duplicate key).
 """
 
 from __future__ import annotations
