@@ -62,46 +62,7 @@ from chainrule.dtypes import (
     uint64,
 )
 from chainrule.gradcheck import GradcheckError, gradcheck
-from chainrule.operations import (
-    abs,
-    allclose,
-    amax,
-    amin,
-    argmax,
-    argmin,
-    cat,
-    clamp,
-    clip,
-    concat,
-    concatenate,
-    exp,
-    flatten,
-    gather,
-    is_tensor,
-    log,
-    log_softmax,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    numel,
-    permute,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    sqrt,
-    squeeze,
-    stack,
-    sum,
-    tanh,
-    transpose,
-    unsqueeze,
-    var,
-    where,
-)
+from chainrule.joining import cat, concat, concatenate, stack, where
 from chainrule.printing import get_printoptions, set_printoptions
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
 from chainrule.size import Size

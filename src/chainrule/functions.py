@@ -101,7 +101,7 @@ def _tensors(tensors: Any) -> list[Tensor]:
 
 
 def _joined(how: str) -> Callable[..., Tensor]:
-    from chainrule.operations import cat
+    from chainrule.joining import cat
 
     def join(tensors: Sequence[Any], *, out: Any = None) -> Tensor:
         items = _tensors(tensors)
@@ -128,7 +128,7 @@ EXPORTS["row_stack"] = EXPORTS["vstack"]
 @export
 def where(condition: Any, input: Any = None, other: Any = None, *, out: Any = None) -> Any:
     """where(cond, a, b) picks elementwise; where(cond) is nonzero(cond, as_tuple=True)."""
-    from chainrule.operations import where as pick
+    from chainrule.joining import where as pick
 
     if input is None and other is None:
         return Tensor._make(np.asarray(condition.detach().numpy()), False).nonzero(as_tuple=True)
@@ -194,7 +194,7 @@ def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
 
 @export
 def cartesian_prod(*tensors: Tensor) -> Tensor:
-    from chainrule.operations import stack
+    from chainrule.joining import stack
 
     grids = meshgrid(*tensors, indexing="ij")
     return stack([g.reshape(-1) for g in grids], 1) if len(grids) > 1 else grids[0]
@@ -220,7 +220,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
 def diff(
     input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
 ) -> Tensor:
-    from chainrule.operations import cat
+    from chainrule.joining import cat
 
     x = input
     if prepend is not None or append is not None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import dtypes
-from chainrule.operations import stack
+from chainrule.joining import stack
 from chainrule.tensor import Tensor
 
 

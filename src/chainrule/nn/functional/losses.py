@@ -38,7 +38,7 @@ def huber_loss(
     check_reduction(reduction)
     diff = input - target_like("huber_loss", input, target)
     size = diff.abs()
-    from chainrule.operations import where
+    from chainrule.joining import where
 
     losses = where(size._data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
     return reduce_losses(losses, reduction)
