@@ -33,8 +33,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from chainrule.playground import batched
+from chainrule.playground.session import ENGINE_LOCK
+
 log = logging.getLogger("chainrule.playground")
 TURN_S = 0.006  # the longest training stretch before the next tab's turn
+GROUP_TURN_S = 0.1  # the longest for tabs training together (usually: one epoch)
 FRAME_INTERVAL_S = 1 / 30  # at most 30 frames a second per tab
 MAX_EPOCHS_PER_S = 30.0
 FRAME_SHARE = 0.3  # of the engine's time, at most, for frames of playing tabs
@@ -117,18 +121,31 @@ class Engine:
         )
 
     def _next(self) -> tuple[str, Any] | None:
-        """Under the lock: the next request, else the next ready tab (rotating the ring),
-        else None after waiting until something may have changed."""
+        """Under the lock: the next request, else the next ready tab with every other ready
+        tab that can train with it (`batched.group_key`), all moved to the back of the
+        ring; else None after waiting until something may have changed."""
         if self._requests:
             return "request", self._requests.popleft()
         now = time.monotonic()
         for _ in range(len(self._ring)):
             player = self._ring[0]
-            self._ring.rotate(-1)
             if not player.session.playing:
-                self._ring.remove(player)
+                self._ring.popleft()
             elif self.ready(player, now):
-                return "turn", player
+                group = [player]
+                key = batched.group_key(player.session)
+                if key is not None:
+                    group += [
+                        p
+                        for p in list(self._ring)[1:]
+                        if self.ready(p, now) and batched.group_key(p.session) == key
+                    ]
+                for member in group:
+                    self._ring.remove(member)
+                self._ring.extend(group)
+                return "turn", group
+            else:
+                self._ring.rotate(-1)
         waits = [p.next_turn - now for p in self._ring if p.next_turn > now]
         self._cv.wait(timeout=min(waits) if waits else None)
         return None
@@ -149,7 +166,8 @@ class Engine:
                     self._turn(item)
                 except Exception:  # a bug must not stop the engine for every tab
                     log.exception("playground: a training turn failed")
-                    item.session.playing = False
+                    for player in item:
+                        player.session.playing = False
 
     @staticmethod
     def _serve(fn: Callable[..., Any], args: tuple[Any, ...], loop: Any, future: Any) -> None:
@@ -165,20 +183,28 @@ class Engine:
         playing tabs would otherwise take more than FRAME_SHARE of the time."""
         return max(FRAME_INTERVAL_S, len(self._ring) * self.frame_cost / FRAME_SHARE)
 
-    def _turn(self, player: Player) -> None:
-        session = player.session
+    def _turn(self, group: list[Player]) -> None:
+        """Train a group (one tab, or tabs stacked by `batched`), then the frames due."""
         started = time.monotonic()
-        epoch_ended = session.train(budget=self.turn_s)
+        sessions = [p.session for p in group]
+        with ENGINE_LOCK:
+            if len(group) == 1:
+                ended = [sessions[0].train(budget=self.turn_s)]
+            else:  # to the end of the epoch: the gather and write-back paid once
+                ended = batched.train_together(sessions, budget=GROUP_TURN_S)
         self.turns += 1
-        now = time.monotonic()
-        if epoch_ended:  # epochs at most 1/MAX_EPOCHS_PER_S apart on average, no burst
-            spacing = 1 / MAX_EPOCHS_PER_S
-            player.next_turn = max(player.next_turn, started - spacing) + spacing
-        if now - player.last_frame >= self.frame_interval() or not session.playing:
-            player.last_frame = now
-            frame = session.frame(grad_norms=session.take_grad_norms())
-            self.frame_cost = 0.9 * self.frame_cost + 0.1 * (time.monotonic() - now)
-            player.deliver(stamp(player, frame))
+        interval = self.frame_interval()
+        for player, epoch_ended in zip(group, ended, strict=True):
+            session = player.session
+            if epoch_ended:  # epochs at most 1/MAX_EPOCHS_PER_S apart on average, no burst
+                spacing = 1 / MAX_EPOCHS_PER_S
+                player.next_turn = max(player.next_turn, started - spacing) + spacing
+            now = time.monotonic()
+            if now - player.last_frame >= interval or not session.playing:
+                player.last_frame = now
+                frame = session.frame(grad_norms=session.take_grad_norms())
+                self.frame_cost = 0.9 * self.frame_cost + 0.1 * (time.monotonic() - now)
+                player.deliver(stamp(player, frame))
 
 
 def stamp(player: Player, frame: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class Session:
         self.use_captured = True  # False: always the eager step (tests compare the two)
         self.captured: Any = None  # (key, compiled step, parameters, their saved copies)
         self.healthy: tuple[int, list[np.ndarray]] | None = None  # (step, parameters)
+        self.group_cache: Any = None  # batched.group_key's last answer and what it saw
         self.draws = 0  # resets so far: each draws other initial weights
         with ENGINE_LOCK:
             self._build_data()
