@@ -18,7 +18,7 @@ import numpy as np
 
 import chainrule
 from chainrule import nn, optim
-from chainrule.models import Perceptron
+from chainrule.classic import Perceptron
 from chainrule.nn import functional as F
 
 INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.models import LinearRegression
+from chainrule.classic import LinearRegression
 
 FEATURES = ["area", "rooms", "floor", "distance"]
 TRUE_WEIGHTS = np.array([3.0, 12.0, 0.8, -4.0])  # thousands per m², room, floor, km

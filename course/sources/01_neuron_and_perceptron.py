@@ -18,7 +18,7 @@ from checks import exercise
 import chainrule
 from chainrule import nn, optim
 from chainrule.data import xor
-from chainrule.models import LinearRegression, Perceptron
+from chainrule.classic import LinearRegression, Perceptron
 from chainrule.nn import functional as F
 
 chainrule.manual_seed(0)

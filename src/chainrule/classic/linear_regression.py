@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import chainrule
-from chainrule.models.arrays import as_matrix
+from chainrule.classic.arrays import as_matrix
 from chainrule.nn import functional as F
 
 _LOSSES = ("mse", "mae")

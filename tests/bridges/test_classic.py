@@ -1,4 +1,4 @@
-"""chainrule.models: the perceptron rule and linear regression (closed form and GD),
+"""chainrule.classic: the perceptron rule and linear regression (closed form and GD),
 checked against truth tables and scikit-learn."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sklearn.linear_model import QuantileRegressor
 from sklearn.metrics import r2_score
 
 import chainrule
-from chainrule.models import LinearRegression, Perceptron
+from chainrule.classic import LinearRegression, Perceptron
 
 INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 
@@ -174,3 +174,11 @@ def test_models_accept_tensors_and_strided_arrays():
     labels = (y > np.median(y)).astype(np.int64)
     model = Perceptron(max_epochs=5).fit(chainrule.tensor(X), chainrule.tensor(labels))
     assert model.predict(chainrule.tensor(X)).shape == (len(X),)
+
+
+def test_the_old_module_name_still_imports():
+    """`chainrule.models` was the name before `chainrule.classic`; old notebooks use it."""
+    from chainrule import models
+
+    assert models.Perceptron is Perceptron
+    assert models.LinearRegression is LinearRegression

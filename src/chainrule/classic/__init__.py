@@ -4,7 +4,7 @@
 `LinearRegression` (closed form or gradient descent, MSE or MAE).
 """
 
-from chainrule.models.linear_regression import LinearRegression
-from chainrule.models.perceptron import Perceptron
+from chainrule.classic.linear_regression import LinearRegression
+from chainrule.classic.perceptron import Perceptron
 
 __all__ = ["LinearRegression", "Perceptron"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.models.arrays import as_matrix
+from chainrule.classic.arrays import as_matrix
 
 
 def step(t: np.ndarray) -> np.ndarray:
