@@ -57,7 +57,8 @@ FROM_METHODS = (
     "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "clamp_max_",
     "clamp_min_", "clip_", "cosh_", "deg2rad_", "erf_", "erfc_", "exp2_", "expm1_", "fix_",
     "log10_", "log1p_", "log2_", "logit_", "nan_to_num_", "negative_", "rad2deg_",
-    "reciprocal_", "sinc_", "sinh_", "tan_", "xlogy_",
+    "reciprocal_", "sinc_", "sinh_", "tan_", "xlogy_", "lgamma", "digamma", "i0", "i0_",
+    "mvlgamma", "igamma", "igammac",
 )  # fmt: skip
 
 
@@ -315,6 +316,13 @@ def is_nonzero(input: Tensor) -> bool:
 @export
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+@export
+def polygamma(n: int, input: Tensor, *, out: Any = None) -> Tensor:
+    """ψ⁽ⁿ⁾(input) (torch puts the order first)."""
+    result = input.polygamma(n)
+    return result if out is None else write_out(out, result)
 
 
 @export

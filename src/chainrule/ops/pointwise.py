@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
+from chainrule.ops import special
 from chainrule.ops.activation import erf
 
 Array = np.ndarray
@@ -75,6 +76,9 @@ UNARY: dict[str, tuple[Callable[[Array], Array], Callable[[Array, Array], Array]
     "erfinv": (_erfinv, lambda x, y: np.exp(y * y) / _TWO_OVER_SQRT_PI, True),
     "deg2rad": (np.deg2rad, lambda x, y: np.full_like(x, np.pi / 180), True),
     "rad2deg": (np.rad2deg, lambda x, y: np.full_like(x, 180 / np.pi), True),
+    "lgamma": (special.lgamma, lambda x, y: special.digamma(x), True),
+    "digamma": (special.digamma, lambda x, y: special.polygamma(1, x), True),
+    "i0": (special.i0, lambda x, y: special.i1(x), True),
     "sign": (np.sign, _zero, False),
     "sgn": (np.sign, _zero, False),
     "floor": (np.floor, _zero, False),
@@ -122,6 +126,26 @@ class Round(Function):
         return np.zeros_like(grad)
 
 
+class Polygamma(Function):
+    """ψ⁽ⁿ⁾(x), the n-th derivative of digamma; its derivative is ψ⁽ⁿ⁺¹⁾(x)."""
+
+    saved = ((0, None),)
+
+    def forward(self, x: Array, n: int) -> Array:
+        self.x, self.n = x, n
+        return special.polygamma(n, x).astype(x.dtype)
+
+    def backward(self, grad: Array) -> Array:
+        return (grad * special.polygamma(self.n + 1, self.x)).astype(grad.dtype)
+
+
+def _no_input_grad(name: str) -> Callable[..., Array]:
+    def fail(a: Array, b: Array, y: Array) -> Array:
+        raise RuntimeError(f"the derivative for '{name}: input' is not implemented.")
+
+    return fail
+
+
 # name: (forward(a, b), d/da(a, b, y), d/db(a, b, y))
 BINARY: dict[str, tuple[Callable[..., Array], Callable[..., Array], Callable[..., Array]]] = {
     "atan2": (
@@ -155,6 +179,17 @@ BINARY: dict[str, tuple[Callable[..., Array], Callable[..., Array], Callable[...
         lambda a, b: np.where(a == 0, 0, a * np.log(b)),
         lambda a, b, y: np.where(a == 0, 0, np.log(b)),
         lambda a, b, y: a / b,
+    ),
+    # torch differentiates the incomplete gamma in x only
+    "igamma": (
+        special.igamma,
+        _no_input_grad("igamma"),
+        lambda a, b, y: special.igamma_dx(a, b).astype(y.dtype),
+    ),
+    "igammac": (
+        special.igammac,
+        _no_input_grad("igammac"),
+        lambda a, b, y: -special.igamma_dx(a, b).astype(y.dtype),
     ),
 }
 

@@ -25,11 +25,22 @@ from chainrule.tensor_methods import (
     sampling,
     selection,
     shape,
+    special,
 )
 from chainrule.tensor_methods._common import METHODS, method
 from chainrule.tensor_methods.inplace import INPLACE_OF, install
 
 # the families register their methods in METHODS when imported
-_FAMILIES = (attributes, comparison, math, properties, reductions, sampling, selection, shape)
+_FAMILIES = (
+    attributes,
+    comparison,
+    math,
+    properties,
+    reductions,
+    sampling,
+    selection,
+    shape,
+    special,
+)
 
 __all__ = ["INPLACE_OF", "METHODS", "install", "method"]

@@ -22,7 +22,8 @@ INPLACE_OF = (
     "logaddexp", "copysign", "xlogy", "ne", "lt", "le", "gt", "ge", "eq", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
     "logical_not", "bitwise_not", "maximum", "minimum", "addmm", "cumsum", "cumprod", "rsqrt",
-    "reciprocal", "square", "sign", "log1p", "expm1", *ALIASES,
+    "reciprocal", "square", "sign", "log1p", "expm1", "polygamma", "mvlgamma", "igamma",
+    "igammac", *ALIASES,
 )  # fmt: skip
 
 
