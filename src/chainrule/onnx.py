@@ -72,10 +72,13 @@ from chainrule.nn.modules.activation import (
     Softplus,
     Tanh,
 )
+from chainrule.nn.modules.batchnorm import BatchNorm1d
 from chainrule.nn.modules.container import Sequential
+from chainrule.nn.modules.dropout import Dropout
+from chainrule.nn.modules.flatten import Flatten
 from chainrule.nn.modules.linear import Identity, Linear
 from chainrule.nn.modules.module import Module
-from chainrule.nn.modules.regularization import BatchNorm1d, Dropout, Embedding, Flatten
+from chainrule.nn.modules.sparse import Embedding
 from chainrule.tensor import Tensor
 from chainrule.version import __version__
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule.nn.modules.container import Sequential
+from chainrule.nn.modules.dropout import Dropout
 from chainrule.nn.modules.linear import Linear
 from chainrule.nn.modules.module import Module
-from chainrule.nn.modules.regularization import Dropout
 from chainrule.nn.registry import activation_layer
 
 

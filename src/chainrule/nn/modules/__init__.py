@@ -1,5 +1,8 @@
 """Layer classes, one file per family as in PyTorch."""
 
+# isort: off
+# The import order is the registration order (chainrule.nn.registry.LAYERS), which the config
+# error lists and the menus follow; keep it when adding a file (new layers go last).
 from chainrule.nn.modules.activation import (
     ELU,
     GELU,
@@ -25,7 +28,11 @@ from chainrule.nn.modules.loss import (
     NLLLoss,
 )
 from chainrule.nn.modules.module import Module
-from chainrule.nn.modules.regularization import BatchNorm1d, Dropout, Embedding, Flatten
+from chainrule.nn.modules.flatten import Flatten
+from chainrule.nn.modules.dropout import Dropout
+from chainrule.nn.modules.batchnorm import BatchNorm1d
+from chainrule.nn.modules.sparse import Embedding
+# isort: on
 
 __all__ = [
     "ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout",
