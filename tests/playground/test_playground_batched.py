@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("pydantic", reason="the playground needs pydantic")
 
 import chainrule
-from chainrule.playground import batched, network
+from chainrule.playground import batched, network, stacked_grad
 from chainrule.playground.messages import PlaygroundConfig
 from chainrule.playground.session import Session
 
@@ -54,8 +54,17 @@ def assert_same(alone: list[Session], together: list[Session], tol: float = 1e-1
                     assert sb[key] == value
 
 
-SETUPS = [
+SETUPS = [  # the first four take stacked_grad.numpy_grads, the others chainrule's graph
     {},  # the default: circle, 4 features, 8-8 tanh, Adam, cross-entropy, batches of 10
+    {"dataset": "blobs", "classes": 4, "activations": ["relu", "sigmoid"], "batch_size": 7},
+    {
+        "dataset": "reg_gauss",
+        "problem": "regression",
+        "loss": "mse",
+        "layers": [6],
+        "activations": ["relu"],
+        "optimizer": "momentum",
+    },
     {"optimizer": "sgd", "learning_rate": 0.1, "batch_size": 7},  # 250 = 35 x 7 + 5
     {"optimizer": "momentum", "activations": ["relu", "elu"], "init": "he"},
     {
@@ -84,6 +93,11 @@ SETUPS = [
 )
 def test_stacked_training_equals_training_one_by_one(base):
     alone, together = sessions(base), sessions(base)
+    first = together[0]
+    numpy_path = stacked_grad.written_out(
+        list(first.model), first.config, first.config.reg_rate > 0
+    )
+    assert numpy_path == (SETUPS.index(base) < 4)
     keys = {batched.group_key(s) for s in together}
     assert len(keys) == 1 and None not in keys
     for group in (alone, together):  # one session starts mid-epoch, one other after a few steps

@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import chainrule
-from chainrule import nn, optim
-from chainrule.playground import network, training
+from chainrule import optim
+from chainrule.playground import network, stacked_grad, training
 from chainrule.playground.training import Diverged
 
 if TYPE_CHECKING:
@@ -180,32 +179,17 @@ class Stack:
         Returns each session's loss (S,), its layers' gradient norms (S, layers) and
         whether its weights are finite after the update (S,)."""
         config = self.sessions[lo].config
-        n, batch = hi - lo, x.shape[1]
-        tensors = [chainrule.tensor(v, requires_grad=True) for v in self.views(self.params, lo, hi)]
         modules = list(self.sessions[lo].model)
-        h = chainrule.tensor(x)
-        li = 0
-        for module in modules:
-            if isinstance(module, nn.Linear):
-                w, b = tensors[2 * li], tensors[2 * li + 1]
-                h = h @ w.transpose(1, 2) + b.reshape(n, 1, -1)
-                li += 1
-            else:
-                h = module(h)  # the session's activation layer: elementwise, any shape
-        out = h.reshape(n * batch, -1)
-        points = network.data_loss(out, y.reshape(-1), config, reduction="none")
-        per_session = points.reshape(n, batch).mean(1)
-        total = per_session
-        if config.regularization != "none" and float(self.rates[lo:hi].max()) > 0:
-            total = total + _penalty(tensors[0::2], config.regularization) * chainrule.tensor(
-                self.rates[lo:hi]
-            )
-        total.sum().backward()
+        params = self.views(self.params, lo, hi)
+        penalised = config.regularization != "none" and float(self.rates[lo:hi].max()) > 0
+        if stacked_grad.written_out(modules, config, penalised):
+            losses, arrays = stacked_grad.numpy_grads(modules, params, x, y, config)
+        else:
+            rates = self.rates[lo:hi] if penalised else None
+            losses, arrays = stacked_grad.chainrule_grads(modules, params, x, y, config, rates)
         grads = self.grads[lo:hi]
-        for i, t in enumerate(tensors):
-            assert t.grad is not None
-            grads[:, self.offsets[i] : self.offsets[i + 1]] = t.grad._data.reshape(n, -1)
-        losses = per_session.detach().numpy().astype(np.float64)
+        for i, array in enumerate(arrays):
+            grads[:, self.offsets[i] : self.offsets[i + 1]] = array.reshape(hi - lo, -1)
         squares = np.square(grads, dtype=np.float64)
         norms = np.sqrt(np.add.reduceat(squares, self.layer_starts, axis=1))
         np.copyto(self.saved[lo:hi], self.params[lo:hi])
@@ -252,14 +236,6 @@ class Stack:
         np.divide(m, s, out=s)
         s *= scale
         param -= s
-
-
-def _penalty(weights: list[Any], kind: str) -> Any:
-    """Per session (S,): Σ|w| (L1) or ½Σw² (L2) over the weights, as `network.penalty`."""
-    total: Any = 0.0
-    for w in weights:
-        total = total + (w.abs().sum((1, 2)) if kind == "l1" else 0.5 * (w * w).sum((1, 2)))
-    return total
 
 
 def train_together(
