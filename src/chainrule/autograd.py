@@ -19,11 +19,12 @@ inputs are reduced back to each input's shape here, once, so no op has to.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -152,7 +153,28 @@ _creation_counter = itertools.count(1)  # orders graph tensors (and in-place cha
 # the stamp of the latest in-place change anywhere: backward skips the saved-memory checks
 # of nodes created after it (the usual case: no in-place op inside the graph)
 _last_change = 0
-_recorders: list[list[Any]] = []  # see chainrule.capture
+_recorders: list[list[Any]] = []  # the open recordings (see `recording`)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[tuple[Function, tuple[Tensor, ...], dict[str, Any], Tensor]]]:
+    """Record the ops that run inside the block, in order::
+
+        with autograd.recording() as ops:
+            output = model(x)
+        # ops: one (node, input tensors, options, output tensor) per Function.apply
+
+    The seam `chainrule.compile_step` records a training step through: each entry names
+    the op's class (``type(node)``), the tensors it read, the keyword options it ran with
+    and what it produced, whether or not grad mode builds a graph. Only the innermost open
+    recording receives an op. Custom `autograd.Function`s refuse to run while recording
+    (a replay could not run their Python)."""
+    ops: list[Any] = []
+    _recorders.append(ops)
+    try:
+        yield ops
+    finally:
+        _recorders.remove(ops)
 
 
 def _make_tensor(data: np.ndarray, requires_grad: bool) -> Tensor:

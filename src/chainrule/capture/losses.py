@@ -1,0 +1,83 @@
+"""The loss of a captured program, written out for plain cross-entropy on class indices
+and the mean squared error; any other loss (or targets these do not take) runs eagerly on
+the program's output through `loss_and_gradient`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.nn.functional import mse_loss
+from chainrule.nn.modules.loss import CrossEntropyLoss, MSELoss
+
+
+def write_loss(program: Any, loss_fn: Any) -> None:
+    """loss and dh<last>: plain cross-entropy on class indices written out (much of a
+    small step); any other loss, or targets it does not take, through
+    loss_and_gradient (the eager loss on the output)."""
+    write, last = program.write, len(program.entries) - 1
+    logits = program.entries[-1].example
+    program.grad_state[f"dh{last}"] = "set"
+    if (type(loss_fn) is MSELoss and loss_fn.reduction == "mean") or loss_fn is mse_loss:
+        _write_mse(program, logits)
+        return
+    if not (
+        type(loss_fn) is CrossEntropyLoss
+        and loss_fn.weight is None
+        and loss_fn.label_smoothing == 0.0
+        and loss_fn.reduction in ("mean", "sum")
+        and logits.ndim == 2
+    ):
+        write(f"loss, dh{last} = loss_and_gradient(h{last}, y)")
+        return
+    n, classes = logits.shape
+    mean = loss_fn.reduction == "mean"
+    write.bind("rows", np.arange(n))
+    write.buffer("row_max", logits, (n, 1))
+    for name in ("shifted", "exp", "d_logits"):
+        write.buffer(name, logits)
+    # d loss / d loss = 1, divided by N for 'mean', in the loss's dtype (as the op does)
+    write.bind("scale", np.ones((), logits.dtype) / float(n) if mean else np.ones((), logits.dtype))
+    write(f"# loss: cross-entropy ({loss_fn.reduction}) of h{last} and the classes y")
+    write("target = y._data if type(y) is Tensor else y")
+    write("if (type(target) is np.ndarray and target.dtype == np.int64")
+    write(f"        and target.shape == ({n},)  # and every class in range (-1 is huge):")
+    write(f"        and int(target.view(np.uint64).max()) < {classes}):")
+    write(f"    np.maximum.reduce(h{last}, axis=1, keepdims=True, out=row_max)")
+    write(f"    np.subtract(h{last}, row_max, out=shifted)")
+    write("    np.exp(shifted, out=exp)")
+    write("    sum_exp = np.add.reduce(exp, axis=1, keepdims=True, out=row_max)")
+    write("    losses = np.log(sum_exp[:, 0]) - shifted[rows, target]  # log Σ e^z - z_y")
+    write("    np.divide(exp, sum_exp, out=exp)  # softmax")
+    total = f"losses.sum() / {float(n)!r}" if mean else "losses.sum()"
+    write(f"    loss = make(np.asarray({total}), False)")
+    write(f"    dh{last} = np.multiply(exp, scale, out=d_logits)  # (softmax - onehot) · scale")
+    write(f"    dh{last}[rows, target] -= scale")
+    write("else:")
+    write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")
+
+
+def _write_mse(program: Any, output: np.ndarray) -> None:
+    """mean((h - y)²) and its gradient as the eager ops compute them: diff = h - y,
+    squares = diff·diff, their mean; backward, the mean's 1/N (as Mean.backward makes
+    it), times diff, once for each side of the product, summed as backward sums them.
+    A target of another dtype or shape goes to the eager loss (which casts, or says
+    what is wrong)."""
+    write, last = program.write, len(program.entries) - 1
+    for name in ("diff", "squares", "d_output"):
+        write.buffer(name, output)
+    # Mean.backward: the seed 1 (as Tensor.backward makes it) / the count, in the dtype
+    seed = np.array(1, output.dtype)
+    write.bind("mean_scale", seed / np.asarray(int(np.prod(output.shape)), seed.dtype))
+    write(f"# loss: mean squared error of h{last} and the targets y")
+    write("target = y._data if type(y) is Tensor else y")
+    write(f"if (type(target) is np.ndarray and target.dtype == np.{output.dtype.name}")
+    write(f"        and target.shape == {output.shape!r}):")
+    write(f"    np.subtract(h{last}, target, out=diff)")
+    write("    np.multiply(diff, diff, out=squares)")
+    write("    loss = make(np.asarray(squares.mean()), False)")
+    write("    np.multiply(mean_scale, diff, out=squares)  # each side of diff·diff")
+    write(f"    dh{last} = np.add(squares, squares, out=d_output)")
+    write("else:")
+    write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")

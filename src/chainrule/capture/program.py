@@ -1,0 +1,268 @@
+"""A captured program: one training step for one input shape, written out as Python
+source from the ops `record` listed, forward in order and each op's backward last first,
+into buffers kept from step to step (see `chainrule.capture`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.capture.losses import write_loss
+from chainrule.capture.record import INPUT, Entry
+from chainrule.capture.update import form as update_form
+from chainrule.capture.update import write_update
+from chainrule.capture.writer import Writer, plain
+from chainrule.ops.elementwise import Relu as Relu_op
+from chainrule.ops.elementwise import Sigmoid as Sigmoid_op
+from chainrule.ops.elementwise import Tanh as Tanh_op
+from chainrule.ops.linalg import Linear as Linear_op
+from chainrule.ops.linalg import few_rows_first
+from chainrule.optim.optimizer import Optimizer
+from chainrule.tensor import Tensor
+
+
+class Program:
+    """One training step for one input shape, written out as a Python function
+    `run(x, y, update) -> loss`: forward, loss, backward, and (when `update` is true) the
+    optimizer's update when it is written out (`chainrule.capture.update`).
+
+    Names: h<i> is the output of op i and dh<i> its gradient; p_<name> is the array of the
+    parameter <name> (as in model.named_parameters(), dots as underscores) and d_<name> its
+    gradient. Parameters are read from `tensor[<name>]` at every step, so in-place updates
+    and load_state_dict reach the program.
+    """
+
+    def __init__(
+        self,
+        entries: list[Entry],
+        x: np.ndarray,
+        names: dict[int, str],
+        loss_fn: Any,
+        loss_and_gradient: Callable[..., Any],
+        optimizer: Optimizer,
+    ) -> None:
+        self.entries, self.example_input, self.parameter_names = entries, x, names
+        self.write = Writer()
+        self.write.bind("loss_and_gradient", loss_and_gradient)
+        self.tensors: dict[str, Tensor] = {}  # parameter name -> Tensor
+        self.arrays: dict[str, str] = {}  # parameter name -> the name of its array
+        self.write.bind("tensor", self.tensors)
+        self.grad_state: dict[str, str] = {}  # gradient name -> "set" or "maybe None"
+        self._forward()
+        write_loss(self, loss_fn)
+        self._backward(optimizer)
+        # the update is written out for these groups in this form only (CompiledStep checks)
+        self.groups, self.written = optimizer.param_groups, write_update(self, optimizer)
+        self.form = update_form(optimizer) if self.written is not None else None
+        reads = [f"    {name} = tensor[{key!r}]._data" for key, name in self.arrays.items()]
+        self.code = "\n".join(["def run(x, y, update):", *reads, *self.write.lines,
+                               "    return loss", ""])  # fmt: skip
+        exec(compile(self.code, "<compile_step>", "exec"), self.write.namespace)  # noqa: S102
+        self.run: Callable[[np.ndarray, Any, bool], Tensor] = self.write.namespace["run"]
+
+    # ------------------------------------------------------------------ naming
+    def _name(self, source: Any) -> str:
+        """The name of an op's input: x, h<i>, or p_<name> for a parameter or constant."""
+        if source is INPUT:
+            return "x"
+        if type(source) is int:
+            return f"h{source}"
+        key = self.parameter_names.get(id(source))
+        if key is None:  # a constant a layer made
+            key = next((k for k, t in self.tensors.items() if t is source), None)
+            key = key or f"constant{len(self.tensors)}"
+        if key not in self.arrays:
+            # the source text holds the name as a literal (repr) and as an identifier made
+            # only of word characters: no name can write code into the program
+            identifier = "p_" + re.sub(r"\W", "_", key)
+            if not identifier.isidentifier():  # e.g. a superscript digit is \w but no name
+                identifier = f"p_{len(self.arrays)}"
+            while identifier in self.arrays.values():  # "a.b" and "a_b" would meet
+                identifier += "_"
+            self.tensors[key], self.arrays[key] = source, identifier
+        return self.arrays[key]
+
+    def _example(self, source: Any) -> np.ndarray:
+        if source is INPUT:
+            return self.example_input
+        if type(source) is int:
+            return self.entries[source].example
+        return np.asarray(source._data)
+
+    def _is_linear_on_rows(self, entry: Entry) -> bool:
+        return entry.op is Linear_op and self._example(entry.sources[0]).ndim == 2
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self) -> None:
+        write = self.write
+        for index, entry in enumerate(self.entries):
+            names = [self._name(s) for s in entry.sources]
+            out = f"h{index}"
+            if self._is_linear_on_rows(entry):
+                x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
+                write(f"# {index}: Linear {weight.shape[1]} -> {weight.shape[0]}: x Wᵀ + b")
+                if few_rows_first(x, weight.T):  # the layout ops.linalg.batch_product uses
+                    buffer = write.buffer(f"out{index}", x, (len(weight), len(x)))
+                    write(f"{out} = np.matmul({names[1]}, {names[0]}.T, out={buffer}).T")
+                else:
+                    buffer = write.buffer(f"out{index}", x, (len(x), len(weight)))
+                    write(f"{out} = np.matmul({names[0]}, {names[1]}.T, out={buffer})")
+                if len(names) == 3:
+                    write(f"np.add({out}, {names[2]}, out={out})")
+            elif entry.op is Relu_op:
+                write(f"# {index}: ReLU")
+                buffer = write.buffer(f"out{index}", entry.example)
+                write(f"{out} = np.maximum({names[0]}, 0, out={buffer})")
+            elif entry.op is Tanh_op:
+                write(f"# {index}: Tanh")
+                buffer = write.buffer(f"out{index}", entry.example)
+                write(f"{out} = np.tanh({names[0]}, out={buffer})")
+            elif entry.op is Sigmoid_op:
+                # as ops.elementwise.stable_sigmoid: e = e^-|x|, 1/(1+e) where x >= 0, else
+                # e/(1+e); the same ufuncs in the same order, into buffers
+                write(f"# {index}: Sigmoid: 1/(1+e) where x >= 0, e/(1+e) elsewhere, e = e^-|x|")
+                e, d = (write.buffer(f"{n}{index}", entry.example) for n in ("e", "d"))
+                mask = write.buffer(f"mask{index}", entry.example.astype(bool))
+                buffer = write.buffer(f"out{index}", entry.example)
+                source = names[0]
+                write(f"np.negative(np.abs({source}, out={e}), out={e})")
+                write(f"np.exp({e}, out={e})")
+                write(f"np.add(1, {e}, out={d})")
+                write(f"{out} = np.divide({e}, {d}, out={buffer})")
+                write(f"np.greater_equal({source}, 0, out={mask})")
+                write(f"np.copyto({out}, np.divide(1, {d}, out={d}), where={mask})")
+            else:  # any other op: its own forward, on a node kept for its backward
+                node = write.bind(f"node{index}", entry.op.__new__(entry.op))
+                write.namespace[node].needs_input_grad = entry.needs_input_grad
+                options = write.bind(f"options{index}", entry.options)
+                write(f"# {index}: {plain(entry.op.__name__)}")
+                write(f"{out} = np.asarray({node}.forward({', '.join(names)}, **{options}))")
+
+    # ------------------------------------------------------------------ loss
+    # ------------------------------------------------------------------ backward
+    def _backward(self, optimizer: Optimizer) -> None:
+        write = self.write
+        parameter_grads: dict[str, str] = {}  # p_<name> -> d_<name>
+        for index in range(len(self.entries) - 1, -1, -1):
+            entry = self.entries[index]
+            grad = f"dh{index}"
+            state = self.grad_state.get(grad)
+            if state is None:
+                continue  # no gradient reaches this op
+            targets: list[str | None] = []  # per input: the gradient it adds to
+            for source, needed in zip(entry.sources, entry.needs_input_grad, strict=True):
+                if not needed or source is INPUT:
+                    targets.append(None)
+                elif type(source) is int:
+                    targets.append(f"dh{source}")
+                else:
+                    array = self._name(source)
+                    targets.append(parameter_grads.setdefault(array, "d" + array[1:]))
+            if not any(targets):
+                continue
+            if state == "maybe None":  # what this op passes back may not come to be
+                for target in targets:
+                    if target is not None and target not in self.grad_state:
+                        write(f"{target} = None")
+                        self.grad_state[target] = "maybe None"
+                write(f"if {grad} is not None:")
+                write.indent += 1
+            if self._is_linear_on_rows(entry):
+                self._linear_backward(index, entry, targets)
+            elif entry.op is Relu_op:
+                write(f"# {index}: ReLU backward: the gradient passes where the output > 0")
+                mask = write.buffer(f"mask{index}", entry.example.astype(bool))
+                buffer = write.buffer(f"grad{index}", entry.example)
+                write(f"np.greater(h{index}, 0, out={mask})")
+                self._add(targets[0], f"np.multiply({grad}, {mask}, out={buffer})", False)
+            elif entry.op is Tanh_op:
+                write(f"# {index}: Tanh backward: G · (1 - tanh²), from the output")
+                local = write.buffer(f"grad{index}", entry.example)
+                write(f"np.subtract(1, np.multiply(h{index}, h{index}, out={local}), out={local})")
+                self._add(targets[0], f"np.multiply({grad}, {local}, out={local})", False)
+            elif entry.op is Sigmoid_op:
+                write(f"# {index}: Sigmoid backward: G · σ · (1 - σ), from the output")
+                local = write.buffer(f"grad{index}", entry.example)
+                other = write.buffer(f"one_minus{index}", entry.example)
+                write(f"np.multiply({grad}, h{index}, out={local})")
+                write(f"np.subtract(1, h{index}, out={other})")
+                self._add(targets[0], f"np.multiply({local}, {other}, out={local})", False)
+            else:
+                self._generic_backward(index, entry, targets)
+            if state == "maybe None":
+                write.indent -= 1
+        optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        self._hand_over(parameter_grads, optimized)
+
+    def _hand_over(self, parameter_grads: dict[str, str], optimized: set[int]) -> None:
+        """Set each parameter's .grad as backward does: the program's buffer as it is (no
+        copy; the step's zero_grad() has set the optimizer's parameters' .grad to None),
+        added to the .grad of a parameter the optimizer does not hold; gradients from an
+        op's own backward go through autograd's _accumulate (which copies shared arrays)."""
+        write, keys = self.write, {name: key for key, name in self.arrays.items()}
+        if "maybe None" in {self.grad_state.get(grad) for grad in parameter_grads.values()}:
+            write("handed_out = set()")
+        for array, grad in parameter_grads.items():
+            tensor = f"tensor[{keys[array]!r}]"
+            if self.grad_state.get(grad) == "maybe None":
+                write(f"if {grad} is not None:")
+                write(f"    accumulate({tensor}, {grad}, handed_out)")
+            elif id(self.tensors[keys[array]]) in optimized:
+                write(f"{tensor}.grad = make({grad}, False)")
+            elif self.grad_state.get(grad) == "set":
+                write(f"if {tensor}.grad is None:")
+                write(f"    {tensor}.grad = make({grad}, False)")
+                write("else:")
+                write(f"    {tensor}.grad._data = {tensor}.grad._data + {grad}")
+
+    def _linear_backward(self, index: int, entry: Entry, targets: list[str | None]) -> None:
+        """dx = G W, dW = Gᵀ x, db = Σ G (the rows), into the program's buffers."""
+        write, grad = self.write, f"dh{index}"
+        x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
+        names = [self._name(s) for s in entry.sources]
+        write(f"# {index}: Linear backward: dx = G W, dW = Gᵀ x, db = Σ G")
+        if targets[0]:
+            if few_rows_first(entry.example, weight):
+                buffer = write.buffer(f"dx{index}", x, (x.shape[1], len(x)))
+                expression = f"np.matmul({names[1]}.T, {grad}.T, out={buffer}).T"
+            else:
+                buffer = write.buffer(f"dx{index}", x, x.shape)
+                expression = f"np.matmul({grad}, {names[1]}, out={buffer})"
+            self._add(targets[0], expression, maybe_none=False)
+        if targets[1]:
+            buffer = write.buffer(f"dw{index}", weight, weight.shape)
+            self._add(targets[1], f"np.matmul({grad}.T, {names[0]}, out={buffer})", False)
+        if len(targets) == 3 and targets[2]:
+            buffer = write.buffer(f"db{index}", weight, weight.shape[:1])
+            self._add(targets[2], f"np.add.reduce({grad}, axis=0, out={buffer})", False)
+
+    def _generic_backward(self, index: int, entry: Entry, targets: list[str | None]) -> None:
+        """The op's own backward; each part reduced to its input's shape, as the engine does."""
+        write = self.write
+        write(f"# {index}: {plain(entry.op.__name__)} backward")
+        write(f"parts = node{index}.backward(dh{index})")
+        write("if type(parts) is not tuple and type(parts) is not list:")
+        write("    parts = (parts,)")
+        for position, target in enumerate(targets):
+            if target is None:
+                continue
+            shape = self._example(entry.sources[position]).shape
+            write(f"part = parts[{position}]")
+            write(f"if part is not None and part.shape != {shape!r}:")
+            write(f"    part = unbroadcast(part, {shape!r})")
+            self._add(target, "part", maybe_none=True)
+
+    def _add(self, target: str | None, expression: str, maybe_none: bool) -> None:
+        """target (+)= expression, where expression may be None for the ops' own backward."""
+        assert target is not None
+        state = self.grad_state.get(target)
+        if state is None:
+            self.write(f"{target} = {expression}")
+            self.grad_state[target] = "maybe None" if maybe_none else "set"
+        elif state == "set" and not maybe_none:
+            self.write(f"{target} = {target} + {expression}")
+        else:
+            self.write(f"{target} = add_grad({target}, {expression})")

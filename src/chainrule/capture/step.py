@@ -1,0 +1,100 @@
+"""`compile_step` and the step it returns: record on the first call for an input shape,
+replay the written-out program afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.capture.program import Program
+from chainrule.capture.record import record
+from chainrule.capture.update import form, state_ready
+from chainrule.nn.modules.container import Sequential
+from chainrule.nn.modules.module import Module
+from chainrule.nn.registry import LAYERS
+from chainrule.optim.optimizer import Optimizer
+from chainrule.tensor import Tensor
+
+REPLAYABLE: tuple[type[Module], ...] = (
+    Sequential,
+    *(spec.cls for spec in LAYERS.values() if spec.capture),
+)
+"""What compile_step replays: the layers declared with ``capture=True`` in
+`chainrule.nn.registry`; those declared ``capture=False`` are refused."""
+
+
+class CompiledStep:
+    """A training step that is recorded on its first call and replayed afterwards.
+
+    Calling it does what the eager loop does: ``optimizer.zero_grad()``, forward,
+    ``loss_fn(output, y)``, backward, ``optimizer.step()``; it returns the loss as a
+    Tensor without a graph. A new input shape or dtype (e.g. a smaller last batch) is
+    recorded once more. `code` is the Python source of the last program made.
+    """
+
+    def __init__(self, model: Module, loss_fn: Callable[..., Tensor], optimizer: Optimizer) -> None:
+        _check_replayable(model)
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.programs: dict[tuple[Any, ...], Program] = {}
+        self.code = ""
+
+    def __call__(self, x: Any, y: Any) -> Tensor:
+        if type(x) is not Tensor:
+            x = Tensor(x)
+        if x.requires_grad:
+            raise ValueError("compile_step: the input batch must not require grad")
+        optimizer = self.optimizer
+        optimizer.zero_grad()
+        data = x._data
+        program = self.programs.get((data.shape, data.dtype))
+        if program is None:  # record: this step runs eagerly
+            entries, output = record(self.model, x)
+            loss = self.loss_fn(output, y)
+            loss.backward()
+            optimizer.step()
+            names = {id(p): name for name, p in self.model.named_parameters()}
+            program = Program(
+                entries, data, names, self.loss_fn, self._loss_and_gradient, optimizer
+            )
+            self.programs[data.shape, data.dtype] = program
+            self.code = program.code
+            return loss.detach()
+        update = (  # the written-out update still fits the optimizer
+            program.written is not None
+            and program.groups is optimizer.param_groups
+            and form(optimizer) == program.form
+            and state_ready(optimizer, program.written)
+        )
+        loss = program.run(data, y, update)
+        if not update:
+            optimizer.step()
+        return loss
+
+    def _loss_and_gradient(self, output: np.ndarray, y: Any) -> tuple[Tensor, np.ndarray]:
+        """The loss on the replayed output and d loss / d output, by the eager loss."""
+        wrapped = Tensor(output, requires_grad=True)
+        loss = self.loss_fn(wrapped, y)
+        loss.backward()
+        if wrapped.grad is None:
+            raise RuntimeError("compile_step: the loss does not depend on the model's output")
+        return loss.detach(), wrapped.grad._data
+
+
+def _check_replayable(model: Module) -> None:
+    for name, module in model.named_modules():
+        if not isinstance(module, REPLAYABLE):
+            where = f"layer {name!r} " if name else ""
+            raise ValueError(
+                f"compile_step: {where}({type(module).__name__}) cannot be replayed: only "
+                "Sequential models of Linear, Identity, Flatten and activation layers can "
+                "(Dropout and BatchNorm1d change at every step); train this model eagerly"
+            )
+
+
+def compile_step(
+    model: Module, loss_fn: Callable[..., Tensor], optimizer: Optimizer
+) -> CompiledStep:
+    """Capture `model`'s training step (see the module docstring); returns `step(x, y)`."""
+    return CompiledStep(model, loss_fn, optimizer)

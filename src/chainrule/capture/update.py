@@ -1,0 +1,231 @@
+"""The optimizer's update, written into a captured program: SGD (momentum, dampening,
+Nesterov, weight decay, maximize) and Adam/AdamW (weight decay, AMSGrad, maximize).
+
+Each parameter's update is the optimizer's own sequence of NumPy calls
+(`chainrule.optim.sgd.sgd_update`, `chainrule.optim.adam.adam_update`), one ufunc per pass,
+in the same order and on the same scalars, written straight into the program: in place
+into the parameter and the optimizer's state arrays, temporaries into buffers the program
+keeps. So the numbers are bitwise those of ``optimizer.step()`` (tested), without its
+Python around each parameter (group loops, the gradient's checks, the state's setup).
+
+What is written out depends on each group's *form*: which of maximize, weight decay,
+momentum, dampening, Nesterov, AMSGrad and decoupled decay are on (`form`). The values
+(lr, momentum, betas, eps, ...) are read from the groups at every step, so a scheduler is
+followed; when a form changes (momentum switched on mid-training, another optimizer
+class), `CompiledStep` calls ``optimizer.step()`` instead, as it does for every other
+optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule.optim.adam import Adam, AdamW
+from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer
+from chainrule.optim.sgd import SGD
+
+__all__ = ["form", "write_update"]
+
+
+def form(optimizer: Optimizer) -> tuple[Any, ...] | None:
+    """What decides the written-out update's code: the optimizer's class and, per group,
+    which options are on (their values are read at every step); None for an optimizer
+    whose update is not written out."""
+    kind = type(optimizer)
+    if kind is SGD:
+        return (kind, *((bool(g["maximize"]), g["weight_decay"] != 0, g["momentum"] != 0,
+                         g["dampening"] != 0, bool(g["nesterov"]))
+                        for g in optimizer.param_groups))  # fmt: skip
+    if kind is Adam or kind is AdamW:
+        return (kind, *((bool(g["maximize"]), g["weight_decay"] != 0, bool(g["amsgrad"]),
+                         bool(g.get("decoupled_weight_decay", False)))
+                        for g in optimizer.param_groups))  # fmt: skip
+    return None
+
+
+def _plain_sgd(group: dict[str, Any]) -> bool:
+    return not (group["momentum"] or group["weight_decay"] or group["maximize"])
+
+
+def state_ready(optimizer: Optimizer, written: list[Any]) -> bool:
+    """Whether the state arrays the program reads exist for every parameter it updates
+    (they do after the recorded step, unless a load_state_dict or a reset removed them)."""
+    needs = "momentum_buffer" if type(optimizer) is SGD else "exp_avg"
+    for parameter, group in written:
+        if type(optimizer) is SGD and not group["momentum"]:
+            continue
+        if needs not in optimizer.state.get(parameter, ()):
+            return False
+        amsgrad = type(optimizer) is not SGD and group["amsgrad"]
+        if amsgrad and "max_exp_avg_sq" not in optimizer.state[parameter]:
+            return False
+    return True
+
+
+def write_update(program: Any, optimizer: Optimizer) -> list[Any] | None:
+    """Write `if update:` and the update of every parameter the program computes a
+    gradient for; returns the (parameter, group) pairs written, or None when this
+    optimizer's update is not written out (or a gradient may be None: an op's own
+    backward can pass None, and step() then skips the parameter)."""
+    if form(optimizer) is None:
+        return None
+    names = {id(tensor): program.arrays[key] for key, tensor in program.tensors.items()}
+    keys = {name: key for key, name in program.arrays.items()}
+    written: list[Any] = []
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            array = names.get(id(parameter))
+            if array is None:  # not in this graph: no gradient, step() skips it too
+                continue
+            if program.grad_state.get("d" + array[1:]) != "set":
+                return None
+            written.append((parameter, group))
+    write = program.write
+    write.bind("groups", optimizer.param_groups)
+    write.bind("optimizer", optimizer)
+    write.bind("math", math)
+    all_plain = type(optimizer) is SGD and all(_plain_sgd(g) for g in optimizer.param_groups)
+    write(f"if update:  # {type(optimizer).__name__}.step, written out")
+    write.indent += 1
+    if type(optimizer) is not SGD or any(g["momentum"] for g in optimizer.param_groups):
+        write("state = optimizer.state")
+    temporaries = _Temporaries(program)
+    for number, group in enumerate(optimizer.param_groups):
+        members = [p for p, g in written if g is group]
+        if not members:
+            continue
+        write(f"group = groups[{number}]")
+        if type(optimizer) is SGD:
+            _sgd_group(program, group, members, names, keys, temporaries, all_plain)
+        else:
+            _adam_group(program, group, members, names, keys, temporaries)
+    write.indent -= 1
+    temporaries.bind()
+    return written
+
+
+class _Temporaries:
+    """Temporaries of each parameter's shape: views into flat arrays shared by all the
+    parameters (one update runs at a time, as with the optimizer's scratch buffer), bound
+    once when the program is written, so a step slices nothing. The program writes into
+    them only through out= (an augmented assignment would make the name local to run)."""
+
+    def __init__(self, program: Any) -> None:
+        self.program = program
+        self.wanted: list[tuple[str, int, np.ndarray]] = []  # (name, which, parameter)
+
+    def __call__(self, array: str, parameter: Any, count: int) -> list[str]:
+        names = []
+        for which in range(count):
+            name = f"{'st'[which]}_{array[2:]}"
+            self.wanted.append((name, which, parameter._data))
+            names.append(name)
+        return names
+
+    def bind(self) -> None:
+        flats: dict[tuple[Any, int], np.ndarray] = {}
+        for _, which, data in self.wanted:
+            key = (data.dtype, which)
+            if key not in flats or flats[key].size < data.size:
+                flats[key] = np.empty(data.size, data.dtype)
+        for name, which, data in self.wanted:
+            flat = flats[data.dtype, which]
+            self.program.write.bind(name, flat[: data.size].reshape(data.shape))
+
+
+def _sgd_group(
+    program: Any,
+    group: dict[str, Any],
+    members: list[Any],
+    names: dict[int, str],
+    keys: dict[str, str],
+    temporaries: _Temporaries,
+    all_plain: bool,
+) -> None:
+    """SGD.step's plain loop (θ ← θ - lr·g, the product into kept memory from
+    SCRATCH_MIN elements on, raw lr) when every group is plain; otherwise sgd_update's
+    sequence with float options, as Optimizer.step → SGD._update_param runs it."""
+    write = program.write
+    if _plain_sgd(group):
+        write("lr = group['lr']  # plain SGD: θ ← θ - lr·g")
+        for parameter in members:
+            array = names[id(parameter)]
+            grad = "d" + array[1:]
+            if all_plain and parameter._data.size < SCRATCH_MIN:
+                write(f"{array} -= lr * {grad}")
+            else:  # the same product and difference, the product into kept memory
+                (s,) = temporaries(array, parameter, 1)
+                write(f"{array} -= np.multiply({grad}, lr, out={s})")
+        return
+    write("lr, momentum = float(group['lr']), float(group['momentum'])")
+    write("dampening, weight_decay = float(group['dampening']), float(group['weight_decay'])")
+    for parameter in members:
+        array = names[id(parameter)]
+        s, t = temporaries(array, parameter, 2)
+        g = "d" + array[1:]
+        write(f"# {array[2:]}: SGD, as sgd_update")
+        if group["maximize"]:
+            write(f"g = np.negative({g}, out={t})")
+            g = "g"
+        if group["weight_decay"] != 0:  # g + λ·θ
+            write(f"np.multiply({array}, weight_decay, out={s})")
+            write(f"g = np.add({g}, {s}, out={t})")
+            g = "g"
+        if group["momentum"] != 0:  # b ← μ·b + (1 - τ)·g
+            write(f"buf = state[tensor[{keys[array]!r}]]['momentum_buffer']")
+            write("buf *= momentum")
+            if group["dampening"] == 0:
+                write(f"buf += {g}")
+            else:
+                write(f"buf += np.multiply({g}, 1 - dampening, out={s})")
+            if group["nesterov"]:  # g + μ·b
+                write(f"g = np.add({g}, np.multiply(buf, momentum, out={s}), out={t})")
+                g = "g"
+            else:
+                g = "buf"
+        write(f"{array} -= np.multiply({g}, lr, out={s})")
+
+
+def _adam_group(program: Any, group: dict[str, Any], members: list[Any], names: dict[int, str],
+                keys: dict[str, str], temporaries: _Temporaries) -> None:  # fmt: skip
+    """adam_update's sequence, as Adam._update_param runs it (the step count per
+    parameter, float options, the bias corrections as Python floats)."""
+    write = program.write
+    write("lr, eps, weight_decay = float(group['lr']), float(group['eps']), "
+          "float(group['weight_decay'])")  # fmt: skip
+    write("beta1, beta2 = float(group['betas'][0]), float(group['betas'][1])")
+    for parameter in members:
+        array = names[id(parameter)]
+        s, t = temporaries(array, parameter, 2)
+        g = "d" + array[1:]
+        write(f"# {array[2:]}: Adam, as adam_update")
+        write(f"st = state[tensor[{keys[array]!r}]]")
+        write("st['step'] = step = int(st['step']) + 1")
+        if group["maximize"]:
+            write(f"g = np.negative({g}, out={t})")
+            g = "g"
+        if group["weight_decay"] != 0:
+            if group.get("decoupled_weight_decay", False):
+                write(f"{array} *= 1 - lr * weight_decay")
+            else:
+                write(f"np.multiply({array}, weight_decay, out={s})")
+                write(f"g = np.add({g}, {s}, out={t})")
+                g = "g"
+        write("m, v = st['exp_avg'], st['exp_avg_sq']")
+        write("m *= beta1")
+        write(f"np.multiply({g}, 1 - beta1, out={s})")
+        write(f"m += {s}")
+        write(
+            f"v *= beta2; np.square({g}, out={s}); np.multiply({s}, 1 - beta2, out={s}); v += {s}"
+        )
+        if group["amsgrad"]:
+            write("v = np.maximum(st['max_exp_avg_sq'], v, out=st['max_exp_avg_sq'])")
+        write(f"np.sqrt(v, out={s})")
+        write(f"np.divide({s}, math.sqrt(1 - beta2**step), out={s})")
+        write(f"np.add({s}, eps, out={s})")
+        write(f"np.divide(m, {s}, out={s})")
+        write(f"np.multiply({s}, lr / (1 - beta1**step), out={s})")
+        write(f"{array} -= {s}")
