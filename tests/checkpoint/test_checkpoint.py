@@ -767,3 +767,32 @@ def test_chainrule_checkpoint_loads_into_pytorch(tmp_path: Path) -> None:
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     expected = torch_model(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(model(cr.tensor(x)).detach().numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "problem"),
+    [
+        ("chainrule.contents", '{"epoch": NaN}', "NaN is not valid JSON"),
+        ("chainrule.contents", '{"epoch": 1, "epoch": 2}', "duplicate key 'epoch'"),
+        ("chainrule.contents", '{"lr": -Infinity}', "-Infinity is not valid JSON"),
+        ("chainrule.config", '{"class": "Sequential", "class": "Linear"}', "duplicate key"),
+    ],
+)
+def test_metadata_entries_are_parsed_strictly(
+    tmp_path: Path, key: str, text: str, problem: str
+) -> None:
+    """Python's json.loads accepts NaN and keeps the last of two equal keys; a checkpoint's
+    metadata is read like every other JSON chainrule reads (files.loads_strict): refused, in
+    one line naming the file and the entry."""
+    path = tmp_path / "bad.safetensors"
+    metadata = {"chainrule.format": "1", "chainrule.kind": "checkpoint", key: text}
+    if key == "chainrule.config":
+        metadata["chainrule.contents"] = "{}"
+    weights = {"w": np.zeros(2, dtype=np.float32)}
+    path.write_bytes(safetensors.numpy.save(weights, metadata=metadata))
+    with pytest.raises(CheckpointError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path} is not a chainrule checkpoint: metadata {key!r}")
+    assert problem in message

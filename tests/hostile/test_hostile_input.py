@@ -595,7 +595,7 @@ def test_files_over_their_size_limit_are_refused_before_reading(
     with pytest.raises(ValueError, match="over the 100-byte limit for a CSV file"):
         load_csv(table, "b")
     assert not read  # refused on fstat, before a byte was read
-    monkeypatch.setattr("chainrule.checkpoint.MAX_CHECKPOINT_BYTES", 10)
+    monkeypatch.setattr("chainrule.checkpoint.validator.MAX_CHECKPOINT_BYTES", 10)
     path = tmp_path / "m.safetensors"
     save(nn.Linear(2, 2), path)
     with pytest.raises(CheckpointError, match="over the 10-byte limit"):

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import chainrule
-from chainrule import checkpoint, nn, optim
+from chainrule import nn, optim
+from chainrule.checkpoint import size_checks
 from chainrule.nn import registry
 from chainrule.nn.config import model_from_config, model_to_config
 
@@ -58,7 +59,7 @@ def test_config_round_trip_and_declared_shapes(spec):
     assert type(rebuilt[0]) is spec.cls and model_to_config(rebuilt) == config
     # checkpoint's size check, before it builds anything, counts the same values
     numel = sum(math.prod(t.shape) for t in state.values())
-    assert checkpoint._config_values(config) == numel == spec.parameter_count(spec.example)
+    assert size_checks.config_values(config) == numel == spec.parameter_count(spec.example)
 
 
 def test_a_subclass_of_a_declared_layer_is_not_declared():
