@@ -58,7 +58,13 @@ FROM_METHODS = (
     "clamp_min_", "clip_", "cosh_", "deg2rad_", "erf_", "erfc_", "exp2_", "expm1_", "fix_",
     "log10_", "log1p_", "log2_", "logit_", "nan_to_num_", "negative_", "rad2deg_",
     "reciprocal_", "sinc_", "sinh_", "tan_", "xlogy_", "lgamma", "digamma", "i0", "i0_",
-    "mvlgamma", "igamma", "igammac",
+    "mvlgamma", "igamma", "igammac", "select", "hsplit", "vsplit", "dsplit", "split_with_sizes",
+    "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes", "rot90", "kron", "cross",
+    "diagflat", "vdot", "addmv", "addmv_", "addr", "baddbmm", "addbmm", "narrow_copy",
+    "unique_consecutive", "nonzero_static", "cummax", "cummin", "logcumsumexp", "quantile",
+    "nanquantile", "nanmedian", "cov", "corrcoef", "dist", "renorm", "gcd", "gcd_", "lcm",
+    "lcm_", "bitwise_left_shift", "bitwise_right_shift", "heaviside", "ldexp", "ldexp_",
+    "nextafter", "frexp",
 )  # fmt: skip
 
 

@@ -172,3 +172,27 @@ class Einsum(Function):
             np.einsum(target + "->" + view_letters, full)[...] = expanded  # writes the view
             grads.append(full)
         return tuple(grads)
+
+
+class LogCumSumExp(Function):
+    """y_j = log Σ_{i≤j} exp(x_i) along `axis` (np.logaddexp.accumulate: no overflow).
+
+    dy_j/dx_i = exp(x_i - y_j) for i ≤ j, so dL/dx_i = Σ_{j≥i} g_j exp(x_i - y_j), computed
+    in float64 around the largest x (exact while the values span less than ~700).
+    """
+
+    saved = ((0, None), (-1, None))
+
+    def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
+        self.x, self.axis = x, axis
+        self.out = np.logaddexp.accumulate(x, axis=axis).astype(x.dtype, copy=False)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        x, out, axis = self.x.astype(np.float64), self.out.astype(np.float64), self.axis
+        finite = x[np.isfinite(x)]
+        shift = float(finite.max()) if finite.size else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            weighted = grad * np.exp(shift - out)
+            tail = np.flip(np.cumsum(np.flip(weighted, axis), axis=axis), axis)
+            return (np.exp(x - shift) * tail).astype(grad.dtype)

@@ -17,8 +17,10 @@ sampling, and inplace (the in-place twins and `install`).
 """
 
 from chainrule.tensor_methods import (
+    arrange,
     attributes,
     comparison,
+    integer,
     math,
     properties,
     reductions,
@@ -26,6 +28,7 @@ from chainrule.tensor_methods import (
     selection,
     shape,
     special,
+    statistics,
 )
 from chainrule.tensor_methods._common import METHODS, method
 from chainrule.tensor_methods.inplace import INPLACE_OF, install
@@ -34,6 +37,7 @@ from chainrule.tensor_methods.inplace import INPLACE_OF, install
 _FAMILIES = (
     attributes,
     comparison,
+    integer,
     math,
     properties,
     reductions,
@@ -41,6 +45,7 @@ _FAMILIES = (
     selection,
     shape,
     special,
+    statistics,
 )
 
 __all__ = ["INPLACE_OF", "METHODS", "install", "method"]

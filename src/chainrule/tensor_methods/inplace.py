@@ -23,7 +23,9 @@ INPLACE_OF = (
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
     "logical_not", "bitwise_not", "maximum", "minimum", "addmm", "cumsum", "cumprod", "rsqrt",
     "reciprocal", "square", "sign", "log1p", "expm1", "polygamma", "mvlgamma", "igamma",
-    "igammac", *ALIASES,
+    "igammac", "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+    "bitwise_right_shift", "heaviside", "ldexp", "nextafter", "renorm", "addmv", "addr",
+    "baddbmm", "addbmm", *ALIASES,
 )  # fmt: skip
 
 
