@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import onnx_activations
 from chainrule.autograd import no_grad
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.modules.activation import (
@@ -337,6 +338,7 @@ EXPORTERS: dict[type[Module], Exporter] = {
 """The dispatch table: each layer `export` writes (exactly these classes, not subclasses)
 and how. Layers declared with ``onnx=False`` in `chainrule.nn.registry` are refused; a test
 checks the two agree."""
+EXPORTERS.update(onnx_activations.EXPORTERS)  # ReLU6, SELU, ..., PReLU: one module of their own
 
 SUPPORTED_LAYERS: tuple[type[Module], ...] = tuple(EXPORTERS)
 """The layers `export` handles (exactly these classes, not subclasses), in `Sequential`."""

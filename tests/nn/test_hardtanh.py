@@ -36,7 +36,7 @@ def test_cli_trains_with_hardtanh_and_exports_it(tmp_path: Path) -> None:
 
 
 def test_unknown_activation_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["train", "--activation", "hardsigmoid"]) == 2
+    assert main(["train", "--activation", "swish"]) == 2
     err = capsys.readouterr().err.strip()
     assert "hardtanh" in err and len(err.splitlines()) == 1  # the choices: the registry's
 

@@ -24,26 +24,41 @@ from typing import Any
 
 from chainrule.nn.functional.activations import (
     celu,
+    celu_,
     elu,
+    elu_,
     gelu,
+    glu,
+    gumbel_softmax,
+    hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
+    hardtanh_,
     leaky_relu,
+    leaky_relu_,
     log_softmax,
     logsigmoid,
     mish,
+    prelu,
     relu,
     relu6,
+    relu_,
+    rrelu,
+    rrelu_,
     selu,
+    selu_,
     sigmoid,
     silu,
     softmax,
     softmin,
     softplus,
+    softshrink,
     softsign,
     tanh,
     tanhshrink,
+    threshold,
+    threshold_,
 )
 from chainrule.nn.functional.affine import linear
 from chainrule.nn.functional.cross_entropy import cross_entropy, nll_loss
@@ -62,12 +77,14 @@ from chainrule.nn.functional.normalization import batch_norm
 from chainrule.nn.functional.sparse import embedding, one_hot
 
 __all__ = [
-    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu",
-    "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "gelu", "hardsigmoid",
-    "hardswish", "hardtanh", "huber_loss", "kl_div", "l1_loss", "leaky_relu", "linear",
-    "log_softmax", "logsigmoid", "mish", "mse_loss", "nll_loss", "normalize", "one_hot",
-    "pairwise_distance", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
-    "softmin", "softplus", "softsign", "tanh", "tanhshrink",
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "celu_",
+    "cosine_similarity", "cross_entropy", "dropout", "elu", "elu_", "embedding", "gelu", "glu",
+    "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "huber_loss", "kl_div", "l1_loss", "leaky_relu", "leaky_relu_", "linear", "log_softmax",
+    "logsigmoid", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pairwise_distance",
+    "prelu", "relu", "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
+    "tanhshrink", "threshold", "threshold_",
 ]  # fmt: skip
 
 

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from chainrule import ops
+from chainrule.ops import piecewise
+from chainrule.random import Generator, numpy_stream
 from chainrule.tensor import Tensor
 
 
@@ -125,3 +129,105 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def tanhshrink(input: Tensor) -> Tensor:
     return input - input.tanh()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    return piecewise.Threshold.apply(input, threshold=threshold, value=value)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > λ, else 0."""
+    return piecewise.Hardshrink.apply(input, lambd=lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - λ·sign(x) where |x| > λ, else 0 (the proximal step of λ|x|)."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambda must be >= 0, got {lambd}")
+    return piecewise.Softshrink.apply(input, lambd=lambd)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: a ⊗ σ(b), where a and b are the two halves of input along dim."""
+    if input.ndim == 0 or input.shape[dim] % 2:
+        raise ValueError(
+            f"glu: halving dimension {dim} needs an even size, got input of shape {input.shape}"
+        )
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else a·x, with the learned slopes `weight` (1,) or (C,), C = dim 1."""
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.numel() not in (1, channels):
+        raise ValueError(
+            f"prelu: weight of shape {weight.shape} must have 1 or {channels} elements "
+            f"(the channels, dim 1, of input of shape {input.shape})"
+        )
+    return piecewise.Prelu.apply(input, weight)
+
+
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+    *,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Randomised leaky ReLU: x for x >= 0, a·x otherwise, a ~ U(lower, upper) per entry in
+    training; in evaluation a is the mean slope (lower + upper) / 2."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2)
+    slopes = numpy_stream(generator).uniform(lower, upper, size=input.shape)
+    return piecewise.RandomSlope.apply(input, slopes=slopes)
+
+
+def gumbel_softmax(
+    logits: Tensor,
+    tau: float = 1.0,
+    hard: bool = False,
+    eps: float = 1e-10,
+    dim: int = -1,
+    *,
+    generator: Generator | None = None,
+) -> Tensor:
+    """A differentiable sample from the categorical distribution softmax(logits):
+    softmax((logits + g) / τ) with g Gumbel(0, 1) noise. `hard=True` returns the one-hot of
+    its argmax, with the soft sample's gradient (the straight-through estimator)."""
+    gumbels = -np.log(numpy_stream(generator).exponential(size=logits.shape))
+    noisy = (logits + Tensor._make(gumbels.astype(logits.dtype), False)) / tau
+    soft = noisy.softmax(dim)
+    if not hard:
+        return soft
+    index = soft._data.argmax(axis=dim)
+    one_hot = np.zeros_like(soft._data)
+    np.put_along_axis(one_hot, np.expand_dims(index, dim), 1, axis=dim)
+    return Tensor._make(one_hot, False) - soft.detach() + soft
+
+
+def _in_place(name: str, fn: Any) -> Any:
+    """torch's F.<name>_: the activation written into its input (recorded in the graph).
+
+    It is computed from a clone, so an op that saved its input for backward saved the clone,
+    which the write leaves alone."""
+
+    def apply_in_place(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return input.copy_(fn(input.clone(), *args, **kwargs))
+
+    apply_in_place.__name__ = apply_in_place.__qualname__ = f"{name}_"
+    apply_in_place.__doc__ = f"In-place {name}: writes {name}(input) into input and returns it."
+    return apply_in_place
+
+
+relu_ = _in_place("relu", relu)
+elu_ = _in_place("elu", elu)
+leaky_relu_ = _in_place("leaky_relu", leaky_relu)
+hardtanh_ = _in_place("hardtanh", hardtanh)
+selu_ = _in_place("selu", selu)
+celu_ = _in_place("celu", celu)
+threshold_ = _in_place("threshold", threshold)
+rrelu_ = _in_place("rrelu", rrelu)

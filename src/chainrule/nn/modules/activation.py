@@ -6,7 +6,7 @@ from __future__ import annotations
 from chainrule import ops
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
-from chainrule.nn.registry import BOOL, NUMBER, OPTIONAL_INT, STRING, register
+from chainrule.nn.registry import BOOL, INT, NUMBER, OPTIONAL_INT, STRING, register
 from chainrule.tensor import Tensor
 
 
@@ -186,3 +186,141 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+@register(options={"inplace": BOOL}, activation="relu6", onnx=True, capture=True)
+class ReLU6(Hardtanh):
+    """min(max(0, x), 6): Hardtanh on [0, 6] (as in PyTorch, a Hardtanh subclass)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class _InplaceOnly(Module):
+    """An activation whose only option is torch's `inplace` (accepted; always a new tensor)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+
+@register(options={"inplace": BOOL}, activation="selu", onnx=True, capture=True)
+class SELU(_InplaceOnly):
+    """scale·ELU(x, α), with α ≈ 1.6733 and scale ≈ 1.0507 (self-normalising networks:
+    activations keep zero mean and unit variance through the layers)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.selu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+@register(options={"alpha": NUMBER, "inplace": BOOL}, activation="celu", onnx=True, capture=True)
+class CELU(Module):
+    """max(0, x) + min(0, α(e^(x/α) - 1)): ELU made continuously differentiable for any α."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha must not be 0 (it divides x)")
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+@register(options={"inplace": BOOL}, activation="mish", onnx=True, capture=True)
+class Mish(_InplaceOnly):
+    """x·tanh(softplus(x)): smooth and non-monotonic, like SiLU."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.mish(x)
+
+
+@register(options={"inplace": BOOL}, activation="hardsigmoid", onnx=True, capture=True)
+class Hardsigmoid(_InplaceOnly):
+    """clamp(x/6 + 1/2, 0, 1): a piecewise-linear sigmoid."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardsigmoid(x)
+
+
+@register(options={"inplace": BOOL}, activation="hardswish", onnx=True, capture=True)
+class Hardswish(_InplaceOnly):
+    """x·hardsigmoid(x): a piecewise SiLU (MobileNetV3)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardswish(x)
+
+
+@register(activation="logsigmoid", onnx=True, capture=True)
+class LogSigmoid(Module):
+    """log σ(x) = -softplus(-x), computed without overflow."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.logsigmoid(x)
+
+
+@register(activation="softsign", onnx=True, capture=True)
+class Softsign(Module):
+    """x / (1 + |x|): tanh's shape with polynomial tails."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softsign(x)
+
+
+@register(options={"dim": OPTIONAL_INT}, example={"dim": -1}, onnx=True, capture=True)
+class Softmin(Module):
+    """softmax(-x) along `dim`: the smallest entry gets the largest weight."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmin(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+@register(example_input=(2, 3, 4, 5), onnx=True, capture=True)
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of (C, H, W) or (N, C, H, W) input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected 3-D or 4-D input, got {x.ndim}-D {x.shape}")
+        return F.softmax(x, -3)
+
+
+@register(options={"dim": INT}, example_input=(4, 6), onnx=False, capture=True)
+class GLU(Module):
+    """Gated linear unit: a ⊗ σ(b), a and b the halves of the input along `dim` (so the
+    output has half as many entries there). ONNX: not exported (the split needs opset-
+    dependent Split inputs; not written yet)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+@register(activation="tanhshrink", onnx=True, capture=True)
+class Tanhshrink(Module):
+    """x - tanh x."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanhshrink(x)
