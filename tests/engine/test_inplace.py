@@ -372,8 +372,11 @@ def test_every_in_place_twin_in_the_graph_matches_torch(name: str) -> None:
         assert ours == theirs
         return
     assert not isinstance(ours, str), ours
+    # digamma's derivative is trigamma, where torch's own value is off by ~1e-9 relative
+    # (π²/6 at 1: tests/engine/test_parity_special.py checks ours against mpmath to 1e-12)
+    rtol = 1e-8 if name == "digamma_" else 1e-10
     for x, z in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(x, z, rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(x, z, rtol=rtol, atol=1e-12, err_msg=name)
 
 
 def test_changing_the_input_of_a_table_op_in_place_fails_like_torch() -> None:
