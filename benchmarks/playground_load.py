@@ -103,6 +103,15 @@ class Tab:
         return (e1 - e0) / span, (len(inside) - 1) / span
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def time_get(url: str, stop: threading.Event, out: list[float]) -> None:
     while not stop.is_set():
         started = time.perf_counter()
@@ -114,7 +123,9 @@ def time_get(url: str, stop: threading.Event, out: list[float]) -> None:
         stop.wait(0.1)
 
 
-async def measure(port: int, sessions: int, warmup: float, duration: float) -> dict[str, Any]:
+async def measure(
+    port: int, sessions: int, warmup: float, duration: float, server_pid: int | None = None
+) -> dict[str, Any]:
     origin = f"http://127.0.0.1:{port}"
     tabs = [Tab() for _ in range(sessions)]
     stop = asyncio.Event()
@@ -126,10 +137,15 @@ async def measure(port: int, sessions: int, warmup: float, duration: float) -> d
     get_stop = threading.Event()
     getter = threading.Thread(target=time_get, args=(origin + "/", get_stop, latencies))
     load_before = os.getloadavg()[0]
+    cpu_before = cpu_seconds(server_pid) if server_pid else None
     start = time.monotonic()
     getter.start()
     await asyncio.sleep(duration)
     end = time.monotonic()
+    cpu_after = cpu_seconds(server_pid) if server_pid else None
+    server_cores = None
+    if cpu_before is not None and cpu_after is not None:
+        server_cores = (cpu_after - cpu_before) / (end - start)
     get_stop.set()
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -154,6 +170,7 @@ async def measure(port: int, sessions: int, warmup: float, duration: float) -> d
             "requests": len(latencies),
         },
         "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "server_cores": None if server_cores is None else round(server_cores, 2),
     }
 
 
@@ -163,17 +180,18 @@ def markdown(results: list[dict[str, Any]], when: str) -> str:
         "the circle, every tab playing and acknowledging frames as the page does):",
         "",
         "| tabs | epochs/s per tab: median (min–max) | fastest / slowest | frames/s per tab "
-        "| GET / p50 / p95 | load average (1 min) |",
-        "|---|---|---|---|---|---|",
+        "| GET / p50 / p95 | load average (1 min) | server CPU (cores) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        e, g = r["epochs_per_s"], r["get_ms"]
+        e, g, cores = r["epochs_per_s"], r["get_ms"], r.get("server_cores")
         ratio = e["fastest_over_slowest"]
         lines.append(
             f"| {r['sessions']} | {e['median']:.1f} ({e['min']:.1f}–{e['max']:.1f}) | "
             f"{'–' if ratio is None else f'{ratio:.2f}'} | {r['frames_per_s_median']:.1f} | "
             f"{g['p50']:.0f} / {g['p95']:.0f} ms | "
-            f"{r['load_average_1min'][0]:.1f} → {r['load_average_1min'][1]:.1f} |"
+            f"{r['load_average_1min'][0]:.1f} → {r['load_average_1min'][1]:.1f} | "
+            f"{'–' if cores is None else f'{cores:.2f}'} |"
         )
     return "\n".join(lines)
 
@@ -203,7 +221,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     results = []
     try:
         for n in counts:
-            result = asyncio.run(measure(port, n, warmup, duration))
+            result = asyncio.run(measure(port, n, warmup, duration, server.pid))
             results.append(result)
             print(json.dumps(result), flush=True)
             time.sleep(1.0)  # the closed tabs leave the ring
