@@ -543,3 +543,115 @@ def test_gradient_labels_never_overlap_on_the_default_network(page, server):
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
             assert overlap(a, b) < 0.5, (a, b)
+
+
+VISIBLE_BOXES = """sel => [...document.querySelectorAll(sel)]
+    .filter(e => e.offsetParent !== null || e instanceof SVGElement)
+    .filter(e => !e.hidden && e.style.display !== 'none')
+    .map(e => { const b = e.getBoundingClientRect();
+                return {x: b.x, y: b.y, width: b.width, height: b.height}; })"""
+
+
+def visible_boxes(page, selector):
+    return page.evaluate(VISIBLE_BOXES, selector)
+
+
+@pytest.mark.parametrize("layers", ["4,4,4", "6,6,6", "8,8"])
+def test_gradient_labels_keep_clear_of_the_neurons_and_their_values(browser, server, layers):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(server + "#layers=" + layers.replace(",", "%2C"))
+    wait_for_frame(page)
+    page.check("#backprop-mode")
+    page.wait_for_selector("#bp-downstream")
+    page.wait_for_function("document.querySelectorAll('.node-value:not([hidden])').length > 0")
+    gradients = visible_boxes(page, "#network text.link-grad")
+    values = visible_boxes(page, "#network .node-value")
+    nodes = visible_boxes(page, "#network .node") + visible_boxes(page, "#network .bias")
+    assert len(values) == 4 + sum(map(int, layers.split(","))) + 1  # every neuron labelled
+    shown_layers = page.eval_on_selector_all(
+        "text.link-grad",
+        "els => new Set(els.filter(e => e.style.display !== 'none')"
+        ".map(e => e.dataset.layer)).size",
+    )
+    assert shown_layers == len(layers.split(",")) + 1  # every layer keeps some labels
+    for g in gradients:
+        for other in values + nodes:
+            assert overlap(g, other) < 0.5, (g, other)
+    for i, a in enumerate(gradients):
+        for b in gradients[i + 1 :]:
+            assert overlap(a, b) < 0.5, (a, b)
+    context.close()
+
+
+NETWORK_PARTS = [".node", ".bias", ".layer-ctl", ".node-label", ".node-value", ".net-note"]
+
+
+@pytest.mark.parametrize("layers", [6, 8])
+def test_a_phone_with_many_layers_has_no_overlapping_parts(browser, server, layers):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    page = context.new_page()
+    page.goto(server + "#dataset=spiral&layers=" + "%2C".join(["6"] * layers))
+    wait_for_frame(page)
+    page.tap("#backprop-mode")
+    page.wait_for_selector("#bp-downstream")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    boxes = {name: page.locator(name).bounding_box() for name in PANELS}
+    for i, a in enumerate(PANELS):
+        for b in PANELS[i + 1 :]:
+            assert overlap(boxes[a], boxes[b]) < 1, f"{a} overlaps {b}"
+    parts = [
+        (name, box) for name in NETWORK_PARTS for box in visible_boxes(page, "#network " + name)
+    ]
+    assert sum(name == ".node" for name, _ in parts) == 7 + 6 * layers + 1
+    network = page.locator("#network").bounding_box()
+    for i, (name_a, a) in enumerate(parts):
+        assert (
+            network["x"] - 1 <= a["x"]
+            and a["x"] + a["width"] <= network["x"] + network["width"] + 1
+        )
+        for name_b, b in parts[i + 1 :]:
+            assert overlap(a, b) < 1, f"{name_a} {a} overlaps {name_b} {b} with {layers} layers"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"playground-phone-{layers}-layers.png"), full_page=True)
+    context.close()
+
+
+def test_touch_picks_a_point_for_the_backprop_view_and_adds_own_points(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    page = context.new_page()
+    page.goto(server)
+    wait_for_frame(page)
+    page.tap("#backprop-mode")
+    page.wait_for_selector("#bp-downstream")
+    train = np.array(page.evaluate("window.playground.data.train"))[:, :2]
+    # a point with no other within 0.5: a tap on it picks it and no neighbour
+    gaps = np.linalg.norm(train[:, None] - train[None], axis=2) + np.eye(len(train)) * 99
+    index = int(np.flatnonzero(gaps.min(axis=1) > 0.5)[0])
+    canvas = page.locator("#points")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+
+    def spot(x1, x2):  # the page's toPixel: [-6, 6]² onto the canvas, x2 upwards
+        return box["x"] + (x1 + 6) / 12 * box["width"], box["y"] + (6 - x2) / 12 * box["height"]
+
+    page.touchscreen.tap(*spot(*train[index]))
+    page.wait_for_function(f"window.playground.probe && window.playground.probe.index === {index}")
+    page.wait_for_function(
+        f"document.querySelector('#bp-body').textContent.includes('train point #{index} ')"
+    )
+    # your own data: tap to add points
+    page.tap("#own-data summary")
+    page.tap("#clear-points")
+    page.wait_for_function("window.playground.data.custom_points === 0")
+    canvas.scroll_into_view_if_needed()  # the taps above scrolled up to the controls
+    box = canvas.bounding_box()
+    taps = [(-3.0, 2.0), (2.5, -1.5), (4.0, 4.0)]
+    for i, (x1, x2) in enumerate(taps):
+        page.touchscreen.tap(*spot(x1, x2))
+        page.wait_for_function(f"window.playground.data.custom_points === {i + 1}")
+    added = np.array(page.evaluate("window.playground.points"))[:, :2]
+    np.testing.assert_allclose(added, taps, atol=12 / box["width"] + 1e-3)  # within a pixel
+    data = page.evaluate("window.playground.data")
+    assert len(data["train"]) + len(data["test"]) == 3  # all of them shown, none lost
+    context.close()

@@ -63,13 +63,20 @@ export class NetworkView {
     this.nodes = new Map();
     const columns = [FEATURES.length, ...state.layers, outputs];
     const most = Math.max(...columns);
-    const size = Math.max(10, Math.min(34, Math.floor((HEIGHT - TOP - 10) / most) - 4));
-    this.size = size;
-    const gap = Math.max(2, Math.min(10, Math.floor((HEIGHT - TOP - 10) / most) - size));
     const x0 = 66;
     const xLast = width - 70;
-    const colX = columns.map((_, i) => Math.round(x0 + ((xLast - x0) * i) / (columns.length - 1)));
-    const pos = (col, i) => [colX[col], TOP + i * (size + gap)];
+    // the room between two columns: on a phone with many layers the nodes shrink to leave
+    // space for the links, and each layer's controls narrow and stack (taller: nodes lower)
+    const span = (xLast - x0) / (columns.length - 1);
+    this.span = span;
+    const compact = span < 84;
+    const top = compact ? TOP + 58 : TOP;
+    const fits = Math.floor((HEIGHT - top - 10) / most);
+    const size = Math.max(10, Math.min(34, fits - 4, Math.floor(span * 0.6)));
+    this.size = size;
+    const gap = Math.max(2, Math.min(10, fits - size));
+    const colX = columns.map((_, i) => Math.round(x0 + span * i));
+    const pos = (col, i) => [colX[col], top + i * (size + gap)];
     const svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("width", width);
     svg.setAttribute("height", HEIGHT);
@@ -147,7 +154,7 @@ export class NetworkView {
         hidden.div.title = `Neuron ${j + 1} of hidden layer ${l + 1}: its output over the plane (shown large in the output while hovered)`;
         this.addBias(x, y, size, l, j);
       }
-      this.addLayerControls(colX[l + 1] + size / 2, l, count, state.activations[l]);
+      this.addLayerControls(colX[l + 1] + size / 2, l, count, state.activations[l], compact);
     });
     for (let j = 0; j < outputs; j++) {
       const [x, y] = pos(columns.length - 1, j);
@@ -155,8 +162,8 @@ export class NetworkView {
       if (outputs > 1) node.div.style.background = rgb(CLASS_COLORS[j % CLASS_COLORS.length]);
       this.addBias(x, y, size, state.layers.length, j);
     }
-    const out = el("div", "layer-ctl", this.container);
-    out.style.left = `${colX[columns.length - 1] - 20}px`;
+    const out = el("div", "layer-ctl output-ctl", this.container);
+    out.style.right = "2px"; // clear of the last layer's controls, however close the columns
     out.style.top = "14px";
     out.textContent = outputs > 1 ? `${outputs} outputs (softmax)` : "output";
     if (this.frame) this.update(this.frame, this.backprop);
@@ -190,11 +197,12 @@ export class NetworkView {
     this.links.push(bias);
   }
 
-  addLayerControls(cx, layer, count, activation) {
-    const box = el("div", "layer-ctl", this.container);
-    box.style.left = `${cx - 40}px`;
+  addLayerControls(cx, layer, count, activation, compact) {
+    const box = el("div", compact ? "layer-ctl compact" : "layer-ctl", this.container);
+    const width = compact ? Math.max(20, Math.floor(this.span) - 4) : 80;
+    box.style.left = `${cx - width / 2}px`;
     box.style.top = "0px";
-    box.style.width = "80px";
+    box.style.width = `${width}px`;
     const pm = el("div", "pm", box);
     const plus = el("button", "round small", pm);
     plus.textContent = "+";
@@ -206,7 +214,7 @@ export class NetworkView {
     minus.title = "Remove a neuron";
     minus.disabled = count <= 1;
     minus.addEventListener("click", () => this.handlers.removeNeuron(layer));
-    el("div", "", box).textContent = `${count} neuron${count > 1 ? "s" : ""}`;
+    el("div", "count", box).textContent = compact ? `${count}` : `${count} neuron${count > 1 ? "s" : ""}`;
     const select = el("select", "", box);
     select.title = "Activation of this layer";
     select.dataset.layer = layer;
@@ -298,10 +306,16 @@ export class NetworkView {
    * so that labels never overlap; returns how many were hidden. */
   thinLabels(shown) {
     shown.sort((a, b) => b.g - a.g);
+    // the neurons, their value labels and bias marks come first: a gradient never covers them
     const placed = [];
+    for (const node of this.nodes.values()) {
+      placed.push(node.div.getBoundingClientRect());
+      if (!node.value.hidden) placed.push(node.value.getBoundingClientRect());
+    }
+    for (const link of this.links) if (link.mark) placed.push(link.mark.getBoundingClientRect());
     let hidden = 0;
     for (const { link } of shown) {
-      const box = link.text.getBBox();
+      const box = link.text.getBoundingClientRect();
       const clash = placed.some((p) => box.x < p.x + p.width && p.x < box.x + box.width
         && box.y < p.y + p.height && p.y < box.y + box.height);
       if (clash) { link.text.style.display = "none"; hidden++; } else placed.push(box);
@@ -311,12 +325,33 @@ export class NetworkView {
 
   /** Whether the labels (neuron values, link gradients) are readable at this size. */
   get readable() {
-    return this.size >= 18;
+    // a value label is about 44 px wide and sits right of its node, before the next column
+    return this.size >= 18 && this.span >= this.size + 52;
   }
 
   showBackprop(bp) {
     for (const node of this.nodes.values()) { node.value.hidden = true; node.div.classList.remove("probe"); }
     const small = !this.readable;
+    // the neurons' values first: the gradient labels on the links then keep clear of them
+    if (bp) {
+      const label = (node, a, g) => {
+        if (!node) return;
+        node.div.classList.add("probe");
+        node.value.hidden = small;
+        node.value.innerHTML = `${fmt(a, 3)}<br><span class="g">∂${fmt(g, 2)}</span>`;
+        node.value.title = `value ${a}, dL/d(value) ${g}`;
+      };
+      this.state.features.forEach((name, i) => {
+        label(this.nodes.get(`in:${name}`), bp.inputs[i], bp.dinputs?.[i]);
+      });
+      bp.layers.forEach((layer, l) => {
+        const last = l === bp.layers.length - 1;
+        layer.a.forEach((a, j) => {
+          const node = this.nodes.get(last ? `out:${j}` : `h:${l}:${j}`);
+          label(node, a, last ? layer.dz[j] : layer.da?.[j] ?? layer.dz[j]);
+        });
+      });
+    }
     let hidden = 0;
     const shown = [];
     for (const link of this.links) {
@@ -333,27 +368,9 @@ export class NetworkView {
     if (this.note) {
       this.note.hidden = !hidden;
       this.note.textContent = small
-        ? "The network is too large to print the values and gradients: hover a link to read its ∂L/∂w."
+        ? "The network is too large here to print the values and gradients: hover or tap a link to read its ∂L/∂w."
         : "Gradients whose labels would overlap others are left out (the largest are kept): "
           + "hover any link to read its ∂L/∂w.";
     }
-    if (!bp) return;
-    const label = (node, a, g) => {
-      if (!node) return;
-      node.div.classList.add("probe");
-      node.value.hidden = small;
-      node.value.innerHTML = `${fmt(a, 3)}<br><span class="g">∂${fmt(g, 2)}</span>`;
-      node.value.title = `value ${a}, dL/d(value) ${g}`;
-    };
-    this.state.features.forEach((name, i) => {
-      label(this.nodes.get(`in:${name}`), bp.inputs[i], bp.dinputs?.[i]);
-    });
-    bp.layers.forEach((layer, l) => {
-      const last = l === bp.layers.length - 1;
-      layer.a.forEach((a, j) => {
-        const node = this.nodes.get(last ? `out:${j}` : `h:${l}:${j}`);
-        label(node, a, last ? layer.dz[j] : layer.da?.[j] ?? layer.dz[j]);
-      });
-    });
   }
 }
