@@ -8,8 +8,10 @@ Both frameworks train `chainrule.text.CharMLP` (context 3, embedding 10, hidden 
 the ``names`` corpus with plain SGD in float32: the same train/validation split, the same
 initial weights (chainrule's, copied into PyTorch), the same minibatch indices at every
 step and the same learning-rate schedule (lr, then lr/10 for the last 25% of the steps).
-Training alternates between them in chunks of steps within one process, so machine noise
-hits both alike; examples/s counts training examples (one per predicted character).
+Training alternates between them in chunks of steps, so machine noise hits them alike;
+examples/s counts training examples (one per predicted character). When JAX is installed
+(a bench-only extra) it is the third contender, a jitted step in a process of its own
+(benchmarks/names_jax.py) that takes the same rows and rates in its turn.
 chainrule's step is `chainrule.text.model.make_step`, the loop `train_language_model`
 runs. Their validation losses should agree within 2%: they differ only by float32
 rounding, which the chaotic SGD trajectory amplifies a little.
@@ -18,6 +20,7 @@ rounding, which the chaotic SGD trajectory amplifies a little.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from typing import Any
@@ -136,25 +139,42 @@ def run_names_benchmark(
         torch_optimizer.step()
         return float(loss.item())
 
-    batches = np.random.default_rng([1, seed])  # as train_language_model draws them
-    seconds = {"chainrule": 0.0, "pytorch": 0.0}
-    for begin in range(0, steps, CHUNK):
-        chunk = range(begin, min(begin + CHUNK, steps))
-        rows = [batches.integers(0, len(Y), batch_size) for _ in chunk]
-        rates = [learning_rate_at(i, steps, lr) for i in chunk]
-        runs = [("chainrule", step), ("pytorch", torch_step)]
-        if (begin // CHUNK) % 2:
-            runs.reverse()  # alternate who goes first
-        for name, run in runs:
+    def timed(run: Any) -> Any:
+        def chunk(rows: list[np.ndarray], rates: list[float]) -> float:
             start = time.perf_counter()
             for r, rate in zip(rows, rates, strict=True):
                 run(X[r], Y[r], rate)
-            seconds[name] += time.perf_counter() - start
+            return time.perf_counter() - start
 
-    losses = {
-        "chainrule": (evaluate_loss(model, Xv, Yv), evaluate_loss(model, X, Y)),
-        "pytorch": (_torch_loss(reference, Xv, Yv), _torch_loss(reference, X, Y)),
-    }
+        return chunk
+
+    runs = [("chainrule", timed(step)), ("pytorch", timed(torch_step))]
+    jax_names = None
+    if importlib.util.find_spec("jax") is not None:  # a bench-only extra
+        from benchmarks.names_jax import JaxNames
+
+        jax_names = JaxNames()  # a process of its own, one XLA thread, timed there
+        jax_names.init(state, seed)
+        runs.append(("jax", jax_names.chunk))
+    batches = np.random.default_rng([1, seed])  # as train_language_model draws them
+    seconds = dict.fromkeys((name for name, _ in runs), 0.0)
+    try:
+        for number, begin in enumerate(range(0, steps, CHUNK)):
+            chunk = range(begin, min(begin + CHUNK, steps))
+            rows = [batches.integers(0, len(Y), batch_size) for _ in chunk]
+            rates = [learning_rate_at(i, steps, lr) for i in chunk]
+            shift = number % len(runs)  # who goes first rotates
+            for name, run in runs[shift:] + runs[:shift]:
+                seconds[name] += run(rows, rates)
+        losses = {
+            "chainrule": (evaluate_loss(model, Xv, Yv), evaluate_loss(model, X, Y)),
+            "pytorch": (_torch_loss(reference, Xv, Yv), _torch_loss(reference, X, Y)),
+        }
+        if jax_names is not None:
+            losses["jax"] = (jax_names.loss("val"), jax_names.loss("train"))
+    finally:
+        if jax_names is not None:
+            jax_names.close()
     frameworks = {}
     for name, (val_loss, train_loss) in losses.items():
         frameworks[name] = {
@@ -164,6 +184,10 @@ def run_names_benchmark(
             "examples_per_second": steps * batch_size / seconds[name] if seconds[name] else 0.0,
         }
     rel = abs(losses["chainrule"][0] - losses["pytorch"][0]) / losses["pytorch"][0]
+    extra: dict[str, Any] = {}
+    if "jax" in frameworks:
+        extra["jax"] = frameworks["jax"]
+        extra["speed_vs_jax"] = seconds["jax"] / seconds["chainrule"] if steps else float("nan")
     return {
         "machine": machine(),
         "threads": threads,
@@ -185,6 +209,7 @@ def run_names_benchmark(
         "within_2_percent": bool(rel <= 0.02),
         "speed_vs_pytorch": seconds["pytorch"] / seconds["chainrule"] if steps else float("nan"),
         "names": sample(model, vocab, samples, temperature=0.8, seed=seed, exclude=set(items)),
+        **extra,
     }
 
 
@@ -199,7 +224,10 @@ def markdown(report: dict[str, Any]) -> str:
         "| framework | validation loss (nats/char) | training loss | examples/s | seconds |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, label in (("chainrule", "chainrule"), ("pytorch", f"PyTorch {v['torch']}")):
+    labels = [("chainrule", "chainrule"), ("pytorch", f"PyTorch {v['torch']}"), ("jax", "JAX jit")]
+    for name, label in labels:
+        if name not in report:
+            continue
         r = report[name]
         lines.append(
             f"| {label} | {r['val_loss']:.4f} | {r['train_loss']:.4f} "
@@ -210,7 +238,13 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Relative difference of the validation losses: {report['val_loss_rel_diff']:.1e} "
         f"({verdict} 2%); "
-        f"chainrule runs at {report['speed_vs_pytorch']:.2f}x PyTorch's speed.",
+        f"chainrule runs at {report['speed_vs_pytorch']:.2f}x PyTorch's speed"
+        + (
+            f" and {report['speed_vs_jax']:.2f}x JAX's (one jitted SGD step, in a process of "
+            "its own)."
+            if "speed_vs_jax" in report
+            else "."
+        ),  # fmt: skip
         "",
         "New names from chainrule's model (temperature 0.8): " + ", ".join(report["names"]),
     ]
