@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from chainrule import grad_hooks
+from chainrule.grad_hooks import run_post_accumulate_hooks, run_tensor_hooks
+
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
 
@@ -175,6 +178,8 @@ def recording() -> Iterator[list[tuple[Function, tuple[Tensor, ...], dict[str, A
         yield ops
     finally:
         _recorders.remove(ops)
+_tensor_hooks = grad_hooks.tensor_hooks  # Tensor.register_hook (empty: nothing to do)
+_post_accumulate_hooks = grad_hooks.post_accumulate_hooks
 
 
 def _make_tensor(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -233,6 +238,13 @@ class Function:
                 result._ctx = fn
                 result._seq = next(_creation_counter)
         return result
+
+    @property
+    def graph_inputs(self) -> tuple[Any, ...]:
+        """The input Tensors, for a `backward_graph(grad, out)` (chainrule.higher_order): the
+        double-backward form of backward, written with Tensor ops on them."""
+        assert self.inputs is not None, _FREED_GRAPH
+        return self.inputs
 
     @property
     def name(self) -> str:
@@ -353,6 +365,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     While the pass runs, each tensor's incoming gradient waits in its `_flow` slot.
     """
     if root._ctx is None:  # backward on a leaf: d leaf / d leaf
+        if _tensor_hooks:
+            grad = run_tensor_hooks(root, grad)
         _accumulate(root, grad, set())
         for hook in tuple(_post_backward_hooks):
             hook((root,))
@@ -394,6 +408,8 @@ def run_backward_many(
                 raise RuntimeError(_FREED_GRAPH)
             g: Any = tensor._flow  # complete: every later tensor has passed its share back
             tensor._flow = None
+            if _tensor_hooks:
+                g = run_tensor_hooks(tensor, g)
             if capture is not None:
                 if id(tensor) in capture:
                     capture[id(tensor)] = g
@@ -430,11 +446,14 @@ def run_backward_many(
             if not retain_graph:
                 fn.release()
         for leaf in leaves:
-            if capture is None:
-                _accumulate(leaf, leaf._flow, handed_out)
-            elif id(leaf) in capture:
-                capture[id(leaf)] = leaf._flow
+            g = leaf._flow
             leaf._flow = None
+            if _tensor_hooks:
+                g = run_tensor_hooks(leaf, g)
+            if capture is None:
+                _accumulate(leaf, g, handed_out)
+            elif id(leaf) in capture:
+                capture[id(leaf)] = g
     finally:
         _GradMode.enabled = previous_mode
         for _, waiting in pending:  # after an error: leave no gradient behind
@@ -487,8 +506,10 @@ def _accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
         g = g.astype(tensor._data.dtype)
     if tensor.grad is not None:
         tensor.grad._data = tensor.grad._data + g
-        return
-    if type(g) is not np.ndarray or g.base is not None or id(g) in handed_out:
-        g = np.array(g)  # a view or a shared array: .grad gets an array of its own
-    handed_out.add(id(g))
-    tensor.grad = _make_tensor(g, False)
+    else:
+        if type(g) is not np.ndarray or g.base is not None or id(g) in handed_out:
+            g = np.array(g)  # a view or a shared array: .grad gets an array of its own
+        handed_out.add(id(g))
+        tensor.grad = _make_tensor(g, False)
+    if _post_accumulate_hooks:
+        run_post_accumulate_hooks(tensor)

@@ -123,6 +123,9 @@ class _Pick(Function):
         slots[self.index] = grad
         return _Gradients(slots)
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return self.backward(grad)  # the slot holds the gradient Tensor as it is
+
 
 class CustomNode(Function):
     """The graph node of one call of a user's Function: backward runs the user's backward."""
@@ -136,13 +139,27 @@ class CustomNode(Function):
     output_meta: list[tuple[tuple[int, ...], np.dtype]]  # shape and dtype of each output
 
     def backward(self, grad: Any) -> list[np.ndarray | None]:
+        grads = self._user_backward(grad, graph=False)
+        return [None if g is None else g._data.astype(t.dtype, copy=False)
+                for g, t in zip(grads, self.inputs or (), strict=True)]  # fmt: skip
+
+    def backward_graph(self, grad: Any, out: Any) -> list[Tensor | None]:
+        """Under create_graph=True the user's backward runs recorded (it is written with
+        Tensor ops), so a custom Function is differentiable twice when its backward is."""
+        grads = self._user_backward(grad, graph=True)
+        return [None if g is None else g if g.dtype == t.dtype else g.to(t.dtype)
+                for g, t in zip(grads, self.inputs or (), strict=True)]  # fmt: skip
+
+    def _user_backward(self, grad: Any, graph: bool) -> list[Tensor | None]:
         grads = grad.grads if isinstance(grad, _Gradients) else [grad]
         ctx: FunctionCtx = self.ctx
         upstream: list[Tensor | None] = []
         for g, (shape, dtype) in zip(grads, self.output_meta, strict=True):
             if g is None and ctx.materialize_grads:
                 g = np.zeros(shape, dtype)
-            upstream.append(None if g is None else Tensor._make(np.asarray(g), False))
+            if g is not None and not isinstance(g, Tensor):
+                g = Tensor._make(np.asarray(g), False)
+            upstream.append(g)
         returned = self.function.backward(ctx, *upstream)
         if not isinstance(returned, tuple):
             returned = (returned,)
@@ -154,7 +171,7 @@ class CustomNode(Function):
                 f"{expected}, got {len(returned)})"
             )
         assert self.inputs is not None
-        result: list[np.ndarray | None] = []
+        result: list[Tensor | None] = []
         for tensor, position in zip(self.inputs, self.tensor_positions, strict=True):
             g = returned[position]
             if g is None:
@@ -177,7 +194,7 @@ class CustomNode(Function):
                         f"got {list(array.shape)} but expected shape compatible with "
                         f"{list(tensor.shape)}"
                     )
-            result.append(array.astype(tensor.dtype, copy=False))
+            result.append(g)
         return result
 
     @property
@@ -285,18 +302,17 @@ def grad(
         inputs: tensors (leaves or not) to differentiate with respect to.
         grad_outputs: d(loss)/d(output) per output (None: ones for a scalar output).
         retain_graph: keep the graph for another backward (default: create_graph).
+        create_graph: record the backward pass (chainrule.higher_order): the gradients are
+            in the graph and can be differentiated again.
         allow_unused: None for an input that the outputs do not depend on, instead of an
             error (materialize_grads=True gives zeros instead).
     """
-    if create_graph:
-        raise RuntimeError(
-            "chainrule computes gradients as arrays, so create_graph=True (gradients of "
-            "gradients) is not supported"
-        )
     if is_grads_batched:
         raise RuntimeError("chainrule does not support is_grads_batched=True")
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not ins:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outs):
@@ -309,7 +325,7 @@ def grad(
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    seeds = []
+    seeds: list[Any] = []
     for i, (out, g) in enumerate(zip(outs, grad_outputs, strict=True)):
         if not out.requires_grad:
             raise RuntimeError(
@@ -319,6 +335,14 @@ def grad(
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             seed = np.ones_like(out._data)
+        elif create_graph and isinstance(g, Tensor):
+            if g.shape != out.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} "
+                    f"and output[{i}] has a shape of {list(out.shape)}"
+                )
+            seeds.append((out, g if g.dtype == out.dtype else g.to(out.dtype)))
+            continue
         else:
             seed = np.array(g._data if isinstance(g, Tensor) else g, dtype=out.dtype)
             if seed.shape != out.shape:
@@ -326,10 +350,13 @@ def grad(
                     f"Mismatch in shape: grad_output[{i}] has a shape of {list(seed.shape)} "
                     f"and output[{i}] has a shape of {list(out.shape)}"
                 )
-        seeds.append((out, seed))
+        seeds.append((out, Tensor._make(seed, False) if create_graph else seed))
     captured: dict[int, Any] = {id(t): None for t in ins}
     keep = create_graph if retain_graph is None else retain_graph
-    autograd.run_backward_many(seeds, keep, captured)
+    if create_graph:
+        autograd._implementations["backward_graph"](seeds, keep, captured)
+    else:
+        autograd.run_backward_many(seeds, keep, captured)
     result: list[Tensor | None] = []
     for t in ins:
         g = captured[id(t)]
@@ -341,6 +368,9 @@ def grad(
                 )
             zeros = Tensor._make(np.zeros_like(t._data), False)
             result.append(zeros if materialize_grads else None)
+            continue
+        if create_graph:  # a Tensor in the graph
+            result.append(g if g.dtype == t.dtype else g.to(t.dtype))
             continue
         array = np.array(g, dtype=t.dtype)  # its own array, never one the graph still holds
         result.append(Tensor._make(array, False))

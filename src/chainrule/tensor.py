@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import autograd, dtypes, printing
+from chainrule import autograd, dtypes, grad_hooks, printing
 from chainrule.autograd import Function, run_backward
 from chainrule.devices import check_device
 from chainrule.size import Size
@@ -147,12 +147,23 @@ class Tensor(Conversion, Operators, InPlace, Math, Shape):
         for i in range(len(self)):
             yield self[i]
 
-    def backward(self, gradient: Any = None, retain_graph: builtins.bool = False) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: builtins.bool | None = None,
+        create_graph: builtins.bool = False,
+        inputs: Any = None,
+    ) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires a gradient, into `leaf.grad`.
 
         Args:
             gradient: d(loss)/d(self), needed when self is not a scalar.
-            retain_graph: keep the saved values so backward can run through the graph again.
+            retain_graph: keep the saved values so backward can run through the graph again
+                (default: create_graph).
+            create_graph: record the backward pass, so the gradients can be differentiated
+                again (chainrule.higher_order); `.grad` then requires grad.
+            inputs: accumulate into these tensors' `.grad` only (leaves or not), as
+                PyTorch's `backward(inputs=...)`.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -174,7 +185,50 @@ class Tensor(Conversion, Operators, InPlace, Math, Shape):
                     f"{self.shape}"
                 )
             seed = seed.astype(self._data.dtype)  # a copy: a leaf's .grad must not alias it
-        run_backward(self, seed, retain_graph)
+        keep = create_graph if retain_graph is None else retain_graph
+        if not create_graph and inputs is None:
+            run_backward(self, seed, keep)
+            return
+        targets = _backward_inputs(inputs)
+        if create_graph:
+            given = isinstance(gradient, TensorBase) and gradient.dtype == self.dtype
+            seed_tensor = gradient if given else Tensor._make(seed, False)
+            capture = None if targets is None else {id(t): None for t in targets}
+            autograd._implementations["backward_graph"]([(self, seed_tensor)], keep, capture)
+        else:
+            capture = {id(t): None for t in targets or ()}
+            autograd.run_backward_many([(self, seed)], keep, capture)
+        for target in targets or ():
+            g = capture[id(target)] if capture is not None else None
+            if g is None:
+                continue
+            if create_graph:
+                autograd._implementations["accumulate_graph"](target, g)
+            else:
+                autograd._accumulate(target, g, set())
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
+        replaces the gradient (what `.grad` stores and what flows on to the ops that made
+        this tensor). Returns a handle: ``handle.remove()`` unregisters (PyTorch's API)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return grad_hooks.add(grad_hooks.tensor_hooks, self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+        """Call ``hook(tensor)`` after backward has added into this leaf's `.grad`."""
+        if self._ctx is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return grad_hooks.add(grad_hooks.post_accumulate_hooks, self, hook)
+
+    @property
+    def retains_grad(self) -> builtins.bool:
+        """True for a non-leaf tensor after `retain_grad()` (a leaf keeps `.grad` anyway)."""
+        return self._retains_grad
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows the computational graph behind a computed tensor, drawn by
@@ -206,6 +260,19 @@ def tensor(
     """
     check_device(device)
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def _backward_inputs(inputs: Any) -> list[Tensor] | None:
+    """backward(inputs=...) as a list of tensors (None: every leaf), checked as torch does."""
+    if inputs is None:
+        return None
+    targets: list[Tensor] = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not targets:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    for target in targets:
+        if not target.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    return targets
 
 
 _new_object = object.__new__

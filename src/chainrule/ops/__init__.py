@@ -46,6 +46,7 @@ from chainrule.ops.movement import (
     Expand,
     Gather,
     GetItem,
+    IndexScatter,
     Permute,
     Reshape,
     SetItem,
@@ -61,8 +62,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Abs", "Add", "Amax", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat",
     "Clamp", "Clone", "CrossEntropyIndex", "Div", "Elu", "EmbeddingLookup", "Exp", "Expand",
-    "Gather", "Gelu", "GetItem", "Hardtanh", "LeakyRelu", "Linear", "Log", "LogSoftmax", "MatMul",
-    "Maximum", "Mean",
+    "Gather", "Gelu", "GetItem", "Hardtanh", "IndexScatter", "LeakyRelu", "Linear", "Log",
+    "LogSoftmax", "MatMul", "Maximum", "Mean",
     "Minimum", "Mul", "Neg", "Permute", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Silu",
     "Softmax", "Softplus", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Var", "Where", "erf",
     "stable_sigmoid",

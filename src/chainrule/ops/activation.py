@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.autograd import Function
@@ -46,6 +48,10 @@ class LeakyRelu(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return np.where(self.positive, grad, grad * np.asarray(self.slope, grad.dtype))
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        local = np.where(self.positive, 1, self.slope).astype(grad.dtype)
+        return grad * grad._make(local, False)
+
 
 class Hardtanh(Function):
     """x clipped to [min_val, max_val]: d/dx = 1 strictly inside, 0 outside and on the
@@ -59,18 +65,27 @@ class Hardtanh(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return np.where(self.inside, grad, np.zeros((), grad.dtype))
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad * grad._make(self.inside.astype(grad.dtype), False)
+
 
 class Elu(Function):
     """x for x > 0, α(eˣ - 1) otherwise: d/dx = 1 or α·eˣ."""
 
     def forward(self, x: np.ndarray, alpha: float) -> np.ndarray:
         alpha_ = np.asarray(alpha, x.dtype)
-        self.positive = x > 0
+        self.positive, self.alpha = x > 0, alpha
         self.negative_slope = alpha_ * np.exp(np.minimum(x, 0))  # α·eˣ, no overflow for x > 0
         return np.where(self.positive, x, self.negative_slope - alpha_)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return np.where(self.positive, grad, grad * self.negative_slope)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (x,) = self.graph_inputs
+        positive = grad._make(self.positive.astype(grad.dtype), False)
+        # α·eˣ = out + α where x <= 0; x.clamp(max=0) keeps eˣ finite where x > 0
+        return grad * (positive + (1 - positive) * self.alpha * x.clamp(max=0).exp())
 
 
 class Gelu(Function):
@@ -98,6 +113,16 @@ class Gelu(Function):
             local = self.cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
         return grad * local.astype(grad.dtype)
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (x,) = self.graph_inputs
+        if self.approximate == "tanh":
+            inner = ((2 / np.pi) ** 0.5 * (x + 0.044715 * x**3)).tanh()
+            d_inner = (2 / np.pi) ** 0.5 * (1 + 3 * 0.044715 * x * x)
+            local = 0.5 * (1 + inner) + 0.5 * x * (1 - inner * inner) * d_inner
+        else:
+            local = 0.5 * (1 + (x / _SQRT_2).erf()) + x * _INV_SQRT_2PI * (-0.5 * x * x).exp()
+        return grad * local
+
 
 class Silu(Function):
     """x·σ(x) (also called swish): d/dx = σ(x)(1 + x(1 - σ(x)))."""
@@ -111,13 +136,18 @@ class Silu(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad * self.sig * (1 + self.x * (1 - self.sig))
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (x,) = self.graph_inputs
+        sig = x.sigmoid()
+        return grad * sig * (1 + x * (1 - sig))
+
 
 class Softplus(Function):
     """(1/β)·log(1 + e^(βx)), linear where βx > threshold: d/dx = σ(βx)."""
 
     def forward(self, x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
         scaled = x * np.asarray(beta, x.dtype)
-        self.linear = scaled > threshold
+        self.linear, self.beta = scaled > threshold, beta
         self.sig = stable_sigmoid(scaled)
         soft = (np.maximum(scaled, 0) + np.log1p(np.exp(-np.abs(scaled)))) / np.asarray(
             beta, x.dtype
@@ -126,3 +156,8 @@ class Softplus(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return np.where(self.linear, grad, grad * self.sig)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (x,) = self.graph_inputs
+        linear = grad._make(self.linear.astype(grad.dtype), False)
+        return grad * (linear + (1 - linear) * (x * self.beta).sigmoid())

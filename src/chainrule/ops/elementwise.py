@@ -8,6 +8,8 @@ each input's shape, so no op here deals with broadcasting.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.autograd import Function
@@ -22,6 +24,9 @@ class Add(Function):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return grad, grad
 
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        return grad, grad
+
 
 class Sub(Function):
     """a - b: d/da = 1, d/db = -1."""
@@ -30,6 +35,9 @@ class Sub(Function):
         return a - b
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
         return grad, (-grad if self.needs_input_grad[1] else None)
 
 
@@ -46,6 +54,11 @@ class Mul(Function):
         need_a, need_b = self.needs_input_grad
         return (grad * self.b if need_a else None, grad * self.a if need_b else None)
 
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        a, b = self.graph_inputs
+        need_a, need_b = self.needs_input_grad
+        return (grad * b if need_a else None, grad * a if need_b else None)
+
 
 class Div(Function):
     """a / b: d/da = 1/b, d/db = -a/b²."""
@@ -61,6 +74,11 @@ class Div(Function):
         grad_a = grad / self.b
         return (grad_a if need_a else None, -grad_a * self.a / self.b if need_b else None)
 
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        a, b = self.graph_inputs
+        need_a, need_b = self.needs_input_grad
+        return (grad / b if need_a else None, -grad * a / (b * b) if need_b else None)
+
 
 class Neg(Function):
     """-a: d/da = -1."""
@@ -69,6 +87,9 @@ class Neg(Function):
         return -a
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
+        return -grad
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
         return -grad
 
 
@@ -81,6 +102,9 @@ class Clone(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad
+
 
 class Cast(Function):
     """A change of floating dtype; the gradient is cast back to the input's dtype."""
@@ -91,6 +115,9 @@ class Cast(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad.astype(self.input_dtype)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad.to(self.input_dtype)
 
 
 class PowScalar(Function):
@@ -111,6 +138,13 @@ class PowScalar(Function):
         if p == 2:
             return grad * 2 * self.x
         return grad * (p * self.x ** np.asarray(p - 1, dtype=self.x.dtype))
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (x,) = self.graph_inputs
+        p = self.exponent
+        if p == 0:
+            return grad * 0
+        return grad * p * x ** (p - 1) if p != 2 else grad * 2 * x
 
 
 class Pow(Function):
@@ -137,6 +171,14 @@ class Pow(Function):
             grad_b = grad * self.out * log_a
         return grad_a, grad_b
 
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        # away from the edge cases backward handles (b = 0, a = 0): d/da = b·a^(b-1),
+        # d/db = a^b · ln a
+        a, b = self.graph_inputs
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad * b * a ** (b - 1) if need_a else None
+        return grad_a, (grad * out * a.log() if need_b else None)
+
 
 class Exp(Function):
     """eˣ: the derivative is the output itself, so forward saves the output."""
@@ -149,6 +191,9 @@ class Exp(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad * self.out
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad * out
 
 
 class Log(Function):
@@ -163,6 +208,9 @@ class Log(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad / self.x
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad / self.graph_inputs[0]
 
 
 class Sqrt(Function):
@@ -179,6 +227,9 @@ class Sqrt(Function):
         with np.errstate(divide="ignore"):
             return grad / (2 * self.out)
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad / (2 * out)
+
 
 class Abs(Function):
     """|x|: d/dx = sign(x) (0 at 0, as in PyTorch)."""
@@ -192,6 +243,9 @@ class Abs(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad * np.sign(self.x)
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad * grad._make(np.sign(self.x), False)
+
 
 class Tanh(Function):
     """tanh x: d/dx = 1 - tanh²x (from the saved output)."""
@@ -204,6 +258,9 @@ class Tanh(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad * (1 - self.out * self.out)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad * (1 - out * out)
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -224,6 +281,9 @@ class Sigmoid(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad * self.out * (1 - self.out)
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad * out * (1 - out)
+
 
 class Relu(Function):
     """max(0, x): the gradient passes where x > 0 (a max gate against the constant 0)."""
@@ -237,6 +297,9 @@ class Relu(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad * (self.out > 0)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad * grad._make((self.out > 0).astype(grad.dtype), False)
 
 
 class Clamp(Function):
@@ -256,6 +319,14 @@ class Clamp(Function):
             inside &= self.x <= self.high
         return grad * inside
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        inside = np.ones(self.x.shape, dtype=grad.dtype)
+        if self.low is not None:
+            inside *= self.x >= self.low
+        if self.high is not None:
+            inside *= self.x <= self.high
+        return grad * grad._make(inside, False)
+
 
 class Maximum(Function):
     """max(a, b) elementwise. Max gate: the gradient goes to the larger input (split on ties)."""
@@ -269,6 +340,10 @@ class Maximum(Function):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
         return grad * share_a.astype(grad.dtype), grad * (1 - share_a).astype(grad.dtype)
+
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        share_a = ((self.a > self.b) + 0.5 * (self.a == self.b)).astype(grad.dtype)
+        return grad * grad._make(share_a, False), grad * grad._make(1 - share_a, False)
 
 
 class Minimum(Function):
@@ -284,6 +359,10 @@ class Minimum(Function):
         share_a = (self.a < self.b) + 0.5 * (self.a == self.b)
         return grad * share_a.astype(grad.dtype), grad * (1 - share_a).astype(grad.dtype)
 
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        share_a = ((self.a < self.b) + 0.5 * (self.a == self.b)).astype(grad.dtype)
+        return grad * grad._make(share_a, False), grad * grad._make(1 - share_a, False)
+
 
 class Where(Function):
     """where(condition, a, b): the gradient goes to a where the condition holds, else to b."""
@@ -295,6 +374,13 @@ class Where(Function):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         zero = np.zeros((), dtype=grad.dtype)
         return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
+
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        zero = grad._make(np.zeros((), dtype=grad.dtype), False)
+        return (
+            Where.apply(grad, zero, condition=self.condition),
+            Where.apply(zero, grad, condition=self.condition),
+        )
 
 
 class CopyInto(Function):
@@ -316,3 +402,7 @@ class CopyInto(Function):
             np.zeros_like(grad) if need_x else None,
             grad.astype(self.src_dtype, copy=False) if need_src else None,
         )
+
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        need_x, need_src = self.needs_input_grad
+        return (grad * 0 if need_x else None, grad.to(self.src_dtype) if need_src else None)

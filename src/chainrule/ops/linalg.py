@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.autograd import Function
@@ -67,6 +69,27 @@ class MatMul(Function):
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
 
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        a, b = self.graph_inputs
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(1) if b.ndim == 1 else b
+        g = grad
+        if b.ndim == 1:
+            g = g.unsqueeze(-1)
+        if a.ndim == 1:
+            g = g.unsqueeze(-2)
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = g @ b2.transpose(-1, -2)
+            if a.ndim == 1:
+                grad_a = grad_a.squeeze(-2)
+        if need_b:
+            grad_b = a2.transpose(-1, -2) @ g
+            if b.ndim == 1:
+                grad_b = grad_b.squeeze(-1)
+        return grad_a, grad_b
+
 
 class Linear(Function):
     """y = x Wᵀ + b, fused into one node (one forward, one backward).
@@ -96,3 +119,13 @@ class Linear(Function):
         if len(needs) == 2:  # called without a bias
             return grad_x, grad_w
         return grad_x, grad_w, grad.sum(axis=0) if needs[2] else None
+
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, ...]:
+        x, weight = self.graph_inputs[0], self.graph_inputs[1]
+        needs = self.needs_input_grad
+        grad_x = grad @ weight if needs[0] else None
+        rows = grad.reshape(-1, grad.shape[-1])
+        grad_w = rows.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, rows.sum(0) if needs[2] else None

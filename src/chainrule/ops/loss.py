@@ -5,6 +5,8 @@ Only the prediction is a graph input; targets and weights are constants passed a
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.autograd import Function
@@ -63,6 +65,17 @@ class CrossEntropyIndex(Function):
         d_logits[self.rows, self.target] -= scale  # minus the one-hot, scaled the same way
         return d_logits
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (logits,) = self.graph_inputs
+        onehot = np.zeros(logits.shape, dtype=logits.dtype)
+        onehot[self.rows, self.target] = 1
+        scale = grad / self.denominator if self.reduction == "mean" else grad
+        if self.row_weight is not None:
+            scale = scale * grad._make(self.row_weight, False)
+        if scale.ndim:
+            scale = scale.unsqueeze(1)
+        return (logits.softmax(1) - grad._make(onehot, False)) * scale
+
 
 class BinaryCrossEntropy(Function):
     """BCE on probabilities: -(y log p + (1-y) log(1-p)), each log clamped at -100 (PyTorch's
@@ -89,6 +102,13 @@ class BinaryCrossEntropy(Function):
             local = local * self.weight
         scale = _upstream_scale(grad, self.reduction, p.size)
         return (local * scale).astype(p.dtype, copy=False)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (p,) = self.graph_inputs
+        local = (p - grad._make(self.target, False)) / (p * (1 - p)).clamp(min=1e-12)
+        if self.weight is not None:
+            local = local * grad._make(np.asarray(self.weight), False)
+        return local * (grad / p.numel() if self.reduction == "mean" else grad)
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -130,3 +150,15 @@ class BinaryCrossEntropyWithLogits(Function):
             local = local * self.weight
         scale = _upstream_scale(grad, self.reduction, self.z.size)
         return (local * scale).astype(self.z.dtype, copy=False)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (z,) = self.graph_inputs
+        y = grad._make(np.asarray(self.target, dtype=z.dtype), False)
+        if self.pos_weight is None:
+            local = z.sigmoid() - y
+        else:
+            w = grad._make(np.asarray(self.pos_weight, dtype=z.dtype), False)
+            local = (1 + (w - 1) * y) * z.sigmoid() - w * y
+        if self.weight is not None:
+            local = local * grad._make(np.asarray(self.weight, dtype=z.dtype), False)
+        return local * (grad / z.numel() if self.reduction == "mean" else grad)

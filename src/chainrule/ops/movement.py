@@ -21,6 +21,9 @@ class Reshape(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad.reshape(self.input_shape)
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad.reshape(self.input_shape)
+
 
 class Permute(Function):
     """Reorders dims; the gradient goes through the inverse permutation."""
@@ -32,6 +35,9 @@ class Permute(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad.transpose(np.argsort(self.axes))
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad.permute(*np.argsort(self.axes).tolist())
+
 
 class Expand(Function):
     """Broadcasts to a larger shape without copying; the engine sums the gradient back."""
@@ -41,6 +47,9 @@ class Expand(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad  # reduced to the input's shape by the engine's unbroadcast
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad
 
 
 def is_advanced(index: Any) -> bool:
@@ -70,6 +79,29 @@ class GetItem(Function):
         else:
             full[self.index] = grad
         return full
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return IndexScatter.apply(grad, index=self.index, shape=self.input_shape)
+
+
+class IndexScatter(Function):
+    """GetItem's backward as an op of its own, for double backward: zeros of `shape` with
+    the gradient added at `index`. It is linear, so its backward is GetItem again."""
+
+    def forward(self, grad: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+        self.index = index
+        full = np.zeros(shape, dtype=grad.dtype)
+        if is_advanced(index):
+            np.add.at(full, index, grad)
+        else:
+            full[index] = grad
+        return full
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return np.asarray(grad[self.index])
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return GetItem.apply(grad, index=self.index)
 
 
 class Gather(Function):
@@ -103,6 +135,11 @@ class Cat(Function):
     def backward(self, grad: np.ndarray) -> list[np.ndarray]:
         return np.split(grad, self.bounds, axis=self.axis)
 
+    def backward_graph(self, grad: Any, out: Any) -> list[Any]:
+        edges = [0, *self.bounds.tolist(), grad.shape[self.axis]]
+        lead = (slice(None),) * self.axis
+        return [grad[lead + (slice(lo, hi),)] for lo, hi in zip(edges, edges[1:], strict=False)]
+
 
 class Stack(Function):
     """Stacks same-shaped tensors along a new `axis`; each gets back its slice."""
@@ -113,6 +150,10 @@ class Stack(Function):
 
     def backward(self, grad: np.ndarray) -> list[np.ndarray]:
         return [np.take(grad, i, axis=self.axis) for i in range(grad.shape[self.axis])]
+
+    def backward_graph(self, grad: Any, out: Any) -> list[Any]:
+        lead = (slice(None),) * self.axis
+        return [grad[lead + (i,)] for i in range(grad.shape[self.axis])]
 
 
 class EmbeddingLookup(Function):
@@ -155,6 +196,15 @@ class SetItem(Function):
             grad_x = np.array(grad)
             grad_x[self.index] = 0
         return grad_x, (np.asarray(grad[self.index]) if need_value else None)
+
+    def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
+        need_x, need_value = self.needs_input_grad
+        grad_x = None
+        if need_x:
+            keep = np.ones(grad.shape, dtype=grad.dtype)
+            keep[self.index] = 0
+            grad_x = grad * grad._make(keep, False)
+        return grad_x, (grad[self.index] if need_value else None)
 
 
 class ViewScatter(Function):

@@ -6,6 +6,8 @@ Backward broadcasts the upstream gradient back over the reduced dims.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.autograd import Function
@@ -18,6 +20,14 @@ def _restore_dims(grad: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
     if keepdims or axis is None:
         return grad
     return np.expand_dims(grad, axis)
+
+
+def _restore_graph(grad: Any, shape: tuple[int, ...], axis: Axis, keepdims: bool) -> Any:
+    """_restore_dims for a gradient Tensor (double backward): the reduced dims as size 1."""
+    if keepdims or axis is None:
+        return grad
+    kept = [1 if i in axis else n for i, n in enumerate(shape)]
+    return grad.reshape(kept)
 
 
 def _count(shape: tuple[int, ...], axis: Axis) -> int:
@@ -34,6 +44,9 @@ class Sum(Function):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return np.broadcast_to(_restore_dims(grad, self.axis, self.keepdims), self.shape)
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return _restore_graph(grad, self.shape, self.axis, self.keepdims).expand(self.shape)
+
 
 class Mean(Function):
     """(1/N) Σ x over `axis`: each element gets 1/N of the upstream gradient."""
@@ -46,6 +59,11 @@ class Mean(Function):
         count = _count(self.shape, self.axis)
         scaled = _restore_dims(grad, self.axis, self.keepdims) / np.asarray(count, grad.dtype)
         return np.broadcast_to(scaled, self.shape)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        count = _count(self.shape, self.axis)
+        kept = _restore_graph(grad, self.shape, self.axis, self.keepdims)
+        return (kept / count).expand(self.shape)
 
 
 class Var(Function):
@@ -65,6 +83,13 @@ class Var(Function):
         with np.errstate(invalid="ignore"):  # N <= correction: nan, as the forward (and torch)
             return upstream * self.centered * factor
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        (x,) = self.graph_inputs
+        kept = _restore_graph(grad, x.shape, self.axis, self.keepdims)
+        centered = x - (x.mean() if self.axis is None else x.mean(self.axis, keepdim=True))
+        factor = 2 / self.denominator if self.denominator else float("inf")
+        return kept * centered * factor
+
 
 class Amax(Function):
     """Largest element over `axis`. Max gate: the gradient goes to the arg-max; tied maxima
@@ -82,6 +107,12 @@ class Amax(Function):
         ties = self.is_max.sum(axis=self.axis, keepdims=True)
         upstream = _restore_dims(grad, self.axis, self.keepdims)
         return self.is_max * (upstream / ties.astype(grad.dtype))
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        ties = self.is_max.sum(axis=self.axis, keepdims=True).astype(grad.dtype)
+        share = grad._make(self.is_max / ties, False)
+        shape = self.is_max.shape
+        return _restore_graph(grad, shape, self.axis, self.keepdims) * share
 
 
 class Softmax(Function):
@@ -103,6 +134,9 @@ class Softmax(Function):
         s = self.out
         return s * (grad - (grad * s).sum(axis=self.axis, keepdims=True))
 
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return out * (grad - (grad * out).sum(self.axis, keepdim=True))
+
 
 class LogSoftmax(Function):
     """log softmax(x) = x - max x - log Σ e^(x - max x) (the log-sum-exp trick).
@@ -120,3 +154,6 @@ class LogSoftmax(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad - np.exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
+
+    def backward_graph(self, grad: Any, out: Any) -> Any:
+        return grad - out.exp() * grad.sum(self.axis, keepdim=True)

@@ -93,7 +93,8 @@ class Conversion(TensorBase):
         """Keep `.grad` for this non-leaf tensor after backward."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        self._retains_grad = True
+        if self._ctx is not None:  # a leaf keeps its .grad anyway (retains_grad stays False)
+            self._retains_grad = True
 
     def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
         """The same values as a dtype (stays in the graph when the dtype is floating).

@@ -1,0 +1,99 @@
+"""Hooks on tensors' gradients (PyTorch's `Tensor.register_hook` and
+`register_post_accumulate_grad_hook`), and the handle that removes a hook.
+
+The registries are keyed weakly by tensor, so a hook never keeps its tensor alive, and the
+backward walk (chainrule.autograd) looks at them only when one is non-empty: tensors without
+hooks cost nothing.
+
+- `register_hook(hook)`: ``hook(grad) -> Tensor or None`` runs when the tensor's gradient is
+  complete, before it is stored in `.grad` (leaves, `retain_grad()` tensors) or passed on to
+  the ops that made the tensor; returning a Tensor replaces the gradient. Several hooks run
+  in registration order, each seeing the previous one's result.
+- `register_post_accumulate_grad_hook(hook)`: ``hook(tensor)`` runs on a leaf after its
+  `.grad` was updated (an optimizer can step in it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+_ids = itertools.count()
+
+
+class _Registry(dict[int, tuple[Any, dict[int, Callable[..., Any]]]]):
+    """id(tensor) -> (weak reference, hooks by handle id). Keyed by identity, not by a
+    WeakKeyDictionary, since `==` on tensors is elementwise; an entry goes with its tensor."""
+
+    def hooks(self, tensor: Any) -> dict[int, Callable[..., Any]] | None:
+        entry = self.get(id(tensor))
+        return entry[1] if entry is not None and entry[0]() is tensor else None
+
+    def add(self, tensor: Any) -> dict[int, Callable[..., Any]]:
+        hooks = self.hooks(tensor)
+        if hooks is None:
+            key = id(tensor)
+            hooks = {}
+            self[key] = (weakref.ref(tensor, lambda _: self.pop(key, None)), hooks)
+        return hooks
+
+
+tensor_hooks = _Registry()
+post_accumulate_hooks = _Registry()
+
+
+class RemovableHandle:
+    """What a `register_*hook` call returns (torch.utils.hooks.RemovableHandle): `remove()`
+    unregisters the hook; usable as a context manager that removes it on exit."""
+
+    def __init__(self, registry: dict[int, Any]) -> None:
+        self.id = next(_ids)
+        self._registry = registry  # the hooks of one tensor (not the tensor itself)
+
+    def remove(self) -> None:
+        self._registry.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def add(registry: _Registry, tensor: Any, hook: Callable[..., Any]) -> RemovableHandle:
+    """Register hook for tensor in one of the two registries."""
+    hooks = registry.add(tensor)
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def run_tensor_hooks(tensor: Any, grad: Any) -> Any:
+    """The gradient after tensor's hooks (grad as the walk carries it: an ndarray in the
+    ordinary pass, a Tensor under create_graph; the hooks always see a Tensor)."""
+    hooks = tensor_hooks.hooks(tensor)
+    if not hooks:
+        return grad
+    as_array = not hasattr(grad, "_data")
+    value = tensor._make(grad, False) if as_array else grad
+    for hook in tuple(hooks.values()):
+        replaced = hook(value)
+        if replaced is not None:
+            if not hasattr(replaced, "_data"):
+                raise TypeError(
+                    f"a tensor hook must return a Tensor or None, got {type(replaced).__name__}"
+                )
+            if tuple(replaced.shape) != tuple(value.shape):
+                raise RuntimeError(
+                    f"hook returned a gradient of shape {list(replaced.shape)}; expected "
+                    f"{list(value.shape)}"
+                )
+            value = replaced
+    return value._data if as_array else value
+
+
+def run_post_accumulate_hooks(tensor: Any) -> None:
+    for hook in tuple((post_accumulate_hooks.hooks(tensor) or {}).values()):
+        hook(tensor)
