@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from helpers import make_arrays
-from op_cases import ALL_CASES
 
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule.autograd import Function
+from tests.support.op_cases import ALL_CASES
+from tests.support.parity import make_arrays
 
 # ops whose gradient is computed but cannot be differentiated again (yet)
 ONCE_DIFFERENTIABLE = {
