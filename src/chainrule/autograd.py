@@ -178,6 +178,8 @@ def recording() -> Iterator[list[tuple[Function, tuple[Tensor, ...], dict[str, A
         yield ops
     finally:
         _recorders.remove(ops)
+
+
 _tensor_hooks = grad_hooks.tensor_hooks  # Tensor.register_hook (empty: nothing to do)
 _post_accumulate_hooks = grad_hooks.post_accumulate_hooks
 
