@@ -27,6 +27,7 @@ the truth (requests, frames, the backprop view and checkpoints see nothing of th
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from typing import TYPE_CHECKING, Any
@@ -43,13 +44,21 @@ if TYPE_CHECKING:
 
 def group_key(session: Session) -> tuple[Any, ...] | None:
     """Sessions with equal keys can train together; None: this one trains alone."""
+    return _cached(session)[0]
+
+
+def _cached(session: Session) -> tuple[tuple[Any, ...] | None, list[Any]]:
+    """The session's group key and parameter list, remade only when its model, optimizer,
+    config or data is a new object (every turn asks, for every playing tab)."""
     cached = session.group_cache
     parts = (session.model, session.optimizer, session.config, session.data)
-    if cached is not None and all(a is b for a, b in zip(cached[0], parts, strict=True)):
-        return cached[1]
-    key = _compute_key(session)
-    session.group_cache = (parts, key)
-    return key
+    if cached is None or any(a is not b for a, b in zip(cached[0], parts, strict=True)):
+        cached = session.group_cache = (
+            parts,
+            _compute_key(session),
+            list(session.model.parameters()),
+        )
+    return cached[1], cached[2]
 
 
 def _compute_key(session: Session) -> tuple[Any, ...] | None:
@@ -124,17 +133,21 @@ class Stack:
             moments = ()
         self.state = {name: np.zeros((n, width), dtype) for name in moments}
         self.steps = np.zeros(n, np.int64)
-        self.members = [list(s.model.parameters()) for s in sessions]
+        self.members = [_cached(s)[1] for s in sessions]
         for row, session in enumerate(sessions):
-            opt = session.optimizer
-            for i, p in enumerate(self.members[row]):
-                a, b = self.offsets[i], self.offsets[i + 1]
-                self.params[row, a:b] = p._data.ravel()
-                state = opt.state.get(p, {})
-                for name, array in self.state.items():
-                    if name in state:
-                        array[row, a:b] = state[name].ravel()
-                self.steps[row] = int(state.get("step", 0))
+            members, states = self.members[row], session.optimizer.state
+            np.concatenate([p._data.reshape(-1) for p in members], out=self.params[row])
+            per_param = [states.get(p, {}) for p in members]
+            for name, array in self.state.items():
+                saved = [state.get(name) for state in per_param]
+                if all(v is not None for v in saved):  # one copy a row (else: zeros, fresh)
+                    flat = [v.reshape(-1) for v in saved if v is not None]
+                    np.concatenate(flat, out=array[row])
+                else:
+                    for i, v in enumerate(saved):
+                        if v is not None:
+                            array[row, self.offsets[i] : self.offsets[i + 1]] = v.reshape(-1)
+            self.steps[row] = int(per_param[0].get("step", 0))
         lrs = [float(s.optimizer.param_groups[0]["lr"]) for s in sessions]
         self.lr = np.array(lrs, np.float64)
         rates = [s.config.reg_rate for s in sessions]
@@ -152,17 +165,24 @@ class Stack:
 
     def write_back(self) -> None:
         """Every session's parameters and optimizer state from its row."""
+        adam = self.rule[0] == "adam"
         for row, session in enumerate(self.sessions):
-            opt = session.optimizer
+            states = session.optimizer.state
+            step = int(self.steps[row])
             for i, p in enumerate(self.members[row]):
                 a, b = self.offsets[i], self.offsets[i + 1]
-                p._data[...] = self.params[row, a:b].reshape(p.shape)
-                if self.rule[0] == "adam" or self.state:
-                    state = opt.state.setdefault(p, {})
+                np.copyto(p._data, self.params[row, a:b].reshape(p.shape))
+                if adam or self.state:
+                    state = states.setdefault(p, {})
                     for name, array in self.state.items():
-                        state[name] = array[row, a:b].reshape(p.shape).copy()
-                    if self.rule[0] == "adam":
-                        state["step"] = int(self.steps[row])
+                        values = array[row, a:b].reshape(p.shape)
+                        kept = state.get(name)
+                        if kept is not None and kept.shape == p.shape:
+                            np.copyto(kept, values)
+                        else:
+                            state[name] = values.copy()
+                    if adam:
+                        state["step"] = step
 
     def infinite_layer(self, row: int) -> int | None:
         """The first layer (1-based) of a row whose weights or bias are not finite."""
@@ -273,8 +293,9 @@ def train_together(
     taken = np.zeros(len(order), np.int64)
     sums = np.zeros((len(order), stack.layers))
     failures: list[tuple[int, np.ndarray, np.ndarray, bool]] = []
-    for k in range(plans[0][0] if plans else 0):
-        active = sum(1 for p in plans if p[0] > k)
+    negated = [-p[0] for p in plans]  # ascending: how many still train at step k, by bisect
+    for k in range(-negated[0] if plans else 0):
+        active = bisect.bisect_left(negated, -k)
         lengths = [p[1] if k == p[0] - 1 else batch for p in plans[:active]]
         lo = 0
         while lo < active:
