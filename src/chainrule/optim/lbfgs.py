@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import enable_grad
+from chainrule.autograd import bump_version, enable_grad
 from chainrule.optim.line_search import strong_wolfe
 from chainrule.optim.optimizer import Optimizer, ParamsT, as_plain
 
@@ -109,6 +109,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p._data.size
             p._data += step * update[offset : offset + n].reshape(p._data.shape)
+            bump_version(p)  # in place, as torch's p.add_ (its version goes up)
             offset += n
 
     def _evaluate_along(
@@ -120,6 +121,7 @@ class LBFGS(Optimizer):
         flat_grad = self._flat_grad()
         for p, saved in zip(self._params, x, strict=True):
             p._data[...] = saved
+            bump_version(p)
         return loss, flat_grad
 
     # ---------------------------------------------------------------- the step

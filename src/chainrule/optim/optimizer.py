@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
-from chainrule.autograd import enable_grad
+from chainrule.autograd import bump_version, enable_grad
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -221,7 +221,17 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update_param(p._data, self._gradient_of(p), self.state[p], group)
+                    self._bump(p, group)
         return loss
+
+    @staticmethod
+    def _bump(p: Tensor, group: dict[str, Any]) -> None:
+        """The update was an in-place change of p, as torch's in-place step is: p's version
+        goes up (by one, torch's count for SGD, Adam, RMSprop, Adagrad ...; AdamW's decay is
+        a second change), so a graph that saved p before the step raises on backward."""
+        bump_version(p)
+        if group.get("decoupled_weight_decay"):
+            bump_version(p)
 
     @staticmethod
     def _gradient_of(p: Tensor) -> np.ndarray:
