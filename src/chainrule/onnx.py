@@ -39,9 +39,9 @@ Embedding       Gather (the input is the integer index tensor)
 =============== ==========================================================================
 
 Anything else (a custom Module, a subclass of a built-in layer, ModuleList, a loss) raises
-ValueError naming the layer. `export_run` exports the model of a `chainrule train` run
-folder, by default with the run's standardisation built in (the ONNX model then takes raw
-features).
+ValueError naming the layer. A `chainrule train` run folder is exported by ``chainrule
+export RUN model.onnx`` (or `chainrule.cli.export_run`), with the run's standardisation
+built in through `standardize`.
 
 Needs the ``onnx`` package (``pip install "chainrule[onnx]"``, which also installs
 onnxruntime to run the exported file); chainrule imports it only when exporting.
@@ -83,7 +83,7 @@ from chainrule.nn.modules.sparse import Embedding
 from chainrule.tensor import Tensor
 from chainrule.version import __version__
 
-__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "SUPPORTED_LAYERS", "export", "export_run"]
+__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "SUPPORTED_LAYERS", "export"]
 
 StrPath = str | os.PathLike[str]
 
@@ -382,7 +382,7 @@ def export(
     input_name: str = "input",
     output_name: str = "output",
     dynamic_batch: bool = True,
-    _prepend: tuple[np.ndarray, np.ndarray] | None = None,
+    standardize: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Write `model` (a Sequential of built-in layers) as an ONNX file at `path`.
 
@@ -397,6 +397,9 @@ def export(
         input_name, output_name: the names of the graph's input and output.
         dynamic_batch: leave the first dimension free ("batch"), else fix every dimension
             to the example's.
+        standardize: (mean, scale), arrays of the input's feature shape: the graph starts
+            with Sub and Div nodes computing (x - mean) / scale, so it takes raw features
+            for a model trained on standardised ones (``chainrule export`` passes a run's).
 
     Returns the path written. Raises ValueError naming the first unsupported layer,
     TypeError for a non-numeric example, ImportError (with the pip command) without onnx.
@@ -421,8 +424,8 @@ def export(
     graph.names.update({input_name, output_name})
     value = example
     current = input_name
-    if _prepend is not None:  # standardisation: (x - mean) / scale, before the first layer
-        mean, scale = _prepend
+    if standardize is not None:  # (x - mean) / scale, before the first layer
+        mean, scale = standardize
         current = graph.node(
             "Sub", [current, graph.constant("standardize.mean", mean, example.dtype)], "standardize"
         )
@@ -488,69 +491,11 @@ def export(
     return Path(path)
 
 
-def export_run(
-    run_dir: StrPath,
-    path: StrPath,
-    *,
-    include_standardization: bool = True,
-    opset: int = DEFAULT_OPSET,
-    dynamic_batch: bool = True,
-) -> Path:
-    """Export the model of a run folder (``run_dir/model.safetensors``) to ONNX at `path`.
-
-    The run's model was trained on standardised features, z = (x - mean) / std with the
-    training split's mean and std (saved in the checkpoint as ``scaler_mean`` and
-    ``scaler_std``). With `include_standardization` (the default) the exported graph starts
-    with Sub and Div nodes doing exactly that, so it takes raw features, as ``chainrule
-    predict`` does; without, it takes standardised ones. (A checkpoint without a scaler
-    is exported as it is.) The input is float32 of shape (batch, features), named
-    ``input``; the output is the model's raw output (logits for classification), named
-    ``output``.
-
-    Returns the path written. Raises FileNotFoundError for a folder without
-    model.safetensors, CheckpointError for a damaged one, ValueError for a model that is
-    not a Sequential of built-in layers.
-    """
-    from chainrule.checkpoint import load  # avoid an import cycle
-
-    checkpoint_path = Path(run_dir) / "model.safetensors"
-    if not checkpoint_path.is_file():
-        raise FileNotFoundError(
-            f"{checkpoint_path} does not exist: is {os.fspath(run_dir)} a chainrule run folder?"
+def __getattr__(name: str) -> object:
+    """`export_run` moved to the command line's package (it reads run folders)."""
+    if name == "export_run":
+        raise AttributeError(
+            "chainrule.onnx.export_run is now chainrule.cli.export_run (a run folder is the "
+            "command line's business; chainrule.onnx.export takes a model)"
         )
-    saved = load(checkpoint_path)
-    model = saved.model
-    if model is None:
-        raise ValueError(
-            f"{checkpoint_path} holds weights but no model architecture: only models saved "
-            "with their config (a Sequential of built-in layers) can be exported; build the "
-            "model, load the weights and call chainrule.onnx.export"
-        )
-    layers = _check_layers(model)
-    first = next((layer for _, layer in layers if isinstance(layer, (Linear, Embedding))), None)
-    if not isinstance(first, Linear):
-        raise ValueError(
-            f"cannot tell the input size of the model in {checkpoint_path} (it does not start "
-            "with a Linear layer): call chainrule.onnx.export with an example input"
-        )
-    dtype = first.weight._data.dtype
-    scaler = _scaler(saved.get("scaler_mean"), saved.get("scaler_std"))
-    feature_shape = scaler[0].shape if scaler is not None else (first.in_features,)
-    example = np.zeros((2, *feature_shape), dtype=dtype)
-    prepend = None
-    if include_standardization and scaler is not None:
-        mean, std = scaler
-        prepend = (mean.astype(dtype), np.where(std > 0, std, 1.0).astype(dtype))
-    return export(model, example, path, opset=opset, dynamic_batch=dynamic_batch, _prepend=prepend)
-
-
-def _scaler(mean: Any, std: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """A run's saved standardisation (float64 mean and std of the same shape), or None."""
-    arrays = [
-        np.asarray(v._data if isinstance(v, Tensor) else v, dtype=np.float64)
-        for v in (mean, std)
-        if isinstance(v, np.ndarray | Tensor)
-    ]
-    if len(arrays) != 2 or arrays[0].shape != arrays[1].shape:
-        return None
-    return arrays[0], arrays[1]
+    raise AttributeError(f"module 'chainrule.onnx' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """ONNX export: every supported layer runs in onnxruntime as it does in chainrule, the file
-passes the ONNX checker with a free batch dimension, run folders export with their
-standardisation, and unsupported models fail clearly."""
+passes the ONNX checker with a free batch dimension, a standardisation can be built in,
+and unsupported models fail clearly (run folders: tests/cli/test_export_run.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.checkpoint import save
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -403,81 +402,31 @@ def test_missing_onnx_gives_install_hint(tmp_path: Path, monkeypatch: pytest.Mon
         cx.export(nn.Sequential(nn.ReLU()), f32(1, 2), tmp_path / "m.onnx")
 
 
-# ---------------------------------------------------------------- run folders
-
-
-def fake_run(folder: Path, model: nn.Module, mean: np.ndarray, std: np.ndarray) -> Path:
-    """A run folder's checkpoint, laid out as chainrule.runs saves it."""
-    folder.mkdir()
-    entries = {"model": model, "epoch": 3, "scaler_mean": mean, "scaler_std": std}
-    save(entries, folder / "model.safetensors")
-    return folder
+# ---------------------------------------------------------------- standardisation
 
 
 @pytest.mark.parametrize("opset", [13, 17])
-def test_export_run_builds_in_the_standardisation(tmp_path: Path, opset: int) -> None:
+def test_standardize_builds_the_scaling_into_the_graph(tmp_path: Path, opset: int) -> None:
+    """`standardize=(mean, scale)` puts (x - mean) / scale before the first layer, so the
+    file takes raw features (what `chainrule export` does with a run's scaler)."""
     cr.manual_seed(14)
     model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 2))
-    mean = np.array([10.0, -4.0, 0.5])
-    std = np.array([3.0, 0.0, 0.25])  # a constant feature: only centred, as chainrule does
-    run = fake_run(tmp_path / "run", model, mean, std)
-    path = cx.export_run(run, tmp_path / "raw.onnx", opset=opset)
+    mean = np.array([10.0, -4.0, 0.5], dtype=np.float32)
+    scale = np.array([3.0, 1.0, 0.25], dtype=np.float32)
+    path = cx.export(model, f32(2, 3), tmp_path / "raw.onnx", opset=opset,
+                     standardize=(mean, scale))  # fmt: skip
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
-    raw = np.random.default_rng(0).standard_normal((9, 3)) * std + mean + 0.1
-    z = ((raw - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+    raw = np.random.default_rng(0).standard_normal((9, 3)) * scale + mean + 0.1
+    z = ((raw - mean) / scale).astype(np.float32)
     expected = model.eval()(cr.tensor(z)).detach().numpy()
     for n in (1, 4, 9):
         (got,) = session(path).run(None, {"input": raw[:n].astype(np.float32)})
         np.testing.assert_allclose(got, expected[:n], rtol=1e-5, atol=1e-5)
-
-    plain = cx.export_run(run, tmp_path / "standardized.onnx", include_standardization=False)
-    (got,) = session(plain).run(None, {"input": z})
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    plain = cx.export(model, f32(2, 3), tmp_path / "standardized.onnx")
     ops = [node.op_type for node in onnx.load(str(plain)).graph.node]
     assert "Sub" not in ops and "Div" not in ops
 
 
-def test_export_run_of_a_trained_run(tmp_path: Path) -> None:
-    from chainrule.runs import RunConfig, load_run, train_run
-    from chainrule.train import predict
-
-    config = RunConfig(data="moons", hidden=(8, 4), activation="gelu", epochs=2, samples=120,
-                       dropout=0.1, out=str(tmp_path / "run"))  # fmt: skip
-    train_run(config, progress=False, plots=False)
-    path = cx.export_run(tmp_path / "run", tmp_path / "model.onnx")
-    saved, model, _ = load_run(tmp_path / "run")
-    raw = np.random.default_rng(1).standard_normal((6, 2)) * 2
-    z = ((raw - saved["scaler_mean"]) / saved["scaler_std"]).astype(np.float32)
-    (got,) = session(path).run(None, {"input": raw.astype(np.float32)})
-    np.testing.assert_allclose(got, predict(model, z), rtol=1e-5, atol=1e-5)
-
-
-def test_export_run_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="run folder"):
-        cx.export_run(tmp_path, tmp_path / "m.onnx")
-
-    class Custom(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.fc = nn.Linear(2, 2)
-
-    (tmp_path / "custom").mkdir()
-    save({"model": Custom()}, tmp_path / "custom" / "model.safetensors")
-    with pytest.raises(ValueError, match="no model architecture"):
-        cx.export_run(tmp_path / "custom", tmp_path / "m.onnx")
-
-    (tmp_path / "emb").mkdir()
-    save({"model": nn.Sequential(nn.Embedding(5, 2))}, tmp_path / "emb" / "model.safetensors")
-    with pytest.raises(ValueError, match="example input"):
-        cx.export_run(tmp_path / "emb", tmp_path / "m.onnx")
-
-
-def test_export_run_without_a_scaler(tmp_path: Path) -> None:
-    cr.manual_seed(15)
-    model = nn.Sequential(nn.Linear(4, 3), nn.Sigmoid())
-    (tmp_path / "run").mkdir()
-    save(model, tmp_path / "run" / "model.safetensors")
-    path = cx.export_run(tmp_path / "run", tmp_path / "m.onnx")
-    x = inputs_like(f32(1, 4), 5, 0)
-    (got,) = session(path).run(None, {"input": x})
-    np.testing.assert_allclose(got, model(cr.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+def test_export_run_moved_to_the_command_line() -> None:
+    with pytest.raises(AttributeError, match=r"chainrule\.cli\.export_run"):
+        cx.export_run  # noqa: B018 - the attribute access is the test

@@ -182,7 +182,7 @@ def test_export_onnx_matches_the_run(tmp_path: Path) -> None:
     assert run_cli("export", str(out), str(tmp_path / "again.onnx")) == 0
     rows = tmp_path / "rows.csv"
     rows.write_text("x1,x2\n3,3\n-3,3\n0.5,-2\n")
-    from chainrule.runs import predict_file
+    from chainrule.cli import predict_file
 
     _, predicted = predict_file(out, rows)
     features = np.array([[3, 3], [-3, 3], [0.5, -2]], dtype=np.float32)

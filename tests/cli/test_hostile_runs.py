@@ -21,7 +21,7 @@ import pytest
 
 import chainrule
 from chainrule import checkpoint
-from chainrule.cli import main
+from chainrule.cli import RunFolderError, export_run, main
 
 TINY = ["--samples", "120", "--epochs", "2", "--no-progress", "--no-plots", "--seed", "3"]
 ENV = {**os.environ, "PYTHONPATH": str(Path(chainrule.__file__).parents[1])}
@@ -191,6 +191,11 @@ def test_malformed_run_metadata_is_one_line(
                  ["train", "--resume", str(run_copy), "--no-progress"]):  # fmt: skip
         code, err = run(capsys, *args)
         one_line_error(code, err, "model.safetensors")
+    # from Python, export_run reads the folder as the command does (run_schema's checks)
+    with pytest.raises(RunFolderError) as caught:
+        export_run(run_copy, run_copy / "m.onnx")
+    assert "\n" not in str(caught.value) and "model.safetensors" in str(caught.value)
+    assert not (run_copy / "m.onnx").exists()
 
 
 def test_a_model_that_does_not_fit_the_run_is_refused(
@@ -296,7 +301,7 @@ def _writable(folder: Path) -> bool:
 # ---------------------------------------------------------------------- class 5
 HOLD = """
 import sys, time
-from chainrule.run_folder import claim
+from chainrule.cli.run_folder import claim
 with claim(sys.argv[1]):
     print("holding", flush=True)
     time.sleep(600)

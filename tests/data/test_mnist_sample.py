@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from chainrule.cli import main
+from chainrule.cli.preparation import prepare_data
+from chainrule.cli.run_config import RunConfig, defaults_for
 from chainrule.data import load_dataset
 from chainrule.data import mnist_sample as sample_module
 from chainrule.data.mnist1d import mnist1d
 from chainrule.data.mnist_sample import mnist_sample, mnist_sample_path, mnist_sample_split
-from chainrule.runs import RunConfig, defaults_for, prepare_data
 
 
 def write_gz(path: Path, text: str) -> Path:
@@ -142,7 +143,7 @@ def test_given_flags_beat_the_dataset_defaults(tmp_path: Path) -> None:
                  "--no-progress", "--no-plots", "--out", str(out)]) == 0  # fmt: skip
     saved = json.loads((out / "history.json").read_text())
     assert len(saved["history"]["loss"]) == 1
-    from chainrule.runs import load_run
+    from chainrule.cli import load_run
 
     _, _, config = load_run(out)
     assert config.hidden == (16,) and config.lr == 0.01 and config.epochs == 1

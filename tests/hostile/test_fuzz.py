@@ -507,7 +507,7 @@ def test_fuzz_regressions(tmp_path: Path) -> None:
 
 def _seed_run() -> Path:
     """A small finished run folder: the seed the run-folder fuzzers mutate."""
-    from chainrule.runs import RunConfig, train_run
+    from chainrule.cli import RunConfig, train_run
 
     out = SCRATCH / "seed-run"
     config = RunConfig(data="xor", hidden=(4,), epochs=2, samples=80, out=str(out))
@@ -527,7 +527,7 @@ def test_run_folder_metadata_mutations(draw: Any) -> None:
     """Replace or delete values anywhere in a run checkpoint's entries (hostile metadata as
     stored, JSON in chainrule.contents): `load_run`, `evaluate_run` and `predict_file` may
     only refuse with a ValueError (RunFolderError, CheckpointError) naming the problem."""
-    from chainrule.runs import evaluate_run, load_run, predict_file
+    from chainrule.cli import evaluate_run, load_run, predict_file
 
     seed = SEED_RUN / "model.safetensors"
     header, body = split(seed.read_bytes())
@@ -581,7 +581,7 @@ def test_train_options_accept_only_meaningful_numbers(options: list[tuple[str, s
     """Any text for the numeric options of `chainrule train`: refused with a UsageError or
     a ValueError, or accepted as settings that are all finite and within the limits."""
     from chainrule.cli import UsageError, build_parser
-    from chainrule.runs import RunConfig, defaults_for
+    from chainrule.cli.run_config import RunConfig, defaults_for
 
     argv = ["train", "--data", "xor", *(part for pair in options for part in pair)]
     try:

@@ -27,9 +27,9 @@ def test_cli_trains_with_hardtanh_and_exports_it(tmp_path: Path) -> None:
     assert [type(m) for m in model] == [nn.Linear, nn.Hardtanh, nn.Linear]
     pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
-    import chainrule.onnx as cx
+    from chainrule.cli import export_run
 
-    path = cx.export_run(out, tmp_path / "run.onnx")
+    path = export_run(out, tmp_path / "run.onnx")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     x = np.random.default_rng(0).uniform(-6, 6, (9, 2)).astype(np.float32)
     assert session.run(None, {session.get_inputs()[0].name: x})[0].shape[0] == 9

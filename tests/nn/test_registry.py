@@ -129,7 +129,8 @@ def test_capture_replays_or_refuses(spec):
 
 
 def test_activation_names_are_one_map():
-    from chainrule.runs import ACTIVATIONS, RunConfig
+    from chainrule.cli import RunConfig
+    from chainrule.cli.factories import ACTIVATIONS
 
     names = registry.activation_names()
     assert names == ACTIVATIONS

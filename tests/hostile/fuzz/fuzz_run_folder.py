@@ -15,7 +15,7 @@ import atheris
 from common import SCRATCH, as_file, mutate, run
 
 with atheris.instrument_imports():
-    from chainrule.runs import RunConfig, load_run, predict_file, train_run
+    from chainrule.cli import RunConfig, load_run, predict_file, train_run
 
 SEED_RUN = SCRATCH / "seed-run"
 with warnings.catch_warnings():

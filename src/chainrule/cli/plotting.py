@@ -1,4 +1,5 @@
-"""Plots of a training run (matplotlib, Agg backend, PNG files written atomically).
+"""A run's plots (matplotlib, Agg backend, PNG files written atomically): the figures, and
+`draw_plots`, which picks those that fit the run's data.
 
 matplotlib is an optional extra (`pip install "chainrule[plots]"`); it is imported only
 when a plot is drawn.
@@ -7,13 +8,17 @@ when a plot is drawn.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from chainrule import nn
+from chainrule.cli.preparation import PreparedData
 from chainrule.files import atomic_write_bytes
+from chainrule.train import History, metrics, predict
 
 
 def _pyplot() -> Any:
@@ -125,3 +130,38 @@ def plot_misclassified(
         axis.set_title(f"{y_true[i]} → {y_pred[i]}", fontsize=9)
     figure.suptitle(f"misclassified: {int((y_true != y_pred).sum())} of {len(y_true)}", y=1.04)
     return _save(figure, path)
+
+
+MAX_PLOTTED_CLASSES = 100  # more classes than this get no confusion-matrix plot
+
+
+def draw_plots(
+    out: Path, model: nn.Module, data: PreparedData, history: History, outputs: np.ndarray
+) -> list[Path]:
+    """The run's PNG plots, from the model's `outputs` on the test split and, for 2-D data,
+    its predictions over the plane (matplotlib is optional: skipped with a note if missing)."""
+    try:
+        written = [plot_history(history.history, out / "history.png")]
+    except ImportError as error:  # the first plot finds matplotlib missing
+        print(f"note: no plots written ({error})", file=sys.stderr)
+        return []
+    X, y = data.test
+    if len(X) == 0:
+        return written
+    if data.classification:
+        labels = outputs.argmax(axis=1)
+        k = int(data.info.num_classes or outputs.shape[1])
+        if k <= MAX_PLOTTED_CLASSES:  # a k x k matrix: 10,000 classes would be 800 MB
+            matrix = metrics.confusion_matrix(y, labels, k)
+            written.append(plot_confusion_matrix(matrix, out / "confusion_matrix.png",
+                                                       data.info.class_names))  # fmt: skip
+        if data.info.n_features == 2:
+            written.append(plot_decision_boundary(
+                lambda grid: predict(model, grid, batch_size=1024).argmax(axis=1), X, y,
+                out / "decision_boundary.png"))  # fmt: skip
+        if data.info.image_shape is not None:
+            written.append(plot_misclassified(data.raw_test_X, y, labels,
+                                                    out / "misclassified.png"))  # fmt: skip
+    else:
+        written.append(plot_predictions(y.ravel(), outputs.ravel(), out / "predictions.png"))
+    return written

@@ -21,8 +21,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from chainrule.cli.run_schema import RunFolderError
 from chainrule.files import orphan_temporaries
-from chainrule.run_schema import RunFolderError
 
 try:
     import fcntl
