@@ -67,7 +67,7 @@ def check_model_fits(model: nn.Module, n_features: int, n_outputs: int, where: s
 
 def load_run(run_dir: str | Path) -> tuple[checkpoint.Checkpoint, nn.Module, RunConfig]:
     """The saved checkpoint of a run folder, its model and its settings, every field of
-    its metadata checked (`chainrule.run_schema`): RunFolderError naming the field."""
+    its metadata checked (`run_schema`): RunFolderError naming the field."""
     path = Path(run_dir) / MODEL_FILE
     if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(f"{path} does not exist: is {run_dir} a chainrule run folder?")
