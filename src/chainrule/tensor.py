@@ -22,6 +22,7 @@ from chainrule.size import Size
 from chainrule.tensor_parts.base import Scalar, TensorBase
 from chainrule.tensor_parts.conversion import Conversion
 from chainrule.tensor_parts.inplace import InPlace
+from chainrule.tensor_parts.inplace_shape import InPlaceShape
 from chainrule.tensor_parts.math import Math, arg_extreme, select_extreme
 from chainrule.tensor_parts.operators import Operators
 from chainrule.tensor_parts.shape import Shape, index_array, normalize_index
@@ -32,7 +33,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-class Tensor(Conversion, Operators, InPlace, Math, Shape):
+class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
     """A multi-dimensional array with reverse-mode automatic differentiation.
 
     Attributes:
