@@ -18,6 +18,7 @@ import chainrule as cr
 from chainrule import nn, optim
 from chainrule.train import fit
 from chainrule.train import metrics as M
+from chainrule.train.accumulate import array_of
 from chainrule.train.streaming import Streams
 
 fit_module = importlib.import_module("chainrule.train.fit")  # the module: train.fit is fit()
@@ -106,7 +107,7 @@ def test_regression_metrics_equal_the_full_epoch_ones_to_rounding(
         assert values[name] == pytest.approx(old, rel=1e-12, abs=1e-12), name
 
 
-class OldAccumulator(fit_module._Accumulator):
+class OldAccumulator(fit_module.Accumulator):
     """fit's accumulator as it was: every batch's outputs kept, metrics on all at once."""
 
     def __init__(self, metrics: Any, from_logits: bool | None, **options: Any) -> None:
@@ -115,7 +116,7 @@ class OldAccumulator(fit_module._Accumulator):
 
     def add(self, loss: Any, output: Any, target: Any, n: int, live: bool, **options: Any) -> None:
         super().add(loss, output, target, n, live, **options)
-        self.kept.append((fit_module._array(target).copy(), fit_module._array(output).copy()))
+        self.kept.append((array_of(target).copy(), array_of(output).copy()))
 
     def result(self, with_loss: bool = True, reducer: Any = None) -> dict[str, float]:
         logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
@@ -127,7 +128,7 @@ class OldAccumulator(fit_module._Accumulator):
 
 
 def train_history(classes: int, metrics: list[str], accumulator: Any, monkeypatch: Any) -> Any:
-    monkeypatch.setattr(fit_module, "_Accumulator", accumulator)
+    monkeypatch.setattr(fit_module, "Accumulator", accumulator)
     rng = np.random.default_rng(4)
     X = rng.normal(size=(700, 5)).astype(np.float32)
     if classes:
@@ -145,10 +146,10 @@ def train_history(classes: int, metrics: list[str], accumulator: Any, monkeypatc
 
 def test_fit_history_is_the_old_full_epoch_one(monkeypatch: pytest.MonkeyPatch) -> None:
     names = ["accuracy", "precision", "recall", "f1"]
-    streamed = train_history(5, names, fit_module._Accumulator, monkeypatch).history
+    streamed = train_history(5, names, fit_module.Accumulator, monkeypatch).history
     old = train_history(5, names, OldAccumulator, monkeypatch).history
     assert streamed == old  # bit for bit: classification metrics are counts
-    streamed = train_history(0, ["mse", "mae", "r2"], fit_module._Accumulator, monkeypatch)
+    streamed = train_history(0, ["mse", "mae", "r2"], fit_module.Accumulator, monkeypatch)
     old = train_history(0, ["mse", "mae", "r2"], OldAccumulator, monkeypatch)
     for key, values in old.history.items():
         assert streamed.history[key] == pytest.approx(values, rel=1e-12), key
@@ -174,3 +175,32 @@ def test_metric_memory_does_not_grow_with_the_epoch() -> None:
     rows, 80 MB for 20,000); streaming keeps three count vectors of 1,000."""
     small, large = peak_of_an_epoch(2_000, 1_000), peak_of_an_epoch(20_000, 1_000)
     assert large < small + 2_000_000, (small, large)
+
+
+@pytest.mark.parametrize("kind", ["classes", "binary scores", "regression"])
+def test_processes_merge_their_packed_counts_to_the_one_process_values(kind: str) -> None:
+    """Data-parallel fit exchanges Streams.pack() vectors, not outputs: three "processes"
+    (one of them without a batch) merged in rank order give the one-process values
+    (counts exactly, regression sums to rounding)."""
+    rng = np.random.default_rng(7)
+    if kind == "classes":
+        truth, prediction = rng.integers(0, 6, 90), rng.standard_normal((90, 6))
+        metrics, from_logits = CLASSIFICATION, None
+    elif kind == "binary scores":
+        truth, prediction = rng.integers(0, 2, 90), rng.standard_normal(90) * 3
+        metrics, from_logits = CLASSIFICATION, None
+    else:
+        truth = rng.standard_normal((90, 3)) * 5 + 2
+        prediction = truth + rng.standard_normal((90, 3))
+        metrics, from_logits = REGRESSION, None
+    whole = Streams(metrics, from_logits)
+    ranks = [Streams(metrics, from_logits) for _ in range(3)]
+    for start in range(0, 90, 10):  # rank 2 gets no batch
+        whole.add(truth[start : start + 10], prediction[start : start + 10])
+        ranks[(start // 10) % 2].add(truth[start : start + 10], prediction[start : start + 10])
+    merged = Streams(metrics, from_logits)
+    for packed in [r.pack() for r in ranks]:
+        merged.merge(packed)
+    expected = whole.values(None)
+    for name, value in merged.values(None).items():
+        assert value == pytest.approx(expected[name], rel=1e-12, abs=1e-12), name

@@ -10,8 +10,10 @@ together with N and Σ_r n_r·loss_r, which ride in the same message. So the ste
 the single-process step on the same global batch, up to floating-point summation order,
 also when the shares are uneven or some are empty. At the end of an epoch (and of a
 validation pass), `reduce_totals` sums the sample counts and loss sums in float64 and
-gathers every rank's predictions and targets, so loss, accuracy, F1, R² are exact over
-all samples, the same on every rank (callbacks such as EarlyStopping agree).
+`gather` hands every rank all ranks' streamed metric counts and sums (O(classes), not the
+outputs: `chainrule.train.streaming`), so loss, accuracy, F1, R² are those of all samples,
+the same on every rank (callbacks such as EarlyStopping agree). Only a custom metric
+function, which needs every output, has the predictions and targets gathered.
 
 Unlike `DistributedDataParallel`'s plain mean, the weights n_r / N make uneven shares
 exact; both use the same buckets.
@@ -56,6 +58,9 @@ class GradientAllReduce:
         gathered_predictions = _gather(predictions)
         gathered_targets = _gather(targets)
         return int(round(sums[0])), float(sums[1]), gathered_predictions, gathered_targets
+
+    def gather(self, vector: np.ndarray) -> list[np.ndarray]:
+        return allgather_arrays(np.asarray(vector, dtype=np.float64))
 
 
 def _gather(pieces: list[np.ndarray]) -> list[np.ndarray]:

@@ -31,11 +31,11 @@ from chainrule.autograd import no_grad
 from chainrule.data import DataLoader, TensorDataset
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
+from chainrule.train.accumulate import Accumulator, array_of, logits_hint
 from chainrule.train.callbacks import Callback, TerminateOnNaN, TrainState
 from chainrule.train.history import History
-from chainrule.train.metrics import CLASSIFICATION, Metric, get_metric
+from chainrule.train.metrics import Metric, get_metric
 from chainrule.train.progress import make_progress
-from chainrule.train.streaming import Streams
 from chainrule.train.types import ArrayLike, LossFn, Model, OptimizerLike, TrainData
 
 __all__ = ["Reducer", "as_loader", "check_finite", "evaluate", "fit", "predict"]
@@ -48,7 +48,7 @@ class Reducer(Protocol):
     the logs global (`chainrule.train.distributed.GradientAllReduce` does it over MPI)::
 
         g <- Σ_r n_r·g_r / Σ_r n_r        (reduce_step: the mean over the whole batch)
-        loss, metrics of the epoch over all processes' samples          (reduce_totals)
+        loss, metrics of the epoch over all processes' samples   (reduce_totals, gather)
     """
 
     def reduce_step(self, model: Any, loss: float, n: int) -> tuple[float, int]:
@@ -60,7 +60,12 @@ class Reducer(Protocol):
         self, samples: int, loss_sum: float, predictions: list[np.ndarray],
         targets: list[np.ndarray],
     ) -> tuple[int, float, list[np.ndarray], list[np.ndarray]]:  # fmt: skip
-        """Sum the sample counts and loss sums, gather everyone's predictions and targets."""
+        """Sum the sample counts and loss sums, gather everyone's predictions and targets
+        (kept for custom metric functions only; empty lists otherwise)."""
+        ...
+
+    def gather(self, vector: np.ndarray) -> list[np.ndarray]:
+        """Every process's `vector`, in rank order (the streamed metrics' counts)."""
         ...
 
 
@@ -185,102 +190,6 @@ def _num_samples(x: Any) -> int:
     return int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) else 1
 
 
-def _array(values: Any) -> np.ndarray:
-    return np.asarray(values._data if isinstance(values, Tensor) else values)
-
-
-# ---------------------------------------------------------------------- metrics
-def _logits_hint(loss_fn: Any) -> bool | None:
-    """True when the loss takes logits (BCEWithLogits), False for probabilities (BCE)."""
-    name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
-    if name in ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits"):
-        return True
-    if name in ("BCELoss", "binary_cross_entropy"):
-        return False
-    return None
-
-
-def _metric_value(fn: Metric, y_true: Any, y_pred: Any, from_logits: bool | None) -> float:
-    if fn in CLASSIFICATION and from_logits is not None:
-        return float(fn(y_true, y_pred, from_logits=from_logits))
-    return float(fn(y_true, y_pred))
-
-
-class _Accumulator:
-    """Sums a sample-weighted loss and streams the metrics (`chainrule.train.streaming`).
-
-    The epoch's loss is Σ_b n_b·loss_b / Σ_b n_b (exact for mean-reduced losses). The
-    built-in metrics come from running counts and sums, so memory does not grow with the
-    epoch and precision, F1 or R² are those of all the epoch's predictions, not averages
-    over batches (only a custom metric function keeps the epoch's outputs). The running
-    values shown live are batch-weighted averages.
-    """
-
-    def __init__(
-        self, metrics: Sequence[tuple[str, Metric]], from_logits: bool | None, keep: bool = False
-    ) -> None:
-        self.metrics, self.from_logits = metrics, from_logits
-        self.samples, self.loss_sum = 0, 0.0
-        self.streams = Streams(metrics, from_logits)
-        # data-parallel: the outputs are kept to be gathered from all ranks at the end
-        self.keep = keep
-        self.predictions: list[np.ndarray] = []
-        self.targets: list[np.ndarray] = []
-        self.live_sums = dict.fromkeys((name for name, _ in metrics), 0.0)
-        self.shown_samples, self.shown_loss_sum = 0, 0.0  # the running loss (global if reduced)
-
-    def add(
-        self,
-        loss: float | None,
-        output: Any,
-        target: Any,
-        n: int,
-        live: bool,
-        shown: tuple[float, int] | None = None,
-    ) -> None:
-        """Count a batch of `n` samples; `shown` is the (loss, size) of the whole batch
-        across processes when a `Reducer` made it global (the running display uses it)."""
-        self.samples += n
-        if loss is not None:
-            self.loss_sum += loss * n
-            step_loss, step_n = shown if shown is not None else (loss, n)
-            self.shown_samples += step_n
-            self.shown_loss_sum += step_loss * step_n
-        if not self.metrics or output is None:
-            return
-        prediction, truth = _array(output), _array(target)
-        if self.keep:
-            self.predictions.append(prediction)
-            self.targets.append(truth)
-        else:
-            self.streams.add(truth, prediction)
-        if live:
-            for name, fn in self.metrics:
-                self.live_sums[name] += n * _metric_value(fn, truth, prediction, self.from_logits)
-
-    def running(self, with_loss: bool = True) -> dict[str, float]:
-        logs = {"loss": self.shown_loss_sum / max(self.shown_samples, 1)} if with_loss else {}
-        logs.update({name: total / max(self.samples, 1) for name, total in self.live_sums.items()})
-        return logs
-
-    def result(self, with_loss: bool = True, reducer: Reducer | None = None) -> dict[str, float]:
-        if reducer is not None:  # every rank's samples: the logs are global
-            self.samples, self.loss_sum, predictions, targets = reducer.reduce_totals(
-                self.samples, self.loss_sum, self.predictions, self.targets
-            )
-            self.streams = Streams(self.metrics, self.from_logits)
-            for truth, prediction in zip(targets, predictions, strict=True):
-                self.streams.add(truth, prediction)
-        if self.samples == 0:
-            raise ValueError("no batches: the data is empty (or smaller than one batch)")
-        logs = {"loss": self.loss_sum / self.samples} if with_loss else {}
-        if self.metrics:
-            logs.update(self.streams.values(
-                lambda fn, truth, prediction: _metric_value(fn, truth, prediction,
-                                                            self.from_logits)))  # fmt: skip
-        return logs
-
-
 # ---------------------------------------------------------------------- fit
 def _call(callbacks: Sequence[Callback], hook: str, state: TrainState) -> None:
     for callback in callbacks:
@@ -297,7 +206,7 @@ def _train_epoch(
 ) -> dict[str, float] | None:
     """One epoch of the plain loop; the logs, or None when a callback stopped it midway."""
     model, loss_fn, optimizer = state.model, state.loss_fn, state.optimizer
-    totals = _Accumulator(metrics, _logits_hint(loss_fn), keep=reducer is not None)
+    totals = Accumulator(metrics, logits_hint(loss_fn))
     for index, batch in enumerate(loader):
         x, y = _split_batch(batch)
         n = _num_samples(x)
@@ -449,7 +358,7 @@ def _evaluate_loader(
     metrics: Sequence[tuple[str, Metric]],
     reducer: Reducer | None = None,
 ) -> dict[str, float]:
-    totals = _Accumulator(metrics, _logits_hint(loss_fn), keep=reducer is not None)
+    totals = Accumulator(metrics, logits_hint(loss_fn))
     was_training = model.training
     model.eval()
     try:
@@ -504,7 +413,7 @@ def predict(model: Model, X: ArrayLike, batch_size: int = 256) -> np.ndarray:  #
         with no_grad():
             for batch in batches:
                 x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outputs.append(_array(model(x)))
+                outputs.append(array_of(model(x)))
     finally:
         model.train(was_training)
     return np.concatenate(outputs) if outputs else np.zeros(0)

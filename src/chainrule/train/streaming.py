@@ -19,6 +19,11 @@ once on their concatenation: memory grew with the epoch (a CSV of 100,000 classe
 A metric function that is not built in (``fit(metrics=[my_fn])``) cannot be streamed: for
 those only, the epoch's outputs and targets are still kept and concatenated.
 
+Data-parallel training (`chainrule train --nproc`) exchanges these counts and sums, not the
+outputs: each process packs its own (`Streams.pack`, one float64 vector of O(C) or O(K)
+values), every process receives all of them and merges the others' (`Streams.merge`); the
+counts are exact, the sums equal the one-process values to rounding.
+
 Memory: O(C) for classification, O(K) outputs for regression, whatever the epoch size.
 """
 
@@ -89,6 +94,22 @@ class _Counts:
         self.correct += int(hit.sum())
         self.n += len(true)
 
+    def pack(self) -> list[float]:
+        """[C, correct, n, TP..., predicted..., actual...] (integers, exact in float64)."""
+        size = len(self.tp)
+        return [size, self.correct, self.n, *self.tp, *self.predicted, *self.actual]
+
+    @classmethod
+    def unpack(cls, values: np.ndarray, at: int) -> tuple[_Counts, int]:
+        counts = cls()
+        size = int(values[at])
+        counts.correct, counts.n = int(values[at + 1]), int(values[at + 2])
+        at += 3
+        for name in ("tp", "predicted", "actual"):
+            setattr(counts, name, values[at : at + size].astype(np.int64))
+            at += size
+        return counts, at
+
     def plus(self, other: _Counts) -> _Counts:
         total = _Counts()
         size = max(len(self.tp), len(other.tp))
@@ -122,6 +143,22 @@ class _Labels:
                 self.low, self.high = min(self.low, scores.min()), max(self.high, scores.max())
             return
         self.sure.add(*M._labels(y_true, scores, 0.5, self.from_logits))
+
+    def pack(self) -> list[float]:
+        head = [float(self.low), float(self.high), float(self.scores_seen)]
+        return head + self.sure.pack() + self.either[True].pack() + self.either[False].pack()
+
+    def merge(self, values: np.ndarray) -> None:
+        """Add another process's packed counts (`pack`) to these."""
+        self.low, self.high = min(self.low, values[0]), max(self.high, values[1])
+        self.scores_seen = self.scores_seen or bool(values[2])
+        at = 3
+        for key in ("sure", True, False):
+            counts, at = _Counts.unpack(values, at)
+            if key == "sure":
+                self.sure = self.sure.plus(counts)
+            else:
+                self.either[bool(key)] = self.either[bool(key)].plus(counts)
 
     def counts(self) -> _Counts:
         logits = self.scores_seen and not (self.low >= 0.0 and self.high <= 1.0)
@@ -172,6 +209,40 @@ class _Regression:
         self.low = np.minimum(self.low, true.min(axis=0))
         self.high = np.maximum(self.high, true.max(axis=0))
 
+    def pack(self) -> list[float]:
+        """[n, rows, K, the squared and absolute sums, then per output: the shift, the
+        centred sums, the residuals, the range] (K = 0 before any row)."""
+        width = 0 if self.shift is None else len(self.shift)
+        head = [self.n, self.rows, width, float(self.squared.value), float(self.absolute.value)]
+        if not width:
+            return head
+        vectors = (self.shift, self.centred.value, self.centred_sq.value, self.residual.value,
+                   self.low, self.high)  # fmt: skip
+        return head + [
+            float(v) for vector in vectors for v in np.broadcast_to(np.asarray(vector), width)
+        ]
+
+    def merge(self, values: np.ndarray) -> None:
+        """Add another process's sums (`pack`). Its centred sums are about its own shift
+        c_r; about this one's c: Σ(y - c) = Σ(y - c_r) + n·δ and
+        Σ(y - c)² = Σ(y - c_r)² + 2δ·Σ(y - c_r) + n·δ², with δ = c_r - c."""
+        n, rows, width = int(values[0]), int(values[1]), int(values[2])
+        self.n += n
+        self.squared.add(float(values[3]))
+        self.absolute.add(float(values[4]))
+        if not width:
+            return
+        shift, centred, centred_sq, residual, low, high = values[5:].reshape(6, width)
+        if self.shift is None:
+            self.shift = shift.copy()
+        delta = shift - self.shift
+        self.centred.add(centred + rows * delta)
+        self.centred_sq.add(centred_sq + 2 * delta * centred + rows * delta**2)
+        self.residual.add(residual)
+        self.rows += rows
+        self.low = np.minimum(self.low, low)
+        self.high = np.maximum(self.high, high)
+
     def value(self, fn: Any) -> float:
         if fn is M.mse:
             return self.squared.value / self.n if self.n else float("nan")
@@ -211,6 +282,28 @@ class Streams:
         if self.custom:  # a function of all the epoch's outputs: they must be kept
             self.kept[0].append(y_true)
             self.kept[1].append(y_pred)
+
+    def pack(self) -> np.ndarray:
+        """The running counts and sums as one float64 vector, for data-parallel training:
+        every process sends its own, and `merge` adds the others' (O(classes) or
+        O(outputs), whatever the epoch's size). Custom metrics' kept arrays are not in it."""
+        parts: list[float] = []
+        if self.labels is not None:
+            labels = self.labels.pack()
+            parts += [len(labels), *labels]
+        if self.regression is not None:
+            parts += self.regression.pack()
+        return np.asarray(parts, dtype=np.float64)
+
+    def merge(self, packed: np.ndarray) -> None:
+        """Add another process's `pack()` to this one's counts and sums."""
+        at = 0
+        if self.labels is not None:
+            size = int(packed[0])
+            self.labels.merge(packed[1 : 1 + size])
+            at = 1 + size
+        if self.regression is not None:
+            self.regression.merge(packed[at:])
 
     def values(self, custom_value: Any) -> dict[str, float]:
         """Each metric's epoch value; `custom_value(fn, y_true, y_pred)` computes those
