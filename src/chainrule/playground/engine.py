@@ -10,17 +10,20 @@ serves, in this order:
    turns, so an edit waits for at most one turn;
 2. a training *turn* of the next ready tab in the ring, together with every other ready
    tab whose network can be stacked with it (`batched.group_key`: same shape, loss,
-   optimizer kind, batch size): a tab alone trains up to the end of its epoch or `TURN_S`
-   seconds; a group trains to the end of each one's epoch (at most `GROUP_TURN_S`) as one
-   stacked step for all (`batched.train_together`: 40 default tabs cost about what 5 cost
-   one by one). Then each tab whose last frame is old enough gets a frame, and the group
-   goes to the back of the ring: every tab gets a turn in every round, first come or not.
+   optimizer kind, batch size), as one stacked step for all (`batched.train_together`:
+   an epoch of 40 default tabs costs about what 2 cost one by one; a lone tab takes the
+   same path, the fastest there is for these networks): to the end of each one's epoch,
+   or `TURN_S` seconds for a lone tab, `GROUP_TURN_S` for a group. A tab whose network has
+   no stacked step (`group_key` None) trains alone through `Session.train`. Then each tab
+   whose last frame is old enough gets a frame, and the group goes to the back of the
+   ring: every tab gets a turn in every round, first come or not.
 
 A frame (a forward pass over 10,900 grid and data points, and the heatmaps' bytes) costs
-about a third of an epoch of the default network. With one tab, frames come every
+about four epochs of a stacked default tab. With one tab, frames come every
 `FRAME_INTERVAL_S` (30 a second); with many, each tab's frames are spaced so that frames
-take at most `FRAME_SHARE` of the engine's time and the rest goes to training: with 40
-tabs, a few frames a second each (the measured figures are in docs/playground.md).
+take at most `FRAME_SHARE` of the engine's time and the rest goes to training (the
+measured figures are in docs/playground.md: on a loaded machine, well under one frame a
+second each for 40 tabs).
 
 A tab takes a turn only when it is *ready*: playing, its page has drawn all but at most
 one of the frames sent (`MAX_AHEAD`: the page acknowledges each frame it drew), and at
@@ -192,10 +195,12 @@ class Engine:
         started = time.monotonic()
         sessions = [p.session for p in group]
         with ENGINE_LOCK:
-            if len(group) == 1:
+            if batched.group_key(sessions[0]) is None:  # no stacked step for this one
                 ended = [sessions[0].train(budget=self.turn_s)]
-            else:  # to the end of the epoch: the gather and write-back paid once
-                ended = batched.train_together(sessions, budget=GROUP_TURN_S)
+            else:  # the stacked step (even for one tab: the fastest there is for these),
+                # to the end of each epoch: the gather and write-back paid once
+                budget = self.turn_s if len(group) == 1 else GROUP_TURN_S
+                ended = batched.train_together(sessions, budget=budget)
         self.turns += 1
         interval = self.frame_interval()
         for player, epoch_ended in zip(group, ended, strict=True):
