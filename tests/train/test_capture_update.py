@@ -74,6 +74,7 @@ def test_the_written_out_update_is_bitwise_optimizer_step(name: str) -> None:
         assert step(xb, yb).item() == eager_loss.item()
     for a, b in zip(eager_model.parameters(), captured_model.parameters(), strict=True):
         assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+        assert a._version == b._version  # each update an in-place change, as step()'s
     for a, b in zip(eager_model.parameters(), captured_model.parameters(), strict=True):
         for key, value in eager_opt.state[a].items():
             assert np.array_equal(value, captured_opt.state[b][key]), key

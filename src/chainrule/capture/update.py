@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autograd import bump_version
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer
 from chainrule.optim.sgd import SGD
@@ -87,6 +88,7 @@ def write_update(program: Any, optimizer: Optimizer) -> list[Any] | None:
     write.bind("groups", optimizer.param_groups)
     write.bind("optimizer", optimizer)
     write.bind("math", math)
+    write.bind("bump", bump_version)  # each update is an in-place change (Optimizer._bump)
     all_plain = type(optimizer) is SGD and all(_plain_sgd(g) for g in optimizer.param_groups)
     write(f"if update:  # {type(optimizer).__name__}.step, written out")
     write.indent += 1
@@ -159,6 +161,7 @@ def _sgd_group(
             else:  # the same product and difference, the product into kept memory
                 (s,) = temporaries(array, parameter, 1)
                 write(f"{array} -= np.multiply({grad}, lr, out={s})")
+            write(f"bump(tensor[{keys[array]!r}])")
         return
     write("lr, momentum = float(group['lr']), float(group['momentum'])")
     write("dampening, weight_decay = float(group['dampening']), float(group['weight_decay'])")
@@ -187,6 +190,7 @@ def _sgd_group(
             else:
                 g = "buf"
         write(f"{array} -= np.multiply({g}, lr, out={s})")
+        write(f"bump(tensor[{keys[array]!r}])")
 
 
 def _adam_group(program: Any, group: dict[str, Any], members: list[Any], names: dict[int, str],
@@ -229,3 +233,6 @@ def _adam_group(program: Any, group: dict[str, Any], members: list[Any], names: 
         write(f"np.divide(m, {s}, out={s})")
         write(f"np.multiply({s}, lr / (1 - beta1**step), out={s})")
         write(f"{array} -= {s}")
+        bumps = 2 if group.get("decoupled_weight_decay", False) else 1  # as Optimizer._bump
+        for _ in range(bumps):
+            write(f"bump(tensor[{keys[array]!r}])")
