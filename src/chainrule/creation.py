@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule import dtypes
 from chainrule.devices import check_device
-from chainrule.random import Generator, numpy_stream
+from chainrule.random import Generator, boxmuller, draws, resolve
 from chainrule.tensor import Tensor
 
 
@@ -227,24 +227,20 @@ def randn(
     *size: Any, generator: Generator | None = None, dtype: Any = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
-    """Standard normal samples."""
+    """Standard normal samples: torch's numbers for the same seed (`chainrule.random`)."""
     dt = _float(dtype)
-    draw = dt if dt in (dtypes.float32, dtypes.float64) else dtypes.float32
-    array = numpy_stream(generator).standard_normal(_size(size), dtype=draw)
-    return _wrap(np.asarray(array, dtype=dt), requires_grad, **kw)
+    array = boxmuller.normal(resolve(generator), _size(size), dt)
+    return _wrap(array, requires_grad, **kw)
 
 
 def rand(
     *size: Any, generator: Generator | None = None, dtype: Any = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
-    """Uniform samples on [0, 1)."""
+    """Uniform samples on [0, 1): torch's numbers for the same seed."""
     dt = _float(dtype)
-    draw = dt if dt in (dtypes.float32, dtypes.float64) else dtypes.float32
-    array = numpy_stream(generator).random(_size(size), dtype=draw)
-    if dt != draw:  # float16 rounds values just below 1 up to 1: keep [0, 1)
-        array = np.minimum(array.astype(dt), np.nextafter(dt.type(1), dt.type(0)))
-    return _wrap(np.asarray(array, dtype=dt), requires_grad, **kw)
+    array = draws.uniform(resolve(generator), _size(size), dt)
+    return _wrap(array, requires_grad, **kw)
 
 
 def randint(
@@ -256,18 +252,19 @@ def randint(
         low, high = 0, low
     if isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
-    array = numpy_stream(generator).integers(low, high, size=_size((size,)), dtype=np.int64)
     dt = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
-    return _wrap(np.asarray(array).astype(dt, copy=False), requires_grad, **kw)
+    wide = dt in (dtypes.int64, dtypes.float32, dtypes.float64)
+    array = draws.integers(resolve(generator), int(low), int(high), _size((size,)), wide)
+    return _wrap(array.astype(dt, copy=False), requires_grad, **kw)
 
 
 def randperm(
     n: int, *, generator: Generator | None = None, dtype: Any = None, requires_grad: bool = False,
     **kw: Any,
 ) -> Tensor:  # fmt: skip
-    """A random permutation of 0..n-1."""
+    """A random permutation of 0..n-1 (torch's Fisher-Yates, so torch's order for a seed)."""
     dt = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
-    array = numpy_stream(generator).permutation(int(n)).astype(dt)
+    array = draws.randperm(resolve(generator), int(n)).astype(dt)
     return _wrap(array, requires_grad, **kw)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.creation import write_out
 from chainrule.ops.scan import Einsum
-from chainrule.random import Generator, numpy_stream
+from chainrule.random import Generator, boxmuller, numpy_stream, resolve
 from chainrule.tensor import Tensor
 
 # Tensor methods that are also torch functions (the rest are methods only: x.half(), ...)
@@ -284,7 +284,16 @@ def normal(
         shape = np.broadcast_shapes(np.shape(mean_a), np.shape(std_a))
     like = next((t.dtype for t in (mean, std) if isinstance(t, Tensor)), None)
     target = dtypes.as_dtype(dtype) if dtype is not None else like or dtypes.get_default_dtype()
-    values = numpy_stream(generator).normal(mean_a, std_a, shape).astype(target)
+    gen = resolve(generator)
+    shape = tuple(int(n) for n in shape)
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        values = boxmuller.normal(gen, shape, target, float(mean_a), float(std_a))
+    elif not isinstance(std, Tensor):  # torch: normal_(0, std), then + mean
+        values = boxmuller.normal(gen, shape, target, 0.0, float(std_a))
+        values = values + np.asarray(mean_a, target)
+    else:  # torch: normal_(0, 1), then * std + mean, in the result's dtype
+        values = boxmuller.normal(gen, shape, target)
+        values = values * np.asarray(std_a, target) + np.asarray(mean_a, target)
     result = Tensor._make(np.asarray(values), False)
     return result if out is None else write_out(out, result)
 

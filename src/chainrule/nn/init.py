@@ -2,9 +2,9 @@
 
 Every function overwrites ``tensor._data`` in place (same ndarray, same dtype), records no
 graph (a leaf with ``requires_grad=True`` stays a leaf), and returns the tensor. The random
-ones take an optional `chainrule.Generator` (the default generator when None); samples are
-drawn in float64 and rounded to the tensor's dtype, so a seed gives the same values whatever
-the dtype, up to rounding.
+ones take an optional `chainrule.Generator` (the default generator when None) and draw as
+torch's ``uniform_``/``normal_`` kernels do in the tensor's dtype, so after the same seed
+they give torch's values bit for bit (float32 and float64).
 
 For a weight of shape ``(out, in, *kernel)``, with ``r = prod(kernel)`` (1 for a matrix)::
 
@@ -19,7 +19,6 @@ For a weight of shape ``(out, in, *kernel)``, with ``r = prod(kernel)`` (1 for a
 
 where kaiming's ``gain = calculate_gain(nonlinearity, a)`` and ``fan_mode`` is ``fan_in``
 (keeps the forward activations' variance) or ``fan_out`` (keeps the backward gradients').
-The numbers differ from PyTorch's for the same seed; the distributions are the same.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from chainrule.random import Generator, numpy_stream
+from chainrule.random import Generator, boxmuller, draws, resolve
 from chainrule.tensor import Tensor
 
 __all__ = [
@@ -125,10 +124,9 @@ def _fill_uniform(tensor: Tensor, a: float, b: float, generator: Generator | Non
             f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}"
         )
     data = tensor._data
-    # a + (b - a) * u with u in [0, 1), in float64. For symmetric bounds b - a is exact, so the
-    # values lie in [a, b]; rounding to a narrower dtype is monotone, so they stay within the
-    # bounds rounded to that dtype.
-    data[...] = numpy_stream(generator).uniform(a, b, size=data.shape)
+    # torch's uniform_ kernel: a + (b - a) u in the tensor's dtype, u from 24 bits (53 for
+    # float64), so a seed gives torch's weights bit for bit
+    data[...] = draws.uniform(resolve(generator), data.shape, data.dtype, a, b)
     return tensor
 
 
@@ -137,7 +135,8 @@ def _fill_normal(tensor: Tensor, mean: float, std: float, generator: Generator |
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     data = tensor._data
-    data[...] = numpy_stream(generator).normal(mean, std, size=data.shape)
+    contiguous = bool(data.flags.c_contiguous)
+    data[...] = boxmuller.normal(resolve(generator), data.shape, data.dtype, mean, std, contiguous)
     return tensor
 
 

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy as np
 
-from chainrule.random import Generator, numpy_stream
+from chainrule.random import Generator, boxmuller, draws, resolve
+from chainrule.random.boxmuller import libm
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, _plain, method
 
 
-def _stream(generator: Generator | None) -> np.random.Generator:
-    return numpy_stream(generator)
+def _gen(generator: Generator | None) -> Generator:
+    return resolve(generator)
 
 
 def _fill_random(self: Tensor, values: np.ndarray) -> Tensor:
     return self.copy_(_plain(np.asarray(values).astype(self.dtype, copy=False)))
 
 
+def _contiguous(self: Tensor) -> bool:
+    return bool(self._data.flags.c_contiguous)
+
+
 @method("normal_")
 def normal_(
     self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Generator | None = None
 ) -> Tensor:
-    return _fill_random(self, _stream(generator).normal(mean, std, self.shape))
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    values = boxmuller.normal(
+        _gen(generator), self.shape, self.dtype, float(mean), float(std), _contiguous(self)
+    )
+    return _fill_random(self, values)
 
 
 @method("uniform_")
@@ -37,61 +48,90 @@ def uniform_(
     **kw: float,
 ) -> Tensor:
     from_ = kw.get("from", from_)
-    return _fill_random(self, _stream(generator).uniform(from_, to, self.shape))
+    if from_ > to:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}"
+        )
+    return _fill_random(self, draws.uniform(_gen(generator), self.shape, self.dtype, from_, to))
 
 
 @method("bernoulli_")
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
-    probability = _array(p)
-    return _fill_random(self, _stream(generator).random(self.shape) < probability)
+    if isinstance(p, Tensor):
+        probability = np.broadcast_to(_array(p), self.shape)
+        return _fill_random(self, draws.bernoulli_tensor(_gen(generator), probability))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _fill_random(self, draws.bernoulli_scalar(_gen(generator), self.shape, float(p)))
 
 
 @method("exponential_")
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
-    return _fill_random(self, _stream(generator).exponential(1 / lambd, self.shape))
+    return _fill_random(self, draws.exponential(_gen(generator), self.shape, lambd, self.dtype))
 
 
 @method("log_normal_")
 def log_normal_(
     self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None
 ) -> Tensor:
-    return _fill_random(self, _stream(generator).lognormal(mean, std, self.shape))
+    """exp of the scalar normal sampler (torch's lognormal_distribution)."""
+    normals = boxmuller.scalar_normals(_gen(generator), self.numel(), mean, std)
+    return _fill_random(self, libm(math.exp, normals).reshape(self.shape))
 
 
 @method("cauchy_")
 def cauchy_(
     self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None
 ) -> Tensor:
-    return _fill_random(self, median + sigma * _stream(generator).standard_cauchy(self.shape))
+    """median + sigma tan(pi (u - 1/2)), u a uniform double."""
+    u = boxmuller.uniform01(_gen(generator), self.numel(), np.dtype(np.float64))
+    values = median + sigma * libm(math.tan, math.pi * (u - 0.5))
+    return _fill_random(self, values.reshape(self.shape))
 
 
 @method("geometric_")
 def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
-    return _fill_random(self, _stream(generator).geometric(p, self.shape))
+    """ceil(log(u) / log(1 - p)), u a uniform double: the number of trials to a success."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    u = boxmuller.uniform01(_gen(generator), self.numel(), np.dtype(np.float64))
+    with np.errstate(divide="ignore"):
+        values = np.ceil(libm(math.log, u) / math.log(1 - p))
+    return _fill_random(self, values.reshape(self.shape))
 
 
 @method("random_")
 def random_(
     self: Tensor,
-    from_: builtins.int = 0,
+    from_: Any = None,
     to: Any = None,
     *,
     generator: Generator | None = None,
     **kw: Any,
 ) -> Tensor:
+    """Integers on [from, to), on [0, to) for random_(to), else over the dtype's range
+    ([0, 2^mantissa] for floats, [0, max] for integers)."""
     low = kw.get("from", from_)
-    if to is None:  # random_(to) or random_(): [0, to) or the dtype's range
-        low, to = (
-            (0, low) if low else (0, 2**24 if self.dtype.kind == "f" else np.iinfo(self.dtype).max)
-        )
-    return _fill_random(self, _stream(generator).integers(low, to, self.shape))
+    wide = self.dtype in (np.int64, np.float32, np.float64)
+    if to is None and low is None:
+        return _fill_random(self, draws.full_range(_gen(generator), self.shape, self.dtype))
+    if to is None:
+        low, to = 0, low
+    values = draws.integers(_gen(generator), int(low), int(to), self.shape, wide)
+    return _fill_random(self, values)
 
 
 @method("bernoulli")
 def bernoulli(self: Tensor, p: Any = None, *, generator: Generator | None = None) -> Tensor:
     """Samples 1 with probability self (or p) elementwise, as self's dtype."""
-    probability = _array(self) if p is None else p
-    return _plain((_stream(generator).random(self.shape) < probability).astype(self.dtype))
+    if p is None:
+        hits = draws.bernoulli_tensor(_gen(generator), _array(self))
+    elif isinstance(p, Tensor):
+        probability = np.broadcast_to(_array(p), self.shape)
+        hits = draws.bernoulli_tensor(_gen(generator), probability)
+    else:
+        hits = draws.bernoulli_scalar(_gen(generator), self.shape, float(p))
+    return _plain(hits.astype(self.dtype))
 
 
 @method("multinomial")
@@ -102,12 +142,15 @@ def multinomial(
     *,
     generator: Generator | None = None,
 ) -> Tensor:
-    """Sample indices by the (unnormalised) weights in each row of self.
+    """Sample indices by the (unnormalised) weights in each row of self, as torch draws them.
 
-    With replacement each draw is an inverse-CDF lookup of a uniform number; without, each
-    row is a draw of `num_samples` distinct indices (NumPy's choice without replacement).
+    Without replacement (or for one sample): the top ``num_samples`` of ``w / q`` per row,
+    q ~ Exp(1) (Gumbel-max); with replacement: per sample, the first index whose normalised
+    cumulative weight reaches a uniform number. See `chainrule.random.draws`.
     """
-    weights = _array(self).astype(np.float64)
+    weights = _array(self)
+    if weights.dtype.kind != "f":
+        raise RuntimeError("multinomial only supports floating-point dtypes for input")
     if weights.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     rows = weights.reshape(-1, weights.shape[-1])
@@ -121,19 +164,10 @@ def multinomial(
         raise RuntimeError(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
-    stream = _stream(generator)
-    if replacement:
-        cdf = np.cumsum(rows, axis=1)
-        u = stream.random((rows.shape[0], num_samples)) * cdf[:, -1:]
-        picks = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cdf, u, strict=True)])
-        picks = np.minimum(picks, n - 1)
-    else:
-        if (np.count_nonzero(rows, axis=1) < num_samples).any():
-            raise RuntimeError(
-                "invalid multinomial distribution (with replacement=False, not enough "
-                "non-negative category to sample)"
-            )
-        picks = np.stack(
-            [stream.choice(n, num_samples, replace=False, p=r / r.sum()) for r in rows]
+    if not replacement and (np.count_nonzero(rows, axis=1) < num_samples).any():
+        raise RuntimeError(
+            "invalid multinomial distribution (with replacement=False, not enough "
+            "non-negative category to sample)"
         )
+    picks = draws.multinomial(_gen(generator), rows, int(num_samples), bool(replacement))
     return _plain(picks.reshape(weights.shape[:-1] + (num_samples,)).astype(np.int64))

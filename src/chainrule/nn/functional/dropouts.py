@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.random import Generator, numpy_stream
+from chainrule.random import Generator, draws, resolve
 from chainrule.tensor import Tensor
 
 
@@ -27,6 +27,8 @@ def dropout(
         return x
     if p == 1.0:
         return x * 0.0
-    keep = numpy_stream(generator).random(x.shape) >= p
+    # torch's CPU dropout: a Bernoulli(1 - p) mask (a uniform double < 1 - p per element),
+    # divided by 1 - p in the input's dtype: the same mask as torch for the same seed
+    keep = draws.bernoulli_scalar(resolve(generator), tuple(x.shape), 1 - p)
     mask = keep.astype(x.dtype) / np.asarray(1 - p, dtype=x.dtype)
     return x * Tensor._make(mask, False)
