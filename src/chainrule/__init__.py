@@ -64,7 +64,15 @@ from chainrule.dtypes import (
 from chainrule.gradcheck import GradcheckError, gradcheck
 from chainrule.joining import cat, concat, concatenate, stack, where
 from chainrule.printing import get_printoptions, set_printoptions
-from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
+from chainrule.random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from chainrule.size import Size
 from chainrule.tensor import Tensor, tensor
 from chainrule.tensor_methods.attributes import layout, strided

@@ -284,10 +284,17 @@ def test_default_generator_follows_manual_seed(fn, kwargs):
     assert not np.array_equal(a, b)  # the stream advances
 
 
-def test_float32_values_are_the_float64_values_rounded():
-    x32 = init.kaiming_normal_(_empty(dtype=np.float32), generator=_gen(3)).detach().numpy()
-    x64 = init.kaiming_normal_(_empty(dtype=np.float64), generator=_gen(3)).detach().numpy()
-    np.testing.assert_array_equal(x32, x64.astype(np.float32))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_seeded_values_are_torchs_bit_for_bit(dtype):
+    """torch draws in the tensor's dtype (24-bit uniforms for float32, 53-bit for float64), so
+    the two dtypes give different streams, each equal to torch's."""
+    for name in ("kaiming_normal_", "kaiming_uniform_", "xavier_uniform_", "xavier_normal_"):
+        numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
+        ours = getattr(init, name)(_empty(dtype=numpy_dtype), generator=_gen(3))
+        theirs = getattr(torch.nn.init, name)(
+            torch.empty(SHAPE, dtype=dtype), generator=torch.Generator().manual_seed(3)
+        )
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy(), err_msg=name)
 
 
 # ---------------------------------------------------------------- deterministic fills

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.limits import MAX_CLASSES, MAX_EPOCHS, MAX_FEATURES
+from chainrule.random import Generator
 
 __all__ = ["MAX_NAME_CHARS", "RunFolderError", "check_run_entries", "check_settings_types"]
 
@@ -137,13 +138,15 @@ def _check_history(check: _Checker, history: Any) -> None:
 
 
 def _check_rng(check: _Checker, field: str, state: Any) -> None:
-    """A NumPy bit generator state, tried on a scratch generator (never the real one)."""
-    if not isinstance(state, Mapping) or state.get("bit_generator") != "PCG64":
-        raise check.fail(field, "must be a PCG64 random-generator state")
+    """A generator state (torch's 5056-byte layout), tried on a scratch generator (never the
+    real one)."""
+    if isinstance(state, Mapping):
+        raise check.fail(
+            field, "is a NumPy PCG64 state from an older chainrule: start the run again"
+        )
     try:
-        scratch: Any = np.random.PCG64()
-        scratch.state = dict(state)
-    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        Generator().set_state(state)
+    except (TypeError, ValueError, RuntimeError) as error:
         raise check.fail(field, f"is not a valid random-generator state ({error})") from None
 
 

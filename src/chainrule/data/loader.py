@@ -4,7 +4,8 @@ For a dataset of N samples and batch size B, one epoch (one ``for batch in loade
 ceil(N / B) batches, or floor(N / B) with ``drop_last=True`` (the last, smaller batch is
 dropped); ``len(loader)`` is that count. With ``shuffle=True`` every epoch visits the samples
 in a fresh random order drawn from `generator` (the default generator if None), so a seeded
-generator reproduces the whole sequence of epochs.
+generator reproduces the whole sequence of epochs; the draws are torch's, so after
+``manual_seed(s)`` the batches come in the order torch's DataLoader gives.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from chainrule.data.collate import default_collate
 from chainrule.data.dataset import batch_fetcher
-from chainrule.random import Generator, numpy_stream
+from chainrule.random import Generator, draws, resolve
 
 
 class DataLoader:
@@ -125,17 +126,34 @@ class DataLoader:
         if self.sampler is not None:
             return np.fromiter(self.sampler, dtype=np.int64)
         n = len(self.dataset)
-        order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
-        if self.shuffle:
-            numpy_stream(self.generator).shuffle(order)
-        return order
+        index_type = np.int32 if n < 2**31 else np.int64  # fit's memory: 4 bytes a row
+        if not self.shuffle:
+            return np.arange(n, dtype=index_type)
+        if self.generator is None:  # torch's RandomSampler: a private generator per epoch,
+            seed = int(resolve(None).random64(1)[0] % np.uint64(2**63))  # seeded from the default
+            return draws.randperm(Generator().manual_seed(seed), n, index_type)
+        return draws.randperm(self.generator, n, index_type)
 
     def __iter__(self) -> Iterator[Any]:
-        """One epoch; the order is drawn when the iterator is created."""
+        """One epoch, drawing from the generators as torch's DataLoader does.
+
+        torch's iterator draws a 64-bit base seed (for worker processes) from `generator`, or
+        the default generator, when it is created; its RandomSampler then draws the order at
+        the first batch (from `generator`, else from a fresh generator seeded by one draw of
+        the default one) and, when the epoch runs to its end, one more permutation that it
+        throws away. chainrule makes the same draws, so seeded streams stay in step with torch.
+        """
+        resolve(self.generator).random64(1)  # torch's _base_seed
+        return self._epoch()
+
+    def _epoch(self) -> Iterator[Any]:
         order = self._order()
         if self.batch_size is None:
-            return (self.dataset[int(i)] for i in order)
-        return self._batches(order, self.batch_size)
+            yield from (self.dataset[int(i)] for i in order)
+        else:
+            yield from self._batches(order, self.batch_size)
+        if self.shuffle and self.sampler is None and self.generator is not None:
+            draws.randperm(self.generator, len(order))  # RandomSampler's trailing permutation
 
     def _batches(self, order: np.ndarray, batch_size: int) -> Iterator[Any]:
         fetch = batch_fetcher(self.dataset) if self.collate_fn is None else None

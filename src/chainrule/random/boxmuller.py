@@ -23,6 +23,7 @@ in a block) go through the scalar sampler, which caches its second sample in the
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,15 @@ def fma64(a: Any, b: Any, c: Any) -> np.ndarray:
     rest, rest_error = _two_sum(sl, tl)
     odd_up = (rest_error != 0) & ((rest.view(np.uint64) & np.uint64(1)) == 0)
     rest = np.where(odd_up, np.nextafter(rest, np.copysign(np.inf, rest_error)), rest)
-    return sh + rest
+    out = np.asarray(sh + rest)
+    tiny = (np.abs(uh) < 2.0**-900) & (uh != 0)  # Dekker's split is inexact near underflow
+    if tiny.any():  # rare: exact rational arithmetic, correctly rounded by float()
+        a_, b_, c_ = np.broadcast_arrays(a, b, c)
+        out = out.copy()
+        for i in zip(*np.nonzero(tiny), strict=True):
+            exact = Fraction(float(a_[i])) * Fraction(float(b_[i])) + Fraction(float(c_[i]))
+            out[i] = float(exact)
+    return out
 
 
 def _log_f32(x: np.ndarray) -> np.ndarray:
@@ -191,7 +200,7 @@ def scalar_normals(generator: Generator, n: int, mean: float, std: float) -> np.
         out[0], generator._normal_cache, start = generator._normal_cache, None, 1
     pairs = (n - start + 1) // 2
     if pairs:
-        u = uniform01(generator, 2 * pairs, F64).reshape(pairs, 2)
+        u = uniform01(generator, 2 * pairs, np.dtype(F64)).reshape(pairs, 2)
         radius = np.sqrt(-2.0 * libm(math.log1p, -u[:, 1]))
         theta = 2.0 * math.pi * u[:, 0]
         both = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1).reshape(-1)
@@ -209,7 +218,7 @@ def normal(
     n = math.prod(shape)
     dtype = np.dtype(dtype)
     if n >= 16 and contiguous:
-        block_dtype = F32 if dtype == F32 else F64
+        block_dtype = np.dtype(F32 if dtype == F32 else F64)
         if dtype == F32:
             mean_c, std_c = float(F32(mean)), float(F32(std))
         else:

@@ -43,12 +43,17 @@ def _seeded_mt(seed: int) -> np.random.MT19937:
 class Generator:
     """A random stream, as `torch.Generator`: ``Generator().manual_seed(2147483647)``.
 
+    ``Generator(seed)`` with an int is chainrule's shorthand for ``Generator().manual_seed(seed)``.
+
     Draws the same numbers as torch's CPU generator for the same seed and call sequence.
     """
 
     device = "cpu"
 
     def __init__(self, device: Any = "cpu") -> None:
+        if isinstance(device, (int, np.integer)) and not isinstance(device, bool):
+            self.manual_seed(device)  # chainrule's shorthand: Generator(seed)
+            return
         if str(device) not in ("cpu", "None"):
             raise RuntimeError(f"chainrule generators run on the CPU only, not {device}")
         self.manual_seed(DEFAULT_SEED)
@@ -65,6 +70,7 @@ class Generator:
             )
         self._seed = seed & _U64
         self._bits = _seeded_mt(self._seed)
+        self._fresh = True  # no draw since seeding: torch's cursor reads next=0, not 624
         self._normal_cache: float | None = None  # Box-Muller's second (double) sample
         self._float_cache: float | None = None  # torch's float twin (kept in the state only)
         return self
@@ -81,11 +87,12 @@ class Generator:
     # -- raw draws (vectorised: NumPy's MT19937 runs in C) -------------------------------------
     def random32(self, n: int) -> np.ndarray:
         """The next ``n`` raw 32-bit outputs, as uint64 (torch's ``random()``)."""
+        self._fresh = self._fresh and n == 0
         return self._bits.random_raw(int(n))
 
     def random64(self, n: int) -> np.ndarray:
         """The next ``n`` 64-bit draws, each two outputs with the first as the high word."""
-        pairs = self._bits.random_raw(2 * int(n)).reshape(-1, 2)
+        pairs = self.random32(2 * int(n)).reshape(-1, 2)
         return (pairs[:, 0] << np.uint64(32)) | pairs[:, 1]
 
     # -- state --------------------------------------------------------------------------------
@@ -94,7 +101,7 @@ class Generator:
         pos = int(mt["pos"])
         out = np.zeros(STATE_BYTES, np.uint8)
         out[0:8] = np.frombuffer(np.uint64(self._seed).tobytes(), np.uint8)
-        left, nxt = (1, 0) if pos >= _N else (_N + 1 - pos, pos)
+        left, nxt = (1, 0 if self._fresh else _N) if pos >= _N else (_N + 1 - pos, pos)
         out[8:16] = np.frombuffer(np.array([left, 1], np.int32).tobytes(), np.uint8)
         out[16:24] = np.frombuffer(np.uint64(nxt).tobytes(), np.uint8)
         out[24 : 24 + 8 * _N] = np.asarray(mt["key"], np.uint64).view(np.uint8)
@@ -125,7 +132,7 @@ class Generator:
             "bit_generator": "MT19937",
             "state": {"key": key.astype(np.uint32), "pos": pos},
         }
-        self._seed, self._bits = seed, bits
+        self._seed, self._bits, self._fresh = seed, bits, left == 1 and nxt == 0
         valid = int(raw[5040:5044].view(np.int32)[0])
         self._normal_cache = float(raw[5024:5032].view(np.float64)[0]) if valid else None
         self._float_cache = float(raw[5048:5052].view(np.float32)[0]) if raw[5052] else None

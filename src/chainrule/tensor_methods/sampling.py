@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,29 @@ def _gen(generator: Generator | None) -> Generator:
     return resolve(generator)
 
 
-def _fill_random(self: Tensor, values: np.ndarray) -> Tensor:
+def _fill(self: Tensor, make: Callable[[tuple[builtins.int, ...]], np.ndarray]) -> Tensor:
+    """Fill self with ``make(shape)``, drawn in self's memory order as torch's iterator
+    visits a strided tensor (a transposed view is filled along its storage)."""
+    data = self._data
+    if data.ndim < 2 or data.flags.c_contiguous:
+        values = make(tuple(data.shape))
+    else:
+        order = sorted(range(data.ndim), key=lambda d: -abs(data.strides[d]))
+        drawn = make(tuple(data.shape[d] for d in order))
+        values = np.transpose(drawn, np.argsort(order))
     return self.copy_(_plain(np.asarray(values).astype(self.dtype, copy=False)))
 
 
 def _contiguous(self: Tensor) -> bool:
     return bool(self._data.flags.c_contiguous)
+
+
+def _moved(self: Tensor, p: np.ndarray) -> np.ndarray:
+    """p broadcast to self, its axes in the order `_fill` draws them."""
+    data, p = self._data, np.broadcast_to(p, self.shape)
+    if data.ndim < 2 or data.flags.c_contiguous:
+        return p
+    return np.transpose(p, sorted(range(data.ndim), key=lambda d: -abs(data.strides[d])))
 
 
 @method("normal_")
@@ -32,10 +50,11 @@ def normal_(
 ) -> Tensor:
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    values = boxmuller.normal(
-        _gen(generator), self.shape, self.dtype, float(mean), float(std), _contiguous(self)
+    gen, contiguous = _gen(generator), _contiguous(self)
+    return _fill(
+        self,
+        lambda shape: boxmuller.normal(gen, shape, self.dtype, float(mean), float(std), contiguous),
     )
-    return _fill_random(self, values)
 
 
 @method("uniform_")
@@ -52,22 +71,25 @@ def uniform_(
         raise RuntimeError(
             f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}"
         )
-    return _fill_random(self, draws.uniform(_gen(generator), self.shape, self.dtype, from_, to))
+    gen = _gen(generator)
+    return _fill(self, lambda shape: draws.uniform(gen, shape, self.dtype, from_, to))
 
 
 @method("bernoulli_")
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
+    gen = _gen(generator)
     if isinstance(p, Tensor):
-        probability = np.broadcast_to(_array(p), self.shape)
-        return _fill_random(self, draws.bernoulli_tensor(_gen(generator), probability))
+        probability = _moved(self, _array(p))
+        return _fill(self, lambda shape: draws.bernoulli_tensor(gen, probability))
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    return _fill_random(self, draws.bernoulli_scalar(_gen(generator), self.shape, float(p)))
+    return _fill(self, lambda shape: draws.bernoulli_scalar(gen, shape, float(p)))
 
 
 @method("exponential_")
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
-    return _fill_random(self, draws.exponential(_gen(generator), self.shape, lambd, self.dtype))
+    gen = _gen(generator)
+    return _fill(self, lambda shape: draws.exponential(gen, shape, lambd, self.dtype))
 
 
 @method("log_normal_")
@@ -75,8 +97,12 @@ def log_normal_(
     self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None
 ) -> Tensor:
     """exp of the scalar normal sampler (torch's lognormal_distribution)."""
-    normals = boxmuller.scalar_normals(_gen(generator), self.numel(), mean, std)
-    return _fill_random(self, libm(math.exp, normals).reshape(self.shape))
+    gen = _gen(generator)
+
+    def make(shape: tuple[builtins.int, ...]) -> np.ndarray:
+        return libm(math.exp, boxmuller.scalar_normals(gen, math.prod(shape), mean, std))
+
+    return _fill(self, lambda shape: make(shape).reshape(shape))
 
 
 @method("cauchy_")
@@ -84,9 +110,13 @@ def cauchy_(
     self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None
 ) -> Tensor:
     """median + sigma tan(pi (u - 1/2)), u a uniform double."""
-    u = boxmuller.uniform01(_gen(generator), self.numel(), np.dtype(np.float64))
-    values = median + sigma * libm(math.tan, math.pi * (u - 0.5))
-    return _fill_random(self, values.reshape(self.shape))
+    gen = _gen(generator)
+
+    def make(shape: tuple[builtins.int, ...]) -> np.ndarray:
+        u = boxmuller.uniform01(gen, math.prod(shape), np.dtype(np.float64))
+        return (median + sigma * libm(math.tan, math.pi * (u - 0.5))).reshape(shape)
+
+    return _fill(self, make)
 
 
 @method("geometric_")
@@ -94,10 +124,13 @@ def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) ->
     """ceil(log(u) / log(1 - p)), u a uniform double: the number of trials to a success."""
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    u = boxmuller.uniform01(_gen(generator), self.numel(), np.dtype(np.float64))
-    with np.errstate(divide="ignore"):
-        values = np.ceil(libm(math.log, u) / math.log(1 - p))
-    return _fill_random(self, values.reshape(self.shape))
+    gen = _gen(generator)
+
+    def make(shape: tuple[builtins.int, ...]) -> np.ndarray:
+        u = boxmuller.uniform01(gen, math.prod(shape), np.dtype(np.float64))
+        return np.ceil(libm(math.log, u) / math.log(1 - p)).reshape(shape)
+
+    return _fill(self, make)
 
 
 @method("random_")
@@ -113,12 +146,12 @@ def random_(
     ([0, 2^mantissa] for floats, [0, max] for integers)."""
     low = kw.get("from", from_)
     wide = self.dtype in (np.int64, np.float32, np.float64)
+    gen = _gen(generator)
     if to is None and low is None:
-        return _fill_random(self, draws.full_range(_gen(generator), self.shape, self.dtype))
+        return _fill(self, lambda shape: draws.full_range(gen, shape, self.dtype))
     if to is None:
         low, to = 0, low
-    values = draws.integers(_gen(generator), int(low), int(to), self.shape, wide)
-    return _fill_random(self, values)
+    return _fill(self, lambda shape: draws.integers(gen, int(low), int(to), shape, wide))
 
 
 @method("bernoulli")
