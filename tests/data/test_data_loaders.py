@@ -348,12 +348,23 @@ def test_random_split_errors() -> None:
 
 
 @pytest.mark.parametrize("n", [1, 10, 1000])
-def test_shuffled_epochs_are_randperms_orders_from_the_same_draws(n: int) -> None:
-    """The loader builds its order in int32 (half of randperm's memory), but each epoch is
-    the permutation randperm draws from the same generator state, epoch after epoch."""
+def test_shuffled_epochs_are_torchs_orders_from_the_same_draws(n: int) -> None:
+    """The loader builds its order in int32 (half of randperm's memory); each epoch is the
+    permutation torch's DataLoader draws from the same generator: one 64-bit base seed, then
+    randperm, then (at the epoch's end) one more randperm that torch's sampler throws away."""
+    torch = pytest.importorskip("torch")
     loader = DataLoader(make_dataset(n), batch_size=3, shuffle=True, generator=seeded(4))
+    theirs = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.arange(n)),
+        batch_size=3,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(4),
+    )
     reference = seeded(4)
     for _ in range(2):
         seen = np.concatenate([batch[1].numpy() for batch in loader])
+        np.testing.assert_array_equal(seen, np.concatenate([b[0].numpy() for b in theirs]))
+        reference.random64(1)  # the base seed
         np.testing.assert_array_equal(seen, cr.randperm(n, generator=reference).numpy())
+        cr.randperm(n, generator=reference)  # the sampler's trailing permutation
     assert loader._order().dtype == np.int32

@@ -10,8 +10,8 @@ the others waiting in a gradient allreduce). One epoch's order::
 
 So with N = 10 and W = 4, S = 3: two samples appear twice in the epoch (the padding), as
 in PyTorch. The strided split and the padding are PyTorch's exactly (the tests compare
-with torch.utils.data.DistributedSampler); the shuffled order is chainrule's `randperm`
-(NumPy's PCG64), which differs from torch's for the same seed, as every chainrule draw does.
+with torch.utils.data.DistributedSampler), and so is the shuffled order: `randperm` draws
+torch's permutation for the same seed.
 Call ``set_epoch(epoch)`` before each epoch for a new order (the same on every rank).
 """
 

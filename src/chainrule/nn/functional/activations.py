@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.ops import piecewise
-from chainrule.random import Generator, numpy_stream
+from chainrule.random import Generator, draws, numpy_stream, resolve
 from chainrule.tensor import Tensor
 
 
@@ -198,7 +198,9 @@ def gumbel_softmax(
     """A differentiable sample from the categorical distribution softmax(logits):
     softmax((logits + g) / τ) with g Gumbel(0, 1) noise. `hard=True` returns the one-hot of
     its argmax, with the soft sample's gradient (the straight-through estimator)."""
-    gumbels = -np.log(numpy_stream(generator).exponential(size=logits.shape))
+    # torch: -empty_like(logits).exponential_().log(), so the noise is torch's for a seed
+    exponentials = draws.exponential(resolve(generator), tuple(logits.shape), 1.0, logits.dtype)
+    gumbels = -np.log(exponentials)
     noisy = (logits + Tensor._make(gumbels.astype(logits.dtype), False)) / tau
     soft = noisy.softmax(dim)
     if not hard:
