@@ -38,6 +38,7 @@ def test_every_built_in_layer_is_declared():
     declared = {spec.cls for spec in SPECS}
     layers = {getattr(nn, name) for name in nn.modules.__all__}
     not_layers = {nn.Module, nn.Sequential, nn.ModuleList, nn.ModuleDict}
+    not_layers |= {getattr(nn, name) for name in registry.NOT_SEQUENTIAL}
     losses = {cls for cls in layers if cls.__name__.endswith("Loss")}
     assert layers - not_layers - losses == declared
 
@@ -170,3 +171,19 @@ def test_registering_a_taken_name_is_refused():
             pass
 
     assert "Other" not in registry.LAYERS
+
+
+@pytest.mark.parametrize("name", registry.NOT_SEQUENTIAL)
+def test_two_input_modules_are_refused_by_every_feature(name, tmp_path):
+    module = getattr(nn, name)()
+    assert registry.spec_of(module) is None
+    with pytest.raises(ValueError, match="only built-in layers"):
+        model_to_config(nn.Sequential(module))
+    model = nn.Sequential(nn.Linear(3, 3), module)
+    with pytest.raises(ValueError, match="cannot be replayed"):
+        chainrule.compile_step(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1))
+    if pytest.importorskip("onnx"):
+        import chainrule.onnx as cx
+
+        with pytest.raises(ValueError, match="cannot export"):
+            cx.export(nn.Sequential(module), np.zeros((2, 3), np.float32), tmp_path / "m.onnx")

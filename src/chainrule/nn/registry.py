@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LAYERS",
+    "NOT_SEQUENTIAL",
     "NO_ACTIVATION",
     "LayerSpec",
     "Option",
@@ -136,6 +137,11 @@ class LayerSpec:
 
 LAYERS: dict[str, LayerSpec] = {}
 """Every registered built-in layer, by class name, in the order they were declared."""
+
+NOT_SEQUENTIAL = ("CosineSimilarity", "PairwiseDistance")
+"""Built-in modules that are not layers of a Sequential: their forward takes two inputs.
+They are not declared, so each feature refuses them as it refuses any undeclared class
+(a config: 'only built-in layers'; ONNX: 'cannot export'; capture: 'cannot be replayed')."""
 
 NO_ACTIVATION = ("linear", "identity")
 """Activation names that mean no activation layer (the playground's, scikit-learn's)."""

@@ -298,7 +298,9 @@ def _loss_lines(session: Session) -> list[str]:
         return ["    return F.cross_entropy(output, chainrule.tensor(target.astype(np.int64)))"]
     return [
         "    one_hot = np.eye(output.shape[1], dtype=np.float32)[target.astype(np.int64)]",
-        "    squared = F.mse_loss(F.softmax(output, 1), chainrule.tensor(one_hot), 'none')",
+        "    squared = F.mse_loss(\n"
+        "        F.softmax(output, 1), chainrule.tensor(one_hot), reduction='none'\n"
+        "    )",
         "    return squared.sum(1).mean()",
     ]
 

@@ -72,17 +72,19 @@ def data_loss(
     """The loss the page shows: cross-entropy or MSE on probabilities (classification) or
     MSE on the value (regression)."""
     if config.problem == "regression":
-        return F.mse_loss(output[:, 0], chainrule.tensor(target.astype(np.float32)), reduction)
+        return F.mse_loss(
+            output[:, 0], chainrule.tensor(target.astype(np.float32)), reduction=reduction
+        )
     if output.shape[1] == 1:
         labels = chainrule.tensor(target.astype(np.float32))
         if config.loss == "cross_entropy":
             return F.binary_cross_entropy_with_logits(output[:, 0], labels, reduction=reduction)
-        return F.mse_loss(F.sigmoid(output[:, 0]), labels, reduction)
+        return F.mse_loss(F.sigmoid(output[:, 0]), labels, reduction=reduction)
     classes = chainrule.tensor(target.astype(np.int64))
     if config.loss == "cross_entropy":
         return F.cross_entropy(output, classes, reduction=reduction)
     one_hot = np.eye(output.shape[1], dtype=np.float32)[target.astype(np.int64)]
-    squared = F.mse_loss(F.softmax(output, 1), chainrule.tensor(one_hot), "none").sum(1)
+    squared = F.mse_loss(F.softmax(output, 1), chainrule.tensor(one_hot), reduction="none").sum(1)
     return squared.mean() if reduction == "mean" else squared
 
 

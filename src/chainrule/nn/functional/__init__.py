@@ -10,7 +10,8 @@ sees them as torch's users expect:
 `sparse`                embedding, one_hot (lookups by integer index)
 `normalization`         batch_norm
 `distance`              normalize, cosine_similarity, pairwise_distance
-`losses`                regression and binary losses, kl_div
+`losses`                regression, binary and likelihood losses, kl_div
+`margin_losses`         hinge, ranking, margin, cosine-embedding and triplet losses
 `cross_entropy`         cross_entropy, nll_loss
 ======================  ==================================================================
 
@@ -67,24 +68,40 @@ from chainrule.nn.functional.dropouts import dropout
 from chainrule.nn.functional.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    gaussian_nll_loss,
     huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
+    poisson_nll_loss,
     smooth_l1_loss,
+)
+from chainrule.nn.functional.margin_losses import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from chainrule.nn.functional.normalization import batch_norm
 from chainrule.nn.functional.sparse import embedding, one_hot
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "celu_",
-    "cosine_similarity", "cross_entropy", "dropout", "elu", "elu_", "embedding", "gelu", "glu",
-    "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
-    "huber_loss", "kl_div", "l1_loss", "leaky_relu", "leaky_relu_", "linear", "log_softmax",
-    "logsigmoid", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pairwise_distance",
-    "prelu", "relu", "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu",
-    "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
-    "tanhshrink", "threshold", "threshold_",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "elu", "elu_",
+    "embedding", "gaussian_nll_loss", "gelu", "glu", "gumbel_softmax", "hardshrink",
+    "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss",
+    "kl_div", "l1_loss", "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid",
+    "margin_ranking_loss", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pairwise_distance",
+    "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_",
+    "sigmoid", "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus",
+    "softshrink", "softsign", "tanh", "tanhshrink", "threshold", "threshold_",
+    "triplet_margin_loss", "triplet_margin_with_distance_loss",
 ]  # fmt: skip
 
 

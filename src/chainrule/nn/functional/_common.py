@@ -45,3 +45,28 @@ def out_of_range(index: np.ndarray, size: int) -> int | None:
     if not index.size or int(index.view(np.uint64).max()) < size:
         return None
     return int(index[(index < 0) | (index >= size)].flat[0])
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """torch's deprecated size_average/reduce pair, when given, overrides `reduction`:
+    reduce=False -> 'none'; else size_average=False -> 'sum'; else 'mean' (None counts as
+    True)."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def weighted_reduce(losses: Tensor, weight: Any, reduction: str, per_weight: bool = True) -> Tensor:
+    """torch 2.13's elementwise `weight` of mse_loss / l1_loss / huber_loss: w·l, and 'mean'
+    is Σ w·l / Σ w (per_weight; huber_loss's is the plain mean of w·l, as torch's)."""
+    if weight is None:
+        return reduce_losses(losses, reduction)
+    w = weight if isinstance(weight, Tensor) else Tensor(weight)
+    if w.shape != losses.shape:
+        raise ValueError(f"weight of shape {w.shape} must match the input shape {losses.shape}")
+    weighted = losses * w.to(losses.dtype)
+    if reduction == "mean" and per_weight:
+        return weighted.sum() / w.to(losses.dtype).sum()
+    return reduce_losses(weighted, reduction)

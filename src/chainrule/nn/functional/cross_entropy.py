@@ -10,6 +10,7 @@ import numpy as np
 from chainrule import ops
 from chainrule.nn.functional._common import (
     check_reduction,
+    legacy_reduction,
     optional_array,
     out_of_range,
     reduce_losses,
@@ -66,7 +67,9 @@ def cross_entropy(
     input: Tensor,
     target: Any,
     weight: Any = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -76,6 +79,8 @@ def cross_entropy(
     Shapes: input (N, C) or (C,) or (N, C, d1, ...). Computed from log-softmax, so large
     logits cannot overflow; label_smoothing mixes the target with the uniform distribution.
     """
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     target_array = target._data if isinstance(target, Tensor) else np.asarray(target)
     logits_array = input._data
     if (  # the usual case, checked in a few cheap steps: what the general path would do
@@ -167,13 +172,16 @@ def nll_loss(
     input: Tensor,
     target: Any,
     weight: Any = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities: -wᵢ · input[i, yᵢ]; 'mean' divides by Σwᵢ.
 
     Pair it with log_softmax: nll_loss(log_softmax(z, 1), y) == cross_entropy(z, y).
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     log_p = input.unsqueeze(0) if input.ndim == 1 else input
     target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
