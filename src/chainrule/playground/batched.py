@@ -72,6 +72,8 @@ def _compute_key(session: Session) -> tuple[Any, ...] | None:
         return None
     if not all(p.requires_grad for p in params) or len({p.dtype for p in params}) != 1:
         return None
+    if session.data.n_train == 0:  # nothing to train on (a few own points, all test)
+        return None
     penalised = config.regularization != "none" and config.reg_rate > 0
     return (
         tuple(repr(m) for m in model),  # layer sizes, activations and their options
