@@ -9,9 +9,9 @@ numbers to 1e-4 (float32 sums in a different order differ in the last digits).
 
 Two representation differences are normalised, and only these: the module prefix of a
 printed name (``torch.float32`` / ``float32``, ``torch.Size`` / ``chainrule.Size``) is
-dropped. Random streams differ between the frameworks (chainrule draws from NumPy's
-PCG64), so the scripts print random-dependent results as facts that hold for any seed
-(a loss below a bound, samples made of known letters) and everything else exactly.
+dropped. chainrule's seeded random streams are torch's (chainrule.random), so the scripts
+print seeded results too: the names makemore samples with its torch.Generator, initial
+weights from manual_seed, the losses of shuffled, dropout-regularised training.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A makemore-style character model, as the lecture notebooks build it for PyTorch:
 bigram counts, sampling with torch.multinomial and a torch.Generator, then an MLP with an
 embedding table C[X], .view, F.cross_entropy and a manual backward pass checked against
-autograd. Random draws differ between frameworks, so what depends on them is printed as a
-fact that holds for any seed; the counts model is deterministic and printed exactly."""
+autograd. chainrule's random streams are torch's, so everything is printed exactly: the
+names sampled with the seeded Generator, the initial weights, the losses of the seeded
+mini-batch training and the names the MLP then samples."""
 
 import os
 
@@ -54,6 +55,7 @@ for i in range(5):
             break
     samples.append("".join(out))
 print(len(samples), all(s.endswith(".") and set(s[:-1]) <= set(chars) for s in samples))
+print(samples)
 
 # --- the same bigram as a one-layer network
 xs, ys = [], []
@@ -106,6 +108,7 @@ W2 = torch.randn((64, V), generator=g) * 0.01
 b2 = torch.randn(V, generator=g) * 0
 parameters = [C, W1, b1, W2, b2]
 print(sum(p.nelement() for p in parameters))
+print(C[0], W1[0, :4], b1[:3], W2[0, :3])
 for p in parameters:
     p.requires_grad = True
 
@@ -123,6 +126,8 @@ for i in range(300):
     for p in parameters:
         p.data += -lr * p.grad
     losses.append(loss.log10().item())
+    if i % 50 == 0 or i == 299:
+        print(i, ix[:4].tolist(), f"{loss.item():.4f}")
 print(len(losses), sum(losses[-50:]) / 50 < sum(losses[:50]) / 50)
 
 # --- manual backward of the last layers, checked against autograd
@@ -182,3 +187,4 @@ for _ in range(5):
             break
     names.append("".join(itos[i] for i in out))
 print(len(names), all(set(n) <= set(chars) | {"."} for n in names))
+print(names)

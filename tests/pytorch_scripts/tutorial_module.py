@@ -1,7 +1,8 @@
 """The PyTorch tutorial loop: an nn.Module, a Dataset + DataLoader, an optimizer, a
 train and a test function, then torch.save / torch.load of the state_dict and of a
-training checkpoint. The weights start from a fixed pattern (no random draw), so every
-loss printed is the same in any framework that computes the same thing."""
+training checkpoint. Seeded as the tutorial is (torch.manual_seed), with the layers' default
+initialisation, a shuffling DataLoader and dropout: chainrule draws torch's numbers, so
+every loss printed is torch's."""
 
 import os
 import tempfile
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 print(f"Using {device} device")
 
@@ -34,7 +36,7 @@ class GridData(Dataset):
 
 train_data = GridData(grid[::2], labels[::2])
 test_data = TensorDataset(grid[1::2], labels[1::2])
-train_dataloader = DataLoader(train_data, batch_size=32, shuffle=False, num_workers=0, pin_memory=False)
+train_dataloader = DataLoader(train_data, batch_size=32, shuffle=True, num_workers=0, pin_memory=False)
 test_dataloader = DataLoader(test_data, batch_size=50, drop_last=True)
 print(len(train_dataloader), len(test_dataloader))
 for X, y in test_dataloader:
@@ -50,6 +52,7 @@ class NeuralNetwork(nn.Module):
         self.linear_relu_stack = nn.Sequential(
             nn.Linear(2, 16),
             nn.ReLU(),
+            nn.Dropout(0.1),
             nn.Linear(16, 16),
             nn.Tanh(),
             nn.Linear(16, 2),
@@ -61,15 +64,8 @@ class NeuralNetwork(nn.Module):
         return logits
 
 
-def fixed_init(model):
-    with torch.no_grad():
-        for i, p in enumerate(model.parameters()):
-            p.copy_(torch.linspace(-0.5, 0.5, p.numel()).reshape(p.shape) * (-1) ** i)
-            p.mul_(torch.cos(torch.arange(p.numel(), dtype=torch.float32).reshape(p.shape)))
-
-
 model = NeuralNetwork().to(device)
-fixed_init(model)
+print(model.linear_relu_stack[0].weight[:2].detach(), model.linear_relu_stack[5].bias)
 print(model.linear_relu_stack[0].weight.shape, sum(p.numel() for p in model.parameters()))
 loss_fn = nn.CrossEntropyLoss()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
