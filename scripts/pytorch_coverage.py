@@ -5,10 +5,11 @@
 
 Names come from torch 2.13's own namespaces (torch, torch.Tensor, torch.nn,
 torch.nn.functional, torch.nn.init, torch.optim, torch.optim.lr_scheduler,
-torch.utils.data, torch.autograd). `src/chainrule/coverage_reasons.json` holds the only
-hand-written parts: the categories (regular expressions over "namespace.name", first match
-wins; names in no category are left out, e.g. torch.fx or torch.compile) and the reason for
-each name chainrule leaves out on purpose (the same text the AttributeError shows). Every
+torch.utils.data, torch.autograd, torch.linalg). `src/chainrule/coverage_reasons.json`
+holds the only hand-written parts: the categories (regular expressions over
+"namespace.name", first match wins; names in no category are left out, e.g. torch.fx or
+torch.compile) and the reason for each name chainrule leaves out on purpose (the same
+text the AttributeError shows). Every
 listed name is then looked up in chainrule:
 
 * supported, parity-tested: chainrule has it and a parity test (tests/engine/test_parity*.py,
@@ -42,6 +43,7 @@ NAMESPACES = [
     ("torch.optim.lr_scheduler", "chainrule.optim.lr_scheduler"),
     ("torch.utils.data", "chainrule.utils.data"),
     ("torch.autograd", "chainrule.autograd"),
+    ("torch.linalg", "chainrule.linalg"),
 ]
 TEST_FILES = [
     "tests/support/op_cases.py",

@@ -64,7 +64,9 @@ FROM_METHODS = (
     "unique_consecutive", "nonzero_static", "cummax", "cummin", "logcumsumexp", "quantile",
     "nanquantile", "nanmedian", "cov", "corrcoef", "dist", "renorm", "gcd", "gcd_", "lcm",
     "lcm_", "bitwise_left_shift", "bitwise_right_shift", "heaviside", "ldexp", "ldexp_",
-    "nextafter", "frexp",
+    "nextafter", "frexp", "diff", "det", "slogdet", "logdet", "inverse", "pinverse", "matrix_power",
+    "matrix_exp", "cholesky", "cholesky_solve", "cholesky_inverse", "qr", "svd",
+    "triangular_solve",
 )  # fmt: skip
 
 
@@ -221,22 +223,6 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     kept = [c for i, c in enumerate(a_terms) if i not in a_dims]
     kept += [c for j, c in enumerate(b_terms) if j not in b_dims]
     return einsum("".join(a_terms) + "," + "".join(b_terms) + "->" + "".join(kept), a, b)
-
-
-@export
-def diff(
-    input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
-) -> Tensor:
-    from chainrule.joining import cat
-
-    x = input
-    if prepend is not None or append is not None:
-        parts = [p for p in (prepend, x, append) if p is not None]
-        x = cat(_tensors(parts), dim)
-    for _ in range(n):
-        length = x.shape[dim]
-        x = x.narrow(dim, 1, length - 1) - x.narrow(dim, 0, length - 1)
-    return x
 
 
 @export

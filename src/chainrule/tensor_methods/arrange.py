@@ -151,9 +151,19 @@ def diff(
     self: Tensor, n: builtins.int = 1, dim: builtins.int = -1, prepend: Any = None,
     append: Any = None,
 ) -> Tensor:  # fmt: skip
-    from chainrule.functions import diff as difference
+    """The n-th forward difference x[i+1] - x[i] along dim, after joining prepend/append."""
+    from chainrule.joining import cat
 
-    return difference(self, n, dim, prepend, append)
+    x = self
+    if prepend is not None or append is not None:
+        parts = [
+            p if isinstance(p, Tensor) else Tensor(p) for p in (prepend, x, append) if p is not None
+        ]
+        x = cat(parts, dim)
+    for _ in range(n):
+        length = x.shape[dim]
+        x = x.narrow(dim, 1, length - 1) - x.narrow(dim, 0, length - 1)
+    return x
 
 
 @method("vdot")
