@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import autograd, dtypes, grad_hooks, printing
-from chainrule.autograd import Function, run_backward
+from chainrule import grad_fn as grad_fns
+from chainrule.autograd import run_backward
 from chainrule.devices import check_device
 from chainrule.size import Size
 from chainrule.tensor_parts.base import Scalar, TensorBase
@@ -121,9 +122,11 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
         return self._ctx is None
 
     @property
-    def grad_fn(self) -> Function | None:
-        """The graph node that produced this tensor (None for leaves)."""
-        return self._ctx
+    def grad_fn(self) -> Any:
+        """The graph node that produced this tensor (None for leaves), named as in PyTorch
+        (`AddBackward0`, `MmBackward0` ...; chainrule.grad_fn), with `name()` and
+        `next_functions`; the engine's own node is `t._ctx`."""
+        return None if self._ctx is None else grad_fns.view(self._ctx)
 
     @property
     def T(self) -> Tensor:  # PyTorch's name
@@ -241,7 +244,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
         """PyTorch's layout (`chainrule.printing`; `set_printoptions` changes it)."""
         extras = []
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name}>")
+            extras.append(f"grad_fn=<{grad_fns.torch_name(self._ctx)}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return printing.tensor_repr(self._data, extras, dtypes.get_default_dtype())

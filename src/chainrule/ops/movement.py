@@ -15,7 +15,7 @@ class Reshape(Function):
     """Same values, new shape; the gradient is reshaped back."""
 
     def forward(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        self.input_shape = x.shape
+        self.input_shape, self.shape = x.shape, shape
         return x.reshape(shape)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
