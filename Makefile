@@ -46,14 +46,14 @@ test: lint chromium graphviz
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples course scripts
+	$(BIN)/ruff format --check src tests benchmarks examples course scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests benchmarks examples
-	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples course scripts
+	$(BIN)/ruff format src tests benchmarks examples course scripts
 
 # The speed suite: every contender on every workload, side by side, three runs; updates the
 # README table. JAX is a bench-only extra (also in test, for the quick suite's test).

@@ -270,7 +270,8 @@ def run(quick: bool, repeats: int, threads: int, runs: int = 1) -> dict[str, Any
     remotes = {name: Remote(name, threads) for name in names if name in IN_WORKERS}
     try:
         per_run: dict[str, list[list[dict[str, Any]]]] = {w.id: [] for w in workloads}
-        loads, limits = [], {}
+        loads: list[dict[str, Any]] = []
+        limits: dict[str, list[float]] = {}
         for number in range(runs):
             for workload in workloads:
                 seconds, load = time_workload(workload, names, repeats, min_seconds, size, remotes)
@@ -293,7 +294,7 @@ def run(quick: bool, repeats: int, threads: int, runs: int = 1) -> dict[str, Any
                     peak_rss_mb(row["contender"], workload, threads) if wanted else None
                 )
             rows += summary
-        scaled = [n for n in ("chainrule", "pytorch", "jax", "numpy") if n in names]
+        scaled: list[str] = [n for n in ("chainrule", "pytorch", "jax", "numpy") if n in names]
         scaling_rows = scaling(scaled, quick, repeats, min_seconds, remotes)
     finally:
         for remote in remotes.values():

@@ -17,8 +17,8 @@ from checks import exercise
 
 import chainrule
 from chainrule import nn, optim
-from chainrule.data import xor
 from chainrule.classic import LinearRegression, Perceptron
+from chainrule.data import xor
 from chainrule.nn import functional as F
 
 chainrule.manual_seed(0)
@@ -81,8 +81,10 @@ for loss_name in history:
     optimizer = optim.SGD([w, b], lr=0.05 if loss_name == "mse" else 5.0)
     for step in range(300):
         prediction = inputs @ w + b
-        loss = F.mse_loss(prediction, targets) if loss_name == "mse" else F.l1_loss(
-            prediction, targets
+        loss = (
+            F.mse_loss(prediction, targets)
+            if loss_name == "mse"
+            else F.l1_loss(prediction, targets)
         )
         optimizer.zero_grad()
         loss.backward()
@@ -101,6 +103,7 @@ plt.show()
 #
 # Write `mse_gradient(X, w, y)` returning $\frac{2}{n} X^\top (Xw - y)$ with NumPy. The
 # check compares it with the gradient chainrule's autograd computes.
+
 
 # %% [exercise]
 def mse_gradient(X, w, y):
@@ -137,8 +140,11 @@ t = np.linspace(-6, 6, 400)
 figure, axes = plt.subplots(1, 3, figsize=(11, 2.8))
 for axis, (name, values) in zip(
     axes,
-    {"identity (linear regression)": t, "sigmoid (logistic regression)": 1 / (1 + np.exp(-t)),
-     "step [t > 0] (perceptron)": (t > 0).astype(float)}.items(),  # fmt: skip
+    {
+        "identity (linear regression)": t,
+        "sigmoid (logistic regression)": 1 / (1 + np.exp(-t)),
+        "step [t > 0] (perceptron)": (t > 0).astype(float),
+    }.items(),  # fmt: skip
     strict=True,
 ):
     axis.plot(t, values)
@@ -208,6 +214,7 @@ plt.show()
 # predict $\hat y = [w \cdot x + b > 0]$ and update $w \leftarrow w + \eta (y - \hat y) x$,
 # $b \leftarrow b + \eta (y - \hat y)$. Return the new `(w, b)`. The check runs your rule
 # until it stops changing on OR and asserts it classifies all four corners.
+
 
 # %% [exercise]
 def perceptron_epoch(X, y, w, b, lr=1.0):

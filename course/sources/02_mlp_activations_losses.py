@@ -98,6 +98,7 @@ plt.show()
 # Write `tanh_derivative(x)` for a NumPy array, using only `np.tanh`. The check compares it
 # with autograd at 50 points.
 
+
 # %% [exercise]
 def tanh_derivative(x):
     # BEGIN SOLUTION
@@ -167,7 +168,9 @@ z = chainrule.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]])
 y_class = chainrule.tensor([0, 2])
 p = F.softmax(z, dim=1).detach().numpy()
 by_formula = -np.mean(np.log(p[np.arange(2), y_class.numpy()]))
-print("cross-entropy:", round(F.cross_entropy(z, y_class).item(), 6), "formula:", round(by_formula, 6))
+print(
+    "cross-entropy:", round(F.cross_entropy(z, y_class).item(), 6), "formula:", round(by_formula, 6)
+)
 print("predicted classes (argmax of the logits):", z.argmax(dim=1).numpy())
 
 # %% [markdown]
@@ -189,6 +192,7 @@ print("naive:", naive, " chainrule:", F.softmax(chainrule.tensor(logits), dim=0)
 #
 # `stable_softmax(z)` takes a 2-D NumPy array of logits (one row per example) and returns
 # the probabilities row by row. It must survive logits of ±1000.
+
 
 # %% [exercise]
 def stable_softmax(z):
@@ -243,10 +247,13 @@ with chainrule.no_grad():
     first = relu_model[1](relu_model[0](plane)).numpy()  # (points, 16) after the first ReLU
     second = relu_model[3](relu_model[2](chainrule.tensor(first))).numpy()
 figure, axes = plt.subplots(1, 4, figsize=(12, 3))
-for axis, (title, units) in zip(axes, [("layer 1, unit 0", first[:, 0]),
-                                        ("layer 1, unit 1", first[:, 1]),
-                                        ("layer 2, unit 0", second[:, 0]),
-                                        ("layer 2, unit 1", second[:, 1])], strict=True):  # fmt: skip
+panels = [
+    ("layer 1, unit 0", first[:, 0]),
+    ("layer 1, unit 1", first[:, 1]),
+    ("layer 2, unit 0", second[:, 0]),
+    ("layer 2, unit 1", second[:, 1]),
+]
+for axis, (title, units) in zip(axes, panels, strict=True):
     axis.contourf(xx, yy, (units > 0).reshape(xx.shape), levels=[-0.5, 0.5, 1.5], cmap="Greys")
     axis.set(title=f"{title} fires", xticks=[], yticks=[])
 plt.show()

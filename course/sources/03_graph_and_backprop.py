@@ -121,7 +121,8 @@ for name, build in gates.items():
     upstream = chainrule.tensor(1.0 if name == "copy" else 5.0, dtype=chainrule.float64)
     out.backward(upstream)
     grad_b = None if b.grad is None else b.grad.item()
-    print(f"{name:5}: a=2, b=-3, upstream {upstream.item():g} -> da = {a.grad.item():g}, db = {grad_b}")
+    da = a.grad.item()
+    print(f"{name:5}: a=2, b=-3, upstream {upstream.item():g} -> da = {da:g}, db = {grad_b}")
 
 # %% [markdown]
 # ### Exercise 1 · gradients by the gate rules
@@ -130,6 +131,7 @@ for name, build in gates.items():
 # returning the tuple $(\partial q/\partial a, \partial q/\partial b, \partial q/\partial c)$
 # worked out *by hand* with the gate rules (no autograd in your answer). Hint: $a$ is used
 # twice; which input of the max gate is larger?
+
 
 # %% [exercise]
 def gate_gradients():
@@ -162,6 +164,7 @@ with exercise("gradients by the gate rules"):
 # The bias gradient is a sum over the rows: the bias was *copied* (broadcast) to every row
 # in forward, and copies add their gradients.
 
+
 # %%
 def forward(X, params):
     W1, b1, W2, b2 = params
@@ -188,6 +191,7 @@ print("dL/dz2 has shape", G2.shape, "- one row per example, one column per class
 #
 # Write `backward(G2, cache, params)` returning `[dW1, db1, dW2, db2]` with the formulas
 # above. The check compares all four with chainrule's autograd on the same numbers.
+
 
 # %% [exercise]
 def backward(G2, cache, params):

@@ -18,8 +18,7 @@ from threadpoolctl import threadpool_limits
 
 import chainrule
 from chainrule import nn, optim
-from chainrule.data import DataLoader, Standardizer, TensorDataset, circle, digits
-from chainrule.data import train_test_split
+from chainrule.data import DataLoader, Standardizer, TensorDataset, circle, digits, train_test_split
 from chainrule.nn import functional as F
 
 chainrule.manual_seed(0)
@@ -68,6 +67,7 @@ plt.show()
 # $w \leftarrow w - \eta\, \partial L / \partial w$ **in place**, under `chainrule.no_grad()`
 # (the update itself must not be recorded in the graph). The check compares it with
 # `optim.SGD`.
+
 
 # %% [exercise]
 def sgd_step(params, lr):
@@ -129,6 +129,7 @@ for init in ("zeros", "default (uniform ±1/√fan_in)"):
 # gradient of the first layer is many orders of magnitude smaller than the last one's:
 # "network paralysis". ReLU (derivative 1 where active) with He initialisation keeps the
 # norms level.
+
 
 # %%
 def deep_network(activation, he_init):
@@ -270,7 +271,7 @@ show_mistakes(images[test], digit_labels[test], guess, 28)
 # of 100 signals taken in order — `examples/17_mnist1d.py` holds exactly that.
 
 # %%
-import importlib.util  # noqa: E402 - the example file is not a package
+import importlib.util
 
 spec = importlib.util.spec_from_file_location("mnist1d_example", "../examples/17_mnist1d.py")
 example = importlib.util.module_from_spec(spec)
@@ -317,6 +318,7 @@ print(" ".join(sample(name_model, vocab, 12, temperature=0.8, seed=0)))
 # $\mathcal N(0, 2/\text{fan\_in})$ samples from `rng` (use `weight.copy_(...)` under
 # `no_grad`). The check compares the spread of your weights with $\sqrt{2/\text{fan\_in}}$.
 
+
 # %% [exercise]
 def he_normal_(weight):
     # BEGIN SOLUTION
@@ -332,4 +334,6 @@ with exercise("He initialisation"):
     layer = nn.Linear(500, 400)
     he_normal_(layer.weight)
     spread = float(layer.weight.detach().numpy().std())
-    assert abs(spread - np.sqrt(2 / 500)) < 0.005, f"std {spread:.4f}, expected {np.sqrt(2 / 500):.4f}"
+    assert abs(spread - np.sqrt(2 / 500)) < 0.005, (
+        f"std {spread:.4f}, expected {np.sqrt(2 / 500):.4f}"
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from chainrule.checkpoint.format import (
 from chainrule.checkpoint.size_checks import config_limits, config_values
 from chainrule.checkpoint.validator import read_header, read_tensors
 from chainrule.creation import from_numpy
-from chainrule.devices import check_device
+from chainrule.devices import check_device, device
 from chainrule.files import loads_strict
 from chainrule.limits import (
     MAX_CONFIG_BYTES,
@@ -32,6 +32,15 @@ from chainrule.nn.config import model_from_config
 from chainrule.nn.modules.module import Module
 from chainrule.random import default_generator
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule.optim.optimizer import Optimizer
+
+
+MapLocation = str | device | Mapping[str, str] | Callable[..., object] | None
+"""torch.load's map_location: everything lives on the CPU here (a GPU is a clear error)."""
+
+OptimizerT = TypeVar("OptimizerT", bound="Optimizer")
 
 
 def _parse_json(path: StrPath, metadata: dict[str, str], key: str) -> Any:
@@ -150,9 +159,9 @@ def load(
     model: Module | None = None,
     *,
     strict: bool = True,
-    map_location: Any = None,
-    weights_only: Any = None,
-    mmap: Any = None,
+    map_location: MapLocation = None,
+    weights_only: bool | None = None,  # torch.load's; loading never runs code either way
+    mmap: bool | None = None,
 ) -> Any:
     """Read a safetensors checkpoint written by `save` (or by safetensors from PyTorch).
 
@@ -251,7 +260,7 @@ def load(
     return Checkpoint(path, kind, entries, state, config, model, metadata, tensors)
 
 
-def _check_map_location(map_location: Any) -> None:
+def _check_map_location(map_location: MapLocation) -> None:
     """torch.load's map_location: the CPU (None, 'cpu', a CPU device, a dict or function
     that maps storages, which all live on the CPU here); a GPU is a clear error."""
     if map_location is None or callable(map_location) or isinstance(map_location, dict):
@@ -259,7 +268,7 @@ def _check_map_location(map_location: Any) -> None:
     check_device(map_location)
 
 
-def restore_optimizer(checkpoint: Checkpoint | StrPath, optimizer: Any) -> Any:
+def restore_optimizer(checkpoint: Checkpoint | StrPath, optimizer: OptimizerT) -> OptimizerT:
     """Load a checkpoint's optimizer state into `optimizer` (built over the same
     parameters, in the same order, as the saved one) and return the optimizer.
 

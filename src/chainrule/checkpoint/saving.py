@@ -51,13 +51,13 @@ def _primary_module(obj: Mapping[str, Any]) -> str | None:
 
 
 def save(
-    obj: Any,
+    obj: object,
     path: StrPath,
     *,
     metadata: Mapping[str, str] | None = None,
-    pickle_module: Any = None,
-    pickle_protocol: Any = None,
-    _use_new_zipfile_serialization: Any = None,
+    pickle_module: object = None,  # torch.save's, accepted and ignored: nothing is pickled
+    pickle_protocol: object = None,
+    _use_new_zipfile_serialization: object = None,
 ) -> None:
     """Save a Module, a state_dict or a training-checkpoint dict to a safetensors file.
 

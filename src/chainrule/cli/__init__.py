@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from chainrule.cli.run_config import RunConfig
 from chainrule.cli.run_schema import RunFolderError
 from chainrule.cli.training import RunFailed, train_run
 
+if TYPE_CHECKING:
+    from chainrule.cli.arguments import Subcommands
+
 # the command's entry points, and its run folders from Python (what each command calls)
 __all__ = [
     "USAGE_ERROR", "RunConfig", "RunFailed", "RunFolderError", "UsageError", "build_parser",
@@ -49,7 +52,7 @@ __all__ = [
 
 # ---------------------------------------------------------------------- optional commands
 def _add_optional(
-    commands: Any, name: str, module: str, adder: str, runner: str, description: str
+    commands: Subcommands, name: str, module: str, adder: str, runner: str, description: str
 ) -> None:
     """Commands that live in their own subpackage (text generation, the playground)."""
     import importlib
@@ -70,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
-    adders: Sequence[Callable[[Any], None]] = (
+    adders: Sequence[Callable[[Subcommands], None]] = (
         add_train, add_evaluate, add_predict, add_summary, add_export, add_datasets,
     )  # fmt: skip
     for add in adders:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 USAGE_ERROR = 2
 
@@ -17,6 +17,11 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+
+if TYPE_CHECKING:
+    # what `parser.add_subparsers()` returns: each command adds its parser to it
+    Subcommands = argparse._SubParsersAction[Parser]
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:

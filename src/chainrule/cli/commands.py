@@ -8,8 +8,10 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from chainrule.cli.arguments import Subcommands
 from chainrule.cli.arguments import (
     TUNABLE,
     finite_float,
@@ -25,7 +27,7 @@ from chainrule.cli.run_config import DATASET_DEFAULTS, RunConfig, defaults_for
 from chainrule.cli.training import train_run
 
 
-def add_train(commands: Any) -> None:
+def add_train(commands: Subcommands) -> None:
 
     defaults = RunConfig()
     p = commands.add_parser(
@@ -105,7 +107,7 @@ def add_train(commands: Any) -> None:
     p.set_defaults(run=_train)
 
 
-def _launch_ranks(args: argparse.Namespace, config: Any) -> int:
+def _launch_ranks(args: argparse.Namespace, config: RunConfig) -> int:
     """`--nproc N`: run this same command as N MPI ranks with --distributed."""
     from chainrule.distributed.launch import launch
 
@@ -174,7 +176,7 @@ def metrics_table(results: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def add_evaluate(commands: Any) -> None:
+def add_evaluate(commands: Subcommands) -> None:
     p = commands.add_parser("evaluate", help="test metrics of a saved run")
     p.add_argument("run_dir")
     p.add_argument("--data", default=None,
@@ -188,7 +190,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_predict(commands: Any) -> None:
+def add_predict(commands: Subcommands) -> None:
     p = commands.add_parser("predict", help="predict each row of a CSV of features")
     p.add_argument("run_dir")
     p.add_argument("--input", required=True, help="CSV with a header naming the features")
@@ -214,7 +216,7 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_summary(commands: Any) -> None:
+def add_summary(commands: Subcommands) -> None:
     p = commands.add_parser("summary", help="layers, output shapes and parameter counts")
     p.add_argument("run_dir")
     p.set_defaults(run=_summary)
@@ -230,7 +232,7 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_export(commands: Any) -> None:
+def add_export(commands: Subcommands) -> None:
     p = commands.add_parser("export", help="export a saved run's model to ONNX")
     p.add_argument("run_dir")
     p.add_argument("path", help="the .onnx file to write")
@@ -248,7 +250,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_datasets(commands: Any) -> None:
+def add_datasets(commands: Subcommands) -> None:
     p = commands.add_parser("datasets", help="list the datasets `--data` accepts")
     p.set_defaults(run=_datasets)
 

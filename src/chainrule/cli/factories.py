@@ -3,9 +3,13 @@ optimizer and the loss (all read from the declarations in nn.registry and optim.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from chainrule import nn, optim
+
+if TYPE_CHECKING:
+    from chainrule.nn.parameter import Parameter
 
 ACTIVATIONS: dict[str, type[nn.Module]] = nn.registry.activation_names()
 """`--activation` choices: every layer declared with an activation name (nn.registry)."""
@@ -20,7 +24,9 @@ def build_model(
     return nn.mlp([n_features, *hidden, n_outputs], activation, dropout=dropout)
 
 
-def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> optim.Optimizer:
+def make_optimizer(
+    name: str, params: Iterable[Parameter], lr: float, weight_decay: float
+) -> optim.Optimizer:
     return optim.by_name(name, params, lr, weight_decay)
 
 
