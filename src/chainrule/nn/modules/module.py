@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule import dtypes
 from chainrule.devices import target_dtype
+from chainrule.nn.modules.hooks import ModuleHooks, call_with_hooks
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -25,7 +26,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Module:
+class Module(ModuleHooks):
     """Base class for layers and models: subclass it, assign layers in `__init__`, and
     write `forward`.
 
@@ -158,6 +159,8 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing a forward() method")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "_module_hooks" in self.__dict__:  # forward/backward hooks (nn/modules/hooks.py)
+            return call_with_hooks(self, args, kwargs)
         if kwargs:
             return self.forward(*args, **kwargs)
         return self.forward(*args)

@@ -1,0 +1,156 @@
+"""Module hooks with PyTorch's API: forward pre-hooks, forward hooks, full backward hooks.
+
+- `register_forward_pre_hook(hook)`: ``hook(module, args)`` before forward; returning a
+  value replaces the positional arguments (a tuple, or one value for one argument).
+- `register_forward_hook(hook)`: ``hook(module, args, output)`` after forward; returning a
+  value replaces the output.
+- `register_full_backward_hook(hook)`: ``hook(module, grad_input, grad_output)`` once the
+  gradients with respect to the module's tensor inputs are computed (None for an input that
+  needs none); returning a tuple replaces grad_input. Built on tensor hooks: each tensor
+  input and output passes through an identity view whose gradient is observed. The hooks
+  run when the last input's gradient arrives, so with several tensor inputs a replacement
+  applies to that input only (PyTorch gathers them in one node).
+
+Each `register_*` returns a handle with `remove()`. A module without hooks pays one dict
+lookup per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.grad_hooks import RemovableHandle
+from chainrule.tensor import Tensor
+
+
+class ModuleHooks:
+    """The hook registries of a Module (kept in its __dict__, made on first use)."""
+
+    def _hook_table(self, kind: str) -> dict[int, Callable[..., Any]]:
+        tables = self.__dict__.setdefault("_module_hooks", {})
+        return tables.setdefault(kind, {})
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool) -> RemovableHandle:
+        table = self._hook_table(kind)
+        handle = RemovableHandle(table)
+        if prepend:
+            items = list(table.items())
+            table.clear()
+            table[handle.id] = hook
+            table.update(items)
+        else:
+            table[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        if with_kwargs:
+            raise NotImplementedError("chainrule: register_forward_pre_hook(with_kwargs=True)")
+        return self._add_hook("forward_pre", hook, prepend)
+
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        if with_kwargs:
+            raise NotImplementedError("chainrule: register_forward_hook(with_kwargs=True)")
+        return self._add_hook("forward", hook, prepend)
+
+    def register_full_backward_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        return self._add_hook("backward", hook, prepend)
+
+
+def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Module.__call__ when the module has hooks."""
+    tables = module.__dict__.get("_module_hooks", {})
+    for hook in tuple(tables.get("forward_pre", {}).values()):
+        replaced = hook(module, args)
+        if replaced is not None:
+            args = replaced if isinstance(replaced, tuple) else (replaced,)
+    backward = tuple(tables.get("backward", {}).values())
+    if backward:
+        args = _watch_inputs(module, args, backward)
+    output = module.forward(*args, **kwargs)
+    for hook in tuple(tables.get("forward", {}).values()):
+        replaced = hook(module, args, output)
+        if replaced is not None:
+            output = replaced
+    if backward:
+        output = _watch_outputs(module, output)
+    return output
+
+
+class _BackwardCall:
+    """One forward call's bookkeeping for the full backward hooks."""
+
+    def __init__(self, hooks: tuple[Callable[..., Any], ...], count: int) -> None:
+        self.hooks = hooks
+        self.grad_input: list[Any] = [None] * count
+        self.waiting = 0  # tensor inputs whose gradient has not arrived yet
+        self.grad_output: tuple[Any, ...] = ()
+        self.fired = False
+
+    def fire(self, module: Any) -> tuple[Any, ...]:
+        self.fired = True
+        grads = tuple(self.grad_input)
+        for hook in self.hooks:
+            replaced = hook(module, grads, self.grad_output)
+            if replaced is not None:
+                grads = tuple(replaced)
+        return grads
+
+
+def _watch_inputs(module: Any, args: tuple[Any, ...], hooks: Any) -> tuple[Any, ...]:
+    call = _BackwardCall(hooks, sum(isinstance(a, Tensor) for a in args))
+    module.__dict__["_backward_call"] = call
+    watched = []
+    slot = 0
+    for a in args:
+        if isinstance(a, Tensor):
+            if a.requires_grad:
+                a = a.view_as(a)  # an identity in the graph whose gradient we can observe
+                a.register_hook(_input_hook(module, call, slot))
+                call.waiting += 1
+            slot += 1
+        watched.append(a)
+    return tuple(watched)
+
+
+def _input_hook(module: Any, call: _BackwardCall, slot: int) -> Callable[[Tensor], Any]:
+    def hook(grad: Tensor) -> Any:
+        call.grad_input[slot] = grad
+        call.waiting -= 1
+        if call.waiting:
+            return None  # the hooks run with the last tensor input's gradient
+        grads = call.fire(module)
+        return grads[slot]
+
+    return hook
+
+
+def _watch_outputs(module: Any, output: Any) -> Any:
+    call: _BackwardCall = module.__dict__.pop("_backward_call")
+    outputs = output if isinstance(output, tuple) else (output,)
+    grads: list[Any] = [None] * len(outputs)
+    watched = []
+    for i, out in enumerate(outputs):
+        if isinstance(out, Tensor) and out.requires_grad:
+            out = out.view_as(out)
+
+            def seen(grad: Tensor, i: int = i) -> None:
+                grads[i] = grad
+                call.grad_output = tuple(grads)
+                if call.waiting == 0 and not call.fired:  # no input needs a gradient
+                    call.fire(module)
+
+            out.register_hook(seen)
+        watched.append(out)
+    return tuple(watched) if isinstance(output, tuple) else watched[0]

@@ -1,0 +1,76 @@
+"""nn.Module hooks (forward pre, forward, full backward) against torch 2.13: what the hooks
+see, replacements of arguments, outputs and input gradients, removal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+import chainrule as cr
+
+W = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]])
+X = np.arange(12.0).reshape(4, 3) / 10
+
+
+def _linear(lib: Any) -> Any:
+    m = lib.nn.Linear(3, 2).double()
+    with lib.no_grad():
+        m.weight.copy_(lib.tensor(W))
+        m.bias.zero_()
+    return m
+
+
+def _np(t: Any) -> Any:
+    return None if t is None else t.detach().numpy().copy()
+
+
+def run_both(body: Any) -> None:
+    ours, theirs = body(cr), body(torch)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)
+
+
+def test_forward_pre_and_forward_hooks_replace_args_and_output() -> None:
+    def body(lib: Any) -> list[Any]:
+        m = _linear(lib)
+        m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+        handle = m.register_forward_hook(lambda mod, args, out: out + 1)
+        first = _np(m(lib.tensor(X)))
+        handle.remove()
+        return [first, _np(m(lib.tensor(X)))]
+
+    run_both(body)
+
+
+def test_full_backward_hook_sees_and_replaces_grad_input() -> None:
+    def body(lib: Any) -> list[Any]:
+        m = _linear(lib)
+        seen = []
+
+        def hook(mod: Any, grad_input: Any, grad_output: Any) -> Any:
+            seen.extend([_np(grad_input[0]), _np(grad_output[0])])
+            return (grad_input[0] * 3,)
+
+        m.register_full_backward_hook(hook)
+        x = lib.tensor(X, requires_grad=True)
+        (m(x) ** 2).sum().backward()
+        return [*seen, _np(x.grad), _np(m.weight.grad)]
+
+    run_both(body)
+
+
+def test_full_backward_hook_without_an_input_that_needs_grad_gets_none() -> None:
+    def body(lib: Any) -> list[Any]:
+        m = _linear(lib)
+        seen = []
+        m.register_full_backward_hook(lambda mod, gi, go: seen.extend([gi[0], _np(go[0])]))
+        m(lib.tensor(X)).sum().backward()
+        return seen
+
+    run_both(body)
