@@ -30,7 +30,7 @@ from chainrule.nn.modules.flatten import Flatten
 from chainrule.nn.modules.linear import Identity, Linear
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.sparse import Embedding
-from chainrule.onnx import activations
+from chainrule.onnx import activations, normalization
 from chainrule.onnx.graph import Graph
 
 
@@ -232,6 +232,7 @@ EXPORTERS: dict[type[Module], Exporter] = {
 and how. Layers declared with ``onnx=False`` in `chainrule.nn.registry` are refused; a test
 checks the two agree."""
 EXPORTERS.update(activations.EXPORTERS)  # ReLU6, SELU, ..., PReLU: one module of their own
+EXPORTERS.update(normalization.EXPORTERS)  # LayerNorm, RMSNorm
 
 SUPPORTED_LAYERS: tuple[type[Module], ...] = tuple(EXPORTERS)
 """The layers `export` handles (exactly these classes, not subclasses), in `Sequential`."""

@@ -8,7 +8,7 @@ sees them as torch's users expect:
 `affine`                linear
 `dropouts`              dropout
 `sparse`                embedding, one_hot (lookups by integer index)
-`normalization`         batch_norm
+`normalization`         batch_norm, layer_norm, rms_norm, group_norm
 `distance`              normalize, cosine_similarity, pairwise_distance
 `losses`                regression, binary and likelihood losses, kl_div
 `margin_losses`         hinge, ranking, margin, cosine-embedding and triplet losses
@@ -87,21 +87,21 @@ from chainrule.nn.functional.margin_losses import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from chainrule.nn.functional.normalization import batch_norm
+from chainrule.nn.functional.normalization import batch_norm, group_norm, layer_norm, rms_norm
 from chainrule.nn.functional.sparse import embedding, one_hot
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "celu_",
     "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "elu", "elu_",
-    "embedding", "gaussian_nll_loss", "gelu", "glu", "gumbel_softmax", "hardshrink",
-    "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss",
-    "kl_div", "l1_loss", "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid",
-    "margin_ranking_loss", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pairwise_distance",
-    "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_",
-    "sigmoid", "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus",
-    "softshrink", "softsign", "tanh", "tanhshrink", "threshold", "threshold_",
-    "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "embedding", "gaussian_nll_loss", "gelu", "glu", "group_norm", "gumbel_softmax",
+    "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss",
+    "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_", "linear",
+    "log_softmax", "logsigmoid", "margin_ranking_loss", "mish", "mse_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot",
+    "pairwise_distance", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
+    "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu", "smooth_l1_loss", "soft_margin_loss",
+    "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink",
+    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss",
 ]  # fmt: skip
 
 

@@ -1,6 +1,9 @@
-"""Normalisation: `batch_norm`."""
+"""Normalisation: `batch_norm` (batch statistics), `layer_norm`, `rms_norm`, `group_norm`
+(per-sample statistics)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -52,4 +55,82 @@ def batch_norm(
         out = out * weight.reshape(shape)
     if bias is not None:
         out = out + bias.reshape(shape)
+    return out
+
+
+def _shape_tuple(normalized_shape: Any) -> tuple[int, ...]:
+    if isinstance(normalized_shape, int):
+        return (normalized_shape,)
+    return tuple(int(n) for n in normalized_shape)
+
+
+def _check_trailing(name: str, x: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The dims normalised over (the last len(shape)), after checking they are `shape`."""
+    if not shape or tuple(x.shape[x.ndim - len(shape) :]) != shape or x.ndim < len(shape):
+        raise ValueError(
+            f"{name}: normalized_shape {list(shape)} must be the last dims of the input, "
+            f"got input of shape {x.shape}"
+        )
+    return tuple(range(x.ndim - len(shape), x.ndim))
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """(x - μ) / √(σ² + ε) · γ + β, μ and σ² (biased) over the last dims `normalized_shape`,
+    for each sample separately (no batch statistics, the same in training and evaluation)."""
+    dims = _check_trailing("layer_norm", input, _shape_tuple(normalized_shape))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, unbiased=False, keepdim=True)
+    out = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """x / √(mean(x²) + ε) · γ over the last dims `normalized_shape` (no centring);
+    eps=None is the machine epsilon of the input's dtype, as in torch."""
+    dims = _check_trailing("rms_norm", input, _shape_tuple(normalized_shape))
+    eps = float(np.finfo(input.dtype).eps) if eps is None else eps
+    out = input / ((input * input).mean(dims, keepdim=True) + eps).sqrt()
+    return out if weight is None else out * weight
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Layer normalisation within groups of channels: the C channels of (N, C, *) split into
+    num_groups groups, each normalised over its channels and the trailing dims; then γ, β
+    per channel."""
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise ValueError(
+            f"group_norm: expected input (N, C, *) with C divisible by num_groups "
+            f"({num_groups}), got {input.shape}"
+        )
+    n, channels = input.shape[0], input.shape[1]
+    grouped = input.reshape(n, num_groups, -1)
+    mean = grouped.mean(2, keepdim=True)
+    var = grouped.var(2, unbiased=False, keepdim=True)
+    out = ((grouped - mean) / (var + eps).sqrt()).reshape(input.shape)
+    per_channel = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
     return out
