@@ -48,15 +48,16 @@ def _fma32(a: np.ndarray, b: np.ndarray | F32, c: np.ndarray | F32) -> np.ndarra
     exact error (Fast2Sum) decides which way to go.
     """
     product = np.asarray(a, F64) * np.asarray(b, F64)
-    addend = np.asarray(c, F64)
-    total = product + addend
+    total = product + np.asarray(c, F64)
     halfway = (total.view(np.uint64) & np.uint64(0x1FFF_FFFF)) == np.uint64(0x1000_0000)
-    if halfway.any():
-        big = np.where(np.abs(product) >= np.abs(addend), product, addend)
-        small = np.where(np.abs(product) >= np.abs(addend), addend, product)
-        error = small - (total - big)  # exact: what the double sum dropped
-        nudge = halfway & (error != 0)
-        total = np.where(nudge, np.nextafter(total, np.copysign(np.inf, error)), total)
+    if halfway.any():  # only those elements: the products of short inputs land there often
+        where = np.nonzero(halfway)
+        p = product[where]
+        q = np.broadcast_to(np.asarray(c, F64), total.shape)[where]
+        s = total[where]
+        big, small = np.where(np.abs(p) >= np.abs(q), p, q), np.where(np.abs(p) >= np.abs(q), q, p)
+        error = small - (s - big)  # exact: what the double sum dropped
+        total[where] = np.where(error != 0, np.nextafter(s, np.copysign(np.inf, error)), s)
     return total.astype(F32)
 
 

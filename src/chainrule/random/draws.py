@@ -40,6 +40,8 @@ def uniform(
     (computed in float32, then rounded: float16 as torch)."""
     n = math.prod(shape)
     dtype = np.dtype(dtype)
+    if low == 0 and high == 1 and dtype in (np.float32, np.float64):
+        return uniform01(generator, n, dtype).reshape(shape)  # x (1 - 0) + 0 is x, below 1
     if dtype == np.float64:
         x = uniform01(generator, n, np.dtype(np.float64))
         out = fma64(x, high - low, low)
