@@ -8,7 +8,17 @@ y = (x * x).sum()
 y.backward()            # x.grad == 2x
 """
 
-from chainrule import autograd_function, data, higher_order, linalg, nn, optim, train, viz
+from chainrule import (
+    autograd_function,
+    autograd_functional,
+    data,
+    higher_order,
+    linalg,
+    nn,
+    optim,
+    train,
+    viz,
+)
 from chainrule import dtypes as _dtypes
 from chainrule import functions as _functions
 from chainrule import tensor_methods as _tensor_methods
