@@ -66,7 +66,9 @@ FROM_METHODS = (
     "lcm_", "bitwise_left_shift", "bitwise_right_shift", "heaviside", "ldexp", "ldexp_",
     "nextafter", "frexp", "diff", "det", "slogdet", "logdet", "inverse", "pinverse", "matrix_power",
     "matrix_exp", "cholesky", "cholesky_solve", "cholesky_inverse", "qr", "svd",
-    "triangular_solve",
+    "triangular_solve", "index_put", "index_put_", "put", "masked_scatter", "scatter_reduce",
+    "index_reduce", "select_scatter", "slice_scatter", "diagonal_scatter", "hardshrink",
+    "prelu", "conj_physical_", "resize_as_",
 )  # fmt: skip
 
 
@@ -305,6 +307,22 @@ def promote_types(type1: Any, type2: Any) -> np.dtype:
 @export
 def can_cast(from_: Any, to: Any) -> bool:
     return bool(np.can_cast(dtypes.as_dtype(from_), dtypes.as_dtype(to), casting="same_kind"))
+
+
+def inclusive_range(
+    start: Any, end: Any, step: Any = 1, *, out: Any = None, dtype: Any = None,
+    device: Any = None, requires_grad: bool = False, **kw: Any,
+) -> Tensor:  # fmt: skip
+    """start, start + step, ..., up to end INCLUDED, in the default float dtype (torch's
+    deprecated range; arange excludes end)."""
+    count = int(np.floor((end - start) / step)) + 1
+    target = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    values = (start + np.arange(max(count, 0)) * step).astype(target)
+    result = Tensor._make(values, False).requires_grad_(requires_grad)
+    return result if out is None else write_out(out, result)
+
+
+EXPORTS["range"] = inclusive_range  # not `def range`: this module uses the builtin
 
 
 @export

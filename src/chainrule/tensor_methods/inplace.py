@@ -25,7 +25,8 @@ INPLACE_OF = (
     "reciprocal", "square", "sign", "log1p", "expm1", "polygamma", "mvlgamma", "igamma",
     "igammac", "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
     "bitwise_right_shift", "heaviside", "ldexp", "nextafter", "renorm", "addmv", "addr",
-    "baddbmm", "addbmm", *ALIASES,
+    "baddbmm", "addbmm", "index_put", "put", "masked_scatter", "scatter_reduce", "index_reduce",
+    *ALIASES,
 )  # fmt: skip
 
 

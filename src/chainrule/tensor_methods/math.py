@@ -225,3 +225,19 @@ def addmm(
     self: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Scalar = 1, alpha: Scalar = 1
 ) -> Tensor:
     return beta * self + alpha * (mat1 @ mat2)
+
+
+@method("hardshrink")
+def hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0 (F.hardshrink)."""
+    from chainrule.ops import piecewise
+
+    return piecewise.Hardshrink.apply(self, lambd=lambd)
+
+
+@method("prelu")
+def prelu(self: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight · x, one slope per channel (dim 1) or one for all."""
+    from chainrule.ops import piecewise
+
+    return piecewise.Prelu.apply(self, weight)

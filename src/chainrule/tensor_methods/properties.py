@@ -157,3 +157,62 @@ def format(self: Tensor, spec: str) -> str:
     if self.ndim == 0:
         return builtins.format(self.item(), spec)
     return object.__format__(self, spec)
+
+
+@method("is_nonzero")
+def is_nonzero(self: Tensor) -> builtins.bool:
+    """The truth of a one-element tensor (an error for any other size, as torch)."""
+    if self.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins.bool(self.item())
+
+
+@method("new")
+def new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """The legacy constructor: new(2, 3) is a (2, 3) tensor of self's dtype (zeros, not
+    uninitialised), new([1, 2]) a tensor of those values, new() an empty one."""
+    if len(args) == 1 and not isinstance(args[0], builtins.int):
+        return Tensor(args[0], dtype=self.dtype)
+    if not args:
+        return Tensor._make(np.zeros((0,), dtype=self.dtype), False)
+    return Tensor._make(np.zeros(tuple(builtins.int(a) for a in args), dtype=self.dtype), False)
+
+
+@method("new_empty_strided")
+def new_empty_strided(self: Tensor, size: Any, stride: Any, **kwargs: Any) -> Tensor:
+    """new_empty(size): NumPy lays the values out itself, so `stride` is not honoured."""
+    return self.new_empty(tuple(size), **kwargs)
+
+
+def _elementwise(fn: Callable[..., Any], *arrays: Any, dtype: np.dtype) -> Any:
+    return np.vectorize(fn, otypes=[dtype])(*arrays) if arrays[0].size else arrays[0]
+
+
+@method("apply_")
+def apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:
+    """In place: each element replaced by callable(element) (a Python call each: slow)."""
+    values = _elementwise(callable, _array(self), dtype=self.dtype)
+    return self.copy_(Tensor._make(np.asarray(values, dtype=self.dtype), False))
+
+
+@method("map_")
+def map_(self: Tensor, tensor: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:
+    """In place: self[i] = callable(self[i], tensor[i]) (tensor broadcast to self)."""
+    other = np.broadcast_to(_array(tensor), tuple(self.shape))
+    values = _elementwise(callable, _array(self), other, dtype=self.dtype)
+    return self.copy_(Tensor._make(np.asarray(values, dtype=self.dtype), False))
+
+
+@method("map2_")
+def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[..., Any]) -> Tensor:
+    """In place: self[i] = callable(self[i], x[i], y[i])."""
+    shape = tuple(self.shape)
+    a, b = np.broadcast_to(_array(x), shape), np.broadcast_to(_array(y), shape)
+    values = _elementwise(callable, _array(self), a, b, dtype=self.dtype)
+    return self.copy_(Tensor._make(np.asarray(values, dtype=self.dtype), False))
+
+
+@method("conj_physical_")
+def conj_physical_(self: Tensor) -> Tensor:
+    """In place conjugation: nothing to change in a real tensor."""
+    return self
