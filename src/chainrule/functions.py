@@ -148,28 +148,93 @@ def where(condition: Any, input: Any = None, other: Any = None, *, out: Any = No
 
 
 @export
-def einsum(equation: str, *operands: Any) -> Tensor:
+def einsum(equation: Any, *operands: Any) -> Tensor:
     """Einstein summation, e.g. einsum('bij,bjk->bik', a, b); differentiable in every
-    operand (each gradient is an einsum of the upstream gradient with the others)."""
+    operand (each gradient is an einsum of the upstream gradient with the others).
+
+    torch's forms: operands as a list (einsum('ij,jk', [a, b])), '...' for broadcast
+    leading dims (einsum('...ij,...jk->...ik', a, b)), and the sublist form
+    einsum(a, [0, 1], b, [1, 2], [0, 2]) with Ellipsis for '...'.
+    """
+    if not isinstance(equation, str):  # the sublist form
+        equation, operands = _sublist_equation((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     spec = equation.replace(" ", "")
-    if "." in spec:
-        raise NotImplementedError(
-            "chainrule does not implement '...' in torch.einsum; see docs/pytorch-coverage.md"
-        )
-    inputs, _, output = spec.partition("->")
+    inputs, arrow, output = spec.partition("->")
     terms = tuple(inputs.split(","))
     if len(terms) != len(operands):
         raise ValueError(f"einsum(): {len(terms)} subscripts but {len(operands)} operands")
-    if "->" not in spec:
+    tensors = _tensors(operands)
+    if "." in spec:
+        terms, output, tensors = _expand_ellipsis(terms, output if arrow else None, tensors)
+    elif not arrow:
         letters = "".join(terms)
         output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    tensors = _tensors(operands)
     common = tensors[0].dtype
     for t in tensors[1:]:
         common = dtypes.promote(common, t.dtype)
     return Einsum.apply(*[t.to(common) for t in tensors], inputs=terms, output=output)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _sublist_equation(args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """einsum(a, [0, 1], b, [1, 2], [0, 2]) as ('ab,bc->ac', (a, b))."""
+
+    def letters(sub: Any) -> str:
+        return "".join("..." if s is Ellipsis else _LETTERS[int(s)] for s in sub)
+
+    pairs = len(args) // 2
+    operands = tuple(args[2 * i] for i in range(pairs))
+    terms = [letters(args[2 * i + 1]) for i in range(pairs)]
+    equation = ",".join(terms)
+    if len(args) % 2:
+        equation += "->" + letters(args[-1])
+    return equation, operands
+
+
+def _expand_ellipsis(
+    terms: tuple[str, ...], output: str | None, tensors: list[Tensor]
+) -> tuple[tuple[str, ...], str, list[Tensor]]:
+    """'...' replaced by letters of its own: the dims it covers are right-aligned across
+    operands and broadcast (size-1 dims expanded); without '->' they lead the output."""
+    used = set("".join(terms) + (output or ""))
+    free = [c for c in _LETTERS if c not in used]
+    counts = [
+        t.ndim - (len(term) - 3) if "..." in term else 0
+        for term, t in zip(terms, tensors, strict=True)
+    ]
+    width = max(counts)
+    dims = free[:width]
+    sizes = [1] * width
+    for term, t, k in zip(terms, tensors, counts, strict=True):
+        start = term.index("...") if "..." in term else 0
+        for j in range(k):
+            n = t.shape[start + j]
+            slot = width - k + j
+            if n != 1 and sizes[slot] not in (1, n):
+                raise ValueError(f"einsum(): '...' dims {t.shape} do not broadcast")
+            sizes[slot] = max(sizes[slot], n)
+    new_terms, new_tensors = [], []
+    for term, t, k in zip(terms, tensors, counts, strict=True):
+        if "..." in term:
+            start = term.index("...")
+            mine = "".join(dims[width - k :])
+            target = list(t.shape[:start]) + sizes[width - k :] + list(t.shape[start + k :])
+            if list(t.shape) != target:
+                t = t.expand(*target)
+            term = term.replace("...", mine)
+        new_terms.append(term)
+        new_tensors.append(t)
+    if output is None:
+        letters = "".join(new_terms)
+        singles = sorted(c for c in set(letters) if letters.count(c) == 1 and c not in dims)
+        output = "".join(dims) + "".join(singles)
+    else:
+        output = output.replace("...", "".join(dims))
+    return tuple(new_terms), output, new_tensors
 
 
 @export
