@@ -395,3 +395,18 @@ def test_random_split_order_is_torchs() -> None:
         return [lib.tensor(list(part.indices)) for part in parts]
 
     both(0, calls)
+
+
+@pytest.mark.parametrize("epoch", [0, 3])
+def test_distributed_sampler_shuffled_indices_are_torchs(epoch: int) -> None:
+    from chainrule.data import DistributedSampler
+
+    data = list(range(10))
+    for rank in range(3):
+        ours = DistributedSampler(data, num_replicas=3, rank=rank, shuffle=True, seed=7)
+        theirs = torch.utils.data.DistributedSampler(
+            data, num_replicas=3, rank=rank, shuffle=True, seed=7
+        )
+        ours.set_epoch(epoch)
+        theirs.set_epoch(epoch)
+        assert list(ours) == list(theirs)
