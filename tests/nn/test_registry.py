@@ -38,6 +38,7 @@ def test_every_built_in_layer_is_declared():
     declared = {spec.cls for spec in SPECS}
     layers = {getattr(nn, name) for name in nn.modules.__all__}
     not_layers = {nn.Module, nn.Sequential, nn.ModuleList, nn.ModuleDict}
+    not_layers |= {nn.ParameterList, nn.ParameterDict}  # containers, as ModuleList
     not_layers |= {getattr(nn, name) for name in registry.NOT_SEQUENTIAL}
     losses = {cls for cls in layers if cls.__name__.endswith("Loss")}
     assert layers - not_layers - losses == declared
@@ -175,7 +176,7 @@ def test_registering_a_taken_name_is_refused():
 
 @pytest.mark.parametrize("name", registry.NOT_SEQUENTIAL)
 def test_two_input_modules_are_refused_by_every_feature(name, tmp_path):
-    module = getattr(nn, name)()
+    module = getattr(nn, name)(*((3, 3, 2) if name == "Bilinear" else ()))
     assert registry.spec_of(module) is None
     with pytest.raises(ValueError, match="only built-in layers"):
         model_to_config(nn.Sequential(module))

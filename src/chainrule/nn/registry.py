@@ -138,7 +138,7 @@ class LayerSpec:
 LAYERS: dict[str, LayerSpec] = {}
 """Every registered built-in layer, by class name, in the order they were declared."""
 
-NOT_SEQUENTIAL = ("CosineSimilarity", "PairwiseDistance")
+NOT_SEQUENTIAL = ("Bilinear", "CosineSimilarity", "PairwiseDistance")
 """Built-in modules that are not layers of a Sequential: their forward takes two inputs.
 They are not declared, so each feature refuses them as it refuses any undeclared class
 (a config: 'only built-in layers'; ONNX: 'cannot export'; capture: 'cannot be replayed')."""

@@ -5,7 +5,7 @@ sees them as torch's users expect:
 
 ======================  ==================================================================
 `activations`           relu, gelu, softmax, ... (elementwise non-linearities)
-`affine`                linear
+`affine`                linear, bilinear
 `dropouts`              dropout
 `sparse`                embedding, one_hot (lookups by integer index)
 `normalization`         batch_norm, layer_norm, rms_norm, group_norm
@@ -61,7 +61,7 @@ from chainrule.nn.functional.activations import (
     threshold,
     threshold_,
 )
-from chainrule.nn.functional.affine import linear
+from chainrule.nn.functional.affine import bilinear, linear
 from chainrule.nn.functional.cross_entropy import cross_entropy, nll_loss
 from chainrule.nn.functional.distance import cosine_similarity, normalize, pairwise_distance
 from chainrule.nn.functional.dropouts import dropout
@@ -91,17 +91,18 @@ from chainrule.nn.functional.normalization import batch_norm, group_norm, layer_
 from chainrule.nn.functional.sparse import embedding, one_hot
 
 __all__ = [
-    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "celu_",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "elu", "elu_",
-    "embedding", "gaussian_nll_loss", "gelu", "glu", "group_norm", "gumbel_softmax",
-    "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss",
-    "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_", "linear",
-    "log_softmax", "logsigmoid", "margin_ranking_loss", "mish", "mse_loss", "multi_margin_loss",
-    "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot",
-    "pairwise_distance", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
-    "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu", "smooth_l1_loss", "soft_margin_loss",
-    "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink",
-    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "celu", "celu_", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout",
+    "elu", "elu_", "embedding", "gaussian_nll_loss", "gelu", "glu", "group_norm",
+    "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
+    "leaky_relu_", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "mish",
+    "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+    "nll_loss", "normalize", "one_hot", "pairwise_distance", "poisson_nll_loss", "prelu",
+    "relu", "relu6", "relu_", "rms_norm", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu",
+    "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink",
+    "softsign", "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]  # fmt: skip
 
 

@@ -21,3 +21,20 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None:
         return ops.Linear.apply(x, weight)
     return ops.Linear.apply(x, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """yₖ = x1ᵀ Aₖ x2 + bₖ. Shapes: x1 (..., in1), x2 (..., in2), A (out, in1, in2),
+    b (out,) -> (..., out)."""
+    from chainrule.functions import einsum
+
+    out_features, in1, in2 = weight.shape
+    if input1.shape[-1:] != (in1,) or input2.shape[-1:] != (in2,):
+        raise ValueError(
+            f"bilinear: inputs of shapes {input1.shape} and {input2.shape} do not fit a weight "
+            f"of shape {weight.shape} (last dims {in1} and {in2})"
+        )
+    lead = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    out = einsum("bi,oij,bj->bo", x1, weight, x2).reshape(*lead, out_features)
+    return out if bias is None else out + bias

@@ -102,3 +102,49 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
+
+
+class Bilinear(Module):
+    """yₖ = x1ᵀ Aₖ x2 + bₖ: a learned bilinear form per output feature.
+
+    Two inputs, so not a layer of a Sequential (see chainrule.nn.registry.NOT_SEQUENTIAL).
+    Attributes: weight (out_features, in1_features, in2_features) and bias (out_features,),
+    both U(-1/√in1_features, 1/√in1_features) as in PyTorch.
+    """
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        check_device(device)
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        shape = (out_features, in1_features, in2_features)
+        self.weight = Parameter(np.empty(shape, dtype=float_type))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=float_type))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
