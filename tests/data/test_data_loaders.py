@@ -143,10 +143,10 @@ def test_len_is_the_number_of_batches(
     assert len(list(loader)) == expected
 
 
-def test_batches_are_tuples_of_batched_tensors_in_order() -> None:
+def test_batches_are_lists_of_batched_tensors_in_order() -> None:
     loader = DataLoader(make_dataset(10, 3), batch_size=4)
-    batches = list(loader)
-    assert all(isinstance(batch, tuple) and len(batch) == 2 for batch in batches)
+    batches = list(loader)  # lists, as torch's default_collate makes of (x, y) samples
+    assert all(isinstance(batch, list) and len(batch) == 2 for batch in batches)
     assert [b[0].shape for b in batches] == [(4, 3), (4, 3), (2, 3)]
     assert epoch_ids(loader) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     xb, yb = batches[1]
@@ -220,7 +220,8 @@ def test_invalid_batch_size() -> None:
 def test_batch_size_none_yields_single_samples() -> None:
     loader = DataLoader(Squares(3), batch_size=None)
     assert len(loader) == 3
-    assert list(loader) == [(0, 0.0), (1, 1.0), (2, 4.0)]
+    # default_convert turns each tuple into a list, as torch's does
+    assert list(loader) == [[0, 0.0], [1, 1.0], [2, 4.0]]
 
 
 def test_generic_dataset_is_collated() -> None:
@@ -229,7 +230,7 @@ def test_generic_dataset_is_collated() -> None:
     assert ds.calls == 5
     index, square = batches[0]
     assert index.dtype == np.int64 and index.tolist() == [0, 1]
-    assert square.dtype == np.float32 and square.tolist() == [0.0, 1.0]
+    assert square.dtype == np.float64 and square.tolist() == [0.0, 1.0]  # as torch
     assert batches[-1][0].tolist() == [4]
 
 
@@ -262,7 +263,7 @@ def test_default_collate_rules() -> None:
     assert out["t"].shape == (3, 2) and out["t"].dtype == np.int64
     assert out["flag"].dtype == np.bool_ and out["flag"].tolist() == [False, True, True]
     assert out["name"] == ["s0", "s1", "s2"]
-    assert isinstance(out["pair"], tuple) and out["pair"][1].dtype == np.float32
+    assert isinstance(out["pair"], list) and out["pair"][1].dtype == np.float64  # as torch
     assert isinstance(out["point"], Point) and isinstance(out["point"].y, list)
     assert out["point"].y[0].tolist() == [0, 1, 2]
     assert out["np"].dtype == np.float64
@@ -367,4 +368,4 @@ def test_shuffled_epochs_are_torchs_orders_from_the_same_draws(n: int) -> None:
         reference.random64(1)  # the base seed
         np.testing.assert_array_equal(seen, cr.randperm(n, generator=reference).numpy())
         cr.randperm(n, generator=reference)  # the sampler's trailing permutation
-    assert loader._order().dtype == np.int32
+    assert next(loader.sampler.chunks()).dtype == np.int32

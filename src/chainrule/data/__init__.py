@@ -1,7 +1,8 @@
 """chainrule.data: datasets, batching and splits, as `torch.utils.data` plus ready-made data.
 
-- `Dataset`, `TensorDataset`, `Subset`, `random_split`, `DataLoader`, `default_collate`,
-  `DistributedSampler`: PyTorch's map-style data pipeline;
+- `Dataset`, `IterableDataset`, `TensorDataset`, `Subset`, `ConcatDataset`, `ChainDataset`,
+  `StackDataset`, `random_split`, the samplers, `DataLoader`, `default_collate`,
+  `default_convert`, `get_worker_info`, `DistributedSampler`: PyTorch's data pipeline;
 - `train_test_split`, `Standardizer`, `standardize`: hold-out splits and feature scaling;
 - toy 2-D problems with TensorFlow Playground's definitions: `circle`, `xor`, `gauss`,
   `spiral`, `reg_plane`, `reg_gauss`, plus `moons`, `spiral_multiclass`, `sine`;
@@ -15,11 +16,12 @@ Example::
     loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
 """
 
-from chainrule.data.collate import default_collate
-from chainrule.data.dataset import Dataset, Subset, TensorDataset, random_split
+from chainrule.data.base import ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset
+from chainrule.data.collate import default_collate, default_convert
+from chainrule.data.dataset import Subset, TensorDataset, random_split
 from chainrule.data.distributed import DistributedSampler, ShardedLoader
 from chainrule.data.idx import load_idx
-from chainrule.data.loader import DataLoader
+from chainrule.data.loader import DataLoader, get_worker_info
 from chainrule.data.real import digits, mnist, mnist_files
 from chainrule.data.registry import (
     DatasetEntry,
@@ -27,6 +29,14 @@ from chainrule.data.registry import (
     known_names,
     list_datasets,
     load_dataset,
+)
+from chainrule.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
 )
 from chainrule.data.split import Standardizer, standardize, train_test_split
 from chainrule.data.tabular import load_csv, load_features
@@ -43,6 +53,18 @@ from chainrule.data.toy import (
 )
 
 __all__ = [
+    "BatchSampler",
+    "ChainDataset",
+    "ConcatDataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "StackDataset",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "default_convert",
+    "get_worker_info",
     "DataLoader",
     "Dataset",
     "DatasetEntry",

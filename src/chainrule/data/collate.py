@@ -1,15 +1,16 @@
-"""`default_collate`: merge a list of B samples into one batch, as `torch.utils.data`.
+"""`default_collate` (merge a list of B samples into one batch) and `default_convert` (turn
+one sample's arrays into tensors), as `torch.utils.data`.
 
 Rules, applied recursively (a sample may nest them):
 
 - tensors of shape S -> a tensor of shape (B, *S) (`chainrule.stack` if any needs a gradient);
 - ndarrays of shape S and NumPy scalars -> a tensor of shape (B, *S), dtype kept;
-- Python bools -> bool (B,), ints -> int64 (B,), floats -> float32 (B,) (chainrule's default
-  float; PyTorch gives float64 here);
+- Python bools -> bool (B,), ints -> int64 (B,), floats -> float64 (B,) (torch's choice
+  here, not the default float);
 - strings and bytes -> the list of them, unchanged;
 - mappings -> the same keys, each collated; namedtuples -> the same type, fields collated;
-  tuples -> a tuple and lists -> a list, collated position by position (PyTorch returns a
-  list for tuples too; unpacking ``x, y = batch`` works the same).
+  tuples and lists -> a list, collated position by position (as torch: a batch of
+  ``(x, y)`` samples is ``[X, Y]``; ``x, y = batch`` unpacks it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import dtypes
 from chainrule.joining import stack
 from chainrule.tensor import Tensor
 
@@ -54,7 +54,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, int):
         return Tensor._make(np.asarray(batch, dtype=np.int64), False)
     if isinstance(elem, float):
-        return Tensor._make(np.asarray(batch, dtype=dtypes.DEFAULT_FLOAT), False)
+        return Tensor._make(np.asarray(batch, dtype=np.float64), False)
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, Mapping):
@@ -70,10 +70,36 @@ def default_collate(batch: Sequence[Any]) -> Any:
         fields = [default_collate(list(samples)) for samples in zip(*batch, strict=True)]
         if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
             return type(elem)(*fields)
-        if isinstance(elem, tuple):
-            return tuple(fields)
         return fields
     raise TypeError(
         "default_collate: a batch must contain tensors, ndarrays, numbers, strings, dicts or "
         f"lists; found {type(elem).__name__}"
     )
+
+
+def default_convert(data: Any) -> Any:
+    """One sample with its ndarrays and NumPy scalars turned into tensors, recursively
+    (mappings keep their keys, namedtuples their type, tuples become lists, as torch);
+    tensors, Python numbers and strings are left as they are. The DataLoader applies it
+    to each sample when batching is off (``batch_size=None``)."""
+    if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, (np.str_, np.bytes_)):
+        array = np.asarray(data)
+        if array.dtype == object or array.dtype.kind in "USV":
+            return data
+        return Tensor._make(np.array(array), False)
+    if isinstance(data, Mapping):
+        converted = {key: default_convert(data[key]) for key in data}
+        try:
+            return type(data)(converted)  # type: ignore[call-arg]
+        except TypeError:
+            return converted
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        try:
+            return type(data)([default_convert(d) for d in data])  # type: ignore[call-arg]
+        except TypeError:
+            return [default_convert(d) for d in data]
+    return data

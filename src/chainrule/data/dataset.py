@@ -1,4 +1,5 @@
-"""Map-style datasets, as `torch.utils.data`: `Dataset`, `TensorDataset`, `Subset`, `random_split`.
+"""Datasets, as `torch.utils.data`: `Dataset`, `IterableDataset`, `TensorDataset`, `Subset`,
+`random_split`.
 
 A map-style dataset is anything with ``__getitem__(i)`` (one sample) and ``__len__()``
 (the number of samples). `TensorDataset` and `Subset` also accept an index *array* and then
@@ -10,32 +11,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from chainrule.creation import randperm
+from chainrule.data.base import Dataset
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
 BatchFetcher = Callable[[np.ndarray], Any]
-
-
-class Dataset(ABC):
-    """A map-style dataset: ``dataset[i]`` is the i-th sample, ``len(dataset)`` their count.
-
-    Subclasses implement `__getitem__` and `__len__`, as with `torch.utils.data.Dataset`.
-    """
-
-    @abstractmethod
-    def __getitem__(self, index: Any) -> Any:
-        """The sample at `index` (0 <= index < len(self))."""
-
-    @abstractmethod
-    def __len__(self) -> int:
-        """The number of samples."""
 
 
 def _is_scalar_index(index: Any) -> bool:
