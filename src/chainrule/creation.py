@@ -264,7 +264,10 @@ def randperm(
 ) -> Tensor:  # fmt: skip
     """A random permutation of 0..n-1 (torch's Fisher-Yates, so torch's order for a seed)."""
     dt = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
-    array = draws.randperm(resolve(generator), int(n)).astype(dt)
+    if np.dtype(dt).kind in "iu":  # written in that dtype directly (no int64 copy to cast)
+        array = draws.randperm(resolve(generator), int(n), dt)
+    else:
+        array = draws.randperm(resolve(generator), int(n)).astype(dt)
     return _wrap(array, requires_grad, **kw)
 
 

@@ -340,3 +340,56 @@ def test_distributed_sampler_without_shuffle_equals_torchs(drop_last: bool) -> N
             make(tud, "tensors"), num_replicas=3, rank=rank, shuffle=False, drop_last=drop_last
         )
         assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+# ------------------------------------------------------------ seeded orders equal torch's
+
+
+def _orders(lib: Any, mod: Any, seed: int, make_sampler: Callable[..., Any]) -> list[list[int]]:
+    mod.manual_seed(seed)
+    g = mod.Generator().manual_seed(seed + 1)
+    sampler = make_sampler(lib, g)
+    return [list(sampler) for _ in range(3)]
+
+
+SEEDED: list[Callable[[Any, Any], Any]] = [
+    lambda lib, g: lib.RandomSampler(range(23), generator=g),
+    lambda lib, g: lib.RandomSampler(range(23)),  # a fresh generator seeded from the default
+    lambda lib, g: lib.RandomSampler(range(9), num_samples=40, generator=g),
+    lambda lib, g: lib.RandomSampler(range(9), replacement=True, num_samples=75, generator=g),
+    lambda lib, g: lib.SubsetRandomSampler([5, 1, 8, 3, 9], generator=g),
+    lambda lib, g: lib.SubsetRandomSampler([5, 1, 8, 3, 9]),
+    lambda lib, g: lib.WeightedRandomSampler([0.1, 0.5, 0.2, 0.2], 30, generator=g),
+    lambda lib, g: lib.WeightedRandomSampler([1.0, 3.0, 0.5, 2.0, 0.0], 4, False, generator=g),
+]
+
+
+@pytest.mark.parametrize("make_sampler", SEEDED)
+def test_seeded_sampler_orders_equal_torchs(make_sampler: Callable[..., Any]) -> None:
+    assert _orders(cud, chainrule, 11, make_sampler) == _orders(tud, torch, 11, make_sampler)
+
+
+@pytest.mark.parametrize("use_generator", [True, False])
+@pytest.mark.parametrize("options", [{"batch_size": 4}, {"batch_size": 3, "drop_last": True}])
+def test_seeded_shuffled_loaders_equal_torchs(use_generator: bool, options: dict[str, Any]) -> None:
+    """Three epochs of shuffled batches, with the loader's generator or the default one,
+    with a draw from the default generator between epochs (a training loop's dropout)."""
+    results = []
+    for lib, mod in LIBS:
+        mod.manual_seed(21)
+        g = mod.Generator().manual_seed(4) if use_generator else None
+        loader = lib.DataLoader(make(lib, "records"), shuffle=True, generator=g, **options)
+        epochs = []
+        for _ in range(3):
+            epochs.append([plain(b) for b in loader])
+            epochs.append(mod.rand(2, dtype=mod.float64).tolist())
+        results.append(epochs)
+    assert results[0] == results[1]
+
+
+def test_seeded_random_split_equals_torchs() -> None:
+    splits = []
+    for lib, mod in LIBS:
+        parts = lib.random_split(range(17), [0.5, 0.3, 0.2], mod.Generator().manual_seed(42))
+        splits.append([list(p.indices) for p in parts])
+    assert splits[0] == splits[1]
