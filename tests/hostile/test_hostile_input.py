@@ -284,7 +284,7 @@ def test_no_unpickling_or_eval_anywhere_in_the_package() -> None:
         for path in sorted(SRC.rglob("*.py"))
         for match in pattern.finditer(path.read_text(encoding="utf-8"))
     ]
-    assert found == ["capture.py: exec("]
+    assert found == ["capture/program.py: exec("]
 
 
 def test_a_captured_step_writes_no_name_into_its_program_as_code() -> None:
