@@ -22,7 +22,15 @@ from chainrule import (
 from chainrule import dtypes as _dtypes
 from chainrule import functions as _functions
 from chainrule import tensor_methods as _tensor_methods
-from chainrule.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from chainrule.autograd import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from chainrule.capture import compile_step
 from chainrule.checkpoint import Checkpoint, CheckpointError, load, save
 from chainrule.creation import (

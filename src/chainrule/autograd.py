@@ -98,6 +98,93 @@ class enable_grad(_SetGradMode):  # PyTorch's name
     mode = True
 
 
+class set_grad_enabled:  # PyTorch's name
+    """Sets grad mode to `mode` at once; as a context manager it restores the old mode on exit.
+
+    ``torch.set_grad_enabled(False)`` called alone switches recording off until switched on
+    again; ``with torch.set_grad_enabled(phase == "train"):`` is the usual form in training
+    loops that share code between training and evaluation. As a decorator it leaves the
+    current mode alone and sets `mode` only while the function runs (PyTorch's rule).
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): mode must be a bool, not {type(mode).__name__}")
+        self.mode = mode
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = mode
+
+    def __enter__(self) -> None:
+        pass  # already set by __init__, as PyTorch does
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._previous
+
+    def __call__(self, func: _F) -> _F:
+        _GradMode.enabled = self._previous  # decorating does not change the current mode
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class _InferenceModeState(threading.local):
+    enabled = False
+
+
+_InferenceMode = _InferenceModeState()
+
+
+class inference_mode:  # PyTorch's name
+    """`no_grad` for evaluation (torch.inference_mode): with mode=False it changes nothing.
+
+    PyTorch's inference mode also marks the tensors made inside as "inference tensors" that
+    may never enter a graph later, which lets it skip version counting; chainrule has no such
+    tensors (it is no_grad plus `is_inference_mode_enabled()`), so code that obeys PyTorch's
+    rule runs the same here.
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        instance = object.__new__(cls)
+        if callable(mode):  # the bare decorator: @inference_mode
+            instance.inference = True
+            return instance(mode)
+        return instance
+
+    def __init__(self, mode: Any = True) -> None:
+        self.inference = bool(mode)
+
+    def __enter__(self) -> None:
+        self._previous_inference = _InferenceMode.enabled
+        self._previous = _GradMode.enabled
+        if self.inference:
+            _InferenceMode.enabled = True
+            _GradMode.enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        _InferenceMode.enabled = self._previous_inference
+        _GradMode.enabled = self._previous
+
+    def __call__(self, func: _F) -> _F:
+        inference = self.inference
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(inference):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside `inference_mode()` (torch.is_inference_mode_enabled)."""
+    return _InferenceMode.enabled
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` down to `shape`, undoing NumPy broadcasting.
 
@@ -298,9 +385,32 @@ def grad(
     return result
 
 
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Σ_i tensors[i].backward(grad_tensors[i]) in one pass (torch.autograd.backward).
+
+    See chainrule.autograd_function.backward for the arguments.
+    """
+    _implementations["backward"](
+        tensors, grad_tensors, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
+    )
+
+
 def gradcheck(fn: Callable[..., Any], inputs: Any, *args: Any, **kwargs: Any) -> bool:
     """torch.autograd.gradcheck: chainrule.gradcheck (float64 central differences)."""
     ok: bool = _implementations["gradcheck"](fn, inputs, *args, **kwargs)
+    return ok
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, *args: Any, **kwargs: Any) -> bool:
+    """torch.autograd.gradgradcheck: second derivatives (create_graph) against central
+    differences of the first (chainrule.gradcheck.gradgradcheck)."""
+    ok: bool = _implementations["gradgradcheck"](fn, inputs, *args, **kwargs)
     return ok
 
 

@@ -377,4 +377,61 @@ def grad(
     return tuple(result)
 
 
-autograd._implementations.update(apply=apply, grad=grad)
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Accumulate d(Σ_i <grad_tensors[i], tensors[i]>)/d(leaf) into every leaf's `.grad`.
+
+    One backward pass from several outputs at once (torch.autograd.backward): a tensor two
+    outputs share gets the sum of both contributions, and the graph is walked once.
+
+    Args:
+        tensors: the outputs, one tensor or a sequence.
+        grad_tensors: d(loss)/d(output) per output; None (or a None entry) for a scalar
+            output means 1.
+        retain_graph, create_graph, inputs: as in Tensor.backward.
+    """
+    outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grads = [grad_tensors] * len(outs) if grad_tensors is None else [grad_tensors]
+    else:
+        grads = list(grad_tensors)
+    if len(grads) < len(outs):  # extra gradients are ignored, as torch does
+        raise RuntimeError(f"got {len(outs)} tensors and {len(grads)} gradients")
+    grads = grads[: len(outs)]
+    for i, out in enumerate(outs):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+    if create_graph or inputs is not None:
+        # the weighted sum has exactly these gradients (d<g, t>/dt = g); Tensor.backward
+        # already knows create_graph and inputs=
+        total: Any = None
+        for out, g in zip(outs, grads, strict=True):
+            term = out if g is None else (out * g).sum()
+            total = term if total is None else total + term
+        total.backward(retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        return
+    seeds = []
+    for i, (out, g) in enumerate(zip(outs, grads, strict=True)):
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            seed = np.ones_like(out._data)
+        else:
+            seed = np.array(g._data if isinstance(g, Tensor) else g, dtype=out.dtype)
+            if seed.shape != out.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_tensors[{i}] has a shape of {list(seed.shape)} "
+                    f"and tensors[{i}] has a shape of {list(out.shape)}"
+                )
+        seeds.append((out, seed))
+    autograd.run_backward_many(seeds, bool(retain_graph), None)
+
+
+autograd._implementations.update(apply=apply, grad=grad, backward=backward)

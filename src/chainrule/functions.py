@@ -51,7 +51,7 @@ FROM_METHODS = (
     "cos_", "log_", "zero_", "fill_",
     # NumPy-style aliases, attributes of real tensors, and torch's in-place functions
     "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "broadcast_to",
-    "detach", "adjoint", "conj", "conj_physical", "resolve_conj", "resolve_neg",
+    "detach", "detach_", "adjoint", "conj", "conj_physical", "resolve_conj", "resolve_neg",
     "is_conj", "is_neg", "is_inference", "is_distributed", "is_signed", "is_same_size",
     "isreal", "angle", "get_device", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_",
     "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "clamp_max_",

@@ -83,4 +83,50 @@ def gradcheck(
     return True
 
 
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Any],
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """True when second derivatives from create_graph=True match finite differences.
+
+    The first derivatives u_k = d<r, fn(x)>/dx_k (r: grad_outputs, or fixed random values) are
+    computed in the graph and projected onto fixed random s_k; gradcheck then compares
+    d(Σ_k <s_k, u_k>)/dx, a Hessian-vector product, with central differences of it.
+    """
+    tensors = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if not tensors:
+        raise ValueError("gradgradcheck: no input requires grad")
+    out = fn(*inputs)
+    if grad_outputs is None:
+        r = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+        grad_outputs = Tensor._make(r, False)
+    rng = np.random.default_rng(2)
+    weights = [Tensor._make(rng.standard_normal(x.shape), False) for x in tensors]
+
+    def first_derivatives(*args: Any) -> Tensor:
+        with autograd.enable_grad():  # gradcheck calls this under no_grad for its differences
+            grads = autograd.grad(
+                fn(*args), tensors, grad_outputs, create_graph=True, allow_unused=True
+            )
+        total: Any = Tensor._make(np.zeros((), np.float64), False)
+        for g, s in zip(grads, weights, strict=True):
+            if g is not None:
+                total = total + (g * s).sum()
+        if not total.requires_grad:
+            # first derivatives computed outside the graph (a detached backward): their
+            # autodiff derivative is 0, which the finite differences then contradict
+            for x in tensors:
+                total = total + (x * 0).sum()
+        result: Tensor = total
+        return result
+
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol, raise_exception)
+
+
 autograd._implementations["gradcheck"] = gradcheck  # torch.autograd.gradcheck's spelling
+autograd._implementations["gradgradcheck"] = gradgradcheck

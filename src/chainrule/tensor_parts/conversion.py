@@ -75,6 +75,16 @@ class Conversion(TensorBase):
         out._vc = autograd.version_counter(self)
         return out
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor itself off from the graph: it becomes a leaf that needs no grad.
+
+        Earlier graph nodes still hold what they saved; only this tensor forgets its
+        grad_fn (PyTorch's detach_).
+        """
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
     def clone(self) -> Tensor:
         """A copy that stays in the graph (gradients flow back to the original)."""
         return ops.Clone.apply(self)
