@@ -176,7 +176,13 @@ def test_registering_a_taken_name_is_refused():
 
 @pytest.mark.parametrize("name", registry.NOT_SEQUENTIAL)
 def test_two_input_modules_are_refused_by_every_feature(name, tmp_path):
-    module = getattr(nn, name)(*((3, 3, 2) if name == "Bilinear" else ()))
+    arguments = {
+        "Bilinear": (3, 3, 2),
+        "RNNBase": ("LSTM", 3, 2),
+        "RNNCellBase": ("GRU", 3, 2, True, None, None),
+    }
+    recurrent = name.startswith(("RNN", "LSTM", "GRU"))
+    module = getattr(nn, name)(*arguments.get(name, (3, 2) if recurrent else ()))
     assert registry.spec_of(module) is None
     with pytest.raises(ValueError, match="only built-in layers"):
         model_to_config(nn.Sequential(module))

@@ -138,8 +138,12 @@ class LayerSpec:
 LAYERS: dict[str, LayerSpec] = {}
 """Every registered built-in layer, by class name, in the order they were declared."""
 
-NOT_SEQUENTIAL = ("Bilinear", "CosineSimilarity", "PairwiseDistance")
-"""Built-in modules that are not layers of a Sequential: their forward takes two inputs.
+NOT_SEQUENTIAL = (
+    "Bilinear", "CosineSimilarity", "PairwiseDistance",
+    "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell", "RNNCellBase",
+)  # fmt: skip
+"""Built-in modules that are not layers of a Sequential: their forward takes two inputs
+(the recurrent ones: the input and a state, and they return a pair).
 They are not declared, so each feature refuses them as it refuses any undeclared class
 (a config: 'only built-in layers'; ONNX: 'cannot export'; capture: 'cannot be replayed')."""
 

@@ -64,6 +64,8 @@ from chainrule.nn.modules.margin_loss import (
 from chainrule.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from chainrule.nn.modules.parameter_containers import ParameterDict, ParameterList
 from chainrule.nn.modules.linear import Bilinear
+from chainrule.nn.modules.rnn import GRU, LSTM, RNN, RNNBase
+from chainrule.nn.modules.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 # isort: on
 
 __all__ = [
@@ -77,5 +79,6 @@ __all__ = [
     "PoissonNLLLoss", "RMSNorm", "RReLU", "ReLU", "ReLU6", "SELU", "Sequential", "SiLU",
     "Sigmoid", "SmoothL1Loss", "SoftMarginLoss", "Softmax", "Softmax2d", "Softmin", "Softplus",
     "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "TripletMarginLoss",
-    "TripletMarginWithDistanceLoss",
+    "TripletMarginWithDistanceLoss", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell",
+    "GRUCell", "RNNCellBase",
 ]  # fmt: skip
