@@ -13,6 +13,7 @@ sees them as torch's users expect:
 `losses`                regression, binary and likelihood losses, kl_div
 `margin_losses`         hinge, ranking, margin, cosine-embedding and triplet losses
 `cross_entropy`         cross_entropy, nll_loss
+`attention`             scaled_dot_product_attention
 ======================  ==================================================================
 
 Fused ops (linear, cross-entropy, BCE with logits) come from `chainrule.ops`; the rest
@@ -62,6 +63,7 @@ from chainrule.nn.functional.activations import (
     threshold_,
 )
 from chainrule.nn.functional.affine import bilinear, linear
+from chainrule.nn.functional.attention import scaled_dot_product_attention
 from chainrule.nn.functional.cross_entropy import cross_entropy, nll_loss
 from chainrule.nn.functional.distance import cosine_similarity, normalize, pairwise_distance
 from chainrule.nn.functional.dropouts import dropout
@@ -102,7 +104,7 @@ __all__ = [
     "relu", "relu6", "relu_", "rms_norm", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu",
     "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink",
     "softsign", "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
+    "triplet_margin_with_distance_loss", "scaled_dot_product_attention",
 ]  # fmt: skip
 
 
