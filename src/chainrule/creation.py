@@ -244,12 +244,16 @@ def rand(
 
 
 def randint(
-    low: int, high: int | None = None, size: Any = (), *, generator: Generator | None = None,
-    dtype: Any = None, requires_grad: bool = False, **kw: Any,
+    low: int | None = None, high: int | None = None, size: Any = (), *,
+    generator: Generator | None = None, dtype: Any = None, requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
-    """Integers uniform on [low, high) (randint(high, size) also works)."""
+    """Integers uniform on [low, high) (randint(high, size) and randint(high=, size=) too)."""
+    if low is None and high is None:
+        raise TypeError("randint() missing required argument 'high'")
     if high is None:
         low, high = 0, low
+    elif low is None:
+        low = 0
     if isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     dt = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)

@@ -410,3 +410,16 @@ def test_distributed_sampler_shuffled_indices_are_torchs(epoch: int) -> None:
         ours.set_epoch(epoch)
         theirs.set_epoch(epoch)
         assert list(ours) == list(theirs)
+
+
+def test_randint_keyword_forms_draw_as_torch():
+    """randint(high=, size=) and randint(low=, high=, size=): torch's keyword spellings."""
+    drawn = {}
+    for lib in (torch, chainrule):
+        lib.manual_seed(0)
+        drawn[lib.__name__] = [
+            lib.randint(high=10, size=(4,)).tolist(),
+            lib.randint(low=2, high=6, size=(3,)).tolist(),
+            lib.randint(5, (2,)).tolist(),
+        ]
+    assert drawn["chainrule"] == drawn["torch"]
