@@ -181,6 +181,8 @@ def test_two_input_modules_are_refused_by_every_feature(name, tmp_path):
         "RNNBase": ("LSTM", 3, 2),
         "RNNCellBase": ("GRU", 3, 2, True, None, None),
         "MultiheadAttention": (3, 1),
+        "TransformerEncoderLayer": (4, 2, 8),
+        "TransformerEncoder": (nn.TransformerEncoderLayer(4, 2, 8), 2),
     }
     recurrent = name.startswith(("RNN", "LSTM", "GRU"))
     module = getattr(nn, name)(*arguments.get(name, (3, 2) if recurrent else ()))

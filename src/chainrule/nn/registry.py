@@ -141,11 +141,11 @@ LAYERS: dict[str, LayerSpec] = {}
 NOT_SEQUENTIAL = (
     "Bilinear", "CosineSimilarity", "PairwiseDistance",
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell", "RNNCellBase",
-    "MultiheadAttention",
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
 )  # fmt: skip
 """Built-in modules that are not layers of a Sequential: their forward takes two inputs
 (the recurrent ones: the input and a state; attention: query, key and value; they return
-a pair).
+a pair), and the Transformer blocks, which hold attention.
 They are not declared, so each feature refuses them as it refuses any undeclared class
 (a config: 'only built-in layers'; ONNX: 'cannot export'; capture: 'cannot be replayed')."""
 

@@ -65,7 +65,8 @@ from chainrule.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from chainrule.nn.modules.parameter_containers import ParameterDict, ParameterList
 from chainrule.nn.modules.linear import Bilinear
 from chainrule.nn.modules.rnn import GRU, LSTM, RNN, RNNBase
-from chainrule.nn.modules.attention import MultiheadAttention, NonDynamicallyQuantizableLinear
+from chainrule.nn.modules.attention import MultiheadAttention
+from chainrule.nn.modules.transformer import TransformerEncoder, TransformerEncoderLayer
 from chainrule.nn.modules.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 # isort: on
 
@@ -81,5 +82,5 @@ __all__ = [
     "Sigmoid", "SmoothL1Loss", "SoftMarginLoss", "Softmax", "Softmax2d", "Softmin", "Softplus",
     "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell",
-    "GRUCell", "RNNCellBase", "MultiheadAttention",
+    "GRUCell", "RNNCellBase", "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
 ]  # fmt: skip
