@@ -183,6 +183,9 @@ def test_two_input_modules_are_refused_by_every_feature(name, tmp_path):
         "MultiheadAttention": (3, 1),
         "TransformerEncoderLayer": (4, 2, 8),
         "TransformerEncoder": (nn.TransformerEncoderLayer(4, 2, 8), 2),
+        "TransformerDecoderLayer": (4, 2, 8),
+        "TransformerDecoder": (nn.TransformerDecoderLayer(4, 2, 8), 2),
+        "Transformer": (4, 2, 1, 1, 8),
     }
     recurrent = name.startswith(("RNN", "LSTM", "GRU"))
     module = getattr(nn, name)(*arguments.get(name, (3, 2) if recurrent else ()))

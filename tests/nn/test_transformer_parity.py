@@ -85,3 +85,53 @@ def test_encoder_copies_are_independent():
 def test_unknown_activation(lib):
     with pytest.raises(RuntimeError, match="activation should be relu/gelu, not swish"):
         lib.nn.TransformerEncoderLayer(8, 2, activation="swish")
+
+
+def _seq2seq(lib, kw, train):
+    lib.manual_seed(0)
+    model = lib.nn.Transformer(8, 2, 2, 2, 16, dropout=0.0, dtype=lib.float64, **kw)
+    model.train(train)
+    rng = np.random.default_rng(1)
+    first = kw.get("batch_first", False)
+    src = lib.tensor(rng.standard_normal((3, 5, 8) if first else (5, 3, 8)), requires_grad=True)
+    tgt = lib.tensor(rng.standard_normal((3, 4, 8) if first else (4, 3, 8)), requires_grad=True)
+    causal = lib.nn.Transformer.generate_square_subsequent_mask(4, dtype=lib.float64)
+    pad = np.zeros((3, 5), bool)
+    pad[1, 3] = True
+    out = model(
+        src,
+        tgt,
+        tgt_mask=causal,
+        src_key_padding_mask=lib.tensor(pad),
+        memory_key_padding_mask=lib.tensor(pad),
+    )
+    (out**2).sum().backward()
+    return (
+        [t.detach().numpy() for t in (out, src.grad, tgt.grad, causal)],
+        [p.detach().numpy() for p in model.parameters()],
+        [p.grad.numpy() for p in model.parameters()],
+        list(model.state_dict()),
+    )
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor")  # torch's own note on its fast path
+@pytest.mark.parametrize(
+    "kw", [{}, {"norm_first": True, "batch_first": True, "activation": "gelu"}], ids=["post", "pre"]
+)
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+def test_encoder_decoder_transformer_as_torch(kw, train):
+    ours, theirs = _seq2seq(chainrule, kw, train), _seq2seq(torch, kw, train)
+    assert ours[3] == theirs[3]
+    for a, b in zip(ours[1], theirs[1], strict=True):
+        np.testing.assert_array_equal(a, b)  # xavier re-draw of every matrix, in torch's order
+    for a, b in zip(ours[0] + ours[2], theirs[0] + theirs[2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("lib", [torch, chainrule], ids=["torch", "chainrule"])
+def test_transformer_shape_errors(lib):
+    model = lib.nn.Transformer(8, 2, 1, 1, 16)
+    with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
+        model(lib.ones(5, 3, 8), lib.ones(4, 2, 8))
+    with pytest.raises(RuntimeError, match="the feature number of src and tgt must be equal"):
+        model(lib.ones(5, 3, 8), lib.ones(4, 3, 6))

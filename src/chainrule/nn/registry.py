@@ -141,7 +141,8 @@ LAYERS: dict[str, LayerSpec] = {}
 NOT_SEQUENTIAL = (
     "Bilinear", "CosineSimilarity", "PairwiseDistance",
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell", "RNNCellBase",
-    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer", "TransformerDecoder",
+    "TransformerDecoderLayer", "Transformer",
 )  # fmt: skip
 """Built-in modules that are not layers of a Sequential: their forward takes two inputs
 (the recurrent ones: the input and a state; attention: query, key and value; they return

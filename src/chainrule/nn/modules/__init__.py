@@ -66,7 +66,13 @@ from chainrule.nn.modules.parameter_containers import ParameterDict, ParameterLi
 from chainrule.nn.modules.linear import Bilinear
 from chainrule.nn.modules.rnn import GRU, LSTM, RNN, RNNBase
 from chainrule.nn.modules.attention import MultiheadAttention
-from chainrule.nn.modules.transformer import TransformerEncoder, TransformerEncoderLayer
+from chainrule.nn.modules.transformer import (
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from chainrule.nn.modules.transformer_model import Transformer
 from chainrule.nn.modules.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 # isort: on
 
@@ -83,4 +89,5 @@ __all__ = [
     "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell",
     "GRUCell", "RNNCellBase", "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
+    "TransformerDecoder", "TransformerDecoderLayer", "Transformer",
 ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Transformer encoder blocks (torch.nn.TransformerEncoderLayer, TransformerEncoder).
+"""Transformer blocks (torch.nn.TransformerEncoderLayer/Encoder, ...DecoderLayer/Decoder).
 
 One encoder layer: self-attention, then a two-layer feed-forward network, each wrapped in
 a residual connection and a LayerNorm (post-norm, the original paper's order):
@@ -9,8 +9,12 @@ a residual connection and a LayerNorm (post-norm, the original paper's order):
 With norm_first=True the norm moves inside each branch (x = x + SA(LN1(x)), ...), which
 trains more stably in deep stacks. TransformerEncoder stacks num_layers copies of one layer
 (each an independent copy of its weights, as PyTorch's deep copy) and an optional final
-norm. Shapes: (S, N, E) ((N, S, E) with batch_first) -> the same. The layers are PyTorch's
-(names, initialisation order), so a torch state_dict loads.
+norm. A decoder layer adds, between the two, attention from the target sequence to the
+encoder's output (memory): x = LN2(x + Dropout(Attention(x, memory, memory))), its
+self-attention usually causal. nn.Transformer joins an encoder and a decoder (the model of
+chainrule.nn.modules.transformer_model). Shapes: (S, N, E) ((N, S, E) with batch_first) ->
+the same. The layers are PyTorch's (names, initialisation order), so a torch state_dict
+loads.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ from chainrule.nn.modules.normalization import LayerNorm
 from chainrule.tensor import Tensor
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu}
+
+
+def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    if isinstance(activation, str):
+        if activation not in _ACTIVATIONS:
+            raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+        return _ACTIVATIONS[activation]
+    return activation
 
 
 class TransformerEncoderLayer(Module):
@@ -61,11 +73,7 @@ class TransformerEncoderLayer(Module):
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
-        if isinstance(activation, str):
-            if activation not in _ACTIVATIONS:
-                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
-            activation = _ACTIVATIONS[activation]
-        self.activation = activation
+        self.activation = _activation(activation)
 
     def _self_attention(self, x: Tensor, mask: Any, padding: Any) -> Tensor:
         out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding, need_weights=False)
@@ -90,6 +98,77 @@ class TransformerEncoderLayer(Module):
             return x + self._feed_forward(self.norm2(x))
         x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask))
         out: Tensor = self.norm2(x + self._feed_forward(x))
+        return out
+
+
+class TransformerDecoderLayer(Module):
+    """Self-attention, attention to the memory, feed-forward: each residual and normed."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = F.relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        check_device(device)
+        options = {"dropout": dropout, "bias": bias, "batch_first": batch_first, "dtype": dtype}
+        self.self_attn = MultiheadAttention(d_model, nhead, **options)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, **options)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout) for _ in range(3))
+        self.activation = _activation(activation)
+
+    def _attend(
+        self, attention: Module, drop: Module, x: Tensor, memory: Tensor, mask: Any, padding: Any
+    ) -> Tensor:
+        out = attention(
+            x, memory, memory, attn_mask=mask, key_padding_mask=padding, need_weights=False
+        )
+        result: Tensor = drop(out[0])
+        return result
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        result: Tensor = self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return result
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        """tgt (T, N, E) and memory (S, N, E) -> (T, N, E)."""
+        x = tgt
+        own = (self.self_attn, self.dropout1, tgt_mask, tgt_key_padding_mask)
+        cross = (self.multihead_attn, self.dropout2, memory_mask, memory_key_padding_mask)
+        if self.norm_first:
+            y = self.norm1(x)
+            x = x + self._attend(own[0], own[1], y, y, own[2], own[3])
+            x = x + self._attend(cross[0], cross[1], self.norm2(x), memory, cross[2], cross[3])
+            return x + self._feed_forward(self.norm3(x))
+        x = self.norm1(x + self._attend(own[0], own[1], x, x, own[2], own[3]))
+        x = self.norm2(x + self._attend(cross[0], cross[1], x, memory, cross[2], cross[3]))
+        out: Tensor = self.norm3(x + self._feed_forward(x))
         return out
 
 
@@ -118,6 +197,39 @@ class TransformerEncoder(Module):
         out = src
         for layer in self.layers:
             out = layer(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask)
+        if self.norm is not None:
+            out = self.norm(out)
+        return out
+
+
+class TransformerDecoder(Module):
+    """num_layers independent copies of one decoder layer, then an optional norm."""
+
+    def __init__(
+        self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None
+    ) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        out = tgt
+        for layer in self.layers:
+            out = layer(
+                out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                tgt_key_padding_mask=tgt_key_padding_mask,
+                memory_key_padding_mask=memory_key_padding_mask,
+            )  # fmt: skip
         if self.norm is not None:
             out = self.norm(out)
         return out
