@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -257,3 +259,136 @@ def kaiming_normal_(
     gain = calculate_gain(nonlinearity, a)
     std = gain / math.sqrt(fan)
     return _fill_normal(tensor, 0.0, std, generator)
+
+
+def _norm_cdf(x: float) -> float:
+    """Φ(x), the standard normal's cumulative distribution."""
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Fill with N(mean, std²) restricted to [a, b], by rejection as torch 2.13 draws it.
+
+    With p = Φ(β) - Φ(α) the mass inside (α = (a - mean)/std, β = (b - mean)/std): when
+    p > 0.3, normal draws, and the ones outside [a, b] drawn again until none is; otherwise
+    uniform candidates on [a, b], each kept with probability exp(-(x - mean)²/2std²) relative
+    to the density's peak inside [a, b] (u ~ U(0, 1) kept when log u <= that log ratio),
+    the rejected ones drawn again. Every round draws a whole tensor, as torch does, so a
+    seed gives torch's values.
+    """
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    data = tensor._data
+    kind = data.dtype.type
+    stream = resolve(generator)
+    contiguous = bool(data.flags.c_contiguous)
+    if _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std) > 0.3:
+        low, high = float(kind(a)), float(kind(b))
+        result = boxmuller.normal(stream, data.shape, data.dtype, mean, std, contiguous)
+        outside = (result < low) | (result > high)
+        while outside.any():
+            fresh = boxmuller.normal(stream, data.shape, data.dtype, mean, std, True)
+            result = np.where(outside, fresh, result)
+            outside = (result < low) | (result > high)
+        data[...] = result
+        return tensor
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+    def log_ratio(x: np.ndarray) -> np.ndarray:  # in the tensor's dtype, step by step
+        return ((x - kind(mean)) / kind(std)) ** 2 * kind(-0.5) - kind(log_peak)
+
+    result = draws.uniform(stream, data.shape, data.dtype, a, b)
+    pending = np.log(draws.uniform(stream, data.shape, data.dtype, 0.0, 1.0)) > log_ratio(result)
+    while pending.any():
+        candidates = draws.uniform(stream, data.shape, data.dtype, a, b)
+        result = np.where(pending, candidates, result)
+        accept = np.log(draws.uniform(stream, data.shape, data.dtype, 0.0, 1.0))
+        pending = np.where(pending, accept > log_ratio(candidates), pending)
+    data[...] = result
+    return tensor
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """Saxe et al. (2013): fill with a (semi-)orthogonal matrix, times gain.
+
+    A (rows, cols) matrix of N(0, 1) draws (cols = numel / rows, for >2-D weights), its QR
+    factorisation A = QR, and Q with each column's sign fixed by R's diagonal, so the result
+    is uniform over orthogonal matrices (Qᵀ Q = I for rows >= cols, Q Qᵀ = I otherwise).
+    """
+    data = tensor._data
+    if data.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if data.size == 0:
+        return tensor
+    rows = data.shape[0]
+    cols = data.size // rows
+    flat = np.empty((rows, cols), data.dtype)
+    flat[...] = boxmuller.normal(resolve(generator), flat.shape, flat.dtype, 0.0, 1.0, True)
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diagonal(r))
+    if rows < cols:
+        q = q.T
+    data[...] = (q * gain).reshape(data.shape).astype(data.dtype, copy=False)
+    return tensor
+
+
+def sparse_(
+    tensor: Tensor, sparsity: float, std: float = 0.01, generator: Generator | None = None
+) -> Tensor:
+    """Martens (2010): N(0, std²) with a fraction `sparsity` of each column set to 0.
+
+    The zero rows of each column are the first ceil(sparsity·rows) of a random permutation
+    drawn from the default generator, as torch does (its `generator` feeds the normal draws).
+    """
+    data = tensor._data
+    if data.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = data.shape
+    zeros = int(math.ceil(sparsity * rows))
+    _fill_normal(tensor, 0.0, std, generator)
+    for column in range(cols):  # one permutation a column, in torch's order of draws
+        data[draws.randperm(resolve(None), rows)[:zeros], column] = 0
+    return tensor
+
+
+def _deprecated(new: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """torch's old names without the trailing underscore: the same function, with its warning."""
+    old = new.__name__[:-1]
+
+    def deprecated(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(
+            f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return new(*args, **kwargs)
+
+    deprecated.__name__ = old
+    deprecated.__doc__ = f"Deprecated: use {new.__name__}."
+    return deprecated
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)
