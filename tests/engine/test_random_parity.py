@@ -423,3 +423,15 @@ def test_randint_keyword_forms_draw_as_torch():
             lib.randint(5, (2,)).tolist(),
         ]
     assert drawn["chainrule"] == drawn["torch"]
+
+
+@pytest.mark.parametrize("n", [65_537, 131_072, 131_073, 200_000])
+def test_large_randperm_in_chunks_is_torchs_permutation(n):
+    """Past 65,536 randperm draws and swaps a chunk at a time: still torch's order, and the
+    stream left where torch leaves it."""
+    torch.manual_seed(n)
+    theirs, after_theirs = torch.randperm(n).numpy(), torch.rand(3).tolist()
+    cr.manual_seed(n)
+    ours, after_ours = cr.randperm(n).numpy(), cr.rand(3).tolist()
+    np.testing.assert_array_equal(ours, theirs)
+    assert after_ours == after_theirs

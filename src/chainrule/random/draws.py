@@ -89,7 +89,8 @@ def randperm(generator: Generator, n: int, dtype: Any = np.int64) -> np.ndarray:
     Each swap depends on the ones before it, so the loop is sequential; the draws and the
     modulo are vectorised and the swaps run in Python (about 0.4 us a swap: 25 ms for
     60,000). Past 65,536 the permutation lives in a typed array (4 or 8 bytes a row, not a
-    list's 36) and the targets are read in chunks, so memory stays near the result's.
+    list's 36) and the draws and swap partners are made a chunk at a time, so memory stays
+    near the result's (4 bytes a row for int32).
     """
     n = int(n)
     if n < 0:
@@ -97,24 +98,29 @@ def randperm(generator: Generator, n: int, dtype: Any = np.int64) -> np.ndarray:
     dtype = np.dtype(dtype)
     if n < 2:
         return np.arange(n, dtype=dtype)
-    raw = generator.random32(n - 1) if n < 2**32 // 20 else generator.random64(n - 1)
-    targets = raw % np.arange(n, 1, -1, dtype=np.uint64)
-    del raw
-    targets = targets.astype(np.int64)
-    targets += np.arange(n - 1, dtype=np.int64)  # swap partner of step i: i + draw % (n - i)
+    wide = n >= 2**32 // 20  # torch draws 64-bit numbers for such n
+
+    def draw(count: int) -> np.ndarray:  # the stream is sequential: chunks draw the same
+        return generator.random64(count) if wide else generator.random32(count)
+
     if n <= 65_536:
+        targets = (draw(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).astype(np.int64)
+        targets += np.arange(n - 1, dtype=np.int64)  # step i swaps with i + draw % (n - i)
         order = list(range(n))
         for i, j in enumerate(targets.tolist()):
             order[i], order[j] = order[j], order[i]
         return np.array(order, dtype=dtype)
-    code = "i" if n < 2**31 else "q"
-    slots = array.array(code, range(n))
-    i = 0
-    for start in range(0, n - 1, 65_536):
-        for j in targets[start : start + 65_536].tolist():
+    own = np.int32 if n < 2**31 else np.int64
+    slots = array.array("i" if own is np.int32 else "q")
+    slots.frombytes(np.arange(n, dtype=own).data.cast("B"))  # 0..n-1, no Python int a row
+    for start in range(0, n - 1, 65_536):  # draws and swap partners a chunk at a time: no
+        stop = min(start + 65_536, n - 1)  # n-sized temporaries beside the result
+        spans = np.arange(n - start, n - stop, -1, dtype=np.uint64)
+        partners = (draw(stop - start) % spans).astype(np.int64)
+        partners += np.arange(start, stop, dtype=np.int64)
+        for i, j in enumerate(partners.tolist(), start):
             slots[i], slots[j] = slots[j], slots[i]
-            i += 1
-    return np.frombuffer(slots, dtype=np.int32 if code == "i" else np.int64).astype(dtype)
+    return np.frombuffer(slots, dtype=own).astype(dtype, copy=False)
 
 
 def bernoulli_scalar(generator: Generator, shape: tuple[int, ...], p: float) -> np.ndarray:
