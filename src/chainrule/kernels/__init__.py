@@ -1,0 +1,57 @@
+"""Optional compiled kernels: loops that NumPy runs as several passes over memory, fused
+into one pass by numba when the `fast` extra is installed (``pip install chainrule[fast]``).
+
+NumPy stays the default that works everywhere: every kernel has a NumPy twin that gives the
+same numbers (to float rounding), and the callers choose between them with `compiled`.
+``CHAINRULE_NUMBA=0`` in the environment turns the compiled kernels off (the tests run both
+paths this way); `numba_enabled` says which path is in use.
+
+This package is the only place that imports numba (import-linter's contracts enforce it),
+and it imports it lazily: `import chainrule` never pays numba's start-up time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from typing import Any
+
+_enabled: bool | None = None  # decided on first use
+
+
+def numba_enabled() -> bool:
+    """True when numba is installed and ``CHAINRULE_NUMBA`` is not ``0``."""
+    global _enabled
+    if _enabled is None:
+        wanted = os.environ.get("CHAINRULE_NUMBA", "1").strip() != "0"
+        _enabled = wanted and importlib.util.find_spec("numba") is not None
+    return _enabled
+
+
+def set_numba_enabled(enabled: bool) -> None:
+    """Turn the compiled kernels on or off for this process (tests compare both paths).
+    Turning them on without numba installed keeps them off."""
+    global _enabled
+    _enabled = bool(enabled) and importlib.util.find_spec("numba") is not None
+
+
+def compiled(function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
+    """`function` compiled by ``numba.njit(cache=True, **options)`` on its first call.
+
+    Call it only when `numba_enabled()`; the caller keeps the NumPy path for the rest.
+    The compiled code is cached on disk (numba's cache), so a second process skips the
+    compile (about half a second a kernel)."""
+    dispatcher: Any = None
+
+    def run(*args: Any) -> Any:
+        nonlocal dispatcher
+        if dispatcher is None:
+            import numba  # the optional extra; only here
+
+            dispatcher = numba.njit(cache=True, **options)(function)
+        return dispatcher(*args)
+
+    run.__name__ = run.__qualname__ = function.__name__
+    run.__doc__ = function.__doc__
+    return run
