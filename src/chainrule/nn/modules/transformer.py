@@ -44,8 +44,17 @@ def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tenso
     return activation
 
 
-class TransformerEncoderLayer(Module):
-    """Self-attention and feed-forward, each with a residual and a LayerNorm."""
+class _TransformerLayer(Module):
+    """What the encoder and decoder layers share: their attentions, the feed-forward network
+    W2 Dropout(act(W1 x + b1)) + b2, a LayerNorm and a Dropout per residual branch.
+
+    Submodules are registered in PyTorch's order (the attentions, linear1, dropout, linear2,
+    norm1.., dropout1..), so parameters draw torch's initial values from one seed and a torch
+    state_dict loads. `_attentions` names the attention blocks: one per branch before the
+    feed-forward one, so a layer has len(_attentions) + 1 norms and dropouts.
+    """
+
+    _attentions: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -63,26 +72,45 @@ class TransformerEncoderLayer(Module):
     ) -> None:
         super().__init__()
         check_device(device)
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
-        )
+        for name in self._attentions:
+            attention = MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+            )
+            setattr(self, name, attention)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        branches = range(1, len(self._attentions) + 2)
+        for i in branches:
+            setattr(
+                self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            )
+        for i in branches:
+            setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = _activation(activation)
 
-    def _self_attention(self, x: Tensor, mask: Any, padding: Any) -> Tensor:
-        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding, need_weights=False)
-        result: Tensor = self.dropout1(out[0])
+    @staticmethod
+    def _attend(
+        attention: Module, drop: Module, x: Tensor, memory: Tensor, mask: Any, padding: Any
+    ) -> Tensor:
+        """drop(attention of x's queries over memory's keys and values), masks as
+        nn.MultiheadAttention's (True: leave out)."""
+        out = attention(
+            x, memory, memory, attn_mask=mask, key_padding_mask=padding, need_weights=False
+        )
+        result: Tensor = drop(out[0])
         return result
 
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        result: Tensor = self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+    def _feed_forward(self, x: Tensor, drop: Module) -> Tensor:
+        result: Tensor = drop(self.linear2(self.dropout(self.activation(self.linear1(x)))))
         return result
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """Self-attention and feed-forward, each with a residual and a LayerNorm."""
+
+    _attentions = ("self_attn",)
 
     def forward(
         self,
@@ -93,58 +121,20 @@ class TransformerEncoderLayer(Module):
     ) -> Tensor:
         """(S, N, E) -> (S, N, E); masks as nn.MultiheadAttention's (True: leave out)."""
         x = src
+        own = (self.self_attn, self.dropout1)
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask)
-            return x + self._feed_forward(self.norm2(x))
-        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask))
-        out: Tensor = self.norm2(x + self._feed_forward(x))
+            y = self.norm1(x)
+            x = x + self._attend(*own, y, y, src_mask, src_key_padding_mask)
+            return x + self._feed_forward(self.norm2(x), self.dropout2)
+        x = self.norm1(x + self._attend(*own, x, x, src_mask, src_key_padding_mask))
+        out: Tensor = self.norm2(x + self._feed_forward(x, self.dropout2))
         return out
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention, attention to the memory, feed-forward: each residual and normed."""
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation: str | Callable[[Tensor], Tensor] = F.relu,
-        layer_norm_eps: float = 1e-5,
-        batch_first: bool = False,
-        norm_first: bool = False,
-        bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        check_device(device)
-        options = {"dropout": dropout, "bias": bias, "batch_first": batch_first, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, **options)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, **options)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout) for _ in range(3))
-        self.activation = _activation(activation)
-
-    def _attend(
-        self, attention: Module, drop: Module, x: Tensor, memory: Tensor, mask: Any, padding: Any
-    ) -> Tensor:
-        out = attention(
-            x, memory, memory, attn_mask=mask, key_padding_mask=padding, need_weights=False
-        )
-        result: Tensor = drop(out[0])
-        return result
-
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        result: Tensor = self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-        return result
+    _attentions = ("self_attn", "multihead_attn")
 
     def forward(
         self,
@@ -159,16 +149,18 @@ class TransformerDecoderLayer(Module):
     ) -> Tensor:
         """tgt (T, N, E) and memory (S, N, E) -> (T, N, E)."""
         x = tgt
-        own = (self.self_attn, self.dropout1, tgt_mask, tgt_key_padding_mask)
-        cross = (self.multihead_attn, self.dropout2, memory_mask, memory_key_padding_mask)
+        own = (self.self_attn, self.dropout1)
+        cross = (self.multihead_attn, self.dropout2)
         if self.norm_first:
             y = self.norm1(x)
-            x = x + self._attend(own[0], own[1], y, y, own[2], own[3])
-            x = x + self._attend(cross[0], cross[1], self.norm2(x), memory, cross[2], cross[3])
-            return x + self._feed_forward(self.norm3(x))
-        x = self.norm1(x + self._attend(own[0], own[1], x, x, own[2], own[3]))
-        x = self.norm2(x + self._attend(cross[0], cross[1], x, memory, cross[2], cross[3]))
-        out: Tensor = self.norm3(x + self._feed_forward(x))
+            x = x + self._attend(*own, y, y, tgt_mask, tgt_key_padding_mask)
+            x = x + self._attend(
+                *cross, self.norm2(x), memory, memory_mask, memory_key_padding_mask
+            )
+            return x + self._feed_forward(self.norm3(x), self.dropout3)
+        x = self.norm1(x + self._attend(*own, x, x, tgt_mask, tgt_key_padding_mask))
+        x = self.norm2(x + self._attend(*cross, x, memory, memory_mask, memory_key_padding_mask))
+        out: Tensor = self.norm3(x + self._feed_forward(x, self.dropout3))
         return out
 
 
