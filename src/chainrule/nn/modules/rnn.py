@@ -71,6 +71,14 @@ def rnn_step(mode: str, x: Tensor, state: Any, w: tuple[Tensor | None, ...]) -> 
     return h, c
 
 
+def init_recurrent_(module: Module, hidden_size: int) -> None:
+    """Every parameter of `module` U(-1/√H, 1/√H) with H = hidden_size, drawn in declaration
+    order as PyTorch's RNN layers and cells do (H = 0: all zeros)."""
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
+    for weight in module.parameters():
+        init.uniform_(weight, -bound, bound)
+
+
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: the parameters per layer and direction, the loop."""
 
@@ -125,9 +133,7 @@ class RNNBase(Module):
 
     def reset_parameters(self) -> None:
         """Every parameter U(-1/√H, 1/√H), drawn in declaration order as PyTorch does."""
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        init_recurrent_(self, self.hidden_size)
 
     def _weights(self, layer: int, direction: int) -> tuple[Tensor | None, ...]:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")

@@ -8,16 +8,14 @@ bias_ih, bias_hh (gates·H,), all U(-1/√H, 1/√H) as in PyTorch.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from chainrule import dtypes
 from chainrule.devices import check_device
-from chainrule.nn import init
 from chainrule.nn.modules.module import Module
-from chainrule.nn.modules.rnn import _GATES, rnn_step
+from chainrule.nn.modules.rnn import _GATES, init_recurrent_, rnn_step
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -49,9 +47,8 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        """Every parameter U(-1/√H, 1/√H), drawn in declaration order as PyTorch does."""
+        init_recurrent_(self, self.hidden_size)
 
     def forward(self, input: Tensor, hx: Any = None) -> Any:
         """x (N, H_in) or (H_in,) and the state (zeros when None) -> the next state."""
