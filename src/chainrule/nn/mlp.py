@@ -4,13 +4,13 @@ bridge all build (one builder, activation names from `chainrule.nn.registry`).""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from chainrule.nn.modules.container import Sequential
 from chainrule.nn.modules.dropout import Dropout
 from chainrule.nn.modules.linear import Linear
 from chainrule.nn.modules.module import Module
 from chainrule.nn.registry import activation_layer
+from chainrule.types import DTypeLike
 
 
 def mlp(
@@ -18,7 +18,7 @@ def mlp(
     activation: str | Sequence[str] = "relu",
     *,
     dropout: float = 0.0,
-    dtype: Any = None,
+    dtype: DTypeLike = None,
 ) -> Sequential:
     """[Linear → activation (→ Dropout)] per hidden layer, then a Linear head, no output
     activation (the losses take logits).

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from chainrule import dtypes
 from chainrule.tensor import Tensor
+from chainrule.types import TensorLike
 
 
 class Parameter(Tensor):
@@ -18,7 +17,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+    def __init__(self, data: TensorLike | None = None, requires_grad: bool = True) -> None:
         if data is None:
             array = np.empty(0, dtype=dtypes.DEFAULT_FLOAT)
         elif isinstance(data, Tensor):

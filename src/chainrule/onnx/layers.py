@@ -113,15 +113,17 @@ class LayerExporter:
         g, dtype, channels = self.graph, value.dtype, layer.num_features
         scale = layer.weight._data if layer.weight is not None else np.ones(channels, dtype)
         shift = layer.bias._data if layer.bias is not None else np.zeros(channels, dtype)
+        running_mean, running_var = layer.running_mean, layer.running_var
         if layer.track_running_stats:
+            assert running_mean is not None and running_var is not None  # with the flag
             return g.node(
                 "BatchNormalization",
                 [
                     x,
                     g.constant(f"{name}.weight", scale, dtype),
                     g.constant(f"{name}.bias", shift, dtype),
-                    g.constant(f"{name}.running_mean", layer.running_mean._data, dtype),
-                    g.constant(f"{name}.running_var", layer.running_var._data, dtype),
+                    g.constant(f"{name}.running_mean", running_mean._data, dtype),
+                    g.constant(f"{name}.running_var", running_var._data, dtype),
                 ],
                 name,
                 epsilon=float(layer.eps),

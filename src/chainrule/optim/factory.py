@@ -3,8 +3,7 @@ playground's optimizer menu."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adafactor import Adafactor
@@ -18,11 +17,12 @@ from chainrule.optim.radam import RAdam
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.rprop import Rprop
 from chainrule.optim.sgd import SGD
+from chainrule.types import ParamsT
 
 # L-BFGS is left out: its step needs a closure that re-evaluates the loss, which the
 # command line's and the playground's training loops do not give
 
-_MAKERS: dict[str, Callable[[Any, float, float], Optimizer]] = {
+_MAKERS: dict[str, Callable[[ParamsT, float, float], Optimizer]] = {
     "sgd": lambda params, lr, wd: SGD(params, lr=lr, weight_decay=wd),
     "momentum": lambda params, lr, wd: SGD(params, lr=lr, momentum=0.9, weight_decay=wd),
     "adam": lambda params, lr, wd: Adam(params, lr=lr, weight_decay=wd),
@@ -48,7 +48,7 @@ OPTIMIZER_NAMES: tuple[str, ...] = tuple(_MAKERS)
 """The names `by_name` knows ('momentum' is SGD with momentum 0.9)."""
 
 
-def by_name(name: str, params: Iterable[Any], lr: float, weight_decay: float = 0.0) -> Optimizer:
+def by_name(name: str, params: ParamsT, lr: float, weight_decay: float = 0.0) -> Optimizer:
     """The optimizer called `name` over `params`, with PyTorch's defaults otherwise.
 
     Raises ValueError naming the choices for an unknown name."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.autograd import bump_version, enable_grad
 from chainrule.optim.line_search import strong_wolfe
 from chainrule.optim.optimizer import Optimizer, ParamsT, as_plain
+from chainrule.types import Closure
+
+if TYPE_CHECKING:
+    from chainrule.tensor import Tensor
 
 __all__ = ["LBFGS"]
 
@@ -113,7 +116,7 @@ class LBFGS(Optimizer):
             offset += n
 
     def _evaluate_along(
-        self, closure: Callable[[], Any], x: list[np.ndarray], t: float, d: np.ndarray
+        self, closure: Closure, x: list[np.ndarray], t: float, d: np.ndarray
     ) -> tuple[float, np.ndarray]:
         """Loss and gradient at x + t·d; the parameters are put back to x afterwards."""
         self._add_to_params(t, d)
@@ -126,7 +129,7 @@ class LBFGS(Optimizer):
 
     # ---------------------------------------------------------------- the step
 
-    def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
+    def step(self, closure: Closure) -> Tensor:  # type: ignore[override]
         """Run up to ``max_iter`` iterations; returns the loss the first closure call gave.
 
         Args:
@@ -144,7 +147,7 @@ class LBFGS(Optimizer):
         history_size = int(group["history_size"])
         line_search_fn = group["line_search_fn"]
 
-        def evaluate() -> Any:
+        def evaluate() -> Tensor:
             with enable_grad():
                 return closure()
 

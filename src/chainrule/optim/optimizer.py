@@ -21,19 +21,20 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.autograd import bump_version, enable_grad
+from chainrule.types import Closure, ParamGroup, ParamsT, StateDict
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT", "as_plain", "state_scalar", "torch_flags"]
 
-ParamsT: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]]"
+# ParamsT (what an optimizer takes) is one of the public aliases of chainrule.types,
+# re-exported here (the optimizers import it from this module)
 
 # From this many elements on, plain SGD writes γ·g into the scratch buffer instead of a new
 # array: measured (one process, CPU time) 1.13x faster on W1's 784x256 weights, but 0.7x on
@@ -113,7 +114,7 @@ class Optimizer:
             not set them.
     """
 
-    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: ParamsT, defaults: ParamGroup) -> None:
         if isinstance(params, _tensor_type()):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or "
@@ -140,7 +141,7 @@ class Optimizer:
 
     # ------------------------------------------------------------------ parameter groups
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
+    def add_param_group(self, param_group: ParamGroup) -> None:
         """Add a group of parameters (a dict with ``'params'`` and optional hyperparameters).
 
         Useful to fine-tune a pre-trained network: unfreeze layers and hand them to the
@@ -206,7 +207,7 @@ class Optimizer:
                 else:
                     p.grad._data.fill(0)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+    def step(self, closure: Closure | None = None) -> Tensor | None:
         """Perform a single optimization step, updating every parameter that has a gradient.
 
         Args:
@@ -267,7 +268,7 @@ class Optimizer:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> StateDict:
         """The optimizer's state as a dict of plain values: ``{'state', 'param_groups'}``.
 
         Parameters are replaced by their position (counting through all groups in order):
@@ -292,7 +293,7 @@ class Optimizer:
         }
         return {"state": state, "param_groups": param_groups}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         """Load a state made by :meth:`state_dict` of an optimizer over the same parameters.
 
         The groups must match in number and size. Arrays are copied (and cast to the

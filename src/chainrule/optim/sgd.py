@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.autograd import bump_version
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT, torch_flags
+from chainrule.types import Closure
+
+if TYPE_CHECKING:
+    from chainrule.tensor import Tensor
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -127,7 +130,7 @@ class SGD(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+    def step(self, closure: Closure | None = None) -> Tensor | None:
         """One step; plain SGD groups (no momentum, weight decay or maximize) take a short
         loop, θ ← θ - γ·g per parameter, since small networks spend much of a step here."""
         if closure is not None or not self.plain():

@@ -5,7 +5,7 @@ always a new tensor."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from chainrule import ops
 from chainrule.ops import piecewise
 from chainrule.random import Generator, draws, numpy_stream, resolve
 from chainrule.tensor import Tensor
+from chainrule.types import DTypeLike, Number
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
@@ -72,7 +73,9 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
     return dim
 
 
-def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+def softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: DTypeLike = None
+) -> Tensor:
     """e^(xᵢ) / Σⱼ e^(xⱼ) along dim, computed as softmax(x - max x) so it cannot overflow.
 
     dtype: cast the input to this type first (e.g. float64 for extra precision).
@@ -82,7 +85,7 @@ def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any 
 
 
 def log_softmax(
-    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: DTypeLike = None
 ) -> Tensor:
     """x - log Σ eˣ along dim, with the log-sum-exp trick (dtype: as in `softmax`)."""
     x = x if dtype is None else x.to(dtype)
@@ -102,7 +105,7 @@ def softsign(input: Tensor) -> Tensor:
     return input / (1 + input.abs())
 
 
-def softmin(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, dtype: DTypeLike = None) -> Tensor:
     return softmax(-input, dim, dtype=dtype)
 
 
@@ -211,13 +214,13 @@ def gumbel_softmax(
     return Tensor._make(one_hot, False) - soft.detach() + soft
 
 
-def _in_place(name: str, fn: Any) -> Any:
+def _in_place(name: str, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """torch's F.<name>_: the activation written into its input (recorded in the graph).
 
     It is computed from a clone, so an op that saved its input for backward saved the clone,
     which the write leaves alone."""
 
-    def apply_in_place(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    def apply_in_place(input: Tensor, *args: Number, **kwargs: Number) -> Tensor:
         return input.copy_(fn(input.clone(), *args, **kwargs))
 
     apply_in_place.__name__ = apply_in_place.__qualname__ = f"{name}_"

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from chainrule.tensor import Tensor
+from chainrule.types import ShapeLike
 
 
 def batch_norm(
@@ -58,7 +57,7 @@ def batch_norm(
     return out
 
 
-def _shape_tuple(normalized_shape: Any) -> tuple[int, ...]:
+def _shape_tuple(normalized_shape: ShapeLike) -> tuple[int, ...]:
     if isinstance(normalized_shape, int):
         return (normalized_shape,)
     return tuple(int(n) for n in normalized_shape)
@@ -76,7 +75,7 @@ def _check_trailing(name: str, x: Tensor, shape: tuple[int, ...]) -> tuple[int, 
 
 def layer_norm(
     input: Tensor,
-    normalized_shape: Any,
+    normalized_shape: ShapeLike,
     weight: Tensor | None = None,
     bias: Tensor | None = None,
     eps: float = 1e-5,
@@ -96,7 +95,7 @@ def layer_norm(
 
 def rms_norm(
     input: Tensor,
-    normalized_shape: Any,
+    normalized_shape: ShapeLike,
     weight: Tensor | None = None,
     eps: float | None = None,
 ) -> Tensor:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from chainrule import ops
 from chainrule.nn.functional._common import out_of_range
 from chainrule.tensor import Tensor, index_array
+from chainrule.types import TensorLike
 
 
-def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(indices: TensorLike, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of the table `weight` (num_embeddings, dim) picked by integer `indices`."""
     index = index_array(indices)
     bad = out_of_range(index, weight.shape[0])
@@ -22,7 +21,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     return ops.EmbeddingLookup.apply(weight, index=index, padding_idx=padding_idx)
 
 
-def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+def one_hot(indices: TensorLike, num_classes: int = -1) -> Tensor:
     """Integer classes (...,) -> int64 one-hot rows (..., num_classes)."""
     index = index_array(indices)
     classes = int(index.max()) + 1 if num_classes == -1 else num_classes

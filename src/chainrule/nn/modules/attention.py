@@ -19,7 +19,6 @@ so a torch state_dict loads and `manual_seed` gives torch's weights.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from chainrule.nn.modules.linear import Linear
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -53,8 +53,8 @@ class MultiheadAttention(Module):
         kdim: int | None = None,
         vdim: int | None = None,
         batch_first: bool = False,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)

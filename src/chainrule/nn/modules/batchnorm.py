@@ -22,6 +22,7 @@ from chainrule.nn.registry import (
     register,
 )
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike
 
 
 def _batch_norm_shapes(args: Mapping[str, Any]) -> Shapes:
@@ -60,6 +61,11 @@ class BatchNorm1d(Module):
     `momentum`; eval mode uses the running statistics.
     """
 
+    # buffers (register_buffer), declared for type checkers: None without running stats
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
+
     def __init__(
         self,
         num_features: int,
@@ -67,8 +73,8 @@ class BatchNorm1d(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
         *,
         bias: bool = True,
     ) -> None:
@@ -103,9 +109,11 @@ class BatchNorm1d(Module):
         use_batch_stats = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
+            tracked = self.num_batches_tracked
+            assert tracked is not None  # registered with the running statistics
+            tracked._data += 1
             if self.momentum is None:  # a cumulative moving average, as in PyTorch
-                momentum = 1.0 / float(self.num_batches_tracked.item())
+                momentum = 1.0 / float(tracked.item())
         return F.batch_norm(
             x,
             self.running_mean if not use_batch_stats or self.training else None,

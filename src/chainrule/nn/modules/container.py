@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, overload
 
 from chainrule.nn.modules.module import Module
+from chainrule.types import ModuleInput, ModuleOutput
 
 
 class Sequential(Module):
@@ -19,20 +20,22 @@ class Sequential(Module):
         len(model)      # 3
     """
 
-    def __init__(self, *modules: Any) -> None:
+    def __init__(
+        self, *modules: Module | OrderedDict[str, Module] | OrderedDict[str, Module | None]
+    ) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():
                 self.add_module(name, module)
         else:
-            for index, module in enumerate(modules):
-                if not isinstance(module, Module):
+            for index, layer in enumerate(modules):
+                if not isinstance(layer, Module):
                     raise TypeError(
-                        f"Sequential: argument {index} is a {type(module).__name__}, not a Module"
+                        f"Sequential: argument {index} is a {type(layer).__name__}, not a Module"
                     )
-                self.add_module(str(index), module)
+                self.add_module(str(index), layer)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: ModuleInput) -> ModuleOutput:
         for module in self._modules.values():
             assert module is not None
             x = module.forward(x)  # what module(x) calls, one frame shorter

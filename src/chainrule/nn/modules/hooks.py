@@ -18,10 +18,13 @@ lookup per call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainrule.grad_hooks import RemovableHandle
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule.types import ForwardHook, ForwardPreHook, FullBackwardHook
 
 
 class ModuleHooks:
@@ -44,7 +47,7 @@ class ModuleHooks:
         return handle
 
     def register_forward_pre_hook(
-        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+        self, hook: ForwardPreHook, *, prepend: bool = False, with_kwargs: bool = False
     ) -> RemovableHandle:
         if with_kwargs:
             raise NotImplementedError("chainrule: register_forward_pre_hook(with_kwargs=True)")
@@ -52,7 +55,7 @@ class ModuleHooks:
 
     def register_forward_hook(
         self,
-        hook: Callable[..., Any],
+        hook: ForwardHook,
         *,
         prepend: bool = False,
         with_kwargs: bool = False,
@@ -63,7 +66,7 @@ class ModuleHooks:
         return self._add_hook("forward", hook, prepend)
 
     def register_full_backward_hook(
-        self, hook: Callable[..., Any], prepend: bool = False
+        self, hook: FullBackwardHook, prepend: bool = False
     ) -> RemovableHandle:
         return self._add_hook("backward", hook, prepend)
 

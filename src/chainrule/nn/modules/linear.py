@@ -16,6 +16,7 @@ from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.registry import BOOL, DTYPE, SIZE, Shapes, register
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike
 
 
 def _linear_shapes(args: Mapping[str, Any]) -> Shapes:
@@ -29,7 +30,7 @@ def _linear_shapes(args: Mapping[str, Any]) -> Shapes:
 class Identity(Module):
     """Returns its input unchanged (a placeholder layer)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -67,8 +68,8 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)
@@ -118,8 +119,8 @@ class Bilinear(Module):
         in2_features: int,
         out_features: int,
         bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)

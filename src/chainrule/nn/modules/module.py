@@ -7,7 +7,7 @@ Assigning a Parameter or a Module to an attribute registers it, so `parameters()
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -17,6 +17,7 @@ from chainrule.devices import target_dtype
 from chainrule.nn.modules.hooks import ModuleHooks, call_with_hooks
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike, ModuleInput, ModuleOutput, TensorLike
 
 
 class IncompatibleKeys(NamedTuple):
@@ -56,7 +57,7 @@ class Module(ModuleHooks):
         object.__setattr__(self, "_modules", OrderedDict())
 
     # ------------------------------------------------------------------ registration
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         if "_parameters" not in self.__dict__:
             if not isinstance(value, (Parameter, Module)):  # plain attributes are fine
                 object.__setattr__(self, name, value)
@@ -111,7 +112,7 @@ class Module(ModuleHooks):
             if registry is not keep:
                 registry.pop(name, None)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Tensor | Module:
         # only called when normal lookup fails: look in the registries
         for registry in ("_parameters", "_buffers", "_modules"):
             entries = self.__dict__.get(registry)
@@ -155,10 +156,10 @@ class Module(ModuleHooks):
     register_module = add_module
 
     # ------------------------------------------------------------------ calling
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
+    def forward(self, *args: ModuleInput, **kwargs: ModuleInput) -> ModuleOutput:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing a forward() method")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: ModuleInput, **kwargs: ModuleInput) -> ModuleOutput:
         if "_module_hooks" in self.__dict__:  # forward/backward hooks (nn/modules/hooks.py)
             return call_with_hooks(self, args, kwargs)
         if kwargs:
@@ -241,7 +242,9 @@ class Module(ModuleHooks):
             if module is not None:
                 module._save_state(state, f"{prefix}{name}.", keep_vars)
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, TensorLike], strict: bool = True
+    ) -> IncompatibleKeys:
         """Copy values into this module's parameters and buffers, in place.
 
         Raises RuntimeError naming the key on a shape mismatch and, when `strict`, on
@@ -307,14 +310,19 @@ class Module(ModuleHooks):
             param.requires_grad_(requires_grad)
         return self
 
-    def apply(self, fn: Callable[[Module], Any]) -> Module:
+    def apply(self, fn: Callable[[Module], object]) -> Module:
         """Call fn on every submodule (children first) and on self, e.g. to initialise."""
         for child in self.children():
             child.apply(fn)
         fn(self)
         return self
 
-    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Module:
+    def to(
+        self,
+        *args: DeviceLike | DTypeLike | Tensor,
+        dtype: DTypeLike = None,
+        device: DeviceLike = None,
+    ) -> Module:
         """Convert floating parameters and buffers to a dtype (e.g. chainrule.float64).
 
         ``model.to("cpu")`` and ``model.to(device)`` are accepted (chainrule runs on the CPU).

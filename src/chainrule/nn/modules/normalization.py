@@ -21,9 +21,10 @@ from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.registry import BOOL, DTYPE, NUMBER, OPTIONAL_NUMBER, SIZE, Shapes, register
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike, ShapeLike
 
 
-def _as_shape(normalized_shape: Any) -> tuple[int, ...]:
+def _as_shape(normalized_shape: ShapeLike) -> tuple[int, ...]:
     if isinstance(normalized_shape, int):
         return (normalized_shape,)
     return tuple(int(n) for n in normalized_shape)
@@ -39,7 +40,7 @@ def _last_dim(layer: Any) -> int:
     return int(layer.normalized_shape[0])
 
 
-def _float_type(dtype: Any) -> np.dtype:
+def _float_type(dtype: DTypeLike) -> np.dtype:
     return dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
 
 
@@ -77,12 +78,12 @@ class LayerNorm(Module):
 
     def __init__(
         self,
-        normalized_shape: Any,
+        normalized_shape: ShapeLike,
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)
@@ -138,11 +139,11 @@ class RMSNorm(Module):
 
     def __init__(
         self,
-        normalized_shape: Any,
+        normalized_shape: ShapeLike,
         eps: float | None = None,
         elementwise_affine: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)
@@ -198,8 +199,8 @@ class GroupNorm(Module):
         num_channels: int,
         eps: float = 1e-5,
         affine: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
         *,
         bias: bool = True,
     ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from chainrule import dtypes
@@ -19,6 +17,7 @@ from chainrule.nn.registry import (
     register,
 )
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike, TensorLike
 
 
 # its op keeps the input's index array, which a replayed step could not update
@@ -49,8 +48,8 @@ class Embedding(Module):
         embedding_dim: int,
         padding_idx: int | None = None,
         *,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)
@@ -69,7 +68,7 @@ class Embedding(Module):
 
     @classmethod
     def from_pretrained(
-        cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None
+        cls, embeddings: TensorLike, freeze: bool = True, padding_idx: int | None = None
     ) -> Embedding:
         """An Embedding whose table is `embeddings` (rows, dim), shared as in PyTorch, not
         re-initialised; frozen (requires_grad=False) unless freeze=False."""
@@ -86,7 +85,7 @@ class Embedding(Module):
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0
 
-    def forward(self, indices: Any) -> Tensor:
+    def forward(self, indices: TensorLike) -> Tensor:
         return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:

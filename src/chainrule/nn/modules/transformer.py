@@ -111,6 +111,12 @@ class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention and feed-forward, each with a residual and a LayerNorm."""
 
     _attentions = ("self_attn",)
+    # registered by name in _TransformerLayer.__init__, declared for type checkers
+    self_attn: MultiheadAttention
+    norm1: LayerNorm
+    norm2: LayerNorm
+    dropout1: Dropout
+    dropout2: Dropout
 
     def forward(
         self,
@@ -135,6 +141,15 @@ class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention, attention to the memory, feed-forward: each residual and normed."""
 
     _attentions = ("self_attn", "multihead_attn")
+    # registered by name in _TransformerLayer.__init__, declared for type checkers
+    self_attn: MultiheadAttention
+    multihead_attn: MultiheadAttention
+    norm1: LayerNorm
+    norm2: LayerNorm
+    norm3: LayerNorm
+    dropout1: Dropout
+    dropout2: Dropout
+    dropout3: Dropout
 
     def forward(
         self,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainrule.optim.optimizer import Optimizer
+from chainrule.types import StateDict
 
 __all__ = ["EPOCH_DEPRECATION_WARNING", "LRScheduler", "current_lrs", "per_group"]
 
@@ -138,12 +139,12 @@ class LRScheduler:
         closed_form = getattr(self, "_get_closed_form_lr", None)
         return closed_form() if closed_form is not None else self.get_lr()
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> StateDict:
         """The scheduler's state (a copy): every attribute except the optimizer."""
         return {
             key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"
         }
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         """Restore a state made by :meth:`state_dict`."""
         self.__dict__.update(copy.deepcopy(state_dict))

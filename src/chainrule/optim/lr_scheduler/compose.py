@@ -11,6 +11,7 @@ from typing import Any
 from chainrule.optim.lr_scheduler.base import LRScheduler, current_lrs
 from chainrule.optim.lr_scheduler.plateau import ReduceLROnPlateau
 from chainrule.optim.optimizer import Optimizer
+from chainrule.types import StateDict
 
 __all__ = ["ChainedScheduler", "SequentialLR"]
 
@@ -38,7 +39,7 @@ class _Composite(LRScheduler):
 
     _schedulers: list[LRScheduler]
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> StateDict:
         state = {
             key: copy.deepcopy(value)
             for key, value in self.__dict__.items()
@@ -47,7 +48,7 @@ class _Composite(LRScheduler):
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         state = copy.deepcopy(dict(state_dict))
         members = state.pop("_schedulers")
         self.__dict__.update(state)

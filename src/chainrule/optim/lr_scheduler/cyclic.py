@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from chainrule.optim.lr_scheduler.base import LRScheduler, per_group
 from chainrule.optim.optimizer import Optimizer
+from chainrule.types import StateDict
 
 __all__ = ["CyclicLR", "OneCycleLR"]
 
@@ -164,7 +165,7 @@ class CyclicLR(LRScheduler):
                 _set_momentum(group, max_m - (max_m - base_m) * height * scale, self.use_beta1)
         return lrs
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> StateDict:
         """The state; a custom scale_fn is saved as LambdaLR saves its functions."""
         state = {
             key: copy.deepcopy(value)
@@ -176,7 +177,7 @@ class CyclicLR(LRScheduler):
         state["_scale_fn_custom"] = fn.__dict__.copy() if custom else None
         return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         state = copy.deepcopy(dict(state_dict))
         saved = state.pop("_scale_fn_custom")
         self.__dict__.update(state)

@@ -23,6 +23,7 @@ from chainrule.optim.lr_scheduler.base import (
     load_lambdas,
 )
 from chainrule.optim.optimizer import Optimizer
+from chainrule.types import StateDict
 
 __all__ = [
     "ConstantLR",
@@ -79,7 +80,7 @@ class LambdaLR(LRScheduler):
             for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
         ]
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> StateDict:
         """The scheduler's state. Plain functions and lambdas are not saved (as None);
         the attributes of callable objects are."""
         state = {
@@ -90,7 +91,7 @@ class LambdaLR(LRScheduler):
         lambdas_state(state, self.lr_lambdas, "lr_lambdas")
         return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         state = copy.deepcopy(dict(state_dict))
         lr_lambdas = state.pop("lr_lambdas")
         self.__dict__.update(state)
@@ -134,7 +135,7 @@ class MultiplicativeLR(LRScheduler):
             for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups, strict=True)
         ]
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> StateDict:
         """The state; functions are saved as LambdaLR saves them."""
         state = {
             key: copy.deepcopy(value)
@@ -144,7 +145,7 @@ class MultiplicativeLR(LRScheduler):
         lambdas_state(state, self.lr_lambdas, "lr_lambdas")
         return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         state = copy.deepcopy(dict(state_dict))
         lr_lambdas = state.pop("lr_lambdas")
         self.__dict__.update(state)

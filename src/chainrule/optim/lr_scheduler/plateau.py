@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from typing import Any, Literal, SupportsFloat
+from typing import Literal, SupportsFloat
 
 from chainrule.optim.lr_scheduler.base import EPOCH_DEPRECATION_WARNING, LRScheduler, current_lrs
 from chainrule.optim.optimizer import Optimizer
+from chainrule.types import StateDict
 
 __all__ = ["ReduceLROnPlateau"]
 
@@ -155,7 +156,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold = threshold
         self.threshold_mode = threshold_mode
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         self.__dict__.update(copy.deepcopy(state_dict))
         self._init_is_better(
             mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode
