@@ -345,16 +345,29 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
 
 
 def run_backward_many(
-    seeds: Sequence[tuple[Tensor, np.ndarray]],
+    seeds: Sequence[tuple[Tensor, Any]],
     retain_graph: bool,
     capture: dict[int, Any] | None,
+    create_graph: bool = False,
 ) -> None:
     """The backward pass from several outputs at once, each with its seed gradient.
 
     With `capture` (id of tensor -> None), nothing is accumulated into any `.grad`: the
     complete gradient of each listed tensor is stored in `capture` instead (autograd.grad).
+
+    With `create_graph` the same walk records a graph (chainrule.higher_order supplies the
+    pieces): grad mode stays on, the seeds and flowing gradients are Tensors, each node steps
+    through `node_backward` (its `backward_graph`, written with Tensor ops), broadcast dims
+    are summed away by recorded ops, a retained gradient is the flowing Tensor itself, leaves
+    accumulate out of place, and no observer or post-backward hook runs. The eager pass pays
+    one test of a local flag per node for sharing the walk.
     """
     handed_out: set[int] = set()  # arrays already stored in some .grad
+    reduce: Callable[[Any, tuple[int, ...]], Any] = unbroadcast
+    if create_graph:
+        node_backward = _implementations["node_backward"]
+        reduce = _implementations["unbroadcast_graph"]
+        accumulate_graph = _implementations["accumulate_graph"]
     pending: list[tuple[int, Tensor]] = []
     leaves: list[Tensor] = []
     for root, seed in seeds:
@@ -367,7 +380,7 @@ def run_backward_many(
         else:
             pending.append((-root._seq, root))
     pending.sort()
-    previous_mode, _GradMode.enabled = _GradMode.enabled, False
+    previous_mode, _GradMode.enabled = _GradMode.enabled, create_graph
     try:
         while pending:
             tensor = heappop(pending)[1]
@@ -384,16 +397,22 @@ def run_backward_many(
                 if id(tensor) in capture:
                     capture[id(tensor)] = g
             elif tensor._retains_grad:
-                _accumulate(tensor, g, handed_out)
+                if create_graph:
+                    tensor.grad = g
+                else:
+                    _accumulate(tensor, g, handed_out)
             seq = tensor._seq
             if _last_change > seq and fn.saved:
                 check_saved(fn, tensor)
-            input_grads: Any = fn.backward(g)
-            if type(input_grads) is not tuple and type(input_grads) is not list:
-                input_grads = (input_grads,)  # one input: an ndarray, a NumPy scalar or None
-            if _backward_observers:
-                for observer in _backward_observers:
-                    observer(fn, g, input_grads)
+            if create_graph:
+                input_grads: Any = node_backward(fn, g, tensor)
+            else:
+                input_grads = fn.backward(g)
+                if type(input_grads) is not tuple and type(input_grads) is not list:
+                    input_grads = (input_grads,)  # one input: an ndarray, a NumPy scalar or None
+                if _backward_observers:
+                    for observer in _backward_observers:
+                        observer(fn, g, input_grads)
             for parent, parent_grad, needed in zip(
                 inputs, input_grads, fn.needs_input_grad, strict=True
             ):
@@ -402,7 +421,7 @@ def run_backward_many(
                 if parent._seq > seq:  # changed in place after this node used it
                     parent = version_before(parent, seq)
                 if parent_grad.shape != parent._data.shape:
-                    parent_grad = unbroadcast(parent_grad, parent._data.shape)
+                    parent_grad = reduce(parent_grad, parent._data.shape)
                 previous = parent._flow
                 if previous is not None:
                     # the copy (fan-out) gate: a tensor used twice gets the sum of both
@@ -421,7 +440,10 @@ def run_backward_many(
             if _tensor_hooks:
                 g = run_tensor_hooks(leaf, g)
             if capture is None:
-                _accumulate(leaf, g, handed_out)
+                if create_graph:
+                    accumulate_graph(leaf, g)
+                else:
+                    _accumulate(leaf, g, handed_out)
             elif id(leaf) in capture:
                 capture[id(leaf)] = g
     finally:
@@ -430,7 +452,7 @@ def run_backward_many(
             waiting._flow = None
         for leaf in leaves:
             leaf._flow = None
-    if capture is None:
+    if capture is None and not create_graph:
         for hook in tuple(_post_backward_hooks):  # after success only: gradients complete
             hook(leaves)
 

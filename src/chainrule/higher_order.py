@@ -1,8 +1,9 @@
 """The backward pass that records a graph (`create_graph=True`): gradients of gradients.
 
 The ordinary pass (`chainrule.autograd.run_backward_many`) multiplies ndarrays and records
-nothing: fast, but its gradients are constants. With `create_graph=True` the same walk runs
-with grad mode on and with Tensors as the flowing gradients, and each node contributes its
+nothing: fast, but its gradients are constants. With `create_graph=True` the same walk (one
+function, given the pieces this module registers) runs with grad mode on and with Tensors as
+the flowing gradients, and each node contributes its
 `backward_graph(grad, out)`: the same chain-rule step written with Tensor ops (so it is
 recorded, and differentiable again), reading the node's inputs (`node.inputs`) and its
 output `out` as Tensors. That gives gradient penalties, `grad(grad(y, x,
@@ -18,13 +19,12 @@ once-differentiable functions. tests/engine/test_double_backward.py lists every 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
 from chainrule import autograd
-from chainrule.autograd import Function, check_saved, version_before
+from chainrule.autograd import Function
 from chainrule.tensor import Tensor
 
 
@@ -89,82 +89,12 @@ def run_backward_graph(
     seeds: Sequence[tuple[Tensor, Any]],
     retain_graph: bool,
     capture: dict[int, Any] | None,
-) -> list[Tensor]:
-    """The backward pass from `seeds` (output, d loss/d output as a Tensor), recorded.
-
-    Same order and rules as `autograd.run_backward_many` (see there); here every gradient
-    is a Tensor made by recorded ops. With `capture`, gradients of the listed tensors are
-    stored there instead of being accumulated into `.grad`. Returns the leaves reached.
-    """
-    pending: list[tuple[int, Tensor]] = []
-    leaves: list[Tensor] = []
-    for root, seed in seeds:
-        if root._flow is not None:
-            root._flow = root._flow + seed
-            continue
-        root._flow = seed
-        if root._ctx is None:
-            leaves.append(root)
-        else:
-            pending.append((-root._seq, root))
-    pending.sort()
-    with autograd.enable_grad():
-        try:
-            while pending:
-                tensor = heappop(pending)[1]
-                fn = tensor._ctx
-                assert fn is not None
-                inputs = fn.inputs
-                if inputs is None:
-                    raise RuntimeError(autograd._FREED_GRAPH)
-                g: Any = tensor._flow
-                tensor._flow = None
-                if autograd._tensor_hooks:
-                    g = autograd.run_tensor_hooks(tensor, g)
-                if capture is not None:
-                    if id(tensor) in capture:
-                        capture[id(tensor)] = g
-                elif tensor._retains_grad:
-                    tensor.grad = g
-                seq = tensor._seq
-                if autograd._last_change > seq and fn.saved:
-                    check_saved(fn, tensor)
-                input_grads = _node_backward(fn, g, tensor)
-                for parent, parent_grad, needed in zip(
-                    inputs, input_grads, fn.needs_input_grad, strict=True
-                ):
-                    if not needed or parent_grad is None:
-                        continue
-                    if parent._seq > seq:
-                        parent = version_before(parent, seq)
-                    if parent_grad.shape != parent._data.shape:
-                        parent_grad = unbroadcast_graph(parent_grad, parent._data.shape)
-                    previous = parent._flow
-                    if previous is not None:
-                        parent._flow = previous + parent_grad
-                        continue
-                    parent._flow = parent_grad
-                    if parent._ctx is None:
-                        leaves.append(parent)
-                    else:
-                        heappush(pending, (-parent._seq, parent))
-                if not retain_graph:
-                    fn.release()
-            for leaf in leaves:
-                g = leaf._flow
-                leaf._flow = None
-                if autograd._tensor_hooks:
-                    g = autograd.run_tensor_hooks(leaf, g)
-                if capture is None:
-                    accumulate_graph(leaf, g)
-                elif id(leaf) in capture:
-                    capture[id(leaf)] = g
-        finally:
-            for _, waiting in pending:
-                waiting._flow = None
-            for leaf in leaves:
-                leaf._flow = None
-    return leaves
+) -> None:
+    """The backward pass from `seeds` (output, d loss/d output as a Tensor), recorded: the
+    engine's one walk (`autograd.run_backward_many`) with create_graph, through the pieces
+    below. With `capture`, gradients of the listed tensors are stored there instead of being
+    accumulated into `.grad`."""
+    autograd.run_backward_many(seeds, retain_graph, capture, create_graph=True)
 
 
 def accumulate_graph(leaf: Tensor, g: Tensor) -> None:
@@ -180,5 +110,8 @@ def accumulate_graph(leaf: Tensor, g: Tensor) -> None:
 
 
 autograd._implementations.update(
-    backward_graph=run_backward_graph, accumulate_graph=accumulate_graph
+    backward_graph=run_backward_graph,
+    node_backward=_node_backward,
+    unbroadcast_graph=unbroadcast_graph,
+    accumulate_graph=accumulate_graph,
 )
