@@ -1,12 +1,14 @@
 """The optimizer's update, written into a captured program: SGD (momentum, dampening,
 Nesterov, weight decay, maximize) and Adam/AdamW (weight decay, AMSGrad, maximize).
 
-Each parameter's update is the optimizer's own sequence of NumPy calls
-(`chainrule.optim.sgd.sgd_update`, `chainrule.optim.adam.adam_update`), one ufunc per pass,
-in the same order and on the same scalars, written straight into the program: in place
-into the parameter and the optimizer's state arrays, temporaries into buffers the program
-keeps. So the numbers are bitwise those of ``optimizer.step()`` (tested), without its
-Python around each parameter (group loops, the gradient's checks, the state's setup).
+Each parameter's update is the optimizer's own: for SGD its sequence of NumPy calls
+(`chainrule.optim.sgd.sgd_update`), one ufunc per pass, in the same order and on the same
+scalars, written straight into the program; for Adam/AdamW a call of the kernel the
+optimizer calls (`chainrule.kernels.adam.adam_step`: one compiled pass with numba, NumPy
+ufuncs without). In place into the parameter and the optimizer's state arrays, temporaries
+into buffers the program keeps. So the numbers are bitwise those of ``optimizer.step()``
+(tested), without its Python around each parameter (group loops, the gradient's checks,
+the state's setup).
 
 What is written out depends on each group's *form*: which of maximize, weight decay,
 momentum, dampening, Nesterov, AMSGrad and decoupled decay are on (`form`). The values
@@ -18,12 +20,12 @@ optimizer.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from chainrule.autograd import bump_version
+from chainrule.kernels.adam import adam_step
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer
 from chainrule.optim.sgd import SGD
@@ -87,7 +89,6 @@ def write_update(program: Any, optimizer: Optimizer) -> list[Any] | None:
     write = program.write
     write.bind("groups", optimizer.param_groups)
     write.bind("optimizer", optimizer)
-    write.bind("math", math)
     write.bind("bump", bump_version)  # each update is an in-place change (Optimizer._bump)
     all_plain = type(optimizer) is SGD and all(_plain_sgd(g) for g in optimizer.param_groups)
     write(f"if update:  # {type(optimizer).__name__}.step, written out")
@@ -195,44 +196,26 @@ def _sgd_group(
 
 def _adam_group(program: Any, group: dict[str, Any], members: list[Any], names: dict[int, str],
                 keys: dict[str, str], temporaries: _Temporaries) -> None:  # fmt: skip
-    """adam_update's sequence, as Adam._update_param runs it (the step count per
-    parameter, float options, the bias corrections as Python floats)."""
+    """A call of `chainrule.kernels.adam.adam_step` per parameter, as Adam._update_param
+    makes it (the step count per parameter, float options; the form's switches as
+    constants): the eager optimizer's kernel, so the same numbers."""
     write = program.write
+    write.bind("adam_step", adam_step)
     write("lr, eps, weight_decay = float(group['lr']), float(group['eps']), "
           "float(group['weight_decay'])")  # fmt: skip
     write("beta1, beta2 = float(group['betas'][0]), float(group['betas'][1])")
+    amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
+    decoupled = bool(group.get("decoupled_weight_decay", False))
+    l2 = group["weight_decay"] != 0 and not decoupled
     for parameter in members:
         array = names[id(parameter)]
-        s, t = temporaries(array, parameter, 2)
-        g = "d" + array[1:]
-        write(f"# {array[2:]}: Adam, as adam_update")
-        write(f"st = state[tensor[{keys[array]!r}]]")
+        s, t = temporaries(array, parameter, 2 if l2 else 1) + ([] if l2 else ["None"])
+        write(f"st = state[tensor[{keys[array]!r}]]  # {array[2:]}")
         write("st['step'] = step = int(st['step']) + 1")
-        if group["maximize"]:
-            write(f"g = np.negative({g}, out={t})")
-            g = "g"
-        if group["weight_decay"] != 0:
-            if group.get("decoupled_weight_decay", False):
-                write(f"{array} *= 1 - lr * weight_decay")
-            else:
-                write(f"np.multiply({array}, weight_decay, out={s})")
-                write(f"g = np.add({g}, {s}, out={t})")
-                g = "g"
-        write("m, v = st['exp_avg'], st['exp_avg_sq']")
-        write("m *= beta1")
-        write(f"np.multiply({g}, 1 - beta1, out={s})")
-        write(f"m += {s}")
-        write(
-            f"v *= beta2; np.square({g}, out={s}); np.multiply({s}, 1 - beta2, out={s}); v += {s}"
-        )
-        if group["amsgrad"]:
-            write("v = np.maximum(st['max_exp_avg_sq'], v, out=st['max_exp_avg_sq'])")
-        write(f"np.sqrt(v, out={s})")
-        write(f"np.divide({s}, math.sqrt(1 - beta2**step), out={s})")
-        write(f"np.add({s}, eps, out={s})")
-        write(f"np.divide(m, {s}, out={s})")
-        write(f"np.multiply({s}, lr / (1 - beta1**step), out={s})")
-        write(f"{array} -= {s}")
-        bumps = 2 if group.get("decoupled_weight_decay", False) else 1  # as Optimizer._bump
+        vmax = "st['max_exp_avg_sq']" if amsgrad else "None"
+        write(f"adam_step({array}, d{array[1:]}, st['exp_avg'], st['exp_avg_sq'], {vmax}, {s}, "
+              f"{t}, step, lr, beta1, beta2, eps, weight_decay, {amsgrad}, {maximize}, "
+              f"{decoupled})")  # fmt: skip
+        bumps = 2 if decoupled else 1  # as Optimizer._bump
         for _ in range(bumps):
             write(f"bump(tensor[{keys[array]!r}])")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from chainrule.kernels.adam import adam_step
 from chainrule.optim.optimizer import Optimizer, ParamsT, torch_flags
 
 __all__ = ["Adam", "AdamW", "adam_update"]
@@ -29,47 +29,23 @@ def adam_update(
     maximize: bool,
     decoupled_weight_decay: bool,
     scratch: np.ndarray | None = None,
+    spare: np.ndarray | None = None,
 ) -> None:
     """One Adam (or AdamW) step: updates ``param`` and the moment buffers in place.
 
     ``step`` is t, counted from 1. ``max_exp_avg_sq`` is only used (and needed) with
-    ``amsgrad``. ``grad`` is only read. ``scratch`` (param's shape and dtype, or None for a
-    new array) takes the temporaries: every pass writes into kept memory (out=), so a
-    step over a large parameter allocates nothing; the arithmetic and its order are the
-    same either way, so are the numbers.
+    ``amsgrad``. ``grad`` is only read. ``scratch`` and ``spare`` (param's shape and dtype,
+    or None for new arrays) take the NumPy path's temporaries. The update itself is
+    `chainrule.kernels.adam.adam_step` (one compiled pass with numba, NumPy ufuncs into the
+    scratch arrays without it: the same numbers), which a captured program calls too.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay  # AdamW: θ = θ - γ·λ·θ, outside the moments
-        else:
-            g = g + weight_decay * param  # Adam: L2 penalty added to the gradient
-    s = np.empty_like(param) if scratch is None else scratch
-
-    exp_avg *= beta1  # m_t = β1·m_{t-1} + (1 - β1)·g_t
-    np.multiply(g, 1 - beta1, out=s)
-    exp_avg += s
-    exp_avg_sq *= beta2  # v_t = β2·v_{t-1} + (1 - β2)·g_t²
-    np.square(g, out=s)
-    s *= 1 - beta2
-    exp_avg_sq += s
-
-    bias_correction1 = 1 - beta1**step  # m̂_t = m_t / (1 - β1^t)
-    bias_correction2 = 1 - beta2**step  # v̂_t = v_t / (1 - β2^t)
-    if amsgrad:
-        assert max_exp_avg_sq is not None
-        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)  # v_t^max
-        second_moment = max_exp_avg_sq
-    else:
-        second_moment = exp_avg_sq
-
-    # θ_t = θ_{t-1} - γ·m̂_t / (√v̂_t + ε), in the scratch array
-    np.sqrt(second_moment, out=s)
-    s /= math.sqrt(bias_correction2)
-    s += eps
-    np.divide(exp_avg, s, out=s)
-    s *= lr / bias_correction1
-    param -= s
+    if scratch is None:
+        scratch = np.empty_like(param)
+    if spare is None and weight_decay != 0 and not decoupled_weight_decay:
+        spare = np.empty_like(param)
+    decoupled = decoupled_weight_decay
+    adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, spare, step, lr,
+              beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)  # fmt: skip
 
 
 class Adam(Optimizer):
@@ -169,22 +145,25 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros_like(param)
         state["step"] = step = int(state["step"]) + 1
         beta1, beta2 = group["betas"]
-        adam_update(
+        weight_decay = float(group["weight_decay"])
+        decoupled = bool(group.get("decoupled_weight_decay", False))
+        adam_step(
             param,
             grad,
             state["exp_avg"],
             state["exp_avg_sq"],
             state.get("max_exp_avg_sq"),
-            step=step,
-            lr=float(group["lr"]),
-            beta1=float(beta1),
-            beta2=float(beta2),
-            eps=float(group["eps"]),
-            weight_decay=float(group["weight_decay"]),
-            amsgrad=amsgrad,
-            maximize=bool(group["maximize"]),
-            decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
-            scratch=self._scratch(param),
+            self._scratch(param),
+            self._scratch(param, 1) if weight_decay != 0 and not decoupled else None,
+            step,
+            float(group["lr"]),
+            float(beta1),
+            float(beta2),
+            float(group["eps"]),
+            weight_decay,
+            amsgrad,
+            bool(group["maximize"]),
+            decoupled,
         )
 
 

@@ -245,19 +245,21 @@ class Optimizer:
             )
         return grad if grad.dtype == param.dtype else grad.astype(param.dtype)
 
-    def _scratch(self, param: np.ndarray) -> np.ndarray:
+    def _scratch(self, param: np.ndarray, which: int = 0) -> np.ndarray:
         """A scratch array of param's shape and dtype for one update's temporaries, kept
-        from step to step: a view into one flat buffer per dtype, as large as the largest
-        parameter so far (not part of the state: nothing in it outlives an update).
+        from step to step: a view into one flat buffer per dtype (and per ``which``, for an
+        update that needs two at once), as large as the largest parameter so far (not part
+        of the state: nothing in it outlives an update).
 
         Why: an update like θ ← θ - γ·g written as NumPy expressions allocates an array
         per temporary, and for a large parameter each new array costs fresh pages (the
         allocator returns big blocks to the system); writing into kept memory with out=
         does the same arithmetic, in the same order, with the same numbers."""
         buffers: dict[Any, np.ndarray] = self.__dict__.setdefault("_scratch_buffers", {})
-        flat = buffers.get(param.dtype)
+        key = (param.dtype, which)
+        flat = buffers.get(key)
         if flat is None or flat.size < param.size:
-            flat = buffers[param.dtype] = np.empty(param.size, param.dtype)
+            flat = buffers[key] = np.empty(param.size, param.dtype)
         return flat[: param.size].reshape(param.shape)
 
     def _update_param(

@@ -1,0 +1,1 @@
+"""chainrule.kernels: the optional compiled kernels and their NumPy twins."""
