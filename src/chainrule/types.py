@@ -32,11 +32,14 @@ __all__ = [
     "ForwardHook",
     "ForwardPreHook",
     "FullBackwardHook",
+    "IndexLike",
     "ModuleInput",
     "ModuleOutput",
     "Number",
     "ParamGroup",
     "ParamsT",
+    "Sample",
+    "SampleKey",
     "ShapeLike",
     "StateDict",
     "StateValue",
@@ -125,9 +128,22 @@ class FullBackwardHook(Protocol):
 
 
 # ---------------------------------------------------------------------------- data
+Sample: TypeAlias = Any
+"""One item of a dataset the library knows nothing of (``default_collate``'s input): a
+Tensor, an ndarray, a number, a string, or a tuple/list/dict of them. Typed datasets say
+what theirs are (``Dataset[tuple[Tensor, ...]]``)."""
+
+SampleKey: TypeAlias = Any
+"""What a sampler yields and ``dataset[key]`` takes: an int position for the built-in
+samplers, but a map-style dataset may be keyed by anything (as torch's)."""
+
 Batch: TypeAlias = Any
 """What a DataLoader yields: whatever its ``collate_fn`` returns (``default_collate`` gives
 Tensors, or tuples/lists/dicts of them, mirroring one sample's structure)."""
+
+IndexLike: TypeAlias = "int | np.integer[Any] | slice | Sequence[int] | np.ndarray | Tensor"
+"""An index into a dataset that also takes batches: a position, or positions (a slice, a
+list, an ndarray, a Tensor) fetched at once."""
 
 Closure: TypeAlias = "Callable[[], Tensor]"
 """``optimizer.step(closure)``: re-evaluates the model and returns the loss."""

@@ -16,12 +16,12 @@ Rules, applied recursively (a sample may nest them):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from chainrule.joining import stack
 from chainrule.tensor import Tensor
+from chainrule.types import Batch, Sample
 
 
 def _stack_arrays(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -35,7 +35,7 @@ def _stack_arrays(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.stack(arrays)
 
 
-def default_collate(batch: Sequence[Any]) -> Any:
+def default_collate(batch: Sequence[Sample]) -> Batch:
     """Stack a list of B samples into a batch (see the module docstring for the rules)."""
     if len(batch) == 0:
         raise ValueError("default_collate: the batch is empty")
@@ -77,7 +77,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     )
 
 
-def default_convert(data: Any) -> Any:
+def default_convert(data: Sample) -> Batch:
     """One sample with its ndarrays and NumPy scalars turned into tensors, recursively
     (mappings keep their keys, namedtuples their type, tuples become lists, as torch);
     tensors, Python numbers and strings are left as they are. The DataLoader applies it

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeGuard, TypeVar, overload
 
 import numpy as np
 
@@ -20,11 +20,16 @@ from chainrule.creation import randperm
 from chainrule.data.base import Dataset
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
+from chainrule.types import Batch, IndexLike
 
-BatchFetcher = Callable[[np.ndarray], Any]
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+BatchFetcher = Callable[[np.ndarray], Batch]
 
 
-def _is_scalar_index(index: Any) -> bool:
+def _is_scalar_index(index: object) -> TypeGuard[int | np.integer[Any] | Tensor]:
+    """One position: an int, a NumPy integer or a 0-d integer tensor (not a bool)."""
     if isinstance(index, Tensor):
         return index.ndim == 0 and index.dtype.kind in "iu"
     return isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_))
@@ -57,7 +62,7 @@ def _take(tensor: Tensor, index: Any) -> Tensor:
     return Tensor._make(np.asarray(tensor._data[index]), False)
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset[tuple[Tensor, ...]]):
     """Samples are rows of the given tensors: ``dataset[i] == (t[i] for t in tensors)``.
 
     Args:
@@ -90,7 +95,7 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return int(self.tensors[0].shape[0])
 
-    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
+    def __getitem__(self, index: IndexLike) -> tuple[Tensor, ...]:
         if _is_scalar_index(index):
             position = int(index)
             if not -len(self) <= position < len(self):
@@ -100,7 +105,7 @@ class TensorDataset(Dataset):
         return tuple(_take(t, batch) for t in self.tensors)
 
 
-class Subset(Dataset):
+class Subset(Dataset[T_co]):
     """The samples of `dataset` at `indices`: ``subset[i] == dataset[indices[i]]``.
 
     Args:
@@ -108,7 +113,9 @@ class Subset(Dataset):
         indices: positions into `dataset` (a sequence of ints, an ndarray or a tensor).
     """
 
-    def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray | Tensor) -> None:
+    def __init__(
+        self, dataset: Dataset[T_co], indices: Sequence[int] | np.ndarray | Tensor
+    ) -> None:
         self.dataset = dataset
         raw = indices._data if isinstance(indices, Tensor) else indices
         self.indices: list[int] = [int(i) for i in np.asarray(raw, dtype=np.int64).reshape(-1)]
@@ -117,7 +124,15 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, index: Any) -> Any:
+    @overload
+    def __getitem__(self, index: int | np.integer[Any]) -> T_co: ...
+
+    @overload
+    def __getitem__(self, index: IndexLike) -> T_co | Batch: ...
+
+    def __getitem__(self, index: IndexLike) -> T_co | Batch:
+        """One sample at a position; at several positions, the dataset's batch fetch (a
+        `TensorDataset`'s tuple of (B, ...) tensors) or else the list of their samples."""
         if _is_scalar_index(index):
             return self.dataset[self.indices[int(index)]]
         positions = self._index_array[_as_index_array(index, len(self))]
@@ -127,7 +142,7 @@ class Subset(Dataset):
         return [self.dataset[int(i)] for i in positions]
 
 
-def batch_fetcher(dataset: Any) -> BatchFetcher | None:
+def batch_fetcher(dataset: Dataset[object]) -> BatchFetcher | None:
     """A function taking an int64 index array of B positions to a whole batch, or None.
 
     Defined for `TensorDataset` (a tuple of (B, ...) tensors) and for `Subset`s of one; other
@@ -179,8 +194,8 @@ def _split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
 
 
 def random_split(
-    dataset: Any, lengths: Sequence[int | float], generator: Generator | None = None
-) -> list[Subset]:
+    dataset: Dataset[T], lengths: Sequence[int | float], generator: Generator | None = None
+) -> list[Subset[T]]:
     """Split `dataset` into non-overlapping random `Subset`s of the given lengths.
 
     Args:
@@ -193,7 +208,7 @@ def random_split(
     """
     if not lengths:
         raise ValueError("random_split: lengths must not be empty")
-    total = len(dataset)
+    total = len(dataset)  # type: ignore[arg-type]  # a map-style dataset has a length
     counts = _split_lengths(total, lengths)
     if sum(counts) != total:
         raise ValueError(

@@ -17,14 +17,18 @@ Call ``set_epoch(epoch)`` before each epoch for a new order (the same on every r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sized
+from typing import TypeVar
 
 import numpy as np
 
 from chainrule.creation import randperm
+from chainrule.data.base import Dataset
 from chainrule.data.loader import DataLoader
 from chainrule.random import Generator
+from chainrule.types import Batch
+
+T_co = TypeVar("T_co", covariant=True)
 
 __all__ = ["DistributedSampler", "ShardedLoader"]
 
@@ -43,7 +47,7 @@ class DistributedSampler:
 
     def __init__(
         self,
-        dataset: Any,
+        dataset: Sized,
         num_replicas: int | None = None,
         rank: int | None = None,
         shuffle: bool = True,
@@ -94,7 +98,7 @@ class DistributedSampler:
         return self.num_samples
 
 
-class ShardedLoader(DataLoader):
+class ShardedLoader(DataLoader[T_co]):
     """The batches of ``DataLoader(dataset, batch_size, shuffle, generator=...)``, each cut
     into `num_replicas` contiguous pieces, of which this yields piece `rank`.
 
@@ -108,7 +112,7 @@ class ShardedLoader(DataLoader):
 
     def __init__(
         self,
-        dataset: Any,
+        dataset: Dataset[T_co],
         batch_size: int,
         shuffle: bool = False,
         generator: Generator | None = None,
@@ -121,7 +125,7 @@ class ShardedLoader(DataLoader):
             raise ValueError(f"rank must be in 0..{num_replicas - 1}, got {rank}")
         self.num_replicas, self.rank = num_replicas, rank
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[tuple[Batch, ...]]:
         for batch in super().__iter__():
             m = len(batch[0])
             start = self.rank * m // self.num_replicas

@@ -15,12 +15,12 @@ draws its order; so a seeded generator reproduces the whole sequence of epochs.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
-from chainrule.data.base import IterableDataset
+from chainrule.data.base import Dataset, IterableDataset
 from chainrule.data.collate import default_collate, default_convert
 from chainrule.data.dataset import batch_fetcher
 from chainrule.data.sampler import (
@@ -31,6 +31,9 @@ from chainrule.data.sampler import (
     index_chunks,
 )
 from chainrule.random import Generator
+from chainrule.types import Batch, SampleKey
+
+T_co = TypeVar("T_co", covariant=True)
 
 __all__ = ["DataLoader", "get_worker_info"]
 
@@ -45,11 +48,11 @@ def get_worker_info() -> None:
     return None
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-class DataLoader:
+class DataLoader(Generic[T_co]):
     """Mini-batches of a dataset.
 
     Args:
@@ -91,18 +94,18 @@ class DataLoader:
 
     def __init__(
         self,
-        dataset: Any,
+        dataset: Dataset[T_co],
         batch_size: int | None = 1,
         shuffle: bool | None = None,
-        sampler: Iterable[Any] | None = None,
-        batch_sampler: Iterable[list[int]] | None = None,
+        sampler: Iterable[SampleKey] | None = None,
+        batch_sampler: Iterable[Sequence[SampleKey]] | None = None,
         num_workers: int = 0,
-        collate_fn: Callable[[list[Any]], Any] | None = None,
+        collate_fn: Callable[..., Batch] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
         timeout: float = 0,
         worker_init_fn: Callable[[int], None] | None = None,
-        multiprocessing_context: Any = None,
+        multiprocessing_context: object = None,
         generator: Generator | None = None,
         *,
         prefetch_factor: int | None = None,
@@ -158,10 +161,9 @@ class DataLoader:
             )
 
         if sampler is None and not isinstance(dataset, IterableDataset):
+            sized = cast("Sized", dataset)  # a map-style dataset has a length
             sampler = (
-                RandomSampler(dataset, generator=generator)
-                if shuffle
-                else SequentialSampler(dataset)
+                RandomSampler(sized, generator=generator) if shuffle else SequentialSampler(sized)
             )
         if batch_size is not None and batch_sampler is None and sampler is not None:
             batch_sampler = BatchSampler(sampler, int(batch_size), bool(drop_last))
@@ -186,7 +188,7 @@ class DataLoader:
         index_sampler = self.batch_sampler if self._auto_collation else self.sampler
         return len(index_sampler)  # type: ignore[arg-type]
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Batch]:
         """One epoch. As torch's iterator, creating it draws the base seed at once; the
         sampler draws its order when the first batch is asked for."""
         if self.num_workers == 0 and self.timeout > 0:
@@ -206,7 +208,7 @@ class DataLoader:
             return self._stream()
         return self._mapped()
 
-    def _mapped(self) -> Iterator[Any]:
+    def _mapped(self) -> Iterator[Batch]:
         if not self._auto_collation:  # batch_size=None: samples converted, not batched
             convert = self.collate_fn or default_convert
             for index in self.sampler:  # type: ignore[union-attr]
@@ -246,7 +248,7 @@ class DataLoader:
         if pending is not None and len(pending) and not self.drop_last:
             yield pending
 
-    def _stream(self) -> Iterator[Any]:
+    def _stream(self) -> Iterator[Batch]:
         samples = iter(self.dataset)
         if self.batch_size is None:
             yield from map(self.collate_fn or default_convert, samples)
@@ -259,7 +261,8 @@ class DataLoader:
             yield collate(batch)
 
     def __repr__(self) -> str:
-        size = "a stream" if isinstance(self.dataset, IterableDataset) else str(len(self.dataset))
+        stream = isinstance(self.dataset, IterableDataset)
+        size = "a stream" if stream else str(len(cast("Sized", self.dataset)))
         return (
             f"DataLoader(dataset={type(self.dataset).__name__} of {size}, "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"

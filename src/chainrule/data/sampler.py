@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def _tolist(t: Tensor) -> list[int]:
     return [int(i) for i in t.tolist()]
 
 
-def index_chunks(sampler: Any) -> Iterator[np.ndarray] | None:
+def index_chunks(sampler: Iterable[object]) -> Iterator[np.ndarray] | None:
     """A sampler's epoch as arrays (see `RandomSampler.chunks`), for the samplers that can
     give one; None for others (they are iterated index by index)."""
     if isinstance(sampler, RandomSampler):
@@ -56,14 +56,18 @@ def draw_seed(generator: Generator | None = None) -> int:
     return int(creation.empty((), dtype=dtypes.int64).random_(generator=generator).item())
 
 
-class Sampler:
-    """Base class: an iterable of dataset indices (``__iter__``; ``__len__`` if known)."""
+T_co = TypeVar("T_co", covariant=True)
 
-    def __iter__(self) -> Iterator[Any]:
+
+class Sampler(Generic[T_co]):
+    """Base class: an iterable of dataset indices (``__iter__``; ``__len__`` if known);
+    ``Sampler[int]`` yields positions, ``Sampler[list[int]]`` batches of them."""
+
+    def __iter__(self) -> Iterator[T_co]:
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """0, 1, …, len(data_source) - 1."""
 
     def __init__(self, data_source: Sized) -> None:
@@ -76,7 +80,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A random order of the N indices of ``data_source``.
 
     Without replacement: ⌊num_samples / N⌋ full permutations, then the first
@@ -147,7 +151,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices in a random order (a fresh permutation every epoch).
 
     Args:
@@ -167,7 +171,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """num_samples indices drawn with probability proportional to ``weights``.
 
     Index i comes with probability w_i / Σw (``multinomial``; with ``replacement=False``
@@ -220,7 +224,7 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Lists of ``batch_size`` indices from another sampler (the last one shorter, or
     dropped with ``drop_last``).
 
@@ -230,7 +234,9 @@ class BatchSampler(Sampler):
         # [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     """
 
-    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
+    def __init__(
+        self, sampler: Sampler[int] | Iterable[int], batch_size: int, drop_last: bool
+    ) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(
                 f"batch_size should be a positive integer value, but got batch_size={batch_size}"

@@ -6,9 +6,10 @@ Both fit on the training data only, so nothing about the test set leaks into tra
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
+
+from chainrule.types import TensorLike
 
 
 def _test_count(n: int, test_size: float | int) -> int:
@@ -54,7 +55,7 @@ def _stratified_test_indices(
 
 
 def train_test_split(
-    X: Any, y: Any, test_size: float | int = 0.2, stratify: bool = True, seed: int = 0
+    X: TensorLike, y: TensorLike, test_size: float | int = 0.2, stratify: bool = True, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Shuffle and split (X, y) into a training and a test set.
 
@@ -100,7 +101,7 @@ class Standardizer:
     mean: np.ndarray
     std: np.ndarray
 
-    def fit(self, train: Any) -> Standardizer:
+    def fit(self, train: TensorLike) -> Standardizer:
         data = np.asarray(train, dtype=np.float64)
         if data.ndim == 0 or len(data) == 0:
             raise ValueError("Standardizer.fit needs at least one sample")
@@ -117,7 +118,7 @@ class Standardizer:
     def _dtype(x: np.ndarray) -> np.dtype:
         return x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
 
-    def transform(self, x: Any) -> np.ndarray:
+    def transform(self, x: TensorLike) -> np.ndarray:
         x = np.asarray(x)
         scale = self._scale()
         if x.shape[1:] != self.mean.shape:
@@ -126,15 +127,15 @@ class Standardizer:
             )
         return ((x - self.mean) / scale).astype(self._dtype(x))
 
-    def inverse_transform(self, z: Any) -> np.ndarray:
+    def inverse_transform(self, z: TensorLike) -> np.ndarray:
         z = np.asarray(z)
         return (z * self._scale() + self.mean).astype(self._dtype(z))
 
-    def fit_transform(self, train: Any) -> np.ndarray:
+    def fit_transform(self, train: TensorLike) -> np.ndarray:
         return self.fit(train).transform(train)
 
 
-def standardize(train: Any, *others: Any) -> tuple[np.ndarray, ...]:
+def standardize(train: TensorLike, *others: TensorLike) -> tuple[np.ndarray, ...]:
     """Standardise `train` and each of `others` with the mean and std of `train` alone.
 
     Returns a tuple (train_z, *others_z), e.g. ``X_tr, X_te = standardize(X_tr, X_te)``

@@ -168,7 +168,8 @@ def as_loader(
     if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
         if finite is not None and isinstance(data, TensorDataset):
             check_finite(data.tensors, finite)
-        return DataLoader(data, batch_size, shuffle=shuffle, generator=generator)
+        # duck-typed map-style data (__getitem__ and __len__) is welcome, as in torch's loader
+        return DataLoader(data, batch_size, shuffle=shuffle, generator=generator)  # type: ignore[arg-type]
     if isinstance(data, Iterable) and iter(data) is not data:
         return data
     raise TypeError(
