@@ -11,9 +11,9 @@ from chainrule.tensor import Tensor
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{reduction!r} is not a valid value for reduction: use {REDUCTIONS}")
+def check_reduction(reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{reduction!r} is not a valid value for reduction: use {allowed}")
 
 
 def reduce_losses(losses: Tensor, reduction: str) -> Tensor:
@@ -56,6 +56,19 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
     if reduce is False:
         return "none"
     return "sum" if size_average is False else "mean"
+
+
+def resolve_reduction(
+    size_average: bool | None,
+    reduce: bool | None,
+    reduction: str,
+    allowed: tuple[str, ...] = REDUCTIONS,
+) -> str:
+    """The preamble of every loss that takes torch's legacy pair: `legacy_reduction`, then
+    the result checked against `allowed` (one line of error for anything else)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction, allowed)
+    return reduction
 
 
 def weighted_reduce(losses: Tensor, weight: Any, reduction: str, per_weight: bool = True) -> Tensor:

@@ -14,6 +14,7 @@ from chainrule.nn.functional._common import (
     optional_array,
     out_of_range,
     reduce_losses,
+    resolve_reduction,
 )
 from chainrule.tensor import Tensor, index_array
 
@@ -181,8 +182,7 @@ def nll_loss(
 
     Pair it with log_softmax: nll_loss(log_softmax(z, 1), y) == cross_entropy(z, y).
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     log_p = input.unsqueeze(0) if input.ndim == 1 else input
     target_array = np.asarray(target._data if isinstance(target, Tensor) else target)
     if input.ndim == 1:

@@ -10,10 +10,12 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.nn.functional._common import (
+    REDUCTIONS,
     check_reduction,
     legacy_reduction,
     optional_array,
     reduce_losses,
+    resolve_reduction,
     target_like,
     weighted_reduce,
 )
@@ -30,8 +32,7 @@ def mse_loss(
 ) -> Tensor:
     """Mean squared error: mean((input - target)²); `weight` scales each element (then
     'mean' divides by Σ weight)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     diff = input - target_like("mse_loss", input, target)
     return weighted_reduce(diff * diff, weight, reduction)
 
@@ -45,8 +46,7 @@ def l1_loss(
     weight: Any = None,
 ) -> Tensor:
     """Mean absolute error: mean(|input - target|) (the MAE of the lectures)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     losses = (input - target_like("l1_loss", input, target)).abs()
     return weighted_reduce(losses, weight, reduction)
 
@@ -78,8 +78,7 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-(y log p + (1 - y) log(1 - p)) on probabilities p in [0, 1]; each log is clamped at
     -100 as in PyTorch, so p = 0 or 1 stays finite."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     y = target_like("binary_cross_entropy", input, target)
     if input._data.size and (input._data.min() < 0 or input._data.max() > 1):
         raise ValueError(
@@ -102,8 +101,7 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Sigmoid + BCE in one stable op on logits z: (1 - y)z + log(1 + e^(-z)); pos_weight
     (one per class, broadcast over the last dim) scales the positive term."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     y = target_like("binary_cross_entropy_with_logits", input, target)
     return ops.BinaryCrossEntropyWithLogits.apply(
         input,
@@ -141,7 +139,7 @@ def kl_div(
 ) -> Tensor:
     """Σ target·(log target - input), with `input` log-probabilities (PyTorch's order);
     'batchmean' divides the sum by the batch size, as the KL divergence needs."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction, (*REDUCTIONS, "batchmean"))
     target = target_like("kl_div", input, target)
     if log_target:
         losses = target.exp() * (target - input)
@@ -149,7 +147,6 @@ def kl_div(
         losses = target.xlogy(target) - target * input
     if reduction == "batchmean":
         return losses.sum() / input.shape[0]
-    check_reduction(reduction)
     return reduce_losses(losses, reduction)
 
 
@@ -166,8 +163,7 @@ def poisson_nll_loss(
     """Negative log-likelihood of a Poisson target y with rate λ:
     λ - y log λ, where λ = e^input (log_input) or input (then log(λ + eps)).
     `full` adds Stirling's y log y - y + ½ log(2πy) for y > 1 (the log y! term)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     y = target_like("poisson_nll_loss", input, target)
     rate_term = input.exp() if log_input else input
     losses = rate_term - y * (input if log_input else (input + eps).log())

@@ -14,9 +14,9 @@ import numpy as np
 
 from chainrule.nn.functional._common import (
     check_reduction,
-    legacy_reduction,
     optional_array,
     reduce_losses,
+    resolve_reduction,
 )
 from chainrule.nn.functional.activations import logsigmoid, softplus
 from chainrule.nn.functional.distance import pairwise_distance
@@ -31,12 +31,6 @@ def _constant(array: np.ndarray) -> Tensor:
     return Tensor._make(array, False)
 
 
-def _reduction(size_average: Any, reduce: Any, reduction: str) -> str:
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction)
-    return reduction
-
-
 def hinge_embedding_loss(
     input: Tensor,
     target: Any,
@@ -46,7 +40,7 @@ def hinge_embedding_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (x a distance, y = ±1)."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     y = np.broadcast_to(_labels(target, input.dtype), input.shape)
     hinge = (margin - input).clamp(min=0) * _constant((y != 1).astype(input.dtype))
     return reduce_losses(hinge + input * _constant((y != -1).astype(input.dtype)), reduction)
@@ -62,7 +56,7 @@ def margin_ranking_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """max(0, -y·(x1 - x2) + margin): x1 should rank above x2 where y = 1, below where -1."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     y = _constant(_labels(target, input1.dtype))
     return reduce_losses((-y * (input1 - input2) + margin).clamp(min=0), reduction)
 
@@ -75,7 +69,7 @@ def soft_margin_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """log(1 + e^(-y·x)) for labels y = ±1 (logistic loss), computed as softplus(-y·x)."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     y = _constant(_labels(target, input.dtype))
     return reduce_losses(softplus(-y * input), reduction)
 
@@ -90,7 +84,7 @@ def multilabel_soft_margin_loss(
 ) -> Tensor:
     """-(1/C) Σ_c w_c [y_c log σ(x_c) + (1 - y_c) log σ(-x_c)] per sample (y_c in {0, 1}):
     one logistic loss per class, averaged over the C classes (the last dim)."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     y = _constant(_labels(target, input.dtype))
     losses = -(y * logsigmoid(input) + (1 - y) * logsigmoid(-input))
     class_weight = optional_array(weight, input.dtype)
@@ -112,7 +106,7 @@ def multi_margin_loss(
 ) -> Tensor:
     """Multi-class hinge: (1/C) Σ_{j ≠ y} w_y max(0, margin - x_y + x_j)^p, p in {1, 2}.
     Shapes: input (N, C) or (C,), target class indices (N,) or ()."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"only p == 1 and p == 2 supported, got {p}")
     rows = input.unsqueeze(0) if input.ndim == 1 else input
@@ -146,7 +140,7 @@ def multilabel_margin_loss(
 ) -> Tensor:
     """Σ_{j in targets} Σ_{i not in targets} max(0, 1 - (x_j - x_i)) / C per sample.
     target (N, C) or (C,): the sample's classes first, ended by the first -1."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     rows = input.unsqueeze(0) if input.ndim == 1 else input
     index = index_array(target).reshape(rows.shape)
     n, classes = rows.shape
@@ -178,7 +172,7 @@ def cosine_embedding_loss(
 ) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1; cos along the
     last dim, its norms offset by 1e-12 as in torch."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     dim = input1.ndim - 1
     dot = (input1 * input2).sum(dim)
     norms = ((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)
@@ -219,7 +213,7 @@ def triplet_margin_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0), d the p-norm distance (pairwise_distance)."""
-    reduction = _reduction(size_average, reduce, reduction)
+    reduction = resolve_reduction(size_average, reduce, reduction)
     if margin <= 0:
         raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.nn import functional as F
-from chainrule.nn.functional._common import legacy_reduction
+from chainrule.nn.functional._common import REDUCTIONS, resolve_reduction
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
 
@@ -25,14 +25,8 @@ class _Loss(Module):
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
         super().__init__()
-        reduction = legacy_reduction(size_average, reduce, reduction)
-        if reduction not in ("mean", "sum", "none") and not (
-            reduction == "batchmean" and isinstance(self, KLDivLoss)
-        ):
-            raise ValueError(
-                f"{reduction!r} is not a valid value for reduction: use 'mean', 'sum' or 'none'"
-            )
-        self.reduction = reduction
+        allowed = (*REDUCTIONS, "batchmean") if isinstance(self, KLDivLoss) else REDUCTIONS
+        self.reduction = resolve_reduction(size_average, reduce, reduction, allowed)
 
 
 class _WeightedLoss(_Loss):
