@@ -5,6 +5,7 @@ PyTorch's dim/keepdim spellings are accepted alike (see `_dims`)."""
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,14 @@ _sum, _mean, _var, _amax, _max, _min = (
 _argmax, _argmin, _amin = Tensor.argmax, Tensor.argmin, Tensor.amin
 
 
+def _accumulating(self: Tensor, dtype: Any) -> Tensor:
+    """self in `dtype` when given; else bool and integer tensors as int64 (PyTorch's rule for
+    sums and products, so they do not overflow a small integer type)."""
+    if dtype is not None:
+        return self.to(dtype)
+    return self.to(dtypes.int64) if self.dtype.kind in "biu" else self
+
+
 @method("sum")
 def sum(
     self: Tensor, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None,
@@ -32,11 +41,7 @@ def sum(
 ) -> Tensor:  # fmt: skip
     """Σ over `dim` (all when None); bool and integer tensors sum to int64, as in PyTorch."""
     dim, keep = _dims(dim, keepdim, keepdims, axis)
-    if dtype is not None:
-        self = self.to(dtype)
-    elif self.dtype.kind in "biu" and self.dtype != dtypes.int64:
-        self = self.to(dtypes.int64)
-    return _sum(self, dim, keep)
+    return _sum(_accumulating(self, dtype), dim, keep)
 
 
 @method("mean")
@@ -112,75 +117,72 @@ def std_mean(
     return (std(self, dim, unbiased, keepdim, correction=correction), mean(self, dim, keepdim))
 
 
-@method("amax")
-def amax(
-    self: Tensor, dim: Any = (), keepdim: builtins.bool = False, *, keepdims: Any = None
-) -> Tensor:
-    dim, keep = _dims(None if dim == () else dim, keepdim, keepdims)
-    return _amax(self, dim, keep)
+def _named(fn: Callable[..., Any], name: str, doc: str | None) -> Callable[..., Any]:
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
-@method("amin")
-def amin(
-    self: Tensor, dim: Any = (), keepdim: builtins.bool = False, *, keepdims: Any = None
-) -> Tensor:
-    dim, keep = _dims(None if dim == () else dim, keepdim, keepdims)
-    return _amin(self, dim, keep)
+def _values_over(engine: Callable[..., Tensor], name: str, doc: str) -> Callable[..., Tensor]:
+    """amax / amin: `engine(self, dim, keepdim)`, dim=() meaning every dim (torch's default)."""
+
+    def reduction(
+        self: Tensor, dim: Any = (), keepdim: builtins.bool = False, *, keepdims: Any = None
+    ) -> Tensor:
+        dim, keep = _dims(None if dim == () else dim, keepdim, keepdims)
+        return engine(self, dim, keep)
+
+    return _named(reduction, name, doc)
 
 
-@method("max")
-def max(
-    self: Tensor,
-    dim: Any = None,
-    keepdim: builtins.bool = False,
-    *,
-    keepdims: Any = None,
-    other: Any = None,
-    axis: Any = None,
-) -> Any:
-    """max() → the largest value; max(dim) → (values, indices); max(tensor) → maximum."""
-    dim, keep = _dims(dim, keepdim, keepdims, axis)
-    return _max(self, other if other is not None else dim, keep)
+def _extreme(engine: Callable[..., Any], name: str, doc: str) -> Callable[..., Any]:
+    """max / min: the value, (values, indices) over a dim, or the elementwise extreme of two
+    tensors (`other`)."""
+
+    def reduction(
+        self: Tensor,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        keepdims: Any = None,
+        other: Any = None,
+        axis: Any = None,
+    ) -> Any:
+        dim, keep = _dims(dim, keepdim, keepdims, axis)
+        return engine(self, other if other is not None else dim, keep)
+
+    return _named(reduction, name, doc)
 
 
-@method("min")
-def min(
-    self: Tensor,
-    dim: Any = None,
-    keepdim: builtins.bool = False,
-    *,
-    keepdims: Any = None,
-    other: Any = None,
-    axis: Any = None,
-) -> Any:
-    dim, keep = _dims(dim, keepdim, keepdims, axis)
-    return _min(self, other if other is not None else dim, keep)
+def _index_of(engine: Callable[..., Tensor], name: str, doc: str) -> Callable[..., Tensor]:
+    """argmax / argmin: the flat index over every dim, or the indices over `dim`."""
+
+    def reduction(
+        self: Tensor,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        keepdims: Any = None,
+        axis: Any = None,
+    ) -> Tensor:
+        dim, keep = _dims(dim, keepdim, keepdims, axis)
+        return engine(self, dim, keep)
+
+    return _named(reduction, name, doc)
 
 
-@method("argmax")
-def argmax(
-    self: Tensor,
-    dim: Any = None,
-    keepdim: builtins.bool = False,
-    *,
-    keepdims: Any = None,
-    axis: Any = None,
-) -> Tensor:
-    dim, keep = _dims(dim, keepdim, keepdims, axis)
-    return _argmax(self, dim, keep)
-
-
-@method("argmin")
-def argmin(
-    self: Tensor,
-    dim: Any = None,
-    keepdim: builtins.bool = False,
-    *,
-    keepdims: Any = None,
-    axis: Any = None,
-) -> Tensor:
-    dim, keep = _dims(dim, keepdim, keepdims, axis)
-    return _argmin(self, dim, keep)
+amax = method("amax")(_values_over(_amax, "amax", "The largest value over `dim` (all dims)."))
+amin = method("amin")(_values_over(_amin, "amin", "The smallest value over `dim` (all dims)."))
+max = method("max")(
+    _extreme(_max, "max", "max() → the largest value; max(dim) → (values, indices); "
+             "max(tensor) → maximum.")
+)  # fmt: skip
+min = method("min")(
+    _extreme(_min, "min", "min() → the smallest value; min(dim) → (values, indices); "
+             "min(tensor) → minimum.")
+)  # fmt: skip
+argmax = method("argmax")(_index_of(_argmax, "argmax", "Where the largest value is (flat)."))
+argmin = method("argmin")(_index_of(_argmin, "argmin", "Where the smallest value is (flat)."))
 
 
 @method("aminmax")
@@ -200,10 +202,7 @@ def prod(
 ) -> Tensor:
     """Π over `dim` (one dim or all); integer tensors multiply as int64."""
     dim, keep = _dims(dim, keepdim, keepdims)
-    if dtype is not None:
-        self = self.to(dtype)
-    elif self.dtype.kind in "biu":
-        self = self.to(dtypes.int64)
+    self = _accumulating(self, dtype)
     if self.ndim == 0:
         return self.clone() if self.requires_grad else self
     return Prod.apply(self, axis=None if dim is None else _axis(self, dim), keepdims=keep)
@@ -211,19 +210,13 @@ def prod(
 
 @method("cumsum")
 def cumsum(self: Tensor, dim: builtins.int, *, dtype: Any = None) -> Tensor:
-    if dtype is not None:
-        self = self.to(dtype)
-    elif self.dtype.kind in "biu":
-        self = self.to(dtypes.int64)
+    self = _accumulating(self, dtype)
     return Cumsum.apply(self, axis=_axis(self, dim)) if self.ndim else self
 
 
 @method("cumprod")
 def cumprod(self: Tensor, dim: builtins.int, *, dtype: Any = None) -> Tensor:
-    if dtype is not None:
-        self = self.to(dtype)
-    elif self.dtype.kind in "biu":
-        self = self.to(dtypes.int64)
+    self = _accumulating(self, dtype)
     return Cumprod.apply(self, axis=_axis(self, dim)) if self.ndim else self
 
 
