@@ -104,6 +104,19 @@ _last_change = 0
 _recorders: list[list[Any]] = []  # the open recordings (see `recording`)
 
 
+def next_creation_number() -> int:
+    """A new number on the graph's clock, later than every graph tensor and in-place change
+    so far: for code above the engine that links a node or moves a tensor in the graph
+    itself (custom autograd.Functions, in-place ops), as `Function.apply` does."""
+    return next(_creation_counter)
+
+
+def last_change() -> int:
+    """The clock's number at the latest in-place change anywhere (0 before any): a node
+    created after it saved no changed memory, so backward skips its checks."""
+    return _last_change
+
+
 @contextlib.contextmanager
 def recording() -> Iterator[list[tuple[Function, tuple[Tensor, ...], dict[str, Any], Tensor]]]:
     """Record the ops that run inside the block, in order::
@@ -125,13 +138,29 @@ def recording() -> Iterator[list[tuple[Function, tuple[Tensor, ...], dict[str, A
         _recorders.remove(ops)
 
 
+def is_recording() -> bool:
+    """Whether a `recording()` block is open: what cannot be replayed (a custom
+    autograd.Function, an in-place change inside the graph) refuses to run then."""
+    return bool(_recorders)
+
+
 _tensor_hooks = grad_hooks.tensor_hooks  # Tensor.register_hook (empty: nothing to do)
 _post_accumulate_hooks = grad_hooks.post_accumulate_hooks
 
 
-def _make_tensor(data: np.ndarray, requires_grad: bool) -> Tensor:
+def _no_tensor_yet(data: np.ndarray, requires_grad: bool) -> Tensor:
     """Replaced by Tensor._make once tensor.py is imported (it imports this module)."""
     raise RuntimeError("chainrule.tensor is not imported")
+
+
+_make_tensor: Callable[[np.ndarray, bool], Tensor] = _no_tensor_yet
+
+
+def set_tensor_factory(make: Callable[[np.ndarray, bool], Tensor]) -> None:
+    """How the engine wraps an array into a Tensor, ``make(array, requires_grad)``: set by
+    chainrule.tensor (a floor above, which imports this module) when it is imported."""
+    global _make_tensor
+    _make_tensor = make
 
 
 class Function:
@@ -190,7 +219,7 @@ class Function:
     def graph_inputs(self) -> tuple[Any, ...]:
         """The input Tensors, for a `backward_graph(grad, out)` (chainrule.higher_order): the
         double-backward form of backward, written with Tensor ops on them."""
-        assert self.inputs is not None, _FREED_GRAPH
+        assert self.inputs is not None, FREED_GRAPH
         return self.inputs
 
     @property
@@ -212,8 +241,26 @@ def _apply_custom(cls: type, *args: Any, **kwargs: Any) -> Any:
     return _implementations["apply"](cls, *args, **kwargs)
 
 
-# set by chainrule.autograd_function (a floor above: it builds on Tensor)
+# set by the floors above (they build on Tensor): autograd_function (apply, grad, backward),
+# higher_order (backward_graph, node_backward, unbroadcast_graph, accumulate_graph),
+# gradcheck (gradcheck, gradgradcheck)
 _implementations: dict[str, Callable[..., Any]] = {}
+
+
+def register_implementation(**functions: Callable[..., Any]) -> None:
+    """Provide what this module's entry points run but cannot import (a module above the
+    engine implements it), by name: ``register_implementation(grad=grad)``."""
+    _implementations.update(functions)
+
+
+def implementation(name: str) -> Callable[..., Any]:
+    """The function registered under `name` (see `register_implementation`)."""
+    try:
+        return _implementations[name]
+    except KeyError:
+        raise RuntimeError(
+            f"chainrule.autograd: no {name!r} (its module is not imported)"
+        ) from None
 
 
 def grad(
@@ -317,7 +364,7 @@ def register_post_backward_hook(hook: PostBackwardHook) -> _HookHandle:
     return _HookHandle(hook)
 
 
-_FREED_GRAPH = (
+FREED_GRAPH = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
     "when you call .backward(). Specify retain_graph=True if you need to backward through "
@@ -337,7 +384,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     if root._ctx is None:  # backward on a leaf: d leaf / d leaf
         if _tensor_hooks:
             grad = run_tensor_hooks(root, grad)
-        _accumulate(root, grad, set())
+        accumulate(root, grad, set())
         for hook in tuple(_post_backward_hooks):
             hook((root,))
         return
@@ -388,7 +435,7 @@ def run_backward_many(
             assert fn is not None  # only graph tensors are queued
             inputs = fn.inputs
             if inputs is None:
-                raise RuntimeError(_FREED_GRAPH)
+                raise RuntimeError(FREED_GRAPH)
             g: Any = tensor._flow  # complete: every later tensor has passed its share back
             tensor._flow = None
             if _tensor_hooks:
@@ -400,7 +447,7 @@ def run_backward_many(
                 if create_graph:
                     tensor.grad = g
                 else:
-                    _accumulate(tensor, g, handed_out)
+                    accumulate(tensor, g, handed_out)
             seq = tensor._seq
             if _last_change > seq and fn.saved:
                 check_saved(fn, tensor)
@@ -443,7 +490,7 @@ def run_backward_many(
                 if create_graph:
                     accumulate_graph(leaf, g)
                 else:
-                    _accumulate(leaf, g, handed_out)
+                    accumulate(leaf, g, handed_out)
             elif id(leaf) in capture:
                 capture[id(leaf)] = g
     finally:
@@ -492,8 +539,9 @@ def check_saved(fn: Function, output: Tensor) -> None:
             )
 
 
-def _accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
-    """Add g into tensor.grad; never let two .grad tensors share one array."""
+def accumulate(tensor: Tensor, g: Any, handed_out: set[int]) -> None:
+    """Add g into tensor.grad (cast to its dtype); never let two .grad tensors share one
+    array (`handed_out`: the ids of the arrays already stored in some .grad this pass)."""
     if g.dtype != tensor._data.dtype:
         g = g.astype(tensor._data.dtype)
     if tensor.grad is not None:

@@ -203,7 +203,7 @@ class CustomNode(Function):
 
 
 def _check_not_captured(function: type) -> None:
-    if autograd._recorders:
+    if autograd.is_recording():
         raise ValueError(
             f"compile_step: the model calls the custom autograd.Function {function.__name__}, "
             "which a replay cannot run; train this model eagerly"
@@ -270,19 +270,19 @@ def _link(
     if len(tensors) == 1 and differentiable:
         out = differentiable[0][1]
         out.requires_grad, out._ctx = True, node
-        out._seq = ctx._saved_at = next(autograd._creation_counter)
+        out._seq = ctx._saved_at = autograd.next_creation_number()
         return
     if not differentiable:
         return
     hidden = Tensor._make(np.zeros(()), True)
     hidden._ctx = node
-    hidden._seq = ctx._saved_at = next(autograd._creation_counter)
+    hidden._seq = ctx._saved_at = autograd.next_creation_number()
     for slot, out in differentiable:
         pick = _Pick()
         pick.inputs, pick.needs_input_grad = (hidden,), (True,)
         pick.index, pick.count, pick.label = slot, len(tensors), node.name
         out.requires_grad, out._ctx = True, pick
-        out._seq = next(autograd._creation_counter)
+        out._seq = autograd.next_creation_number()
 
 
 def grad(
@@ -354,7 +354,7 @@ def grad(
     captured: dict[int, Any] = {id(t): None for t in ins}
     keep = create_graph if retain_graph is None else retain_graph
     if create_graph:
-        autograd._implementations["backward_graph"](seeds, keep, captured)
+        autograd.implementation("backward_graph")(seeds, keep, captured)
     else:
         autograd.run_backward_many(seeds, keep, captured)
     result: list[Tensor | None] = []
@@ -434,4 +434,4 @@ def backward(
     autograd.run_backward_many(seeds, bool(retain_graph), None)
 
 
-autograd._implementations.update(apply=apply, grad=grad, backward=backward)
+autograd.register_implementation(apply=apply, grad=grad, backward=backward)

@@ -128,5 +128,5 @@ def gradgradcheck(
     return gradcheck(first_derivatives, inputs, eps, atol, rtol, raise_exception)
 
 
-autograd._implementations["gradcheck"] = gradcheck  # torch.autograd.gradcheck's spelling
-autograd._implementations["gradgradcheck"] = gradgradcheck
+# torch.autograd.gradcheck's spelling
+autograd.register_implementation(gradcheck=gradcheck, gradgradcheck=gradgradcheck)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import autograd
+from chainrule import autograd, grad_hooks
 from chainrule.autograd import Function
 from chainrule.tensor import Tensor
 
@@ -105,11 +105,11 @@ def accumulate_graph(leaf: Tensor, g: Tensor) -> None:
     if not isinstance(g, Tensor):
         g = Tensor._make(np.asarray(g), False)
     leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
-    if autograd._post_accumulate_hooks:
-        autograd.run_post_accumulate_hooks(leaf)
+    if grad_hooks.post_accumulate_hooks:
+        grad_hooks.run_post_accumulate_hooks(leaf)
 
 
-autograd._implementations.update(
+autograd.register_implementation(
     backward_graph=run_backward_graph,
     node_backward=_node_backward,
     unbroadcast_graph=unbroadcast_graph,

@@ -198,7 +198,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
             given = isinstance(gradient, TensorBase) and gradient.dtype == self.dtype
             seed_tensor = gradient if given else Tensor._make(seed, False)
             capture = None if targets is None else {id(t): None for t in targets}
-            autograd._implementations["backward_graph"]([(self, seed_tensor)], keep, capture)
+            autograd.implementation("backward_graph")([(self, seed_tensor)], keep, capture)
         else:
             capture = {id(t): None for t in targets or ()}
             autograd.run_backward_many([(self, seed)], keep, capture)
@@ -207,9 +207,9 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
             if g is None:
                 continue
             if create_graph:
-                autograd._implementations["accumulate_graph"](target, g)
+                autograd.implementation("accumulate_graph")(target, g)
             else:
-                autograd._accumulate(target, g, set())
+                autograd.accumulate(target, g, set())
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
@@ -280,7 +280,7 @@ def _backward_inputs(inputs: Any) -> list[Tensor] | None:
 
 
 _new_object = object.__new__
-autograd._make_tensor = Tensor._make
+autograd.set_tensor_factory(Tensor._make)
 
 # set by chainrule.viz, a floor above (a teaching tool the engine does not import)
 draw_svg: Callable[[Tensor], str | None] | None = None

@@ -16,14 +16,17 @@ order, so the same numbers, without the bookkeeping.
     print(step.code)          # the NumPy program one training step became
 
 Supported models: `Sequential` (nested too) of the layers declared ``capture=True`` in
-`chainrule.nn.registry`: Linear, Identity, Flatten and the activation layers. Linear (on a
-batch of rows), ReLU, Tanh and Sigmoid are written out as
-NumPy calls into kept buffers; other layers call their op's own `forward` and `backward`.
+`chainrule.nn.registry`: Linear, Identity, Flatten and the activation layers. For Linear (on
+a batch of rows), ReLU, Tanh and Sigmoid the program calls the ops' own kernel functions
+(`chainrule.ops.linalg.linear_forward`/`linear_backward`, `ops.elementwise.relu_forward`/
+`relu_backward`, `tanh_*`, `sigmoid_*`: the functions the eager `Function.forward`/`backward`
+call) into buffers it keeps; other layers call their op's own `forward` and `backward`.
 Layers whose forward draws random numbers or updates state (Dropout, BatchNorm1d) would be
 frozen by a replay, so they are refused with a clear error. The loss is computed eagerly
 on the replayed output, so every loss and option behaves as usual; plain
-`CrossEntropyLoss()` on class indices and the mean squared error (`MSELoss()`,
-`F.mse_loss`) on targets of the output's dtype and shape are written out too.
+`CrossEntropyLoss()` on class indices (through `ops.loss.cross_entropy_forward`/
+`cross_entropy_backward`, the kernels of the eager op) and the mean squared error
+(`MSELoss()`, `F.mse_loss`) on targets of the output's dtype and shape are written out too.
 
 After a replayed step the parameters' ``.grad`` arrays are the program's buffers and the
 next step overwrites them (as with the static outputs of a CUDA graph): copy a gradient if
@@ -37,7 +40,8 @@ or one whose options change form after the recording, runs ``optimizer.step()``.
 
 The package, by idea: `record` (the ops of one eager step, through
 `chainrule.autograd.recording`), `writer` (source lines and kept buffers), `program`
-(forward and backward of each op), `losses`, `update` (the optimizer), `step`
+(the walk: each op's kernel calls or its own forward/backward, buffer planning, gradient
+accumulation), `losses`, `update` (the optimizer), `step`
 (`CompiledStep`: record once per input shape, replay).
 """
 

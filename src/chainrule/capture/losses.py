@@ -1,6 +1,7 @@
 """The loss of a captured program, written out for plain cross-entropy on class indices
-and the mean squared error; any other loss (or targets these do not take) runs eagerly on
-the program's output through `loss_and_gradient`."""
+(the kernels of ops.loss.CrossEntropyIndex, called into kept buffers) and the mean squared
+error; any other loss (or targets these do not take) runs eagerly on the program's output
+through `loss_and_gradient`."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import numpy as np
 
 from chainrule.nn.functional import mse_loss
 from chainrule.nn.modules.loss import CrossEntropyLoss, MSELoss
+from chainrule.ops import loss as loss_ops
 
 
 def write_loss(program: Any, loss_fn: Any) -> None:
-    """loss and dh<last>: plain cross-entropy on class indices written out (much of a
-    small step); any other loss, or targets it does not take, through
+    """loss and dh<last>: plain cross-entropy on class indices through the op's kernels
+    `cross_entropy_forward`/`cross_entropy_backward` (much of a small step), the mean
+    squared error written out; any other loss, or targets these do not take, through
     loss_and_gradient (the eager loss on the output)."""
     write, last = program.write, len(program.entries) - 1
     logits = program.entries[-1].example
@@ -44,16 +47,12 @@ def write_loss(program: Any, loss_fn: Any) -> None:
     write("if (type(target) is np.ndarray and target.dtype == np.int64")
     write(f"        and target.shape == ({n},)  # and every class in range (-1 is huge):")
     write(f"        and int(target.view(np.uint64).max()) < {classes}):")
-    write(f"    np.maximum.reduce(h{last}, axis=1, keepdims=True, out=row_max)")
-    write(f"    np.subtract(h{last}, row_max, out=shifted)")
-    write("    np.exp(shifted, out=exp)")
-    write("    sum_exp = np.add.reduce(exp, axis=1, keepdims=True, out=row_max)")
-    write("    losses = np.log(sum_exp[:, 0]) - shifted[rows, target]  # log Σ e^z - z_y")
-    write("    np.divide(exp, sum_exp, out=exp)  # softmax")
+    forward = write.bind("cross_entropy_forward", loss_ops.cross_entropy_forward)
+    backward = write.bind("cross_entropy_backward", loss_ops.cross_entropy_backward)
+    write(f"    losses, softmax = {forward}(h{last}, target, rows, row_max, shifted, exp)")
     total = f"losses.sum() / {float(n)!r}" if mean else "losses.sum()"
     write(f"    loss = make(np.asarray({total}), False)")
-    write(f"    dh{last} = np.multiply(exp, scale, out=d_logits)  # (softmax - onehot) · scale")
-    write(f"    dh{last}[rows, target] -= scale")
+    write(f"    dh{last} = {backward}(softmax, rows, target, scale, d_logits)")
     write("else:")
     write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")
 

@@ -1,6 +1,12 @@
 """A captured program: one training step for one input shape, written out as Python
 source from the ops `record` listed, forward in order and each op's backward last first,
-into buffers kept from step to step (see `chainrule.capture`)."""
+into buffers kept from step to step (see `chainrule.capture`).
+
+The formulas are not written here: for the ops in `KERNELS` and Linear on rows, the program
+calls the kernel functions in chainrule.ops that the eager op's forward/backward call, with
+its kept buffers as their `out`/`into` arguments; any other op runs its own forward and
+backward. What is the program's own: naming, buffer planning (shapes, layouts), the order
+of the walk, the hand-over of `.grad`, and adding the gradients of an array used twice."""
 
 from __future__ import annotations
 
@@ -15,13 +21,21 @@ from chainrule.capture.record import INPUT, Entry
 from chainrule.capture.update import form as update_form
 from chainrule.capture.update import write_update
 from chainrule.capture.writer import Writer, plain
-from chainrule.ops.elementwise import Relu as Relu_op
-from chainrule.ops.elementwise import Sigmoid as Sigmoid_op
-from chainrule.ops.elementwise import Tanh as Tanh_op
-from chainrule.ops.linalg import Linear as Linear_op
+from chainrule.ops import elementwise, linalg
+from chainrule.ops.elementwise import Relu, Sigmoid, Tanh
 from chainrule.ops.linalg import few_rows_first
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
+
+# The elementwise ops whose kernels a program calls: op -> (module, kernel prefix, the
+# forward's buffers besides `out`); `<prefix>_forward(x, out, *scratch)` and
+# `<prefix>_backward(grad, out, *BACKWARD_BUFFERS[prefix])` are the ops' own formulas.
+KERNELS: dict[type, tuple[Any, str, tuple[str, ...]]] = {
+    Relu: (elementwise, "relu", ()),
+    Tanh: (elementwise, "tanh", ()),
+    Sigmoid: (elementwise, "sigmoid", ("e", "d", "mask")),
+}
+BACKWARD_BUFFERS = {"relu": ("grad", "mask"), "tanh": ("grad",), "sigmoid": ("grad", "one_minus")}
 
 
 class Program:
@@ -93,47 +107,36 @@ class Program:
         return np.asarray(source._data)
 
     def _is_linear_on_rows(self, entry: Entry) -> bool:
-        return entry.op is Linear_op and self._example(entry.sources[0]).ndim == 2
+        return entry.op is linalg.Linear and self._example(entry.sources[0]).ndim == 2
 
     # ------------------------------------------------------------------ forward
     def _forward(self) -> None:
+        """Each op's forward into its kept buffers: Linear on rows, ReLU, Tanh and Sigmoid
+        through their kernels in ops/ (the functions their Function.forward calls), any
+        other op through its own `forward` on a node kept for its backward."""
         write = self.write
         for index, entry in enumerate(self.entries):
             names = [self._name(s) for s in entry.sources]
             out = f"h{index}"
+            kernel = KERNELS.get(entry.op)
             if self._is_linear_on_rows(entry):
                 x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
                 write(f"# {index}: Linear {weight.shape[1]} -> {weight.shape[0]}: x Wᵀ + b")
-                if few_rows_first(x, weight.T):  # the layout ops.linalg.batch_product uses
-                    buffer = write.buffer(f"out{index}", x, (len(weight), len(x)))
-                    write(f"{out} = np.matmul({names[1]}, {names[0]}.T, out={buffer}).T")
-                else:
-                    buffer = write.buffer(f"out{index}", x, (len(x), len(weight)))
-                    write(f"{out} = np.matmul({names[0]}, {names[1]}.T, out={buffer})")
-                if len(names) == 3:
-                    write(f"np.add({out}, {names[2]}, out={out})")
-            elif entry.op is Relu_op:
-                write(f"# {index}: ReLU")
-                buffer = write.buffer(f"out{index}", entry.example)
-                write(f"{out} = np.maximum({names[0]}, 0, out={buffer})")
-            elif entry.op is Tanh_op:
-                write(f"# {index}: Tanh")
-                buffer = write.buffer(f"out{index}", entry.example)
-                write(f"{out} = np.tanh({names[0]}, out={buffer})")
-            elif entry.op is Sigmoid_op:
-                # as ops.elementwise.stable_sigmoid: e = e^-|x|, 1/(1+e) where x >= 0, else
-                # e/(1+e); the same ufuncs in the same order, into buffers
-                write(f"# {index}: Sigmoid: 1/(1+e) where x >= 0, e/(1+e) elsewhere, e = e^-|x|")
-                e, d = (write.buffer(f"{n}{index}", entry.example) for n in ("e", "d"))
-                mask = write.buffer(f"mask{index}", entry.example.astype(bool))
-                buffer = write.buffer(f"out{index}", entry.example)
-                source = names[0]
-                write(f"np.negative(np.abs({source}, out={e}), out={e})")
-                write(f"np.exp({e}, out={e})")
-                write(f"np.add(1, {e}, out={d})")
-                write(f"{out} = np.divide({e}, {d}, out={buffer})")
-                write(f"np.greater_equal({source}, 0, out={mask})")
-                write(f"np.copyto({out}, np.divide(1, {d}, out={d}), where={mask})")
+                # out laid out as linear_forward's product gives it (few_rows_first)
+                buffer = write.buffer(f"out{index}", x, (len(x), len(weight)),
+                                      transposed=few_rows_first(x, weight.T))  # fmt: skip
+                bias = names[2] if len(names) == 3 else "None"
+                call = self._kernel(linalg, "linear_forward")
+                write(f"{out} = {call}({names[0]}, {names[1]}, {bias}, {buffer})")
+            elif kernel is not None:
+                module, name, scratch = kernel
+                write(f"# {index}: {entry.op.__name__}")
+                buffers = [write.buffer(f"out{index}", entry.example)]
+                for part in scratch:  # the temporaries the kernel writes (a bool mask)
+                    like = entry.example.astype(bool) if part == "mask" else entry.example
+                    buffers.append(write.buffer(f"{part}{index}", like))
+                call = self._kernel(module, f"{name}_forward")
+                write(f"{out} = {call}({names[0]}, {', '.join(buffers)})")
             else:  # any other op: its own forward, on a node kept for its backward
                 node = write.bind(f"node{index}", entry.op.__new__(entry.op))
                 write.namespace[node].needs_input_grad = entry.needs_input_grad
@@ -141,9 +144,15 @@ class Program:
                 write(f"# {index}: {plain(entry.op.__name__)}")
                 write(f"{out} = np.asarray({node}.forward({', '.join(names)}, **{options}))")
 
-    # ------------------------------------------------------------------ loss
+    def _kernel(self, module: Any, name: str) -> str:
+        """Bind the op's kernel `module.name` into the program, as it is now (a test that
+        patches it sees the program change with the eager op)."""
+        return self.write.bind(name, getattr(module, name))
+
     # ------------------------------------------------------------------ backward
     def _backward(self, optimizer: Optimizer) -> None:
+        """Each op's backward, last op first, through the same kernels as forward (or the
+        op's own `backward`); gradients of an array used twice add up (the copy gate)."""
         write = self.write
         parameter_grads: dict[str, str] = {}  # p_<name> -> d_<name>
         for index in range(len(self.entries) - 1, -1, -1):
@@ -170,26 +179,17 @@ class Program:
                         self.grad_state[target] = "maybe None"
                 write(f"if {grad} is not None:")
                 write.indent += 1
+            kernel = KERNELS.get(entry.op)
             if self._is_linear_on_rows(entry):
                 self._linear_backward(index, entry, targets)
-            elif entry.op is Relu_op:
-                write(f"# {index}: ReLU backward: the gradient passes where the output > 0")
-                mask = write.buffer(f"mask{index}", entry.example.astype(bool))
-                buffer = write.buffer(f"grad{index}", entry.example)
-                write(f"np.greater(h{index}, 0, out={mask})")
-                self._add(targets[0], f"np.multiply({grad}, {mask}, out={buffer})", False)
-            elif entry.op is Tanh_op:
-                write(f"# {index}: Tanh backward: G · (1 - tanh²), from the output")
-                local = write.buffer(f"grad{index}", entry.example)
-                write(f"np.subtract(1, np.multiply(h{index}, h{index}, out={local}), out={local})")
-                self._add(targets[0], f"np.multiply({grad}, {local}, out={local})", False)
-            elif entry.op is Sigmoid_op:
-                write(f"# {index}: Sigmoid backward: G · σ · (1 - σ), from the output")
-                local = write.buffer(f"grad{index}", entry.example)
-                other = write.buffer(f"one_minus{index}", entry.example)
-                write(f"np.multiply({grad}, h{index}, out={local})")
-                write(f"np.subtract(1, h{index}, out={other})")
-                self._add(targets[0], f"np.multiply({local}, {other}, out={local})", False)
+            elif kernel is not None:
+                module, name, _ = kernel
+                write(f"# {index}: {entry.op.__name__} backward")
+                buffers = [write.buffer(f"{part}{index}", entry.example.astype(bool)
+                                        if part == "mask" else entry.example)
+                           for part in BACKWARD_BUFFERS[name]]  # fmt: skip
+                call = self._kernel(module, f"{name}_backward")
+                self._add(targets[0], f"{call}({grad}, h{index}, {', '.join(buffers)})", False)
             else:
                 self._generic_backward(index, entry, targets)
             if state == "maybe None":
@@ -201,7 +201,7 @@ class Program:
         """Set each parameter's .grad as backward does: the program's buffer as it is (no
         copy; the step's zero_grad() has set the optimizer's parameters' .grad to None),
         added to the .grad of a parameter the optimizer does not hold; gradients from an
-        op's own backward go through autograd's _accumulate (which copies shared arrays)."""
+        op's own backward go through autograd.accumulate (which copies shared arrays)."""
         write, keys = self.write, {name: key for key, name in self.arrays.items()}
         if "maybe None" in {self.grad_state.get(grad) for grad in parameter_grads.values()}:
             write("handed_out = set()")
@@ -219,25 +219,32 @@ class Program:
                 write(f"    {tensor}.grad._data = {tensor}.grad._data + {grad}")
 
     def _linear_backward(self, index: int, entry: Entry, targets: list[str | None]) -> None:
-        """dx = G W, dW = Gᵀ x, db = Σ G (the rows), into the program's buffers."""
+        """ops.linalg.linear_backward (dx = G W, dW = Gᵀ x, db = Σ G) into the program's
+        buffers; a part whose gradient already has a value is added to it."""
         write, grad = self.write, f"dh{index}"
         x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
         names = [self._name(s) for s in entry.sources]
         write(f"# {index}: Linear backward: dx = G W, dW = Gᵀ x, db = Σ G")
-        if targets[0]:
-            if few_rows_first(entry.example, weight):
-                buffer = write.buffer(f"dx{index}", x, (x.shape[1], len(x)))
-                expression = f"np.matmul({names[1]}.T, {grad}.T, out={buffer}).T"
-            else:
-                buffer = write.buffer(f"dx{index}", x, x.shape)
-                expression = f"np.matmul({grad}, {names[1]}, out={buffer})"
-            self._add(targets[0], expression, maybe_none=False)
-        if targets[1]:
-            buffer = write.buffer(f"dw{index}", weight, weight.shape)
-            self._add(targets[1], f"np.matmul({grad}.T, {names[0]}, out={buffer})", False)
-        if len(targets) == 3 and targets[2]:
-            buffer = write.buffer(f"db{index}", weight, weight.shape[:1])
-            self._add(targets[2], f"np.add.reduce({grad}, axis=0, out={buffer})", False)
+        shapes = [x.shape, weight.shape, weight.shape[:1]][: len(targets)]
+        buffers = [
+            write.buffer(f"{part}{index}", x if part == "dx" else weight, shape,
+                         transposed=part == "dx" and few_rows_first(entry.example, weight))
+            if target else "None"
+            for part, shape, target in zip(("dx", "dw", "db"), shapes, targets, strict=False)
+        ]  # fmt: skip
+        results: list[str] = []  # where each part goes: the gradient itself when new
+        for position, target in enumerate(targets):
+            new = target is not None and target not in self.grad_state
+            results.append(str(target) if new else f"part{position}" if target else "_")
+        needs = tuple(target is not None for target in targets)
+        call = self._kernel(linalg, "linear_backward")
+        write(f"{', '.join(results)} = {call}({grad}, {names[0]}, {names[1]}, {needs!r}, "
+              f"{', '.join(buffers)})")  # fmt: skip
+        for target, result in zip(targets, results, strict=True):
+            if target is not None and result == target:
+                self.grad_state[target] = "set"
+            elif target is not None:
+                self._add(target, result, maybe_none=False)
 
     def _generic_backward(self, index: int, entry: Entry, targets: list[str | None]) -> None:
         """The op's own backward; each part reduced to its input's shape, as the engine does."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import _accumulate, unbroadcast
+from chainrule.autograd import accumulate, unbroadcast
 from chainrule.tensor import Tensor
 
 
@@ -32,18 +32,25 @@ class Writer:
         self.indent = 1
         self.namespace: dict[str, Any] = {
             "np": np, "Tensor": Tensor, "make": Tensor._make, "unbroadcast": unbroadcast,
-            "accumulate": _accumulate, "add_grad": _add_grad,
+            "accumulate": accumulate, "add_grad": _add_grad,
         }  # fmt: skip
 
     def bind(self, name: str, value: Any) -> str:
         self.namespace[name] = value
         return name
 
-    def buffer(self, name: str, like: np.ndarray, shape: tuple[int, ...] | None = None) -> str:
-        """A buffer kept from step to step: like `like` (its layout too), or C-ordered of
-        the given shape."""
-        array = np.empty_like(like) if shape is None else np.empty(shape, like.dtype)
-        return self.bind(name, array)
+    def buffer(
+        self, name: str, like: np.ndarray, shape: tuple[int, ...] | None = None,
+        transposed: bool = False,
+    ) -> str:  # fmt: skip
+        """A buffer kept from step to step: like `like` (its layout too), or of like's dtype
+        and the given shape, C-ordered, or with `transposed` the transpose of a C-ordered
+        array (column-major: the layout of ops.linalg.batch_product's short batches)."""
+        if shape is None:
+            return self.bind(name, np.empty_like(like))
+        if transposed:
+            return self.bind(name, np.empty(shape[::-1], like.dtype).T)
+        return self.bind(name, np.empty(shape, like.dtype))
 
     def __call__(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)

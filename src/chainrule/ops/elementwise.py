@@ -247,56 +247,118 @@ class Abs(Function):
         return grad * grad._make(np.sign(self.x), False)
 
 
+def tanh_forward(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """tanh x elementwise; `out` a buffer of x's shape (None: a new array)."""
+    return np.tanh(x, out)
+
+
+def tanh_backward(grad: np.ndarray, out: np.ndarray, into: np.ndarray | None = None) -> Any:
+    """G · (1 - tanh²x), from the saved output `out` = tanh x; grad, out and `into` of one
+    shape. `into` holds the temporaries and the result (None: new arrays, as
+    ``grad * (1 - out * out)`` makes them)."""
+    local = np.multiply(out, out, into)
+    local = np.subtract(1, local, into)
+    return np.multiply(grad, local, into)
+
+
 class Tanh(Function):
-    """tanh x: d/dx = 1 - tanh²x (from the saved output)."""
+    """tanh x: d/dx = 1 - tanh²x (from the saved output); kernels `tanh_forward`,
+    `tanh_backward` (which `compile_step`'s programs call too)."""
 
     saved = ((-1, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = np.tanh(x)
+        self.out = tanh_forward(x)
         return self.out
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (1 - self.out * self.out)
+        return tanh_backward(grad, self.out)
 
     def backward_graph(self, grad: Any, out: Any) -> Any:
         return grad * (1 - out * out)
 
 
-def stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    """σ(x) = 1 / (1 + e⁻ˣ), computed without overflow for large |x|."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def sigmoid_forward(
+    x: np.ndarray,
+    out: np.ndarray | None = None,
+    e: Any = None,  # np.ndarray | None: given with out, or made with it
+    d: Any = None,
+    mask: Any = None,
+) -> np.ndarray:
+    """σ(x) = 1 / (1 + e⁻ˣ) elementwise, without overflow for large |x|: with e = e^-|x|,
+    σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere.
+
+    out, e, d (float, x's shape) and mask (bool, x's shape) are the buffers it writes
+    (None: new arrays, laid out as x)."""
+    if out is None:  # eager: new arrays (empty_like keeps x's layout; a 0-d x too)
+        kind = np.result_type(x.dtype, np.float16)  # the float np.exp gives for x
+        out, e, d = np.empty_like(x, kind), np.empty_like(x, kind), np.empty_like(x, kind)
+        mask = np.empty_like(x, bool)
+    np.negative(np.abs(x, e), e)
+    np.exp(e, e)
+    np.add(1, e, d)
+    np.divide(e, d, out)  # e/(1+e): σ where x < 0
+    np.copyto(out, np.divide(1, d, d), where=np.greater_equal(x, 0, mask))
+    return out
+
+
+stable_sigmoid = sigmoid_forward  # the name SiLU, the BCE losses and the playground use
+
+
+def sigmoid_backward(
+    grad: np.ndarray, out: np.ndarray, into: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+) -> Any:  # fmt: skip
+    """G · σ · (1 - σ), from the saved output `out` = σ(x), as (G·σ)·(1-σ); `into` holds
+    G·σ and the result, `scratch` 1 - σ (None: new arrays)."""
+    local = np.multiply(grad, out, into)
+    return np.multiply(local, np.subtract(1, out, scratch), into)
 
 
 class Sigmoid(Function):
-    """σ(x) = 1 / (1 + e⁻ˣ): d/dx = σ(x)(1 - σ(x)) (from the saved output)."""
+    """σ(x) = 1 / (1 + e⁻ˣ): d/dx = σ(x)(1 - σ(x)) (from the saved output); kernels
+    `sigmoid_forward`, `sigmoid_backward`."""
 
     saved = ((-1, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = stable_sigmoid(x)
+        self.out = sigmoid_forward(x)
         return self.out
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * self.out * (1 - self.out)
+        return sigmoid_backward(grad, self.out)
 
     def backward_graph(self, grad: Any, out: Any) -> Any:
         return grad * out * (1 - out)
 
 
+def relu_forward(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """max(x, 0) elementwise; `out` a buffer of x's shape (None: a new array)."""
+    return np.maximum(x, 0, out=out)
+
+
+def relu_backward(
+    grad: np.ndarray, out: np.ndarray, into: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+) -> Any:  # fmt: skip
+    """G · [out > 0], from the saved output `out` = max(x, 0); `into` holds the result and
+    `mask` (bool) out > 0, both of out's shape (None: new arrays)."""
+    return np.multiply(grad, np.greater(out, 0, mask), into)
+
+
 class Relu(Function):
-    """max(0, x): the gradient passes where x > 0 (a max gate against the constant 0)."""
+    """max(0, x): the gradient passes where x > 0 (a max gate against the constant 0);
+    kernels `relu_forward`, `relu_backward`."""
 
     saved = ((-1, None),)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, 0)
+        out = relu_forward(x)
         self.out = out
         return out
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (self.out > 0)
+        return relu_backward(grad, self.out)
 
     def backward_graph(self, grad: Any, out: Any) -> Any:
         return grad * grad._make((self.out > 0).astype(grad.dtype), False)

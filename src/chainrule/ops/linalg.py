@@ -15,12 +15,16 @@ def _swap_last(x: np.ndarray) -> np.ndarray:
 
 def few_rows_first(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether `batch_product` computes a @ b as (bᵀ aᵀ)ᵀ: a is a 2-D batch of at most half
-    as many rows as the product has columns (a (m, k), b (k, n), 2m <= n)."""
+    as many rows as the product has columns (a (m, k), b (k, n), 2m <= n). The kernels
+    below test the same condition inline (a call costs as much as a small ufunc)."""
     return a.ndim == 2 and 2 * a.shape[0] <= b.shape[-1]
 
 
-def batch_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b for a batch of rows a (m, k) and a weight matrix b (k, n) -> (m, n).
+def batch_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b for a batch of rows a (m, k) and a weight matrix b (k, n) -> (m, n), into `out`
+    (None: a new array) of the result's shape: for a short batch the transpose of a
+    C-ordered (n, m) array (the layout this product gives; a C-ordered `out` there would be
+    written through a copy).
 
     When the batch is short (2m <= n) the product is computed as (bᵀ aᵀ)ᵀ and returned as
     that transposed view (column-major). Both are one BLAS gemm on the same memory, with the
@@ -30,9 +34,9 @@ def batch_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     flows on: the gradient that comes back to it is made column-major by the same rule, so
     elementwise ops (ReLU and its mask) see one layout.
     """
-    if few_rows_first(a, b):
-        return (b.T @ a.T).T
-    return a @ b
+    if a.ndim == 2 and 2 * a.shape[0] <= b.shape[-1]:  # few_rows_first(a, b)
+        return np.matmul(b.T, a.T, None if out is None else out.T).T
+    return np.matmul(a, b, out)
 
 
 class MatMul(Function):
@@ -91,8 +95,46 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+def linear_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """y = x Wᵀ + b: x (..., in), W (out, in), b (out,) or None -> y (..., out).
+
+    The product is `batch_product`'s (a short 2-D batch as (W xᵀ)ᵀ, column-major), then b
+    is added in place. `out`: y's buffer, laid out as that product gives it (None: a new
+    array)."""
+    if x.ndim == 2 and 2 * x.shape[0] <= weight.shape[0]:  # few_rows_first(x, Wᵀ)
+        y = np.matmul(weight, x.T, None if out is None else out.T).T  # (W xᵀ)ᵀ
+    else:
+        y = np.matmul(x, weight.T, out)
+    if bias is not None:
+        np.add(y, bias, y)
+    return y
+
+
+def linear_backward(
+    grad: np.ndarray, x: np.ndarray, weight: np.ndarray, needs: tuple[bool, ...],
+    dx: np.ndarray | None = None, dw: np.ndarray | None = None, db: np.ndarray | None = None,
+) -> tuple[np.ndarray | None, ...]:  # fmt: skip
+    """dx = G W, dW = Gᵀ x, db = Σ G over all but the last dim, for y = x Wᵀ + b.
+
+    Shapes: G (..., out), x (..., in), W (out, in) -> dx (..., in), dW (out, in), db (out,).
+    `needs` says which of (x, W[, b]) want a gradient (None for the others; two entries:
+    a layer without bias, two results). dx, dw, db: buffers for the results (None: new
+    arrays); dx laid out as `batch_product(G, W)` gives it."""
+    grad_x = batch_product(grad, weight, dx) if needs[0] else None
+    if grad.ndim != 2:  # (..., out): fold the leading dims into one batch dim
+        grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+    grad_w = np.matmul(grad.T, x, dw) if needs[1] else None
+    if len(needs) == 2:
+        return grad_x, grad_w
+    return grad_x, grad_w, np.add.reduce(grad, axis=0, out=db) if needs[2] else None
+
+
 class Linear(Function):
-    """y = x Wᵀ + b, fused into one node (one forward, one backward).
+    """y = x Wᵀ + b, fused into one node (one forward, one backward): the kernels
+    `linear_forward` and `linear_backward` (which `compile_step`'s programs call too).
 
     Shapes: x (..., in), W (out, in), b (out,) -> y (..., out).
     Backward: dx = G W, dW = Gᵀ x, db = Σ G over all but the last dim.
@@ -104,21 +146,10 @@ class Linear(Function):
         self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
     ) -> np.ndarray:
         self.x, self.weight = x, weight
-        out = batch_product(x, weight.T)
-        if bias is not None:
-            out += bias
-        return out
+        return linear_forward(x, weight, bias)
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        needs = self.needs_input_grad
-        grad_x = batch_product(grad, self.weight) if needs[0] else None
-        x = self.x
-        if grad.ndim != 2:  # (..., out): fold the leading dims into one batch dim
-            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
-        grad_w = grad.T @ x if needs[1] else None
-        if len(needs) == 2:  # called without a bias
-            return grad_x, grad_w
-        return grad_x, grad_w, grad.sum(axis=0) if needs[2] else None
+        return linear_backward(grad, self.x, self.weight, self.needs_input_grad)
 
     def backward_graph(self, grad: Any, out: Any) -> tuple[Any, ...]:
         x, weight = self.graph_inputs[0], self.graph_inputs[1]

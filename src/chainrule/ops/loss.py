@@ -25,13 +25,47 @@ def _upstream_scale(grad: np.ndarray, reduction: str, denominator: float) -> np.
     return grad / denominator if reduction == "mean" else grad
 
 
+def cross_entropy_forward(
+    logits: np.ndarray, target: np.ndarray, rows: np.ndarray,
+    row_max: np.ndarray | None = None, shifted: np.ndarray | None = None,
+    exp: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per row i: lossᵢ = log Σⱼ e^(zᵢⱼ - mᵢ) - (zᵢ,yᵢ - mᵢ), with mᵢ = maxⱼ zᵢⱼ (so no
+    e^z overflows), and the softmax e^(z - m) / Σ e^(z - m).
+
+    Shapes: logits z (N, C), target y (N,) integer classes, rows = arange(N) ->
+    (losses (N,), softmax (N, C)). Buffers (None: new arrays): row_max (N, 1), which
+    holds the max and then Σ e^(z - m); shifted and exp (N, C), exp ends as the softmax."""
+    row_max = np.maximum.reduce(logits, axis=1, out=row_max, keepdims=True)
+    shifted = np.subtract(logits, row_max, shifted)
+    exp = np.exp(shifted, exp)
+    sum_exp = np.add.reduce(exp, axis=1, out=row_max, keepdims=True)
+    losses = np.log(sum_exp[:, 0]) - shifted[rows, target]
+    np.divide(exp, sum_exp, exp)
+    return losses, exp
+
+
+def cross_entropy_backward(
+    softmax: np.ndarray, rows: np.ndarray, target: np.ndarray, scale: np.ndarray,
+    out: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """dz = (softmax(z) - onehot(y)) · scale: scale is d loss / d lossᵢ, 0-d (one for every
+    row) or (N,) (per row, e.g. row weights). Shapes: softmax (N, C), rows = arange(N),
+    target (N,) -> dz (N, C), into `out` (None: a new array)."""
+    d_logits = np.multiply(softmax, scale[:, None] if scale.ndim else scale, out)
+    d_logits[rows, target] -= scale  # minus the one-hot, scaled the same way
+    return d_logits
+
+
 class CrossEntropyIndex(Function):
     """Cross-entropy of logits against class indices: log-softmax and NLL in one op.
 
     lossᵢ = wᵢ (log Σⱼ e^(zᵢⱼ) - zᵢ,yᵢ), with wᵢ = weight[yᵢ] (0 for ignored rows);
     'mean' divides by Σ wᵢ (by N without weights), as PyTorch does.
     Backward: dzᵢ = wᵢ (softmax(zᵢ) - onehot(yᵢ)) times the upstream gradient.
-    Shapes: logits (N, C), target (N,) integers, row_weight (N,) or None.
+    Shapes: logits (N, C), target (N,) integers, row_weight (N,) or None. Kernels
+    `cross_entropy_forward` and `cross_entropy_backward` (which `compile_step`'s programs
+    call too).
     """
 
     def forward(
@@ -41,17 +75,13 @@ class CrossEntropyIndex(Function):
         row_weight: np.ndarray | None,
         reduction: str,
     ) -> np.ndarray:
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sum_exp = exp.sum(axis=1, keepdims=True)
         rows = np.arange(len(target))
-        losses = np.log(sum_exp[:, 0]) - shifted[rows, target]
+        losses, exp = cross_entropy_forward(logits, target, rows)
         denominator = float(len(target))
         if row_weight is not None:
             row_weight = row_weight.astype(logits.dtype, copy=False)  # float32 stays float32
             losses = losses * row_weight
             denominator = float(row_weight.sum())
-        exp /= sum_exp
         self.probabilities, self.rows, self.target = exp, rows, target
         self.row_weight, self.reduction, self.denominator = row_weight, reduction, denominator
         return _reduce(losses, reduction, denominator)
@@ -61,9 +91,7 @@ class CrossEntropyIndex(Function):
         if self.row_weight is not None:
             scale = scale * self.row_weight
         scale = scale.astype(self.probabilities.dtype, copy=False)
-        d_logits = self.probabilities * (scale[:, None] if scale.ndim else scale)
-        d_logits[self.rows, self.target] -= scale  # minus the one-hot, scaled the same way
-        return d_logits
+        return cross_entropy_backward(self.probabilities, self.rows, self.target, scale)
 
     def backward_graph(self, grad: Any, out: Any) -> Any:
         (logits,) = self.graph_inputs

@@ -70,7 +70,7 @@ class InPlace(TensorBase):
 
     def _record_inplace(self, compute: Any) -> Tensor:
         """Run `compute(old_version) -> new values` in the graph and make self hold them."""
-        if autograd._recorders:
+        if autograd.is_recording():
             raise ValueError(
                 "compile_step: the model changes a tensor in place inside the graph, which a "
                 "replay cannot follow; train this model eagerly"
@@ -101,7 +101,7 @@ class InPlace(TensorBase):
         """Self becomes the output of new's node; its version before is `old`."""
         self._ctx = new._ctx
         self.requires_grad = new.requires_grad
-        self._seq = next(autograd._creation_counter)  # after the change's version stamp
+        self._seq = autograd.next_creation_number()  # after the change's version stamp
         self._prev = old
         base = getattr(self, "_base", None)
         if base is not None:  # a view changed: its base changed too
