@@ -55,3 +55,12 @@ def compiled(function: Callable[..., Any], **options: Any) -> Callable[..., Any]
     run.__name__ = run.__qualname__ = function.__name__
     run.__doc__ = function.__doc__
     return run
+
+
+def jit(function: Callable[..., Any], **options: Any) -> Any:
+    """``numba.njit(cache=True, **options)(function)``, made now: a helper that other
+    kernels call (they find it as a module global when they compile, so it must be
+    compiled first). Call it only when `numba_enabled()`."""
+    import numba  # the optional extra; only here
+
+    return numba.njit(cache=True, **options)(function)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.autograd import bump_version
+from chainrule.kernels.sgd import sgd_fits, sgd_loop
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT, torch_flags
 from chainrule.types import Closure
 
@@ -140,7 +141,9 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is not None:
                     data, grad = p._data, self._gradient_of(p)
-                    if data.size < SCRATCH_MIN:  # a new small array costs less than a view
+                    if type(lr) is float and sgd_fits(data, grad):  # one compiled pass
+                        sgd_loop(data, grad, lr)
+                    elif data.size < SCRATCH_MIN:  # a new small array costs less than a view
                         data -= lr * grad
                     else:  # the same product, into kept memory (13% faster on W1's weights)
                         data -= np.multiply(grad, lr, out=self._scratch(data))

@@ -1,0 +1,83 @@
+"""A Linear layer's bias on a batch of rows, in one call: the forward's broadcast add
+``h += b`` and the backward's column sum ``db = Σ_rows G``.
+
+For the small layers of a deep narrow network NumPy's call costs more than the arithmetic
+(2-3 µs for 64x32 values, most of it the ufunc machinery of a broadcast or of a reduction
+across rows); a compiled loop costs about half a microsecond. The same numbers, bit for
+bit: one addition per value, and the column sum in NumPy's order
+(`chainrule.kernels.sums`). NumPy does what the kernels do not take.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels import compiled, numba_enabled, sums
+
+__all__ = ["add_bias", "add_bias_fits", "add_bias_loop", "column_sum", "column_sum_loop"]
+
+
+def _add_bias_loop(h: Any, bias: Any) -> None:
+    rows, columns = h.shape
+    if rows > 1 and h.strides[0] == h.itemsize:  # F-ordered: down the columns
+        for j in range(columns):
+            value = bias[j]
+            for i in range(rows):
+                h[i, j] += value
+        return
+    for i in range(rows):
+        for j in range(columns):
+            h[i, j] += bias[j]
+
+
+def _column_sum_loop(grad: Any, result: Any) -> None:
+    sums.column_sums(grad, result)
+
+
+add_bias_loop, column_sum_loop = compiled(_add_bias_loop), compiled(_column_sum_loop)
+
+
+def add_bias_fits(h: np.ndarray, bias: np.ndarray) -> bool:
+    """Whether `add_bias_loop` takes these: numba on, ndarrays of one float dtype, h 2-D,
+    bias its columns."""
+    return (
+        numba_enabled()
+        and type(h) is np.ndarray
+        and type(bias) is np.ndarray
+        and (h.dtype == np.float32 or h.dtype == np.float64)
+        and bias.dtype == h.dtype
+        and h.ndim == 2
+        and bias.shape == h.shape[1:]
+    )
+
+
+def add_bias(h: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """h += bias over the rows of h (N, D), bias (D,), in place; returns h."""
+    if add_bias_fits(h, bias):
+        add_bias_loop(h, bias)
+    else:
+        np.add(h, bias, out=h)
+    return h
+
+
+def column_sum(grad: np.ndarray, result: np.ndarray | None = None) -> np.ndarray:
+    """Σ over the rows of grad (N, D) into result (D,) (a new array when None)."""
+    if result is None:
+        result = np.empty(grad.shape[1:], grad.dtype)
+    if (
+        numba_enabled()
+        and type(grad) is np.ndarray
+        and grad.ndim == 2
+        and (grad.dtype == np.float32 or grad.dtype == np.float64)
+        and type(result) is np.ndarray
+        and result.dtype == grad.dtype
+        and result.shape == grad.shape[1:]
+        and sums.column_sums_fit(grad)
+    ):
+        sums.prepare()
+        column_sum_loop(grad, result)
+    else:
+        np.add.reduce(grad, axis=0, out=result)
+    return result

@@ -1,0 +1,76 @@
+"""Activation backward kernels (with the bias gradient of the Linear below) and the bias
+kernels: the compiled loops and the NumPy twins give the formulas' numbers, bit for bit,
+in C and F layouts, with inf/NaN and signed zeros."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule.kernels import activations, bias, numba_enabled
+
+FORWARD = {
+    "tanh": np.tanh,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "relu": lambda x: np.maximum(x, 0),
+}
+FORMULA = {  # the eager ops' backward expressions (chainrule.ops.elementwise)
+    "tanh": lambda g, y: g * (1 - y * y),
+    "sigmoid": lambda g, y: g * y * (1 - y),
+    "relu": lambda g, y: g * (y > 0),
+}
+SHAPES = [(64, 32), (7, 3), (1, 1), (64, 1), (1, 64), (64, 200), (129, 27), (1000, 5)]
+
+
+def _case(shape, dtype, order, seed=0):
+    rng = np.random.default_rng(seed)
+    grad = (rng.standard_normal(shape) * 10 ** rng.uniform(-3, 3, shape)).astype(dtype)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    grad.flat[0] = np.inf
+    x.flat[-1] = np.nan
+    if grad.size > 2:
+        grad.flat[1] = -0.0
+        x.flat[1] = -5.0
+    return np.asarray(grad, order=order), x
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf · 0 on purpose
+@pytest.mark.parametrize("kind", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_backward_is_the_formula_bit_for_bit(path, kind, dtype, order, shape):
+    grad, x = _case(shape, dtype, order)
+    out = np.asarray(FORWARD[kind](x), dtype, order=order)
+    want = FORMULA[kind](grad, out)
+    backward = getattr(activations, f"{kind}_backward")
+    got = backward(grad, out, np.empty_like(out))
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    result, bias_grad = np.empty_like(out), np.empty(shape[1], dtype)
+    backward(grad, out, result, bias_grad)
+    assert np.array_equal(result, want, equal_nan=True)
+    assert np.array_equal(bias_grad, np.add.reduce(result, axis=0), equal_nan=True)
+    assert activations.fits(grad, out, result, bias_grad) == (path == "numba")
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_bias_add_and_column_sum(path, order, shape):
+    grad, x = _case(shape, np.float32, order)
+    b = np.random.default_rng(2).standard_normal(shape[1]).astype(np.float32)
+    h = x.copy(order="K")
+    assert bias.add_bias(h, b) is h
+    assert np.array_equal(h, x + b, equal_nan=True)
+    assert np.array_equal(bias.column_sum(grad), grad.sum(axis=0), equal_nan=True)
+
+
+def test_other_arrays_take_the_numpy_path(path):
+    """A float16 or mixed-dtype call is NumPy's (and right), whichever path is on."""
+    g = np.ones((4, 3), np.float16)
+    y = np.full((4, 3), 0.5, np.float16)
+    assert not activations.fits(g, y, np.empty_like(y))
+    got = activations.tanh_backward(g, y, np.empty_like(y), np.empty(3, np.float16))
+    assert np.array_equal(got, g * (1 - y * y))
+    assert not activations.fits(g.astype(np.float32), y.astype(np.float64), np.empty((4, 3)))
+    assert numba_enabled() == (path == "numba")
