@@ -11,6 +11,7 @@ from chainrule import dtypes
 from chainrule.devices import check_device
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.normalization import affine_parameters
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.registry import (
     BOOL,
@@ -61,7 +62,10 @@ class BatchNorm1d(Module):
     `momentum`; eval mode uses the running statistics.
     """
 
-    # buffers (register_buffer), declared for type checkers: None without running stats
+    # parameters (affine_parameters) and buffers (register_buffer), declared for type
+    # checkers: None when not affine / without running stats
+    weight: Parameter | None
+    bias: Parameter | None
     running_mean: Tensor | None
     running_var: Tensor | None
     num_batches_tracked: Tensor | None
@@ -83,15 +87,7 @@ class BatchNorm1d(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=float_type))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, dtype=float_type))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, (num_features,), float_type, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=float_type)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=float_type)))

@@ -44,6 +44,27 @@ def _float_type(dtype: DTypeLike) -> np.dtype:
     return dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
 
 
+def affine_parameters(
+    module: Module, shape: tuple[int, ...], dtype: np.dtype, affine: bool, bias: bool | None
+) -> None:
+    """Register a normalisation's γ (`weight`, ones) and β (`bias`, zeros) of `shape`, or
+    None for what the layer goes without (affine=False: both; bias=False: β). bias=None
+    registers γ alone (RMSNorm has no β at all). Shared with BatchNorm1d."""
+    module.register_parameter("weight", Parameter(np.ones(shape, dtype)) if affine else None)
+    if bias is not None:
+        beta = Parameter(np.zeros(shape, dtype)) if affine and bias else None
+        module.register_parameter("bias", beta)
+
+
+def reset_affine(module: Module) -> None:
+    """γ back to ones and β to zeros (each when the layer has it)."""
+    weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+    if weight is not None:
+        init.ones_(weight)
+    if bias is not None:
+        init.zeros_(bias)
+
+
 def _layer_norm_shapes(args: Mapping[str, Any]) -> Shapes:
     shape = _as_shape(args["normalized_shape"])
     shapes: Shapes = {}
@@ -76,6 +97,10 @@ class LayerNorm(Module):
     each sample. Attributes: weight γ (ones) and bias β (zeros) of shape normalized_shape.
     """
 
+    # registered by affine_parameters, declared for type checkers: None when left out
+    weight: Parameter | None
+    bias: Parameter | None
+
     def __init__(
         self,
         normalized_shape: ShapeLike,
@@ -89,23 +114,10 @@ class LayerNorm(Module):
         check_device(device)
         self.normalized_shape = _as_shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        float_type = _float_type(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(np.empty(self.normalized_shape, dtype=float_type))
-            if bias:
-                self.bias = Parameter(np.empty(self.normalized_shape, dtype=float_type))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        affine_parameters(self, self.normalized_shape, _float_type(dtype), elementwise_affine, bias)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -137,6 +149,9 @@ class RMSNorm(Module):
     """y = x / √(mean(x²) + ε) · γ over the last dims (normalized_shape): LayerNorm without
     the centring and the shift. eps=None is the dtype's machine epsilon."""
 
+    # registered by affine_parameters, declared for type checkers: None when left out
+    weight: Parameter | None
+
     def __init__(
         self,
         normalized_shape: ShapeLike,
@@ -149,15 +164,10 @@ class RMSNorm(Module):
         check_device(device)
         self.normalized_shape = _as_shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(np.empty(self.normalized_shape, dtype=_float_type(dtype)))
-        else:
-            self.register_parameter("weight", None)
-        self.reset_parameters()
+        affine_parameters(self, self.normalized_shape, _float_type(dtype), elementwise_affine, None)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
+        reset_affine(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
@@ -193,6 +203,10 @@ class GroupNorm(Module):
     """Normalises groups of channels of (N, C, *) input: C splits into num_groups groups,
     each normalised over its channels and the trailing dims, then γ, β per channel."""
 
+    # registered by affine_parameters, declared for type checkers: None when left out
+    weight: Parameter | None
+    bias: Parameter | None
+
     def __init__(
         self,
         num_groups: int,
@@ -210,22 +224,10 @@ class GroupNorm(Module):
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(np.empty(num_channels, dtype=_float_type(dtype)))
-            if bias:
-                self.bias = Parameter(np.empty(num_channels, dtype=_float_type(dtype)))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        affine_parameters(self, (num_channels,), _float_type(dtype), affine, bias)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
