@@ -38,6 +38,7 @@ from chainrule.grad_mode import is_grad_enabled as is_grad_enabled
 from chainrule.grad_mode import is_inference_mode_enabled as is_inference_mode_enabled
 from chainrule.grad_mode import no_grad as no_grad
 from chainrule.grad_mode import set_grad_enabled as set_grad_enabled
+from chainrule.types import GradTensors, OpArg, OpOption, TensorOrTensors
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -189,14 +190,14 @@ class Function:
         if isinstance(inspect.getattr_static(cls, "forward"), staticmethod):
             cls.apply = classmethod(_apply_custom)  # type: ignore[assignment]
 
-    def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
+    def forward(self, *args: OpArg, **kwargs: OpOption) -> np.ndarray:
         raise NotImplementedError
 
     def backward(self, grad: np.ndarray) -> Sequence[np.ndarray | None] | np.ndarray | None:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+    def apply(cls, *inputs: Tensor, **options: OpOption) -> Tensor:
         """Run forward on the inputs' arrays and link the result into the graph."""
         fn = cls.__new__(cls)
         out = fn.forward(*[t._data for t in inputs], **options)
@@ -216,7 +217,7 @@ class Function:
         return result
 
     @property
-    def graph_inputs(self) -> tuple[Any, ...]:
+    def graph_inputs(self) -> tuple[Tensor, ...]:
         """The input Tensors, for a `backward_graph(grad, out)` (chainrule.higher_order): the
         double-backward form of backward, written with Tensor ops on them."""
         assert self.inputs is not None, FREED_GRAPH
@@ -227,7 +228,7 @@ class Function:
         """PyTorch-style node name, e.g. 'MulBackward'."""
         return type(self).__name__ + "Backward"
 
-    def saved_values(self) -> dict[str, Any]:
+    def saved_values(self) -> dict[str, object]:
         """What forward cached for backward (empty once the graph has been freed)."""
         return dict(self.__dict__)
 
@@ -264,9 +265,9 @@ def implementation(name: str) -> Callable[..., Any]:
 
 
 def grad(
-    outputs: Any,
-    inputs: Any,
-    grad_outputs: Any = None,
+    outputs: TensorOrTensors,
+    inputs: TensorOrTensors,
+    grad_outputs: GradTensors = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool | None = None,
@@ -291,11 +292,11 @@ def grad(
 
 
 def backward(
-    tensors: Any,
-    grad_tensors: Any = None,
+    tensors: TensorOrTensors,
+    grad_tensors: GradTensors = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    inputs: Any = None,
+    inputs: TensorOrTensors | None = None,
 ) -> None:
     """Σ_i tensors[i].backward(grad_tensors[i]) in one pass (torch.autograd.backward).
 
@@ -306,13 +307,18 @@ def backward(
     )
 
 
-def gradcheck(fn: Callable[..., Any], inputs: Any, *args: Any, **kwargs: Any) -> bool:
-    """torch.autograd.gradcheck: chainrule.gradcheck (float64 central differences)."""
+def gradcheck(
+    fn: Callable[..., Tensor], inputs: Sequence[object], *args: object, **kwargs: object
+) -> bool:
+    """torch.autograd.gradcheck: chainrule.gradcheck (float64 central differences); the
+    other arguments are passed on (it checks them)."""
     ok: bool = _implementations["gradcheck"](fn, inputs, *args, **kwargs)
     return ok
 
 
-def gradgradcheck(fn: Callable[..., Any], inputs: Any, *args: Any, **kwargs: Any) -> bool:
+def gradgradcheck(
+    fn: Callable[..., Tensor], inputs: Sequence[object], *args: object, **kwargs: object
+) -> bool:
     """torch.autograd.gradgradcheck: second derivatives (create_graph) against central
     differences of the first (chainrule.gradcheck.gradgradcheck)."""
     ok: bool = _implementations["gradgradcheck"](fn, inputs, *args, **kwargs)

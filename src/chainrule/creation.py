@@ -17,6 +17,7 @@ from chainrule import dtypes
 from chainrule.devices import check_device
 from chainrule.random import Generator, boxmuller, draws, resolve
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike
 
 
 def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -33,7 +34,7 @@ def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
 def _wrap(
     array: np.ndarray,
     requires_grad: bool = False,
-    device: Any = None,
+    device: DeviceLike = None,
     out: Tensor | None = None,
     **layout: Any,
 ) -> Tensor:
@@ -54,24 +55,24 @@ def write_out(out: Any, result: Tensor) -> Tensor:
     return out.copy_(result.detach())
 
 
-def _float(dtype: Any) -> np.dtype:
+def _float(dtype: DTypeLike) -> np.dtype:
     return dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any) -> Tensor:
     return _wrap(np.zeros(_size(size), dtype=_float(dtype)), requires_grad, **kw)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any) -> Tensor:
     return _wrap(np.ones(_size(size), dtype=_float(dtype)), requires_grad, **kw)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def empty(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any) -> Tensor:
     """Uninitialised in PyTorch; zeros here (NumPy's np.empty would leak old memory)."""
     return _wrap(np.zeros(_size(size), dtype=_float(dtype)), requires_grad, **kw)
 
 
-def _fill_dtype(fill_value: Any, dtype: Any) -> np.dtype:
+def _fill_dtype(fill_value: Any, dtype: DTypeLike) -> np.dtype:
     if dtype is not None:
         return dtypes.as_dtype(dtype)
     if isinstance(fill_value, Tensor):
@@ -81,14 +82,14 @@ def _fill_dtype(fill_value: Any, dtype: Any) -> np.dtype:
 
 
 def full(
-    size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False, **kw: Any
+    size: Any, fill_value: Any, *, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
     value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
     array = np.full(_size((size,)), value, dtype=_fill_dtype(fill_value, dtype))
     return _wrap(array, requires_grad, **kw)
 
 
-def _like_dtype(other: Any, dtype: Any) -> np.dtype:
+def _like_dtype(other: Any, dtype: DTypeLike) -> np.dtype:
     return dtypes.as_dtype(dtype) if dtype is not None else _array(other).dtype
 
 
@@ -99,7 +100,7 @@ def _array(other: Any) -> np.ndarray:
 def zeros_like(
     input: Any,
     *,
-    dtype: Any = None,
+    dtype: DTypeLike = None,
     requires_grad: bool = False,
     **kw: Any,
 ) -> Tensor:
@@ -110,7 +111,7 @@ def zeros_like(
 def ones_like(
     input: Any,
     *,
-    dtype: Any = None,
+    dtype: DTypeLike = None,
     requires_grad: bool = False,
     **kw: Any,
 ) -> Tensor:
@@ -125,7 +126,7 @@ def full_like(
     input: Any,
     fill_value: Any,
     *,
-    dtype: Any = None,
+    dtype: DTypeLike = None,
     requires_grad: bool = False,
     **kw: Any,
 ) -> Tensor:
@@ -137,7 +138,7 @@ def rand_like(
     input: Any,
     *,
     generator: Generator | None = None,
-    dtype: Any = None,
+    dtype: DTypeLike = None,
     requires_grad: bool = False,
     **kw: Any,
 ) -> Tensor:
@@ -151,7 +152,7 @@ def randn_like(
     input: Any,
     *,
     generator: Generator | None = None,
-    dtype: Any = None,
+    dtype: DTypeLike = None,
     requires_grad: bool = False,
     **kw: Any,
 ) -> Tensor:
@@ -167,7 +168,7 @@ def randint_like(
     high: int | None = None,
     *,
     generator: Generator | None = None,
-    dtype: Any = None,
+    dtype: DTypeLike = None,
     requires_grad: bool = False,
     **kw: Any,
 ) -> Tensor:
@@ -177,7 +178,7 @@ def randint_like(
 
 
 def arange(
-    start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
+    start: Any, end: Any = None, step: Any = 1, *, dtype: DTypeLike = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Values from start (inclusive) to end (exclusive); integers give int64, floats float32."""
@@ -194,7 +195,9 @@ def arange(
     return _wrap(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad, **kw)
 
 
-def range(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, **kw: Any) -> Tensor:
+def range(
+    start: Any, end: Any = None, step: Any = 1, *, dtype: DTypeLike = None, **kw: Any
+) -> Tensor:
     """Like arange but including `end`, and floating by default (torch.range)."""
     if end is None:
         start, end = 0, start
@@ -204,13 +207,19 @@ def range(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, **kw
 
 
 def linspace(
-    start: Any, end: Any, steps: int, *, dtype: Any = None, requires_grad: bool = False, **kw: Any
+    start: Any,
+    end: Any,
+    steps: int,
+    *,
+    dtype: DTypeLike = None,
+    requires_grad: bool = False,
+    **kw: Any,
 ) -> Tensor:
     return _wrap(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad, **kw)
 
 
 def logspace(
-    start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+    start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: DTypeLike = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     values = np.logspace(start, end, steps, base=base)
@@ -218,13 +227,13 @@ def logspace(
 
 
 def eye(
-    n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False, **kw: Any
+    n: int, m: int | None = None, *, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
     return _wrap(np.eye(n, m, dtype=_float(dtype)), requires_grad, **kw)
 
 
 def randn(
-    *size: Any, generator: Generator | None = None, dtype: Any = None,
+    *size: Any, generator: Generator | None = None, dtype: DTypeLike = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Standard normal samples: torch's numbers for the same seed (`chainrule.random`)."""
@@ -234,7 +243,7 @@ def randn(
 
 
 def rand(
-    *size: Any, generator: Generator | None = None, dtype: Any = None,
+    *size: Any, generator: Generator | None = None, dtype: DTypeLike = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Uniform samples on [0, 1): torch's numbers for the same seed."""
@@ -245,7 +254,8 @@ def rand(
 
 def randint(
     low: int | None = None, high: int | None = None, size: Any = (), *,
-    generator: Generator | None = None, dtype: Any = None, requires_grad: bool = False, **kw: Any,
+    generator: Generator | None = None, dtype: DTypeLike = None, requires_grad: bool = False,
+    **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Integers uniform on [low, high) (randint(high, size) and randint(high=, size=) too)."""
     if low is None and high is None:
@@ -263,8 +273,8 @@ def randint(
 
 
 def randperm(
-    n: int, *, generator: Generator | None = None, dtype: Any = None, requires_grad: bool = False,
-    **kw: Any,
+    n: int, *, generator: Generator | None = None, dtype: DTypeLike = None,
+    requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """A random permutation of 0..n-1 (torch's Fisher-Yates, so torch's order for a seed)."""
     dt = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)
@@ -282,7 +292,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _wrap(array)
 
 
-def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
     """`data` as a tensor, sharing memory when it already is one (or an ndarray) of `dtype`."""
     check_device(device)
     if isinstance(data, Tensor):

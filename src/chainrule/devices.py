@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule.types import DeviceLike
+
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
 
 
@@ -23,7 +25,7 @@ class device:  # PyTorch's name
     type: str
     index: int | None
 
-    def __init__(self, type: Any = "cpu", index: int | None = None) -> None:
+    def __init__(self, type: device | str = "cpu", index: int | None = None) -> None:
         if isinstance(type, device):
             index = type.index if index is None else index
         name = type.type if isinstance(type, device) else str(type)
@@ -81,7 +83,7 @@ def check_device(value: Any) -> None:
 _DEFAULT_DEVICE = "cpu"
 
 
-def set_default_device(value: Any) -> None:
+def set_default_device(value: DeviceLike) -> None:
     """`torch.set_default_device`: only the CPU (or None) can be chosen."""
     check_device(value)
 

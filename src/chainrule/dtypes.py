@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.types import DTypeLike
+
 dtype = np.dtype  # `isinstance(x.dtype, chainrule.dtype)`: chainrule's dtypes are NumPy's
 float16 = half = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -44,7 +46,7 @@ def get_default_dtype() -> np.dtype:
     return DEFAULT_FLOAT
 
 
-def set_default_dtype(d: Any) -> None:
+def set_default_dtype(d: DTypeLike) -> None:
     """Make `d` (float32 or float64; float16 too) the default floating dtype, as in PyTorch.
 
     Layers created afterwards get weights of this dtype, since they are made by randn/empty.
@@ -56,7 +58,7 @@ def set_default_dtype(d: Any) -> None:
     DEFAULT_FLOAT = chosen
 
 
-def as_dtype(dtype: Any) -> np.dtype:
+def as_dtype(dtype: DTypeLike) -> np.dtype:
     """Accept a NumPy dtype, a dtype name ('float32') or a Python type, as PyTorch does."""
     if isinstance(dtype, str) and dtype.removeprefix("torch.") in ALIASES:
         return ALIASES[dtype.removeprefix("torch.")]

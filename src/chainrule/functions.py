@@ -20,6 +20,7 @@ from chainrule.creation import write_out
 from chainrule.ops.scan import Einsum
 from chainrule.random import Generator, boxmuller, numpy_stream, resolve
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike
 
 # Tensor methods that are also torch functions (the rest are methods only: x.half(), ...)
 FROM_METHODS = (
@@ -326,7 +327,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
 @export
 def normal(
     mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None,
-    out: Any = None, dtype: Any = None, **kw: Any,
+    out: Any = None, dtype: DTypeLike = None, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Samples of N(mean, std²): tensors of means/stds elementwise, or a `size` of them."""
     mean_a = mean.detach().numpy() if isinstance(mean, Tensor) else mean
@@ -375,8 +376,8 @@ def can_cast(from_: Any, to: Any) -> bool:
 
 
 def inclusive_range(
-    start: Any, end: Any, step: Any = 1, *, out: Any = None, dtype: Any = None,
-    device: Any = None, requires_grad: bool = False, **kw: Any,
+    start: Any, end: Any, step: Any = 1, *, out: Any = None, dtype: DTypeLike = None,
+    device: DeviceLike = None, requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """start, start + step, ..., up to end INCLUDED, in the default float dtype (torch's
     deprecated range; arange excludes end)."""

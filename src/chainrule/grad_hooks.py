@@ -18,7 +18,14 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from chainrule.tensor import Tensor
+
+G = TypeVar("G", "np.ndarray", "Tensor")  # a gradient as the walk carries it (see below)
 
 _ids = itertools.count()
 
@@ -70,14 +77,15 @@ def add(registry: _Registry, tensor: Any, hook: Callable[..., Any]) -> Removable
     return handle
 
 
-def run_tensor_hooks(tensor: Any, grad: Any) -> Any:
+def run_tensor_hooks(tensor: Tensor, grad: G) -> G:
     """The gradient after tensor's hooks (grad as the walk carries it: an ndarray in the
     ordinary pass, a Tensor under create_graph; the hooks always see a Tensor)."""
     hooks = tensor_hooks.hooks(tensor)
     if not hooks:
         return grad
-    as_array = not hasattr(grad, "_data")
-    value = tensor._make(grad, False) if as_array else grad
+    carried: Any = grad  # an ndarray or a Tensor, told apart by duck typing below
+    as_array = not hasattr(carried, "_data")
+    value: Any = tensor._make(carried, False) if as_array else carried  # hooks see a Tensor
     for hook in tuple(hooks.values()):
         replaced = hook(value)
         if replaced is not None:
@@ -94,6 +102,6 @@ def run_tensor_hooks(tensor: Any, grad: Any) -> Any:
     return value._data if as_array else value
 
 
-def run_post_accumulate_hooks(tensor: Any) -> None:
+def run_post_accumulate_hooks(tensor: Tensor) -> None:
     for hook in tuple((post_accumulate_hooks.hooks(tensor) or {}).values()):
         hook(tensor)

@@ -125,14 +125,16 @@ class inference_mode:  # PyTorch's name
     rule runs the same here.
     """
 
-    def __new__(cls, mode: Any = True) -> Any:
+    def __new__(
+        cls, mode: bool | Callable[..., object] = True
+    ) -> Any:  # Any: the decorated function
         instance = object.__new__(cls)
         if callable(mode):  # the bare decorator: @inference_mode
             instance.inference = True
             return instance(mode)
         return instance
 
-    def __init__(self, mode: Any = True) -> None:
+    def __init__(self, mode: bool | Callable[..., object] = True) -> None:
         self.inference = bool(mode)
 
     def __enter__(self) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from chainrule import autograd
 from chainrule.autograd import no_grad
 from chainrule.tensor import Tensor
+from chainrule.types import GradTensors
 
 
 class GradcheckError(AssertionError):
@@ -24,7 +25,7 @@ class GradcheckError(AssertionError):
 
 def gradcheck(
     fn: Callable[..., Tensor],
-    inputs: Sequence[Any],
+    inputs: Sequence[object],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
@@ -85,8 +86,8 @@ def gradcheck(
 
 def gradgradcheck(
     fn: Callable[..., Tensor],
-    inputs: Sequence[Any],
-    grad_outputs: Any = None,
+    inputs: Sequence[object],
+    grad_outputs: GradTensors = None,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,

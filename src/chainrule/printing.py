@@ -61,7 +61,7 @@ def set_printoptions(
     OPTIONS.sci_mode = sci_mode
 
 
-def get_printoptions() -> dict[str, Any]:
+def get_printoptions() -> dict[str, int | float | bool | None]:
     return {
         k: getattr(OPTIONS, k)
         for k in ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")

@@ -27,6 +27,7 @@ from chainrule.tensor_parts.inplace_shape import InPlaceShape
 from chainrule.tensor_parts.math import Math, arg_extreme, select_extreme
 from chainrule.tensor_parts.operators import Operators
 from chainrule.tensor_parts.shape import Shape, index_array, normalize_index
+from chainrule.types import DeviceLike, DTypeLike
 
 __all__ = [
     "Scalar", "Tensor", "TensorBase", "arg_extreme", "index_array", "normalize_index",
@@ -55,7 +56,9 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
 
     __slots__ = ()
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
+    def __init__(
+        self, data: Any, dtype: DTypeLike = None, requires_grad: builtins.bool = False
+    ) -> None:
         self._data = dtypes.to_array(data._data if isinstance(data, Tensor) else data, dtype)
         self._vc = None
         self.grad = None
@@ -252,8 +255,8 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
 
 def tensor(
     data: Any,
-    dtype: Any = None,
-    device: Any = None,
+    dtype: DTypeLike = None,
+    device: DeviceLike = None,
     requires_grad: builtins.bool = False,
     pin_memory: builtins.bool = False,
 ) -> Tensor:

@@ -31,11 +31,16 @@ __all__ = [
     "DeviceLike",
     "ForwardHook",
     "ForwardPreHook",
+    "GradTensors",
     "FullBackwardHook",
     "IndexLike",
+    "JSONDict",
+    "JSONValue",
     "ModuleInput",
     "ModuleOutput",
     "Number",
+    "OpArg",
+    "OpOption",
     "ParamGroup",
     "ParamsT",
     "Sample",
@@ -45,6 +50,7 @@ __all__ = [
     "StateValue",
     "TensorLike",
     "TensorOrNumber",
+    "TensorOrTensors",
 ]
 
 # ---------------------------------------------------------------------------- values
@@ -70,6 +76,21 @@ and accepts torch's spellings of the others only to refuse them clearly)."""
 ShapeLike: TypeAlias = "int | Sequence[int]"
 """A shape: one size or a sequence of sizes (``chainrule.Size`` is a tuple)."""
 
+TensorOrTensors: TypeAlias = "Tensor | Sequence[Tensor]"
+"""One tensor or several (``autograd.grad``'s outputs and inputs, torch's ``_TensorOrTensors``)."""
+
+GradTensors: TypeAlias = "Tensor | Sequence[Tensor | None] | None"
+"""The seed gradients of ``backward``/``autograd.grad``: one per output (None: ones for a
+scalar output)."""
+
+OpArg: TypeAlias = Any
+"""An argument of ``autograd.Function.forward``: each op declares its own (ndarrays for the
+built-in ops, anything for a custom Function); Any, so overrides may name theirs."""
+
+OpOption: TypeAlias = Any
+"""A keyword constant of an op (``Function.apply(x, axis=1)``): an axis, a shape, an index
+array, a flag ... each op's own."""
+
 # ---------------------------------------------------------------------------- state
 StateValue: TypeAlias = Any
 """One entry of an optimizer's or scheduler's state_dict: tensors, ndarrays, numbers, lists,
@@ -78,6 +99,13 @@ nested dicts, None. Heterogeneous by nature (torch's layout), so not narrowed.""
 StateDict: TypeAlias = "dict[str, StateValue]"
 """A ``state_dict()``: names to heterogeneous entries (see ``StateValue``). A Module's own
 state_dict is narrower, ``OrderedDict[str, Tensor]``, and says so."""
+
+JSONValue: TypeAlias = Any
+"""A JSON value: None, a bool, a number, a string, or a list or dict of JSON values (the
+nesting is the data's, so it is not narrowed)."""
+
+JSONDict: TypeAlias = "dict[str, JSONValue]"
+"""A JSON object: a model's config (``nn.config``), a History, checkpoint metadata."""
 
 # ---------------------------------------------------------------------------- optimizers
 ParamGroup: TypeAlias = "dict[str, StateValue]"

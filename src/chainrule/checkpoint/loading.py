@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from chainrule.nn.config import model_from_config
 from chainrule.nn.modules.module import Module
 from chainrule.random import default_generator
 from chainrule.tensor import Tensor
+from chainrule.types import JSONDict, StateDict
 
 if TYPE_CHECKING:
     from chainrule.optim.optimizer import Optimizer
@@ -80,7 +81,13 @@ def _rng_untouched() -> Iterator[None]:
         default_generator.set_state(state)
 
 
-class Checkpoint(dict[str, Any]):
+SavedValue: TypeAlias = Any
+"""An entry of a checkpoint, or a value saved on its own: what was given to `save` (a
+Tensor, an ndarray, a number, a string, None, or a list, tuple or dict of them; a Module
+or an optimizer comes back as its state_dict), so as open as that."""
+
+
+class Checkpoint(dict[str, SavedValue]):
     """What `chainrule.load` returns: the weights, model, optimizer state and other entries.
 
     Attributes:
@@ -110,9 +117,9 @@ class Checkpoint(dict[str, Any]):
         self,
         path: StrPath,
         kind: str,
-        entries: dict[str, Any],
+        entries: dict[str, SavedValue],
         state_dict: OrderedDict[str, Tensor],
-        config: dict[str, Any] | None,
+        config: JSONDict | None,
         model: Module | None,
         raw_metadata: dict[str, str],
         tensors: dict[str, np.ndarray],
@@ -131,7 +138,7 @@ class Checkpoint(dict[str, Any]):
         self.tensors = tensors
 
     @property
-    def optimizer_state(self) -> dict[str, Any] | None:
+    def optimizer_state(self) -> StateDict | None:
         value = self.entries.get("optimizer")
         if _is_optimizer_state(value):
             return value
@@ -139,11 +146,11 @@ class Checkpoint(dict[str, Any]):
         return found[0] if len(found) == 1 else None
 
     @property
-    def epoch(self) -> Any:
+    def epoch(self) -> SavedValue:
         return self.entries.get("epoch")
 
     @property
-    def rng_state(self) -> Any:
+    def rng_state(self) -> SavedValue:
         return self.entries.get("rng", self.entries.get("rng_state"))
 
     def __repr__(self) -> str:
@@ -162,7 +169,7 @@ def load(
     map_location: MapLocation = None,
     weights_only: bool | None = None,  # torch.load's; loading never runs code either way
     mmap: bool | None = None,
-) -> Any:
+) -> Checkpoint | SavedValue:
     """Read a safetensors checkpoint written by `save` (or by safetensors from PyTorch).
 
     With `model`, its weights are loaded into it (``load_state_dict``, `strict` by default:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import array
 import math
-from typing import Any
 
 import numpy as np
 
 from chainrule.random.boxmuller import _fma32, fma64, libm, uniform01
 from chainrule.random.generator import Generator
+from chainrule.types import DTypeLike
 
 _MANTISSA = {np.dtype(np.float16): 11, np.dtype(np.float32): 24, np.dtype(np.float64): 53}
 
@@ -83,7 +83,7 @@ def full_range(generator: Generator, shape: tuple[int, ...], dtype: np.dtype) ->
     return (raw % np.uint64(top)).astype(dtype).reshape(shape)
 
 
-def randperm(generator: Generator, n: int, dtype: Any = np.int64) -> np.ndarray:
+def randperm(generator: Generator, n: int, dtype: DTypeLike = np.int64) -> np.ndarray:
     """A permutation of 0..n-1 by torch's forward Fisher-Yates (n-1 draws), as ``dtype``.
 
     Each swap depends on the ones before it, so the loop is sequential; the draws and the

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.types import DeviceLike
+
 DEFAULT_SEED = 67280421310721  # torch's default_rng_seed_val: every new CPU generator starts here
 STATE_BYTES = 5056
 _N = 624
@@ -50,7 +52,7 @@ class Generator:
 
     device = "cpu"
 
-    def __init__(self, device: Any = "cpu") -> None:
+    def __init__(self, device: DeviceLike = "cpu") -> None:
         if isinstance(device, (int, np.integer)) and not isinstance(device, bool):
             self.manual_seed(device)  # chainrule's shorthand: Generator(seed)
             return

@@ -20,6 +20,7 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import PROPERTIES, _array, _plain, method
+from chainrule.types import DTypeLike
 
 
 class layout:
@@ -164,7 +165,7 @@ def data_ptr(self: Tensor) -> builtins.int:
 
 
 @method("to_dense")
-def to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+def to_dense(self: Tensor, dtype: DTypeLike = None, *, masked_grad: Any = None) -> Tensor:
     """A dense tensor is its own dense form."""
     return self if dtype is None else self.to(dtype)
 

@@ -11,14 +11,15 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, method
+from chainrule.types import DeviceLike, DTypeLike
 
 
 def _new(fill: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def make(
         self: Tensor,
         *size: Any,
-        dtype: Any = None,
-        device: Any = None,
+        dtype: DTypeLike = None,
+        device: DeviceLike = None,
         requires_grad: builtins.bool = False,
         **kw: Any,
     ) -> Tensor:
@@ -44,8 +45,8 @@ def _install_new() -> None:
         size: Any,
         fill_value: Any,
         *,
-        dtype: Any = None,
-        device: Any = None,
+        dtype: DTypeLike = None,
+        device: DeviceLike = None,
         requires_grad: builtins.bool = False,
         **kw: Any,
     ) -> Tensor:
@@ -61,8 +62,8 @@ def _install_new() -> None:
         self: Tensor,
         data: Any,
         *,
-        dtype: Any = None,
-        device: Any = None,
+        dtype: DTypeLike = None,
+        device: DeviceLike = None,
         requires_grad: builtins.bool = False,
     ) -> Tensor:
         return Tensor(
@@ -140,7 +141,7 @@ _NAMED_TYPES = {name: np.dtype(code) for code, name in _TYPE_NAMES.items()}
 
 @method("type")
 def type(
-    self: Tensor, dtype: Any = None, non_blocking: builtins.bool = False, **kwargs: Any
+    self: Tensor, dtype: DTypeLike = None, non_blocking: builtins.bool = False, **kwargs: Any
 ) -> Any:
     """type() → PyTorch's type name ('torch.FloatTensor'); type(dtype) → converted."""
     if dtype is None:

@@ -15,6 +15,7 @@ from chainrule.autograd import is_grad_enabled
 from chainrule.devices import device as cpu_device
 from chainrule.devices import target_dtype
 from chainrule.tensor_parts.base import TensorBase
+from chainrule.types import DeviceLike, DTypeLike
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -34,7 +35,7 @@ class Conversion(TensorBase):
             )
         return self._data
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: DTypeLike = None, copy: Any = None) -> np.ndarray:
         return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self) -> Any:
@@ -106,7 +107,7 @@ class Conversion(TensorBase):
         if self._ctx is not None:  # a leaf keeps its .grad anyway (retains_grad stays False)
             self._retains_grad = True
 
-    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    def to(self, *args: Any, dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
         """The same values as a dtype (stays in the graph when the dtype is floating).
 
         ``x.to("cpu")``, ``x.to(device)`` and ``x.to(device, dtype)`` work as in PyTorch;

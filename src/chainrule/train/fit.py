@@ -37,6 +37,7 @@ from chainrule.train.history import History
 from chainrule.train.metrics import Metric, get_metric
 from chainrule.train.progress import make_progress
 from chainrule.train.types import ArrayLike, LossFn, Model, OptimizerLike, TrainData
+from chainrule.types import Batch
 
 __all__ = ["Reducer", "as_loader", "check_finite", "evaluate", "fit", "predict"]
 
@@ -139,7 +140,7 @@ def as_loader(
     generator: Generator | None = None,
     *,
     finite: str | None = None,
-) -> Iterable[Any]:
+) -> Iterable[Batch]:
     """Something to iterate over once per epoch, yielding (input, target, ...) batches.
 
     * an ``(X, y)`` tuple of ndarrays, lists or Tensors → ``DataLoader(TensorDataset(X, y))``;

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+
+from chainrule.types import JSONDict
 
 __all__ = ["History"]
 
@@ -59,7 +60,7 @@ class History:
     def __len__(self) -> int:
         return len(self.epoch)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Plain, strictly JSON-serialisable data: NaN and ±inf become None."""
         return {
             "history": {
@@ -71,7 +72,7 @@ class History:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
+    def from_dict(cls, data: JSONDict) -> History:
         """The inverse of :meth:`to_dict` (None comes back as NaN)."""
         return cls(
             history={

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from chainrule.tensor import Tensor
+from chainrule.types import TensorLike
 
 __all__ = [
     "METRICS",
@@ -48,13 +48,13 @@ __all__ = [
 Metric = Callable[..., float]
 
 
-def _array(values: Any) -> np.ndarray:
+def _array(values: TensorLike) -> np.ndarray:
     """An ndarray view of a Tensor (detached), an ndarray or a list."""
     return np.asarray(values.detach().numpy() if isinstance(values, Tensor) else values)
 
 
 def predicted_labels(
-    y_pred: Any, threshold: float = 0.5, from_logits: bool | None = None
+    y_pred: TensorLike, threshold: float = 0.5, from_logits: bool | None = None
 ) -> np.ndarray:
     """Class labels, shape (N,), from logits, probabilities or labels.
 
@@ -84,7 +84,7 @@ def predicted_labels(
     return (scores > threshold).astype(np.int64)
 
 
-def _true_labels(y_true: Any) -> np.ndarray:
+def _true_labels(y_true: TensorLike) -> np.ndarray:
     """Labels (N,) from labels, (N, 1) labels or (N, C) one-hot rows."""
     target = _array(y_true)
     if target.ndim == 2 and target.shape[1] > 1:
@@ -95,7 +95,9 @@ def _true_labels(y_true: Any) -> np.ndarray:
     return target.astype(np.int64)
 
 
-def _labels(y_true: Any, y_pred: Any, threshold: float, from_logits: bool | None) -> tuple:
+def _labels(
+    y_true: TensorLike, y_pred: TensorLike, threshold: float, from_logits: bool | None
+) -> tuple:
     true, pred = _true_labels(y_true), predicted_labels(y_pred, threshold, from_logits)
     if true.shape != pred.shape:
         raise ValueError(f"{len(true)} targets but {len(pred)} predictions")
@@ -103,7 +105,7 @@ def _labels(y_true: Any, y_pred: Any, threshold: float, from_logits: bool | None
 
 
 def accuracy(
-    y_true: Any, y_pred: Any, threshold: float = 0.5, from_logits: bool | None = None
+    y_true: TensorLike, y_pred: TensorLike, threshold: float = 0.5, from_logits: bool | None = None
 ) -> float:
     """The fraction of correct labels: (1/N) Σᵢ [ŷᵢ = yᵢ].
 
@@ -114,8 +116,8 @@ def accuracy(
 
 
 def confusion_matrix(
-    y_true: Any,
-    y_pred: Any,
+    y_true: TensorLike,
+    y_pred: TensorLike,
     num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool | None = None,
@@ -138,7 +140,7 @@ def confusion_matrix(
 
 
 def _per_class(
-    y_true: Any, y_pred: Any, threshold: float, from_logits: bool | None
+    y_true: TensorLike, y_pred: TensorLike, threshold: float, from_logits: bool | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(true positives, predicted counts, actual counts, classes present) per class."""
     true, pred = _labels(y_true, y_pred, threshold, from_logits)
@@ -164,8 +166,8 @@ def _average(scores: np.ndarray, present: np.ndarray, average: str) -> float:
 
 
 def precision(
-    y_true: Any,
-    y_pred: Any,
+    y_true: TensorLike,
+    y_pred: TensorLike,
     average: str = "macro",
     threshold: float = 0.5,
     from_logits: bool | None = None,
@@ -181,8 +183,8 @@ def precision(
 
 
 def recall(
-    y_true: Any,
-    y_pred: Any,
+    y_true: TensorLike,
+    y_pred: TensorLike,
     average: str = "macro",
     threshold: float = 0.5,
     from_logits: bool | None = None,
@@ -196,8 +198,8 @@ def recall(
 
 
 def f1(
-    y_true: Any,
-    y_pred: Any,
+    y_true: TensorLike,
+    y_pred: TensorLike,
     average: str = "macro",
     threshold: float = 0.5,
     from_logits: bool | None = None,
@@ -210,7 +212,7 @@ def f1(
     return _average(_ratio(2 * tp, predicted + actual), present, average)
 
 
-def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+def _pair(y_true: TensorLike, y_pred: TensorLike) -> tuple[np.ndarray, np.ndarray]:
     true = _array(y_true).astype(np.float64)
     pred = _array(y_pred).astype(np.float64)
     if true.size != pred.size:
@@ -218,19 +220,19 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     return true.reshape(pred.shape), pred
 
 
-def mse(y_true: Any, y_pred: Any) -> float:
+def mse(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Mean squared error: (1/N) Σᵢ (ŷᵢ - yᵢ)²."""
     true, pred = _pair(y_true, y_pred)
     return float(np.mean((pred - true) ** 2)) if true.size else float("nan")
 
 
-def mae(y_true: Any, y_pred: Any) -> float:
+def mae(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Mean absolute error: (1/N) Σᵢ |ŷᵢ - yᵢ|."""
     true, pred = _pair(y_true, y_pred)
     return float(np.mean(np.abs(pred - true))) if true.size else float("nan")
 
 
-def r2(y_true: Any, y_pred: Any) -> float:
+def r2(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Coefficient of determination: R² = 1 - Σ(yᵢ - ŷᵢ)² / Σ(yᵢ - ȳ)².
 
     1 is a perfect fit, 0 is as good as predicting the mean ȳ, below 0 is worse. For

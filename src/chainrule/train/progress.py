@@ -17,9 +17,12 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeAlias
 
 from chainrule.train.callbacks import Callback, TrainState
+
+TqdmClass: TypeAlias = Any
+"""``tqdm.tqdm``: an optional extra, imported lazily, so its type is not named here."""
 
 __all__ = ["LineProgress", "TqdmProgress", "format_logs", "format_value", "make_progress"]
 
@@ -67,7 +70,7 @@ class TqdmProgress(Callback):
 
     live_metrics = True
 
-    def __init__(self, tqdm: Any, stream: TextIO | None = None) -> None:
+    def __init__(self, tqdm: TqdmClass, stream: TextIO | None = None) -> None:
         self._tqdm = tqdm
         self.stream = stream
         self._bar: Any = None

@@ -24,12 +24,16 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.autograd import no_grad
 from chainrule.tensor import Tensor
+from chainrule.types import DTypeLike
+
+if TYPE_CHECKING:
+    from chainrule.nn.modules.module import Module
 
 __all__ = ["summary"]
 
@@ -61,7 +65,7 @@ def _count(params: Sequence[Any]) -> tuple[int, int]:
     return total, trainable
 
 
-def summary(model: Any, input_shape: Sequence[int], dtype: Any = None) -> str:
+def summary(model: Module, input_shape: Sequence[int], dtype: DTypeLike = None) -> str:
     """The model's layers as a table: dotted name (type), output shape, parameter count.
 
     Args:

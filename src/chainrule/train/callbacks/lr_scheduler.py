@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
+from typing import TYPE_CHECKING
 
 from chainrule.train.callbacks.base import Callback, TrainState
+
+if TYPE_CHECKING:
+    from chainrule.optim.lr_scheduler import LRScheduler
 
 
 class LRSchedulerCallback(Callback):
@@ -23,7 +23,7 @@ class LRSchedulerCallback(Callback):
             'loss' when there is no validation data).
     """
 
-    def __init__(self, scheduler: Any, monitor: str = "val_loss") -> None:
+    def __init__(self, scheduler: LRScheduler, monitor: str = "val_loss") -> None:
         self.scheduler = scheduler
         self.monitor = monitor
 
