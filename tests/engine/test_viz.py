@@ -81,7 +81,7 @@ def test_graph_of_a_leaf_and_label_escaping():
 
 
 def test_to_svg_without_graphviz_returns_none(monkeypatch):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     f, _ = slide_example()
     graph = viz.graph(f)
     assert viz.to_svg(graph.source) is None

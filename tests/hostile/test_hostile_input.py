@@ -626,7 +626,8 @@ def test_csv_with_only_the_target_column(tmp_path: Path) -> None:
 def test_a_language_model_folder_cannot_ask_for_a_huge_model(tmp_path: Path) -> None:
     """`chainrule generate --model DIR` read the hyperparameters from the file and built
     CharMLP(hidden=10**9) before loading (MemoryError); now they are checked first."""
-    from chainrule.text.model import CharMLP, load_language_model, save_language_model
+    from chainrule.text.model import CharMLP
+    from chainrule.text.storage import load_language_model, save_language_model
     from chainrule.text.vocab import Vocabulary
 
     vocab = Vocabulary.from_items(["abc", "cab"])

@@ -21,13 +21,11 @@ from chainrule.text.model import (
     build_examples,
     evaluate_loss,
     learning_rate_at,
-    load_language_model,
-    model_info,
-    save_language_model,
     split_items,
     train_language_model,
 )
 from chainrule.text.sampling import check_sampling_arguments, next_symbol_probabilities, sample
+from chainrule.text.storage import load_language_model, model_info, save_language_model
 from chainrule.text.vocab import BOUNDARY, BOUNDARY_INDEX, Vocabulary
 
 __all__ = [

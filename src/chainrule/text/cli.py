@@ -23,12 +23,10 @@ from typing import Any
 from chainrule.text.corpus import NAMES, load_corpus
 from chainrule.text.model import (
     CharMLP,
-    load_language_model,
-    model_info,
-    save_language_model,
     train_language_model,
 )
 from chainrule.text.sampling import check_sampling_arguments, sample
+from chainrule.text.storage import load_language_model, model_info, save_language_model
 
 __all__ = ["add_generate_arguments", "main", "run_generate"]
 
