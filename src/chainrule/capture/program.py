@@ -122,12 +122,13 @@ class Program:
             if self._is_linear_on_rows(entry):
                 x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
                 write(f"# {index}: Linear {weight.shape[1]} -> {weight.shape[0]}: x Wᵀ + b")
-                # out laid out as linear_forward's product gives it (few_rows_first)
-                buffer = write.buffer(f"out{index}", x, (len(x), len(weight)),
-                                      transposed=few_rows_first(x, weight.T))  # fmt: skip
+                # out laid out as linear_forward's product gives it (few_rows_first),
+                # decided here once rather than by the kernel at every step
+                short = few_rows_first(x, weight.T)
+                buffer = write.buffer(f"out{index}", x, (len(x), len(weight)), short)
                 bias = names[2] if len(names) == 3 else "None"
                 call = self._kernel(linalg, "linear_forward")
-                write(f"{out} = {call}({names[0]}, {names[1]}, {bias}, {buffer})")
+                write(f"{out} = {call}({names[0]}, {names[1]}, {bias}, {buffer}, {short})")
             elif kernel is not None:
                 module, name, scratch = kernel
                 write(f"# {index}: {entry.op.__name__}")
@@ -226,12 +227,15 @@ class Program:
         names = [self._name(s) for s in entry.sources]
         write(f"# {index}: Linear backward: dx = G W, dW = Gᵀ x, db = Σ G")
         shapes = [x.shape, weight.shape, weight.shape[:1]][: len(targets)]
+        short = few_rows_first(entry.example, weight)  # dx's layout, as linear_backward's
         buffers = [
             write.buffer(f"{part}{index}", x if part == "dx" else weight, shape,
-                         transposed=part == "dx" and few_rows_first(entry.example, weight))
+                         transposed=part == "dx" and short)
             if target else "None"
             for part, shape, target in zip(("dx", "dw", "db"), shapes, targets, strict=False)
         ]  # fmt: skip
+        if len(targets) == 2:
+            buffers.append("None")  # no bias: db
         results: list[str] = []  # where each part goes: the gradient itself when new
         for position, target in enumerate(targets):
             new = target is not None and target not in self.grad_state
@@ -239,7 +243,7 @@ class Program:
         needs = tuple(target is not None for target in targets)
         call = self._kernel(linalg, "linear_backward")
         write(f"{', '.join(results)} = {call}({grad}, {names[0]}, {names[1]}, {needs!r}, "
-              f"{', '.join(buffers)})")  # fmt: skip
+              f"{', '.join(buffers)}, {short})")  # fmt: skip
         for target, result in zip(targets, results, strict=True):
             if target is not None and result == target:
                 self.grad_state[target] = "set"

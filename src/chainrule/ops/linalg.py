@@ -97,14 +97,18 @@ class MatMul(Function):
 
 def linear_forward(
     x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
-    out: np.ndarray | None = None,
+    out: np.ndarray | None = None, short: bool | None = None,
 ) -> np.ndarray:  # fmt: skip
     """y = x Wᵀ + b: x (..., in), W (out, in), b (out,) or None -> y (..., out).
 
-    The product is `batch_product`'s (a short 2-D batch as (W xᵀ)ᵀ, column-major), then b
-    is added in place. `out`: y's buffer, laid out as that product gives it (None: a new
-    array)."""
-    if x.ndim == 2 and 2 * x.shape[0] <= weight.shape[0]:  # few_rows_first(x, Wᵀ)
+    The product is `batch_product`'s: a short 2-D batch (`few_rows_first`) as (W xᵀ)ᵀ,
+    column-major; then b is added in place. `out`: y's buffer, laid out as that product
+    gives it (None: a new array). `short`: whether the batch is short, from a caller that
+    planned its buffers for a 2-D batch (compile_step); None tests it here. (The test costs
+    about as much as a small ufunc: a program that runs every step pays it once.)"""
+    if short is None:
+        short = x.ndim == 2 and 2 * x.shape[0] <= weight.shape[0]  # few_rows_first(x, Wᵀ)
+    if short:
         y = np.matmul(weight, x.T, None if out is None else out.T).T  # (W xᵀ)ᵀ
     else:
         y = np.matmul(x, weight.T, out)
@@ -116,14 +120,23 @@ def linear_forward(
 def linear_backward(
     grad: np.ndarray, x: np.ndarray, weight: np.ndarray, needs: tuple[bool, ...],
     dx: np.ndarray | None = None, dw: np.ndarray | None = None, db: np.ndarray | None = None,
+    short: bool | None = None,
 ) -> tuple[np.ndarray | None, ...]:  # fmt: skip
     """dx = G W, dW = Gᵀ x, db = Σ G over all but the last dim, for y = x Wᵀ + b.
 
     Shapes: G (..., out), x (..., in), W (out, in) -> dx (..., in), dW (out, in), db (out,).
     `needs` says which of (x, W[, b]) want a gradient (None for the others; two entries:
     a layer without bias, two results). dx, dw, db: buffers for the results (None: new
-    arrays); dx laid out as `batch_product(G, W)` gives it."""
-    grad_x = batch_product(grad, weight, dx) if needs[0] else None
+    arrays); dx laid out as `batch_product(G, W)` gives it: column-major for a short 2-D
+    batch. `short`: as in `linear_forward`, for G and W (None: tested here)."""
+    if short is None:
+        short = grad.ndim == 2 and 2 * grad.shape[0] <= weight.shape[1]  # few_rows_first
+    grad_x = None
+    if needs[0]:  # batch_product(grad, weight, dx), inline (a call costs a small ufunc)
+        if short:
+            grad_x = np.matmul(weight.T, grad.T, None if dx is None else dx.T).T
+        else:
+            grad_x = np.matmul(grad, weight, dx)
     if grad.ndim != 2:  # (..., out): fold the leading dims into one batch dim
         grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
     grad_w = np.matmul(grad.T, x, dw) if needs[1] else None
