@@ -1,39 +1,18 @@
 """Adam's kernel (chainrule.kernels.adam): the compiled loop and the NumPy twin give bitwise
-the same numbers for every option, in float32 and float64; optim.Adam/AdamW follow torch's
-trajectories on both paths; a captured step equals the eager one on both; switching paths
-mid-training changes nothing; CHAINRULE_NUMBA=0 selects the NumPy path in a real process."""
+the same numbers for every option, in float32 and float64, in blocks or in one pass; arrays
+the loop cannot take go to NumPy in place; the twin allocates nothing."""
 
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
-import chainrule
-from chainrule import kernels, nn, optim
+from chainrule.kernels import adam as adam_kernel
 from chainrule.kernels.adam import adam_numpy, adam_step
-
-needs_numba = pytest.mark.skipif(
-    not kernels.numba_enabled(), reason="numba (the fast extra) is not installed"
-)
-PATHS = [pytest.param(True, id="numba", marks=needs_numba), pytest.param(False, id="numpy")]
-
-
-@pytest.fixture
-def path(request: pytest.FixtureRequest) -> Iterator[bool]:
-    """Run the test with the compiled kernels on (numba) or off (NumPy), then restore."""
-    before = kernels.numba_enabled()
-    kernels.set_numba_enabled(request.param)
-    yield request.param
-    kernels.set_numba_enabled(before)
-
+from tests.support.numba_paths import needs_numba, numba_path
 
 # (weight_decay, amsgrad, maximize, decoupled): every combination
 OPTIONS = list(itertools.product((0.0, 0.1), (False, True), (False, True), (False, True)))
@@ -57,16 +36,29 @@ def _trajectory(dtype: Any, options: tuple[Any, ...], shape: tuple[int, ...], st
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("options", OPTIONS, ids=[str(o) for o in OPTIONS])
 def test_the_compiled_loop_is_bitwise_the_numpy_twin(dtype: Any, options: Any) -> None:
-    before = kernels.numba_enabled()
-    try:
-        fused = _trajectory(dtype, options, (37, 11))  # odd sizes: the vector loop's tail
-        kernels.set_numba_enabled(False)
+    fused = _trajectory(dtype, options, (37, 11))  # odd sizes: the vector loop's tail
+    with numba_path(False):
         plain = _trajectory(dtype, options, (37, 11))
-    finally:
-        kernels.set_numba_enabled(before)
     for a, b in zip(fused, plain, strict=True):
         assert a.dtype == dtype
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [OPTIONS[0], OPTIONS[-1], (0.1, True, True, False)])
+def test_the_numpy_twin_in_blocks_is_bitwise_one_pass_and_the_loop(
+    dtype: Any, options: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parameter over two blocks (and a part block) is walked block by block; the numbers
+    are those of one pass over the whole array, and of the compiled loop."""
+    shape = (3 * adam_kernel.BLOCK_BYTES // np.dtype(dtype).itemsize // 100 + 7, 100)
+    fused = _trajectory(dtype, options, shape, steps=3)
+    with numba_path(False):
+        blocked = _trajectory(dtype, options, shape, steps=3)
+        monkeypatch.setattr(adam_kernel, "BLOCK_BYTES", 1 << 40)
+        whole = _trajectory(dtype, options, shape, steps=3)
+    for a, b, c in zip(blocked, whole, fused, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
 
 
 def _one_step(param: np.ndarray) -> list[np.ndarray]:
@@ -104,126 +96,3 @@ def test_the_numpy_twin_allocates_nothing_it_writes_into_the_scratch() -> None:
                0.1, True, True, False)  # fmt: skip
     assert [id(a) for a in (param, *state)] == ids
     assert not np.isnan(scratch).any() and not np.isnan(spare).any()  # both were used
-
-
-TORCH_CASES = [
-    ("Adam", {"lr": 0.05}),
-    ("Adam", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
-    ("Adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
-    ("AdamW", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True}),
-    ("AdamW", {"lr": 0.05, "maximize": True, "betas": (0.8, 0.99), "eps": 1e-6}),
-]
-
-
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-@pytest.mark.parametrize(("name", "kwargs"), TORCH_CASES, ids=[str(c) for c in TORCH_CASES])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_trajectories_match_torch_on_both_paths(
-    path: bool, name: str, kwargs: dict[str, Any], dtype: Any
-) -> None:
-    rng = np.random.default_rng(7)
-    start = [rng.standard_normal(s).astype(dtype) for s in [(3, 4), (5,), (2, 3, 5)]]
-    ours = [chainrule.tensor(a.copy(), requires_grad=True) for a in start]
-    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in start]
-    optimizer = getattr(optim, name)(ours, **kwargs)
-    torch_optimizer = getattr(torch.optim, name)(theirs, **kwargs)
-    tol = 1e-6 if dtype == np.float64 else 1e-4  # float32: torch rounds lerp/addcdiv its way
-    for t in range(20):
-        for i, (p, tp) in enumerate(zip(ours, theirs, strict=True)):
-            g = np.sin(1.3 * t + np.arange(p.numel()).reshape(p.shape) + i).astype(dtype)
-            g += p.detach().numpy()  # ∇ of ½θ² plus a wobble whose sign changes
-            p.grad, tp.grad = chainrule.tensor(g), torch.tensor(g)
-        optimizer.step()
-        torch_optimizer.step()
-        for p, tp in zip(ours, theirs, strict=True):
-            np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=tol, atol=tol)
-
-
-def _wide() -> nn.Sequential:
-    chainrule.manual_seed(2)  # the bench's wide shape, smaller: a matrix, vectors, one bias
-    return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                         nn.Linear(64, 1))  # fmt: skip
-
-
-def _batches(count: int) -> list[Any]:
-    rng = np.random.default_rng(4)
-    return [(chainrule.tensor(rng.standard_normal((16, 20)).astype(np.float32)),
-             chainrule.tensor(rng.standard_normal((16, 1)).astype(np.float32)))
-            for _ in range(count)]  # fmt: skip
-
-
-OPTIMIZERS = {
-    "adam": lambda m: optim.Adam(m.parameters(), lr=0.01),
-    "adam l2+amsgrad+maximize": lambda m: optim.Adam(
-        m.parameters(), lr=1e-3, weight_decay=0.1, amsgrad=True, maximize=True
-    ),
-    "adamw amsgrad": lambda m: optim.AdamW(m.parameters(), lr=0.01, amsgrad=True),
-}
-
-
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_captured_and_eager_steps_are_bitwise_equal_on_both_paths(path: bool, name: str) -> None:
-    eager_model, captured_model = _wide(), _wide()
-    eager_opt = OPTIMIZERS[name](eager_model)
-    captured_opt = OPTIMIZERS[name](captured_model)
-    loss_fn = nn.MSELoss()
-    step = chainrule.compile_step(captured_model, loss_fn, captured_opt)
-    for xb, yb in _batches(6):
-        eager_opt.zero_grad()
-        loss = loss_fn(eager_model(xb), yb)
-        loss.backward()
-        eager_opt.step()
-        assert step(xb, yb).item() == loss.item()
-    assert "adam_step(" in step.code  # the recorded step wrote the update out
-    for a, b in zip(eager_model.parameters(), captured_model.parameters(), strict=True):
-        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
-        for key, value in eager_opt.state[a].items():
-            assert np.array_equal(value, captured_opt.state[b][key]), key
-
-
-@needs_numba
-def test_switching_paths_mid_training_and_a_state_dict_round_trip_change_nothing() -> None:
-    """Train 8 steps on numba; and 4 on numba, save, load into a fresh optimizer, 4 on
-    NumPy: bitwise the same parameters and torch-layout state."""
-    runs = []
-    for switch in (False, True):
-        kernels.set_numba_enabled(True)
-        model = _wide()
-        optimizer = optim.AdamW(model.parameters(), lr=0.01, amsgrad=True)
-        for number, (xb, yb) in enumerate(_batches(8)):
-            if switch and number == 4:
-                saved = optimizer.state_dict()
-                optimizer = optim.AdamW(model.parameters(), lr=0.5)
-                optimizer.load_state_dict(saved)
-                kernels.set_numba_enabled(False)
-            optimizer.zero_grad()
-            nn.MSELoss()(model(xb), yb).backward()
-            optimizer.step()
-        runs.append((model, optimizer.state_dict()))
-    kernels.set_numba_enabled(True)
-    (first, first_state), (second, second_state) = runs
-    for a, b in zip(first.parameters(), second.parameters(), strict=True):
-        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
-    assert first_state["param_groups"] == second_state["param_groups"]
-    for index, entry in first_state["state"].items():
-        assert sorted(entry) == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step"]
-        assert entry["step"] == second_state["state"][index]["step"] == 8
-        for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
-            assert np.array_equal(entry[key], second_state["state"][index][key])
-
-
-def test_chainrule_numba_0_selects_numpy_in_a_fresh_process() -> None:
-    script = (
-        "import numpy as np, chainrule\n"
-        "from chainrule import kernels, optim\n"
-        "p = chainrule.tensor(np.ones(3, np.float32), requires_grad=True)\n"
-        "o = optim.Adam([p], lr=0.1); p.grad = chainrule.tensor(np.ones(3, np.float32))\n"
-        "o.step(); import sys\n"
-        "print(kernels.numba_enabled(), 'numba' in sys.modules, p.detach().numpy()[0])\n"
-    )
-    env = {**os.environ, "CHAINRULE_NUMBA": "0"}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                         text=True, check=True, timeout=120).stdout.split()  # fmt: skip
-    assert out[:2] == ["False", "False"]  # NumPy's path, and numba never imported
-    assert float(out[2]) == pytest.approx(0.9, rel=1e-6)  # 1 - γ·m̂/(√v̂ + ε) at t = 1

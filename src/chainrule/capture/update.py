@@ -1,14 +1,13 @@
 """The optimizer's update, written into a captured program: SGD (momentum, dampening,
 Nesterov, weight decay, maximize) and Adam/AdamW (weight decay, AMSGrad, maximize).
 
-Each parameter's update is the optimizer's own: for SGD its sequence of NumPy calls
-(`chainrule.optim.sgd.sgd_update`), one ufunc per pass, in the same order and on the same
-scalars, written straight into the program; for Adam/AdamW a call of the kernel the
-optimizer calls (`chainrule.kernels.adam.adam_step`: one compiled pass with numba, NumPy
-ufuncs without). In place into the parameter and the optimizer's state arrays, temporaries
-into buffers the program keeps. So the numbers are bitwise those of ``optimizer.step()``
-(tested), without its Python around each parameter (group loops, the gradient's checks,
-the state's setup).
+Each parameter's update is the optimizer's own: plain SGD's θ ← θ - lr·g written
+straight into the program, otherwise a call of the kernel the optimizer calls
+(`chainrule.kernels.sgd.sgd_step`, `chainrule.kernels.adam.adam_step`: one compiled pass
+with numba, NumPy ufuncs without, the same numbers). In place into the parameter and the
+optimizer's state arrays, temporaries into buffers the program keeps. So the numbers are
+bitwise those of ``optimizer.step()`` (tested), without its Python around each parameter
+(group loops, the gradient's checks, the state's setup).
 
 What is written out depends on each group's *form*: which of maximize, weight decay,
 momentum, dampening, Nesterov, AMSGrad and decoupled decay are on (`form`). The values
@@ -26,6 +25,7 @@ import numpy as np
 
 from chainrule.autograd import bump_version
 from chainrule.kernels.adam import adam_step
+from chainrule.kernels.sgd import sgd_step
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer
 from chainrule.optim.sgd import SGD
@@ -149,8 +149,9 @@ def _sgd_group(
     all_plain: bool,
 ) -> None:
     """SGD.step's plain loop (θ ← θ - lr·g, the product into kept memory from
-    SCRATCH_MIN elements on, raw lr) when every group is plain; otherwise sgd_update's
-    sequence with float options, as Optimizer.step → SGD._update_param runs it."""
+    SCRATCH_MIN elements on, raw lr) when every group is plain; otherwise a call of
+    `chainrule.kernels.sgd.sgd_step` per parameter with float options, as
+    Optimizer.step → SGD._update_param makes it."""
     write = program.write
     if _plain_sgd(group):
         write("lr = group['lr']  # plain SGD: θ ← θ - lr·g")
@@ -164,33 +165,19 @@ def _sgd_group(
                 write(f"{array} -= np.multiply({grad}, lr, out={s})")
             write(f"bump(tensor[{keys[array]!r}])")
         return
+    write.bind("sgd_step", sgd_step)
     write("lr, momentum = float(group['lr']), float(group['momentum'])")
     write("dampening, weight_decay = float(group['dampening']), float(group['weight_decay'])")
+    maximize, nesterov = bool(group["maximize"]), bool(group["nesterov"])
+    spare = maximize or group["weight_decay"] != 0
     for parameter in members:
         array = names[id(parameter)]
-        s, t = temporaries(array, parameter, 2)
-        g = "d" + array[1:]
-        write(f"# {array[2:]}: SGD, as sgd_update")
-        if group["maximize"]:
-            write(f"g = np.negative({g}, out={t})")
-            g = "g"
-        if group["weight_decay"] != 0:  # g + λ·θ
-            write(f"np.multiply({array}, weight_decay, out={s})")
-            write(f"g = np.add({g}, {s}, out={t})")
-            g = "g"
-        if group["momentum"] != 0:  # b ← μ·b + (1 - τ)·g
-            write(f"buf = state[tensor[{keys[array]!r}]]['momentum_buffer']")
-            write("buf *= momentum")
-            if group["dampening"] == 0:
-                write(f"buf += {g}")
-            else:
-                write(f"buf += np.multiply({g}, 1 - dampening, out={s})")
-            if group["nesterov"]:  # g + μ·b
-                write(f"g = np.add({g}, np.multiply(buf, momentum, out={s}), out={t})")
-                g = "g"
-            else:
-                g = "buf"
-        write(f"{array} -= np.multiply({g}, lr, out={s})")
+        s, t = temporaries(array, parameter, 2 if spare else 1) + ([] if spare else ["None"])
+        buf = "None"
+        if group["momentum"] != 0:
+            buf = f"state[tensor[{keys[array]!r}]]['momentum_buffer']"
+        write(f"sgd_step({array}, d{array[1:]}, {buf}, {s}, {t}, lr, momentum, dampening, "
+              f"weight_decay, {nesterov}, {maximize})  # {array[2:]}")  # fmt: skip
         write(f"bump(tensor[{keys[array]!r}])")
 
 

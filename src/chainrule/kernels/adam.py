@@ -25,12 +25,21 @@ into a subtraction), L2 decay 2, decoupled decay 1, AMSGrad 1. The compiled loop
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from chainrule.kernels import compiled, numba_enabled
 
 __all__ = ["adam_numpy", "adam_step"]
+
+
+# The NumPy twin walks a large parameter in blocks of this many bytes an array: its 13
+# passes then re-read the block from the core's cache (2 MiB L2 here, ~5 arrays live)
+# instead of memory. Measured on the wide regression's 315k parameters, CPU time in one
+# process, 15 alternating rounds: 0.85x unblocked (0.76-0.99) at 256 KiB; 128 KiB 0.90x,
+# 64 KiB 1.03x (more calls), 512 KiB 0.87x. Elementwise, so the same numbers.
+BLOCK_BYTES = 256 * 1024
 
 
 def adam_numpy(
@@ -52,7 +61,36 @@ def adam_numpy(
     decoupled: bool,
 ) -> None:
     """The update as NumPy ufuncs, in place, temporaries into ``scratch`` (and ``spare``,
-    needed only for L2 decay), both of param's shape and dtype; nothing is allocated."""
+    needed only for L2 decay), both of param's shape and dtype; nothing is allocated.
+    A large contiguous parameter goes block by block (`BLOCK_BYTES`)."""
+    options = (step, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)
+    arrays = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, spare)
+    block = BLOCK_BYTES // param.itemsize
+    if param.size < 2 * block or not all(a is None or a.flags.c_contiguous for a in arrays):
+        _adam_passes(arrays, *options)
+        return
+    flat = [None if a is None else a.reshape(-1) for a in arrays]
+    for start in range(0, param.size, block):
+        _adam_passes([None if a is None else a[start : start + block] for a in flat], *options)
+
+
+def _adam_passes(
+    arrays: Sequence[np.ndarray | None],
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    maximize: bool,
+    decoupled: bool,
+) -> None:
+    """`adam_numpy`'s passes over one stretch of its arrays (param, grad, exp_avg,
+    exp_avg_sq, max_exp_avg_sq, scratch, spare)."""
+    param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, spare = arrays
+    assert param is not None and grad is not None and scratch is not None
+    assert exp_avg is not None and exp_avg_sq is not None
     s = scratch
     g, negate = grad, maximize  # -g enters as a subtraction: (-g)·c = -(g·c), (-g)² = g²
     if weight_decay != 0:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.autograd import bump_version
-from chainrule.kernels.sgd import sgd_fits, sgd_loop
+from chainrule.kernels.sgd import sgd_fits, sgd_loop, sgd_step
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT, torch_flags
 from chainrule.types import Closure
 
@@ -29,31 +29,23 @@ def sgd_update(
     nesterov: bool,
     maximize: bool,
     scratch: np.ndarray | None = None,
+    spare: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """One SGD step on ``param`` (in place); returns the momentum buffer (None without one).
 
     ``buf`` is the previous momentum buffer, or None at the first step (it then starts as
     the gradient itself and is returned; later steps update it in place). ``grad`` is only
-    read. ``scratch`` (param's shape and dtype) takes γ·g instead of a new array.
+    read. ``scratch`` and ``spare`` (param's shape and dtype, or None for new arrays) take
+    the NumPy path's temporaries. The update itself is `chainrule.kernels.sgd.sgd_step`
+    (one compiled pass with numba, NumPy ufuncs without: the same numbers), which a
+    captured program calls too.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param  # L2 penalty: the gradient of (λ/2)·‖θ‖² is λ·θ
-    if momentum != 0:
-        if buf is None:
-            buf = g.copy()  # b_1 = g_1
-        else:
-            buf *= momentum  # b_t = μ·b_{t-1} + (1 - τ)·g_t
-            if dampening == 0:
-                buf += g
-            else:
-                buf += (1 - dampening) * g
-        g = g + momentum * buf if nesterov else buf
     if scratch is None:
-        param -= lr * g  # θ_t = θ_{t-1} - γ·g_t
-    else:  # the same product, into kept memory
-        param -= np.multiply(g, lr, out=scratch)
-    return buf
+        scratch = np.empty_like(param)
+    if spare is None and (maximize or weight_decay != 0):
+        spare = np.empty_like(param)
+    return sgd_step(param, grad, buf, scratch, spare, lr, momentum, dampening, weight_decay,
+                    nesterov, maximize)  # fmt: skip
 
 
 class SGD(Optimizer):
@@ -164,18 +156,20 @@ class SGD(Optimizer):
         if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
             param -= group["lr"] * grad  # plain SGD, the hot path: θ ← θ - γ·g
             return
-        momentum = float(group["momentum"])
-        buf = sgd_update(
+        momentum, weight_decay = float(group["momentum"]), float(group["weight_decay"])
+        maximize = bool(group["maximize"])
+        buf = sgd_step(
             param,
             grad,
             state.get("momentum_buffer"),
-            lr=float(group["lr"]),
-            momentum=momentum,
-            dampening=float(group["dampening"]),
-            weight_decay=float(group["weight_decay"]),
-            nesterov=bool(group["nesterov"]),
-            maximize=bool(group["maximize"]),
-            scratch=self._scratch(param),
+            self._scratch(param),
+            self._scratch(param, 1) if maximize or weight_decay != 0 else None,
+            float(group["lr"]),
+            momentum,
+            float(group["dampening"]),
+            weight_decay,
+            bool(group["nesterov"]),
+            maximize,
         )
         if momentum != 0:
             state["momentum_buffer"] = buf
