@@ -110,7 +110,7 @@ def sgd_numpy(
     return buf
 
 
-def _sgd_loop(
+def _sgd_momentum_loop(
     param: np.ndarray,
     grad: np.ndarray,
     buf: np.ndarray,
@@ -144,7 +144,7 @@ def _sgd_loop(
 
 
 # error_model="numpy": no Python division check; none here, but the same options as Adam's
-_sgd_fused = compiled(_sgd_loop, error_model="numpy")
+_sgd_fused = compiled(_sgd_momentum_loop, error_model="numpy")
 _FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
