@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import grad_hooks
+from chainrule.grad_hooks import observe_backward as observe_backward
+from chainrule.grad_hooks import register_post_backward_hook as register_post_backward_hook
 from chainrule.grad_hooks import run_post_accumulate_hooks, run_tensor_hooks
 from chainrule.grad_mode import _GradMode
 from chainrule.grad_mode import enable_grad as enable_grad
@@ -147,6 +149,8 @@ def is_recording() -> bool:
 
 _tensor_hooks = grad_hooks.tensor_hooks  # Tensor.register_hook (empty: nothing to do)
 _post_accumulate_hooks = grad_hooks.post_accumulate_hooks
+_backward_observers = grad_hooks.backward_observers  # observe_backward (empty: nothing to do)
+_post_backward_hooks = grad_hooks.post_backward_hooks  # register_post_backward_hook
 
 
 def _no_tensor_yet(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -323,51 +327,6 @@ def gradgradcheck(
     differences of the first (chainrule.gradcheck.gradgradcheck)."""
     ok: bool = _implementations["gradgradcheck"](fn, inputs, *args, **kwargs)
     return ok
-
-
-BackwardObserver = Callable[["Function", np.ndarray, Sequence["np.ndarray | None"]], None]
-_backward_observers: list[BackwardObserver] = []
-
-
-class observe_backward:  # used like no_grad
-    """Within this block, every node that runs backward calls `observer(node, upstream,
-    downstream_per_input)` (before reduction to the input shapes): the backward pass, gate
-    by gate, for teaching tools such as `chainrule.viz.trace`."""
-
-    def __init__(self, observer: BackwardObserver) -> None:
-        self.observer = observer
-
-    def __enter__(self) -> None:
-        _backward_observers.append(self.observer)
-
-    def __exit__(self, *exc: object) -> None:
-        _backward_observers.remove(self.observer)
-
-
-PostBackwardHook = Callable[[Sequence["Tensor"]], None]
-_post_backward_hooks: list[PostBackwardHook] = []
-
-
-class _HookHandle:
-    """What `register_post_backward_hook` returns: ``handle.remove()`` unregisters."""
-
-    def __init__(self, hook: PostBackwardHook) -> None:
-        self.hook = hook
-
-    def remove(self) -> None:
-        if self.hook in _post_backward_hooks:
-            _post_backward_hooks.remove(self.hook)
-
-
-def register_post_backward_hook(hook: PostBackwardHook) -> _HookHandle:
-    """Call ``hook(leaves)`` after every successful backward pass, with the leaf tensors
-    that received a gradient in it (in the spirit of PyTorch's engine callbacks).
-
-    `DistributedDataParallel` uses it to average gradients across processes once backward
-    has finished; hooks run in registration order, in the thread that ran backward.
-    """
-    _post_backward_hooks.append(hook)
-    return _HookHandle(hook)
 
 
 FREED_GRAPH = (

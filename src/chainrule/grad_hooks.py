@@ -11,18 +11,23 @@ hooks cost nothing.
   in registration order, each seeing the previous one's result.
 - `register_post_accumulate_grad_hook(hook)`: ``hook(tensor)`` runs on a leaf after its
   `.grad` was updated (an optimizer can step in it).
+
+And two on the whole pass (re-exported by chainrule.autograd): `observe_backward(observer)`
+sees every node as it runs (teaching tools), `register_post_backward_hook(hook)` runs after
+each successful backward (DistributedDataParallel's gradient averaging).
 """
 
 from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from chainrule.autograd import Function
     from chainrule.tensor import Tensor
 
 G = TypeVar("G", "np.ndarray", "Tensor")  # a gradient as the walk carries it (see below)
@@ -105,3 +110,48 @@ def run_tensor_hooks(tensor: Tensor, grad: G) -> G:
 def run_post_accumulate_hooks(tensor: Tensor) -> None:
     for hook in tuple((post_accumulate_hooks.hooks(tensor) or {}).values()):
         hook(tensor)
+
+
+BackwardObserver = Callable[["Function", "np.ndarray", Sequence["np.ndarray | None"]], None]
+backward_observers: list[BackwardObserver] = []
+
+
+class observe_backward:  # used like no_grad
+    """Within this block, every node that runs backward calls `observer(node, upstream,
+    downstream_per_input)` (before reduction to the input shapes): the backward pass, gate
+    by gate, for teaching tools such as `chainrule.viz.trace`."""
+
+    def __init__(self, observer: BackwardObserver) -> None:
+        self.observer = observer
+
+    def __enter__(self) -> None:
+        backward_observers.append(self.observer)
+
+    def __exit__(self, *exc: object) -> None:
+        backward_observers.remove(self.observer)
+
+
+PostBackwardHook = Callable[[Sequence["Tensor"]], None]
+post_backward_hooks: list[PostBackwardHook] = []
+
+
+class PostBackwardHandle:
+    """What `register_post_backward_hook` returns: ``handle.remove()`` unregisters."""
+
+    def __init__(self, hook: PostBackwardHook) -> None:
+        self.hook = hook
+
+    def remove(self) -> None:
+        if self.hook in post_backward_hooks:
+            post_backward_hooks.remove(self.hook)
+
+
+def register_post_backward_hook(hook: PostBackwardHook) -> PostBackwardHandle:
+    """Call ``hook(leaves)`` after every successful backward pass, with the leaf tensors
+    that received a gradient in it (in the spirit of PyTorch's engine callbacks).
+
+    `DistributedDataParallel` uses it to average gradients across processes once backward
+    has finished; hooks run in registration order, in the thread that ran backward.
+    """
+    post_backward_hooks.append(hook)
+    return PostBackwardHandle(hook)
