@@ -48,7 +48,47 @@ def _lambdas(optimizer: Optimizer, lr_lambda: Any) -> list[Callable[[int], float
     return list(lr_lambda)
 
 
-class LambdaLR(LRScheduler):
+class _FunctionSchedule(LRScheduler):
+    """What LambdaLR and MultiplicativeLR share: one function of the epoch per parameter
+    group (`lr_lambdas`), and a state that saves the functions as torch does (None for
+    plain functions and lambdas, since code is not state; the attributes of callable
+    objects otherwise)."""
+
+    _check_callable = False  # MultiplicativeLR refuses a non-callable at once, as torch
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+        uncallable = [fn for fn in self.lr_lambdas if not callable(fn)]
+        if self._check_callable and uncallable:
+            raise TypeError(
+                f"lr_lambda should be a function, but got {type(uncallable[0]).__name__}"
+            )
+        super().__init__(optimizer, last_epoch)
+
+    def state_dict(self) -> StateDict:
+        """The scheduler's state; each function as `lambdas_state` keeps it."""
+        state = {
+            key: copy.deepcopy(value)
+            for key, value in self.__dict__.items()
+            if key not in ("optimizer", "lr_lambdas")
+        }
+        lambdas_state(state, self.lr_lambdas, "lr_lambdas")
+        return state
+
+    def load_state_dict(self, state_dict: StateDict) -> None:
+        state = copy.deepcopy(dict(state_dict))
+        lr_lambdas = state.pop("lr_lambdas")
+        self.__dict__.update(state)
+        load_lambdas(self.lr_lambdas, lr_lambdas)
+
+
+class LambdaLR(_FunctionSchedule):
     """Set each group's learning rate to its base rate times a function of the epoch.
 
     ``lr_t = base_lr · λ(t)``
@@ -64,41 +104,14 @@ class LambdaLR(LRScheduler):
         scheduler = LambdaLR(optimizer, lr_lambda=lambda epoch: 0.95**epoch)
     """
 
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
-        last_epoch: int = -1,
-    ) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
-
     def get_lr(self) -> list[float]:
         return [
             base_lr * lmbda(self.last_epoch)
             for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
         ]
 
-    def state_dict(self) -> StateDict:
-        """The scheduler's state. Plain functions and lambdas are not saved (as None);
-        the attributes of callable objects are."""
-        state = {
-            key: copy.deepcopy(value)
-            for key, value in self.__dict__.items()
-            if key not in ("optimizer", "lr_lambdas")
-        }
-        lambdas_state(state, self.lr_lambdas, "lr_lambdas")
-        return state
 
-    def load_state_dict(self, state_dict: StateDict) -> None:
-        state = copy.deepcopy(dict(state_dict))
-        lr_lambdas = state.pop("lr_lambdas")
-        self.__dict__.update(state)
-        load_lambdas(self.lr_lambdas, lr_lambdas)
-
-
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_FunctionSchedule):
     """Multiply each group's learning rate by a function of the epoch, every epoch.
 
     ``lr_t = lr_{t-1} · λ(t)`` for t ≥ 1 (``lr_0`` is the base rate).
@@ -114,18 +127,7 @@ class MultiplicativeLR(LRScheduler):
         scheduler = MultiplicativeLR(optimizer, lr_lambda=lambda epoch: 0.95)
     """
 
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
-        last_epoch: int = -1,
-    ) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, last_epoch)
+    _check_callable = True
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
@@ -134,22 +136,6 @@ class MultiplicativeLR(LRScheduler):
             group["lr"] * fn(self.last_epoch)
             for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups, strict=True)
         ]
-
-    def state_dict(self) -> StateDict:
-        """The state; functions are saved as LambdaLR saves them."""
-        state = {
-            key: copy.deepcopy(value)
-            for key, value in self.__dict__.items()
-            if key not in ("optimizer", "lr_lambdas")
-        }
-        lambdas_state(state, self.lr_lambdas, "lr_lambdas")
-        return state
-
-    def load_state_dict(self, state_dict: StateDict) -> None:
-        state = copy.deepcopy(dict(state_dict))
-        lr_lambdas = state.pop("lr_lambdas")
-        self.__dict__.update(state)
-        load_lambdas(self.lr_lambdas, lr_lambdas)
 
 
 class StepLR(LRScheduler):
