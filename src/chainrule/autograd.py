@@ -33,7 +33,7 @@ from chainrule import grad_hooks
 from chainrule.grad_hooks import observe_backward as observe_backward
 from chainrule.grad_hooks import register_post_backward_hook as register_post_backward_hook
 from chainrule.grad_hooks import run_post_accumulate_hooks, run_tensor_hooks
-from chainrule.grad_mode import _GradMode
+from chainrule.grad_mode import MODE
 from chainrule.grad_mode import enable_grad as enable_grad
 from chainrule.grad_mode import inference_mode as inference_mode
 from chainrule.grad_mode import is_grad_enabled as is_grad_enabled
@@ -210,7 +210,7 @@ class Function:
         result = _make_tensor(out, False)
         if _recorders:  # chainrule.capture is recording a step
             _recorders[-1].append((fn, inputs, options, result))
-        if _GradMode.enabled:
+        if MODE.enabled:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 fn.inputs = inputs
@@ -392,7 +392,7 @@ def run_backward_many(
         else:
             pending.append((-root._seq, root))
     pending.sort()
-    previous_mode, _GradMode.enabled = _GradMode.enabled, create_graph
+    previous_mode, MODE.enabled = MODE.enabled, create_graph
     try:
         while pending:
             tensor = heappop(pending)[1]
@@ -459,7 +459,7 @@ def run_backward_many(
             elif id(leaf) in capture:
                 capture[id(leaf)] = g
     finally:
-        _GradMode.enabled = previous_mode
+        MODE.enabled = previous_mode
         for _, waiting in pending:  # after an error: leave no gradient behind
             waiting._flow = None
         for leaf in leaves:

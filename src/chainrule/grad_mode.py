@@ -23,12 +23,15 @@ class _GradModeState(threading.local):
     enabled = True
 
 
-_GradMode = _GradModeState()
+MODE = _GradModeState()
+"""The calling thread's mode: `MODE.enabled`. Public for the engine (autograd reads it on
+every op and switches it off for the backward walk); anyone else uses the functions and
+context managers below."""
 
 
 def is_grad_enabled() -> bool:
     """True when new operations record a graph for backward."""
-    return _GradMode.enabled
+    return MODE.enabled
 
 
 class _SetGradMode:
@@ -42,11 +45,11 @@ class _SetGradMode:
         return instance if func is None else instance(func)
 
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = self.mode
+        self._previous = MODE.enabled
+        MODE.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+        MODE.enabled = self._previous
 
     def __call__(self, func: _F) -> _F:
         @functools.wraps(func)
@@ -88,17 +91,17 @@ class set_grad_enabled:  # PyTorch's name
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled(): mode must be a bool, not {type(mode).__name__}")
         self.mode = mode
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = mode
+        self._previous = MODE.enabled
+        MODE.enabled = mode
 
     def __enter__(self) -> None:
         pass  # already set by __init__, as PyTorch does
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+        MODE.enabled = self._previous
 
     def __call__(self, func: _F) -> _F:
-        _GradMode.enabled = self._previous  # decorating does not change the current mode
+        MODE.enabled = self._previous  # decorating does not change the current mode
         mode = self.mode
 
         @functools.wraps(func)
@@ -139,14 +142,14 @@ class inference_mode:  # PyTorch's name
 
     def __enter__(self) -> None:
         self._previous_inference = _InferenceMode.enabled
-        self._previous = _GradMode.enabled
+        self._previous = MODE.enabled
         if self.inference:
             _InferenceMode.enabled = True
-            _GradMode.enabled = False
+            MODE.enabled = False
 
     def __exit__(self, *exc: object) -> None:
         _InferenceMode.enabled = self._previous_inference
-        _GradMode.enabled = self._previous
+        MODE.enabled = self._previous
 
     def __call__(self, func: _F) -> _F:
         inference = self.inference
