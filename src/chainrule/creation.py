@@ -17,7 +17,7 @@ from chainrule import dtypes
 from chainrule.devices import check_device
 from chainrule.random import Generator, boxmuller, draws, resolve
 from chainrule.tensor import Tensor
-from chainrule.types import DeviceLike, DTypeLike
+from chainrule.types import DeviceLike, DTypeLike, TensorLike
 
 
 def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -89,11 +89,11 @@ def full(
     return _wrap(array, requires_grad, **kw)
 
 
-def _like_dtype(other: Any, dtype: DTypeLike) -> np.dtype:
+def _like_dtype(other: TensorLike, dtype: DTypeLike) -> np.dtype:
     return dtypes.as_dtype(dtype) if dtype is not None else _array(other).dtype
 
 
-def _array(other: Any) -> np.ndarray:
+def _array(other: TensorLike) -> np.ndarray:
     return other.detach().numpy() if isinstance(other, Tensor) else np.asarray(other)
 
 

@@ -20,7 +20,7 @@ from chainrule.creation import write_out
 from chainrule.ops.scan import Einsum
 from chainrule.random import Generator, boxmuller, numpy_stream, resolve
 from chainrule.tensor import Tensor
-from chainrule.types import DeviceLike, DTypeLike
+from chainrule.types import DeviceLike, DTypeLike, TensorLike
 
 # Tensor methods that are also torch functions (the rest are methods only: x.half(), ...)
 FROM_METHODS = (
@@ -138,7 +138,9 @@ EXPORTS["row_stack"] = EXPORTS["vstack"]
 
 
 @export
-def where(condition: Any, input: Any = None, other: Any = None, *, out: Any = None) -> Any:
+def where(
+    condition: Any, input: Any = None, other: TensorLike | None = None, *, out: Any = None
+) -> Any:
     """where(cond, a, b) picks elementwise; where(cond) is nonzero(cond, as_tuple=True)."""
     from chainrule.joining import where as pick
 

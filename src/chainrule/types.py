@@ -29,9 +29,11 @@ __all__ = [
     "Closure",
     "DTypeLike",
     "DeviceLike",
+    "DimLike",
     "ForwardHook",
     "ForwardPreHook",
     "GradTensors",
+    "HiddenState",
     "FullBackwardHook",
     "IndexLike",
     "JSONDict",
@@ -73,6 +75,10 @@ DeviceLike: TypeAlias = "device | str | int | None"
 """``"cpu"``, ``chainrule.device("cpu")``, a device index, or None (chainrule runs on the CPU
 and accepts torch's spellings of the others only to refuse them clearly)."""
 
+DimLike: TypeAlias = "int | Sequence[int] | None"
+"""The dimensions an operation runs over: one, several (a tuple or list), or None for all
+(a reduction's ``dim``; NumPy's ``axis`` spelling takes the same)."""
+
 ShapeLike: TypeAlias = "int | Sequence[int]"
 """A shape: one size or a sequence of sizes (``chainrule.Size`` is a tuple)."""
 
@@ -90,6 +96,9 @@ built-in ops, anything for a custom Function); Any, so overrides may name theirs
 OpOption: TypeAlias = Any
 """A keyword constant of an op (``Function.apply(x, axis=1)``): an axis, a shape, an index
 array, a flag ... each op's own."""
+
+HiddenState: TypeAlias = "Tensor | tuple[Tensor, Tensor]"
+"""A recurrent layer's state: h, or (h, c) for an LSTM (and its cell)."""
 
 # ---------------------------------------------------------------------------- state
 StateValue: TypeAlias = Any

@@ -15,6 +15,7 @@ import numpy as np
 from chainrule import return_types
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import Scalar, _array, _axis, _plain, method
+from chainrule.types import TensorLike
 
 unique_consecutive_result = return_types._named("unique_consecutive", ("output", "counts"))
 
@@ -139,7 +140,7 @@ def diagflat(self: Tensor, offset: builtins.int = 0) -> Tensor:
 
 
 @method("where")
-def where(self: Tensor, condition: Any, other: Any) -> Tensor:
+def where(self: Tensor, condition: Any, other: TensorLike) -> Tensor:
     """self where condition holds, other elsewhere (torch.where(condition, self, other))."""
     from chainrule.joining import where as pick
 

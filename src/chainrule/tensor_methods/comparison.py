@@ -10,10 +10,11 @@ import numpy as np
 
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, _plain, method
+from chainrule.types import TensorLike
 
 
 def _comparison(compare: Any) -> Callable[..., Tensor]:
-    def apply(self: Tensor, other: Any) -> Tensor:
+    def apply(self: Tensor, other: TensorLike) -> Tensor:
         return _plain(compare(_array(self), _array(other)))
 
     return apply
@@ -51,7 +52,7 @@ for _names, _test in (
 @method("isclose")
 def isclose(
     self: Tensor,
-    other: Any,
+    other: TensorLike,
     rtol: float = 1e-5,
     atol: float = 1e-8,
     equal_nan: builtins.bool = False,
@@ -64,7 +65,7 @@ def isclose(
 @method("allclose")
 def allclose(
     self: Tensor,
-    other: Any,
+    other: TensorLike,
     rtol: float = 1e-5,
     atol: float = 1e-8,
     equal_nan: builtins.bool = False,

@@ -12,10 +12,11 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, _plain, method
+from chainrule.types import TensorLike
 
 
 def _integers(name: str, ufunc: Any) -> Any:
-    def apply(self: Tensor, other: Any) -> Tensor:
+    def apply(self: Tensor, other: TensorLike) -> Tensor:
         a, b = _array(self), _array(self._operand(other))
         if a.dtype.kind not in "iub" or np.asarray(b).dtype.kind not in "iub":
             raise RuntimeError(f"\"{name}_cpu\" not implemented for '{self.dtype.name}'")
@@ -42,7 +43,7 @@ def heaviside(self: Tensor, values: Any) -> Tensor:
 
 
 @method("nextafter")
-def nextafter(self: Tensor, other: Any) -> Tensor:
+def nextafter(self: Tensor, other: TensorLike) -> Tensor:
     """The next representable float after self towards other."""
     return _plain(np.nextafter(_array(self), _array(self._operand(other))).astype(self.dtype))
 
@@ -60,7 +61,7 @@ def frexp(self: Tensor) -> Any:
 
 
 @method("ldexp")
-def ldexp(self: Tensor, other: Any) -> Tensor:
+def ldexp(self: Tensor, other: TensorLike) -> Tensor:
     """self · 2^other (float result)."""
     exponent = self._operand(other)._as_float()
     return self._as_float() * exponent.exp2()

@@ -12,6 +12,7 @@ from chainrule import dtypes, ops
 from chainrule.ops.pointwise import BINARY_OPS, FLOAT_ONLY, UNARY_OPS, Round
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import METHODS, Scalar, _array, _plain, method
+from chainrule.types import TensorLike
 
 
 def _unary(name: str) -> Callable[..., Tensor]:
@@ -35,7 +36,7 @@ for _name in UNARY_OPS:
 def _binary(name: str) -> Callable[..., Tensor]:
     op = BINARY_OPS[name]
 
-    def apply(self: Tensor, other: Any) -> Tensor:
+    def apply(self: Tensor, other: TensorLike) -> Tensor:
         a, b = self._as_float(), self._operand(other)._as_float()
         return ops.binary(op, a, b)
 
@@ -60,29 +61,29 @@ def round(self: Tensor, decimals: builtins.int = 0) -> Tensor:
 
 
 @method("add")
-def add(self: Tensor, other: Any, *, alpha: Scalar = 1) -> Tensor:
+def add(self: Tensor, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
     """self + alpha · other."""
     return self + (other if alpha == 1 else self._operand(other) * alpha)
 
 
 @method("sub", "subtract")
-def sub(self: Tensor, other: Any, *, alpha: Scalar = 1) -> Tensor:
+def sub(self: Tensor, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
     """self - alpha · other."""
     return self - (other if alpha == 1 else self._operand(other) * alpha)
 
 
 @method("rsub")
-def rsub(self: Tensor, other: Any, *, alpha: Scalar = 1) -> Tensor:
+def rsub(self: Tensor, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
     return self._operand(other) - self * alpha
 
 
 @method("mul", "multiply")
-def mul(self: Tensor, other: Any) -> Tensor:
+def mul(self: Tensor, other: TensorLike) -> Tensor:
     return self * other
 
 
 @method("div", "divide", "true_divide")
-def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+def div(self: Tensor, other: TensorLike, *, rounding_mode: str | None = None) -> Tensor:
     """self / other; rounding_mode 'trunc' or 'floor' rounds the quotient (integer inputs
     then stay integers, as in PyTorch)."""
     if rounding_mode is None:
@@ -102,7 +103,7 @@ def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor
 
 
 @method("floor_divide")
-def floor_divide(self: Tensor, other: Any) -> Tensor:
+def floor_divide(self: Tensor, other: TensorLike) -> Tensor:
     return div(self, other, rounding_mode="floor")
 
 
@@ -149,14 +150,14 @@ def addcdiv(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Scalar = 1
 
 
 @method("fmax")
-def fmax(self: Tensor, other: Any) -> Tensor:
+def fmax(self: Tensor, other: TensorLike) -> Tensor:
     """maximum, ignoring NaN (the other value wins)."""
     b = self._operand(other)
     return ops.binary(ops.Maximum, self.nan_to_num(-np.inf), b.nan_to_num(-np.inf))
 
 
 @method("fmin")
-def fmin(self: Tensor, other: Any) -> Tensor:
+def fmin(self: Tensor, other: TensorLike) -> Tensor:
     b = self._operand(other)
     return ops.binary(ops.Minimum, self.nan_to_num(np.inf), b.nan_to_num(np.inf))
 

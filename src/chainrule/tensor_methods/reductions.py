@@ -14,6 +14,7 @@ from chainrule import dtypes, ops, return_types
 from chainrule.ops.scan import Cumprod, Cumsum, Prod
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, _axis, _dims, _plain, method
+from chainrule.types import DimLike, DTypeLike, Number, TensorLike
 
 _sum, _mean, _var, _amax, _max, _min = (
     Tensor.sum,
@@ -26,7 +27,7 @@ _sum, _mean, _var, _amax, _max, _min = (
 _argmax, _argmin, _amin = Tensor.argmax, Tensor.argmin, Tensor.amin
 
 
-def _accumulating(self: Tensor, dtype: Any) -> Tensor:
+def _accumulating(self: Tensor, dtype: DTypeLike) -> Tensor:
     """self in `dtype` when given; else bool and integer tensors as int64 (PyTorch's rule for
     sums and products, so they do not overflow a small integer type)."""
     if dtype is not None:
@@ -36,8 +37,8 @@ def _accumulating(self: Tensor, dtype: Any) -> Tensor:
 
 @method("sum")
 def sum(
-    self: Tensor, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None,
-    keepdims: Any = None, axis: Any = None,
+    self: Tensor, dim: DimLike = None, keepdim: builtins.bool = False, *, dtype: DTypeLike = None,
+    keepdims: builtins.bool | None = None, axis: DimLike = None,
 ) -> Tensor:  # fmt: skip
     """Σ over `dim` (all when None); bool and integer tensors sum to int64, as in PyTorch."""
     dim, keep = _dims(dim, keepdim, keepdims, axis)
@@ -46,8 +47,8 @@ def sum(
 
 @method("mean")
 def mean(
-    self: Tensor, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None,
-    keepdims: Any = None, axis: Any = None,
+    self: Tensor, dim: DimLike = None, keepdim: builtins.bool = False, *, dtype: DTypeLike = None,
+    keepdims: builtins.bool | None = None, axis: DimLike = None,
 ) -> Tensor:  # fmt: skip
     dim, keep = _dims(dim, keepdim, keepdims, axis)
     if self.dtype.kind != "f" and dtype is None:
@@ -73,8 +74,9 @@ def _correction(unbiased: Any, correction: Any) -> builtins.int:
 
 @method("var")
 def var(
-    self: Tensor, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
-    correction: Any = None, keepdims: Any = None, axis: Any = None,
+    self: Tensor, dim: DimLike = None, unbiased: builtins.bool | builtins.int | None = None,
+    keepdim: builtins.bool = False, *, correction: Number | None = None,
+    keepdims: builtins.bool | None = None, axis: DimLike = None,
 ) -> Tensor:  # fmt: skip
     """Σ(x - mean)² / (N - correction); correction=1 (unbiased) by default."""
     if isinstance(unbiased, builtins.int) and not isinstance(unbiased, builtins.bool):
@@ -85,8 +87,9 @@ def var(
 
 @method("std")
 def std(
-    self: Tensor, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
-    correction: Any = None, keepdims: Any = None, axis: Any = None,
+    self: Tensor, dim: DimLike = None, unbiased: builtins.bool | builtins.int | None = None,
+    keepdim: builtins.bool = False, *, correction: Number | None = None,
+    keepdims: builtins.bool | None = None, axis: DimLike = None,
 ) -> Tensor:  # fmt: skip
     return var(
         self, dim, unbiased, keepdim, correction=correction, keepdims=keepdims, axis=axis
@@ -96,11 +99,11 @@ def std(
 @method("var_mean")
 def var_mean(
     self: Tensor,
-    dim: Any = None,
-    unbiased: Any = None,
+    dim: DimLike = None,
+    unbiased: builtins.bool | builtins.int | None = None,
     keepdim: builtins.bool = False,
     *,
-    correction: Any = None,
+    correction: Number | None = None,
 ) -> tuple[Tensor, Tensor]:
     return (var(self, dim, unbiased, keepdim, correction=correction), mean(self, dim, keepdim))
 
@@ -108,11 +111,11 @@ def var_mean(
 @method("std_mean")
 def std_mean(
     self: Tensor,
-    dim: Any = None,
-    unbiased: Any = None,
+    dim: DimLike = None,
+    unbiased: builtins.bool | builtins.int | None = None,
     keepdim: builtins.bool = False,
     *,
-    correction: Any = None,
+    correction: Number | None = None,
 ) -> tuple[Tensor, Tensor]:
     return (std(self, dim, unbiased, keepdim, correction=correction), mean(self, dim, keepdim))
 
@@ -127,7 +130,11 @@ def _values_over(engine: Callable[..., Tensor], name: str, doc: str) -> Callable
     """amax / amin: `engine(self, dim, keepdim)`, dim=() meaning every dim (torch's default)."""
 
     def reduction(
-        self: Tensor, dim: Any = (), keepdim: builtins.bool = False, *, keepdims: Any = None
+        self: Tensor,
+        dim: Any = (),
+        keepdim: builtins.bool = False,
+        *,
+        keepdims: builtins.bool | None = None,
     ) -> Tensor:
         dim, keep = _dims(None if dim == () else dim, keepdim, keepdims)
         return engine(self, dim, keep)
@@ -141,12 +148,12 @@ def _extreme(engine: Callable[..., Any], name: str, doc: str) -> Callable[..., A
 
     def reduction(
         self: Tensor,
-        dim: Any = None,
+        dim: DimLike = None,
         keepdim: builtins.bool = False,
         *,
-        keepdims: Any = None,
-        other: Any = None,
-        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        other: TensorLike | None = None,
+        axis: DimLike = None,
     ) -> Any:
         dim, keep = _dims(dim, keepdim, keepdims, axis)
         return engine(self, other if other is not None else dim, keep)
@@ -159,11 +166,11 @@ def _index_of(engine: Callable[..., Tensor], name: str, doc: str) -> Callable[..
 
     def reduction(
         self: Tensor,
-        dim: Any = None,
+        dim: DimLike = None,
         keepdim: builtins.bool = False,
         *,
-        keepdims: Any = None,
-        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+        axis: DimLike = None,
     ) -> Tensor:
         dim, keep = _dims(dim, keepdim, keepdims, axis)
         return engine(self, dim, keep)
@@ -186,7 +193,7 @@ argmin = method("argmin")(_index_of(_argmin, "argmin", "Where the smallest value
 
 
 @method("aminmax")
-def aminmax(self: Tensor, *, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+def aminmax(self: Tensor, *, dim: DimLike = None, keepdim: builtins.bool = False) -> Any:
     dims = () if dim is None else dim
     return return_types.aminmax(amin(self, dims, keepdim), amax(self, dims, keepdim))
 
@@ -194,11 +201,11 @@ def aminmax(self: Tensor, *, dim: Any = None, keepdim: builtins.bool = False) ->
 @method("prod")
 def prod(
     self: Tensor,
-    dim: Any = None,
+    dim: DimLike = None,
     keepdim: builtins.bool = False,
     *,
-    dtype: Any = None,
-    keepdims: Any = None,
+    dtype: DTypeLike = None,
+    keepdims: builtins.bool | None = None,
 ) -> Tensor:
     """Π over `dim` (one dim or all); integer tensors multiply as int64."""
     dim, keep = _dims(dim, keepdim, keepdims)
@@ -209,13 +216,13 @@ def prod(
 
 
 @method("cumsum")
-def cumsum(self: Tensor, dim: builtins.int, *, dtype: Any = None) -> Tensor:
+def cumsum(self: Tensor, dim: builtins.int, *, dtype: DTypeLike = None) -> Tensor:
     self = _accumulating(self, dtype)
     return Cumsum.apply(self, axis=_axis(self, dim)) if self.ndim else self
 
 
 @method("cumprod")
-def cumprod(self: Tensor, dim: builtins.int, *, dtype: Any = None) -> Tensor:
+def cumprod(self: Tensor, dim: builtins.int, *, dtype: DTypeLike = None) -> Tensor:
     self = _accumulating(self, dtype)
     return Cumprod.apply(self, axis=_axis(self, dim)) if self.ndim else self
 
@@ -240,7 +247,11 @@ def logsumexp(self: Tensor, dim: Any, keepdim: builtins.bool = False) -> Tensor:
 
 @method("norm")
 def norm(
-    self: Tensor, p: Any = "fro", dim: Any = None, keepdim: builtins.bool = False, dtype: Any = None
+    self: Tensor,
+    p: Any = "fro",
+    dim: DimLike = None,
+    keepdim: builtins.bool = False,
+    dtype: DTypeLike = None,
 ) -> Tensor:
     """The p-norm over `dim` (all elements by default): 'fro' and 2 are √Σx², 1 is Σ|x|,
     inf is max|x|, any other p is (Σ|x|^p)^(1/p)."""
@@ -260,7 +271,11 @@ def norm(
 
 @method("all")
 def all(
-    self: Tensor, dim: Any = None, keepdim: builtins.bool = False, *, keepdims: Any = None
+    self: Tensor,
+    dim: DimLike = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
 ) -> Tensor:
     dim, keep = _dims(dim, keepdim, keepdims)
     return _plain(np.all(_array(self), axis=ops.normalize_dims(dim, self.ndim), keepdims=keep))
@@ -268,14 +283,18 @@ def all(
 
 @method("any")
 def any(
-    self: Tensor, dim: Any = None, keepdim: builtins.bool = False, *, keepdims: Any = None
+    self: Tensor,
+    dim: DimLike = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
 ) -> Tensor:
     dim, keep = _dims(dim, keepdim, keepdims)
     return _plain(np.any(_array(self), axis=ops.normalize_dims(dim, self.ndim), keepdims=keep))
 
 
 @method("count_nonzero")
-def count_nonzero(self: Tensor, dim: Any = None) -> Tensor:
+def count_nonzero(self: Tensor, dim: DimLike = None) -> Tensor:
     return _plain(
         np.asarray(
             np.count_nonzero(_array(self), axis=ops.normalize_dims(dim, self.ndim)), dtype=np.int64
@@ -284,7 +303,7 @@ def count_nonzero(self: Tensor, dim: Any = None) -> Tensor:
 
 
 @method("nansum")
-def nansum(self: Tensor, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+def nansum(self: Tensor, dim: DimLike = None, keepdim: builtins.bool = False) -> Tensor:
     clean = ops.Where.apply(
         self, self._operand(0).expand(self.shape), condition=~np.isnan(_array(self))
     )
@@ -292,6 +311,6 @@ def nansum(self: Tensor, dim: Any = None, keepdim: builtins.bool = False) -> Ten
 
 
 @method("nanmean")
-def nanmean(self: Tensor, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+def nanmean(self: Tensor, dim: DimLike = None, keepdim: builtins.bool = False) -> Tensor:
     present = _plain(~np.isnan(_array(self))).to(self.dtype)
     return nansum(self, dim, keepdim) / _sum(present, dim, keepdim)

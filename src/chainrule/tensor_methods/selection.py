@@ -10,6 +10,7 @@ import numpy as np
 from chainrule import dtypes, return_types
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, _axis, _plain, method
+from chainrule.types import TensorLike
 
 
 def _sorted_indices(
@@ -158,7 +159,7 @@ def histogram(
     bins: Any = 100,
     *,
     range: Any = None,
-    weight: Any = None,
+    weight: TensorLike | None = None,
     density: builtins.bool = False,
 ) -> Any:
     edges = _array(bins) if isinstance(bins, Tensor) else bins

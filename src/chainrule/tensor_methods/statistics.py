@@ -17,6 +17,7 @@ from chainrule import return_types
 from chainrule.ops.scan import LogCumSumExp
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, _axis, _plain, method
+from chainrule.types import TensorLike
 
 cummax_result = return_types._named("cummax", ("values", "indices"))
 cummin_result = return_types._named("cummin", ("values", "indices"))
@@ -184,7 +185,7 @@ def corrcoef(self: Tensor) -> Tensor:
 
 
 @method("dist")
-def dist(self: Tensor, other: Any, p: float = 2) -> Tensor:
+def dist(self: Tensor, other: TensorLike, p: float = 2) -> Tensor:
     """The p-norm of self - other."""
     return (self - other).norm(p)
 

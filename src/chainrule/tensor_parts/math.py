@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule import ops, return_types
 from chainrule.tensor_parts.base import Scalar, TensorBase
+from chainrule.types import TensorLike
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -50,10 +51,10 @@ class Math(TensorBase):
 
     clip = clamp
 
-    def maximum(self, other: Any) -> Tensor:
+    def maximum(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Maximum, self, self._operand(other))
 
-    def minimum(self, other: Any) -> Tensor:
+    def minimum(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Minimum, self, self._operand(other))
 
     def pow(self, exponent: Any) -> Tensor:

@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule import dtypes, ops
 from chainrule.tensor_parts.base import TensorBase
+from chainrule.types import TensorLike
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -22,7 +23,7 @@ class Operators(TensorBase):
 
     __slots__ = ()
 
-    def _operand(self, other: Any) -> Tensor:
+    def _operand(self, other: TensorLike) -> Tensor:
         """`other` as a tensor; Python scalars take this tensor's dtype (no upcast)."""
         if isinstance(other, TensorBase):
             return other
@@ -35,28 +36,28 @@ class Operators(TensorBase):
             return self._make(np.array(other, dtype=dtype), False)
         return self._make(dtypes.to_array(other), False)
 
-    def __add__(self, other: Any) -> Tensor:
+    def __add__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Add, self, self._operand(other))
 
-    def __radd__(self, other: Any) -> Tensor:
+    def __radd__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Add, self._operand(other), self)
 
-    def __sub__(self, other: Any) -> Tensor:
+    def __sub__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Sub, self, self._operand(other))
 
-    def __rsub__(self, other: Any) -> Tensor:
+    def __rsub__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Sub, self._operand(other), self)
 
-    def __mul__(self, other: Any) -> Tensor:
+    def __mul__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Mul, self, self._operand(other))
 
-    def __rmul__(self, other: Any) -> Tensor:
+    def __rmul__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Mul, self._operand(other), self)
 
-    def __truediv__(self, other: Any) -> Tensor:
+    def __truediv__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Div, self._as_float(), self._operand(other)._as_float())
 
-    def __rtruediv__(self, other: Any) -> Tensor:
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
         return ops.binary(ops.Div, self._operand(other)._as_float(), self._as_float())
 
     def __pow__(self, exponent: Any) -> Tensor:
@@ -67,10 +68,10 @@ class Operators(TensorBase):
     def __rpow__(self, base: Any) -> Tensor:
         return ops.binary(ops.Pow, self._operand(base), self)
 
-    def __matmul__(self, other: Any) -> Tensor:
+    def __matmul__(self, other: TensorLike) -> Tensor:
         return ops.matmul(self, self._operand(other))
 
-    def __rmatmul__(self, other: Any) -> Tensor:
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
         return ops.matmul(self._operand(other), self)
 
     def __neg__(self) -> Tensor:
@@ -85,34 +86,34 @@ class Operators(TensorBase):
     def _as_float(self) -> Tensor:
         return self if self._data.dtype.kind == "f" else self.to(dtypes.DEFAULT_FLOAT)
 
-    def _compare(self, other: Any, compare: Any) -> Tensor:
+    def _compare(self, other: TensorLike, compare: Any) -> Tensor:
         value = other._data if isinstance(other, TensorBase) else other
         return self._make(np.asarray(compare(self._data, value)), False)
 
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
 
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.not_equal)
 
-    def __lt__(self, other: Any) -> Tensor:
+    def __lt__(self, other: TensorLike) -> Tensor:
         return self._compare(other, np.less)
 
-    def __le__(self, other: Any) -> Tensor:
+    def __le__(self, other: TensorLike) -> Tensor:
         return self._compare(other, np.less_equal)
 
-    def __gt__(self, other: Any) -> Tensor:
+    def __gt__(self, other: TensorLike) -> Tensor:
         return self._compare(other, np.greater)
 
-    def __ge__(self, other: Any) -> Tensor:
+    def __ge__(self, other: TensorLike) -> Tensor:
         return self._compare(other, np.greater_equal)
 
     __hash__ = object.__hash__
 
-    def eq(self, other: Any) -> Tensor:
+    def eq(self, other: TensorLike) -> Tensor:
         return self == other
 
-    def equal(self, other: Any) -> builtins.bool:
+    def equal(self, other: TensorLike) -> builtins.bool:
         """True when both tensors have the same shape and values."""
         value = other._data if isinstance(other, TensorBase) else other
         return bool(np.array_equal(self._data, value))
@@ -120,8 +121,8 @@ class Operators(TensorBase):
     def __invert__(self) -> Tensor:
         return self._make(np.invert(self._data), False)
 
-    def __and__(self, other: Any) -> Tensor:
+    def __and__(self, other: TensorLike) -> Tensor:
         return self._compare(other, np.logical_and)
 
-    def __or__(self, other: Any) -> Tensor:
+    def __or__(self, other: TensorLike) -> Tensor:
         return self._compare(other, np.logical_or)

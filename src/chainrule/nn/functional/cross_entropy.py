@@ -17,6 +17,7 @@ from chainrule.nn.functional._common import (
     resolve_reduction,
 )
 from chainrule.tensor import Tensor, index_array
+from chainrule.types import TensorLike
 
 
 def _classes_last(x: Tensor) -> Tensor:
@@ -28,7 +29,7 @@ def _classes_last(x: Tensor) -> Tensor:
 
 
 def _class_targets(
-    name: str, target: Any, logits: Tensor, ignore_index: int
+    name: str, target: TensorLike, logits: Tensor, ignore_index: int
 ) -> tuple[np.ndarray, bool]:
     """Class indices as a flat int64 array, and whether all of them are classes (no row holds
     an out-of-range ignore_index); a clear error for a wrong shape or class."""
@@ -66,8 +67,8 @@ def _row_weights(
 
 def cross_entropy(
     input: Tensor,
-    target: Any,
-    weight: Any = None,
+    target: TensorLike,
+    weight: TensorLike | None = None,
     size_average: bool | None = None,
     ignore_index: int = -100,
     reduce: bool | None = None,
@@ -171,8 +172,8 @@ def _cross_entropy_probabilities(
 
 def nll_loss(
     input: Tensor,
-    target: Any,
-    weight: Any = None,
+    target: TensorLike,
+    weight: TensorLike | None = None,
     size_average: bool | None = None,
     ignore_index: int = -100,
     reduce: bool | None = None,

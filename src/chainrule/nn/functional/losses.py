@@ -4,7 +4,6 @@ logits) and the KL divergence."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -20,15 +19,16 @@ from chainrule.nn.functional._common import (
     weighted_reduce,
 )
 from chainrule.tensor import Tensor
+from chainrule.types import TensorLike
 
 
 def mse_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
-    weight: Any = None,
+    weight: TensorLike | None = None,
 ) -> Tensor:
     """Mean squared error: mean((input - target)²); `weight` scales each element (then
     'mean' divides by Σ weight)."""
@@ -39,11 +39,11 @@ def mse_loss(
 
 def l1_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
-    weight: Any = None,
+    weight: TensorLike | None = None,
 ) -> Tensor:
     """Mean absolute error: mean(|input - target|) (the MAE of the lectures)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
@@ -53,10 +53,10 @@ def l1_loss(
 
 def huber_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     reduction: str = "mean",
     delta: float = 1.0,
-    weight: Any = None,
+    weight: TensorLike | None = None,
 ) -> Tensor:
     """½d² where |d| < δ, δ(|d| - ½δ) elsewhere, d = input - target: MSE near 0, MAE far."""
     check_reduction(reduction)
@@ -70,8 +70,8 @@ def huber_loss(
 
 def binary_cross_entropy(
     input: Tensor,
-    target: Any,
-    weight: Any = None,
+    target: TensorLike,
+    weight: TensorLike | None = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -92,12 +92,12 @@ def binary_cross_entropy(
 
 def binary_cross_entropy_with_logits(
     input: Tensor,
-    target: Any,
-    weight: Any = None,
+    target: TensorLike,
+    weight: TensorLike | None = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
-    pos_weight: Any = None,
+    pos_weight: TensorLike | None = None,
 ) -> Tensor:
     """Sigmoid + BCE in one stable op on logits z: (1 - y)z + log(1 + e^(-z)); pos_weight
     (one per class, broadcast over the last dim) scales the positive term."""
@@ -114,9 +114,9 @@ def binary_cross_entropy_with_logits(
 
 def smooth_l1_loss(
     input: Tensor,
-    target: Any,
-    size_average: Any = None,
-    reduce: Any = None,
+    target: TensorLike,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
@@ -131,7 +131,7 @@ def smooth_l1_loss(
 
 def kl_div(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -152,7 +152,7 @@ def kl_div(
 
 def poisson_nll_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     log_input: bool = True,
     full: bool = False,
     size_average: bool | None = None,
@@ -177,8 +177,8 @@ def poisson_nll_loss(
 
 def gaussian_nll_loss(
     input: Tensor,
-    target: Any,
-    var: Any,
+    target: TensorLike,
+    var: TensorLike,
     full: bool = False,
     eps: float = 1e-6,
     reduction: str = "mean",

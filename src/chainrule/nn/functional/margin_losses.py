@@ -8,7 +8,6 @@ tensor ops, so autodiff derives their gradients.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -21,9 +20,10 @@ from chainrule.nn.functional._common import (
 from chainrule.nn.functional.activations import logsigmoid, softplus
 from chainrule.nn.functional.distance import pairwise_distance
 from chainrule.tensor import Tensor, index_array
+from chainrule.types import TensorLike
 
 
-def _labels(target: Any, dtype: np.dtype) -> np.ndarray:
+def _labels(target: TensorLike, dtype: np.dtype) -> np.ndarray:
     return np.asarray(target._data if isinstance(target, Tensor) else target).astype(dtype)
 
 
@@ -33,7 +33,7 @@ def _constant(array: np.ndarray) -> Tensor:
 
 def hinge_embedding_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     margin: float = 1.0,
     size_average: bool | None = None,
     reduce: bool | None = None,
@@ -49,7 +49,7 @@ def hinge_embedding_loss(
 def margin_ranking_loss(
     input1: Tensor,
     input2: Tensor,
-    target: Any,
+    target: TensorLike,
     margin: float = 0.0,
     size_average: bool | None = None,
     reduce: bool | None = None,
@@ -63,7 +63,7 @@ def margin_ranking_loss(
 
 def soft_margin_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -76,8 +76,8 @@ def soft_margin_loss(
 
 def multilabel_soft_margin_loss(
     input: Tensor,
-    target: Any,
-    weight: Any = None,
+    target: TensorLike,
+    weight: TensorLike | None = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -96,10 +96,10 @@ def multilabel_soft_margin_loss(
 
 def multi_margin_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     p: int = 1,
     margin: float = 1.0,
-    weight: Any = None,
+    weight: TensorLike | None = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -133,7 +133,7 @@ def multi_margin_loss(
 
 def multilabel_margin_loss(
     input: Tensor,
-    target: Any,
+    target: TensorLike,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
@@ -164,7 +164,7 @@ def multilabel_margin_loss(
 def cosine_embedding_loss(
     input1: Tensor,
     input2: Tensor,
-    target: Any,
+    target: TensorLike,
     margin: float = 0.0,
     size_average: bool | None = None,
     reduce: bool | None = None,

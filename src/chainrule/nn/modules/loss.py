@@ -9,12 +9,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chainrule.nn import functional as F
 from chainrule.nn.functional._common import REDUCTIONS, resolve_reduction
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
+from chainrule.types import TensorLike
 
 
 class _Loss(Module):
@@ -33,9 +32,11 @@ class _WeightedLoss(_Loss):
     """A loss with an optional per-class `weight`, kept as a buffer (so it follows
     `model.double()` and appears in `state_dict` when given), as in PyTorch."""
 
+    weight: Tensor | None  # the buffer, declared for type checkers
+
     def __init__(
         self,
-        weight: Any = None,
+        weight: TensorLike | None = None,
         size_average: bool | None = None,
         reduce: bool | None = None,
         reduction: str = "mean",
@@ -44,21 +45,21 @@ class _WeightedLoss(_Loss):
         self.register_buffer("weight", as_tensor(weight))
 
 
-def as_tensor(value: Any) -> Tensor | None:
+def as_tensor(value: TensorLike | None) -> Tensor | None:
     return value if value is None or isinstance(value, Tensor) else Tensor(value)
 
 
 class MSELoss(_Loss):
     """mean((input - target)²)."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """mean(|input - target|), the mean absolute error."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -69,7 +70,7 @@ class HuberLoss(_Loss):
         super().__init__(reduction=reduction)
         self.delta = delta
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.huber_loss(input, target, self.reduction, self.delta)
 
 
@@ -86,7 +87,7 @@ class SmoothL1Loss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
@@ -104,7 +105,7 @@ class KLDivLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
@@ -123,7 +124,7 @@ class PoissonNLLLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
-    def forward(self, log_input: Tensor, target: Any) -> Tensor:
+    def forward(self, log_input: Tensor, target: TensorLike) -> Tensor:
         return F.poisson_nll_loss(
             log_input, target, self.log_input, self.full, eps=self.eps, reduction=self.reduction
         )
@@ -136,33 +137,36 @@ class GaussianNLLLoss(_Loss):
         super().__init__(reduction=reduction)
         self.full, self.eps = full, eps
 
-    def forward(self, input: Tensor, target: Any, var: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike, var: TensorLike) -> Tensor:
         return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
 
 
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy on probabilities (after a sigmoid)."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy in one stable op, on logits."""
 
+    weight: Tensor | None  # buffers, declared for type checkers
+    pos_weight: Tensor | None
+
     def __init__(
         self,
-        weight: Any = None,
+        weight: TensorLike | None = None,
         size_average: bool | None = None,
         reduce: bool | None = None,
         reduction: str = "mean",
-        pos_weight: Any = None,
+        pos_weight: TensorLike | None = None,
     ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", as_tensor(weight))
         self.register_buffer("pos_weight", as_tensor(pos_weight))
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.binary_cross_entropy_with_logits(
             input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
@@ -173,7 +177,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def __init__(
         self,
-        weight: Any = None,
+        weight: TensorLike | None = None,
         size_average: bool | None = None,
         ignore_index: int = -100,
         reduce: bool | None = None,
@@ -183,7 +187,7 @@ class CrossEntropyLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.cross_entropy(
             input,
             target,
@@ -199,7 +203,7 @@ class NLLLoss(_WeightedLoss):
 
     def __init__(
         self,
-        weight: Any = None,
+        weight: TensorLike | None = None,
         size_average: bool | None = None,
         ignore_index: int = -100,
         reduce: bool | None = None,
@@ -208,7 +212,7 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.nll_loss(
             input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
         )

@@ -11,6 +11,7 @@ from chainrule.nn.modules.distance import PairwiseDistance
 from chainrule.nn.modules.loss import _Loss, _WeightedLoss
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
+from chainrule.types import TensorLike
 
 
 class HingeEmbeddingLoss(_Loss):
@@ -26,7 +27,7 @@ class HingeEmbeddingLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
 
 
@@ -43,21 +44,21 @@ class MarginRankingLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
-    def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
+    def forward(self, input1: Tensor, input2: Tensor, target: TensorLike) -> Tensor:
         return F.margin_ranking_loss(input1, input2, target, self.margin, reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):
     """log(1 + e^(-y·x)) for y = ±1."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
     """One logistic loss per class, averaged over the classes."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
 
 
@@ -68,7 +69,7 @@ class MultiMarginLoss(_WeightedLoss):
         self,
         p: int = 1,
         margin: float = 1.0,
-        weight: Any = None,
+        weight: TensorLike | None = None,
         size_average: bool | None = None,
         reduce: bool | None = None,
         reduction: str = "mean",
@@ -78,7 +79,7 @@ class MultiMarginLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.p, self.margin = p, margin
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.multi_margin_loss(
             input, target, self.p, self.margin, self.weight, reduction=self.reduction
         )
@@ -87,7 +88,7 @@ class MultiMarginLoss(_WeightedLoss):
 class MultiLabelMarginLoss(_Loss):
     """The multi-label hinge loss over (target, non-target) class pairs."""
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
@@ -104,7 +105,7 @@ class CosineEmbeddingLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
-    def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
+    def forward(self, input1: Tensor, input2: Tensor, target: TensorLike) -> Tensor:
         return F.cosine_embedding_loss(
             input1, input2, target, self.margin, reduction=self.reduction
         )

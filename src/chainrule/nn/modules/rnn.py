@@ -36,6 +36,7 @@ from chainrule.nn import init
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike, HiddenState
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -93,8 +94,8 @@ class RNNBase(Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         proj_size: int = 0,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)
@@ -140,7 +141,7 @@ class RNNBase(Module):
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
         return tuple(getattr(self, n + suffix, None) for n in names)
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+    def forward(self, input: Tensor, hx: HiddenState | None = None) -> tuple[Tensor, HiddenState]:
         """(L, N, H_in) and the initial state -> (output, final state) as in PyTorch."""
         lstm = self.mode == "LSTM"
         if input.ndim not in (2, 3):
@@ -152,7 +153,8 @@ class RNNBase(Module):
         if not batched:
             input = input.unsqueeze(1)
             if hx is not None:
-                hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
+                # `lstm` decides the state's form (h, c) or h, which the checker cannot see
+                hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)  # type: ignore[assignment,union-attr]
         elif self.batch_first:
             input = input.transpose(0, 1)
         if input.shape[-1] != self.input_size:
@@ -220,7 +222,8 @@ class RNN(RNNBase):
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1,
         nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-        dropout: float = 0.0, bidirectional: bool = False, device: Any = None, dtype: Any = None,
+        dropout: float = 0.0, bidirectional: bool = False, device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:  # fmt: skip
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
@@ -239,7 +242,7 @@ class LSTM(RNNBase):
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-        proj_size: int = 0, device: Any = None, dtype: Any = None,
+        proj_size: int = 0, device: DeviceLike = None, dtype: DTypeLike = None,
     ) -> None:  # fmt: skip
         super().__init__(
             "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
@@ -253,7 +256,7 @@ class GRU(RNNBase):
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-        device: Any = None, dtype: Any = None,
+        device: DeviceLike = None, dtype: DTypeLike = None,
     ) -> None:  # fmt: skip
         super().__init__(
             "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,

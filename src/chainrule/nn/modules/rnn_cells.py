@@ -8,8 +8,6 @@ bias_ih, bias_hh (gates·H,), all U(-1/√H, 1/√H) as in PyTorch.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from chainrule import dtypes
@@ -18,13 +16,20 @@ from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.rnn import _GATES, init_recurrent_, rnn_step
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike, HiddenState
 
 
 class RNNCellBase(Module):
     """The parameters and the batched/unbatched handling the three cells share."""
 
     def __init__(
-        self, mode: str, input_size: int, hidden_size: int, bias: bool, device: Any, dtype: Any
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        device: DeviceLike,
+        dtype: DTypeLike,
     ) -> None:
         super().__init__()
         check_device(device)
@@ -50,7 +55,7 @@ class RNNCellBase(Module):
         """Every parameter U(-1/√H, 1/√H), drawn in declaration order as PyTorch does."""
         init_recurrent_(self, self.hidden_size)
 
-    def forward(self, input: Tensor, hx: Any = None) -> Any:
+    def forward(self, input: Tensor, hx: HiddenState | None = None) -> HiddenState:
         """x (N, H_in) or (H_in,) and the state (zeros when None) -> the next state."""
         lstm = self.mode == "LSTM"
         if input.ndim not in (1, 2):
@@ -68,7 +73,8 @@ class RNNCellBase(Module):
                 else (Tensor._make(zeros, False))
             )
         elif not batched:
-            hx = tuple(h.unsqueeze(0) for h in hx) if lstm else hx.unsqueeze(0)
+            # `lstm` decides the state's form (h, c) or h, which the checker cannot see
+            hx = tuple(h.unsqueeze(0) for h in hx) if lstm else hx.unsqueeze(0)  # type: ignore[assignment,union-attr]
         weights = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         state = rnn_step(self.mode, input, hx, weights)
         if not batched:
@@ -85,7 +91,7 @@ class RNNCell(RNNCellBase):
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True,
-        nonlinearity: str = "tanh", device: Any = None, dtype: Any = None,
+        nonlinearity: str = "tanh", device: DeviceLike = None, dtype: DTypeLike = None,
     ) -> None:  # fmt: skip
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
@@ -103,7 +109,7 @@ class LSTMCell(RNNCellBase):
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True,
-        device: Any = None, dtype: Any = None,
+        device: DeviceLike = None, dtype: DTypeLike = None,
     ) -> None:  # fmt: skip
         super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
 
@@ -113,6 +119,6 @@ class GRUCell(RNNCellBase):
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True,
-        device: Any = None, dtype: Any = None,
+        device: DeviceLike = None, dtype: DTypeLike = None,
     ) -> None:  # fmt: skip
         super().__init__("GRU", input_size, hidden_size, bias, device, dtype)

@@ -32,6 +32,7 @@ from chainrule.nn.modules.linear import Linear
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.normalization import LayerNorm
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
@@ -67,8 +68,8 @@ class _TransformerLayer(Module):
         batch_first: bool = False,
         norm_first: bool = False,
         bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)

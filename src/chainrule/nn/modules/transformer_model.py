@@ -28,6 +28,7 @@ from chainrule.nn.modules.transformer import (
     TransformerEncoderLayer,
 )
 from chainrule.tensor import Tensor
+from chainrule.types import DeviceLike, DTypeLike
 
 
 class Transformer(Module):
@@ -48,8 +49,8 @@ class Transformer(Module):
         batch_first: bool = False,
         norm_first: bool = False,
         bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: DeviceLike = None,
+        dtype: DTypeLike = None,
     ) -> None:
         super().__init__()
         check_device(device)
@@ -104,7 +105,9 @@ class Transformer(Module):
         return out
 
     @staticmethod
-    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+    def generate_square_subsequent_mask(
+        sz: int, device: DeviceLike = None, dtype: DTypeLike = None
+    ) -> Tensor:
         """(sz, sz) float mask: 0 on and below the diagonal, -inf above (i sees j <= i)."""
         float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
         upper = np.triu(np.full((sz, sz), -np.inf), 1).astype(float_type)
