@@ -263,9 +263,8 @@ def implementation(name: str) -> Callable[..., Any]:
     try:
         return _implementations[name]
     except KeyError:
-        raise RuntimeError(
-            f"chainrule.autograd: no {name!r} (its module is not imported)"
-        ) from None
+        message = f"chainrule.autograd: nothing registered as {name!r} (its module is not imported)"
+        raise RuntimeError(message) from None
 
 
 def grad(
