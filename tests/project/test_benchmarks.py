@@ -71,3 +71,18 @@ def test_load_meter_counts_other_processes() -> None:
     # it spun for about 1.5 s of the ~1.6 s measured: a good part of one core's time
     assert load["others"] is not None and load["others"] > 0.5 / (os.cpu_count() or 1)
     assert load["under_load"] == (load["others"] > 0.10 or load["steal"] > 0.05)
+
+
+def test_blas_thread_ab_reports_both_sides() -> None:
+    import dataclasses
+
+    from benchmarks.blas_ab import ab_workload
+    from benchmarks.workloads import WORKLOADS
+
+    workload = dataclasses.replace(next(w for w in WORKLOADS if w.id == "W2"), samples=320)
+    report = ab_workload(workload, rounds=2, jax=None)
+    for name in ("chainrule old", "chainrule new", "chainrule captured new", "numpy"):
+        median, low, high = report[name]["samples_per_s"]
+        assert 0 < low <= median <= high
+    assert report["chainrule captured new/old"][0] > 0 and report["matmul_gflops"] > 0
+    assert "jax" not in report and report["load"]["under_load"] in (True, False, None)

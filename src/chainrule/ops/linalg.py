@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
+from chainrule.kernels.blas import OPENBLAS_SPLITS_AT, PARALLEL_MACS
+from chainrule.kernels.blas import matmul as one_thread_matmul
 
 
 def _swap_last(x: np.ndarray) -> np.ndarray:
@@ -33,10 +35,24 @@ def batch_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -
     (2-core AMD EPYC) 32x784 @ 784x256 took 96 us instead of 140 us. The column-major result
     flows on: the gradient that comes back to it is made column-major by the same rule, so
     elementwise ops (ReLU and its mask) see one layout.
+
+    A 2-D product too short to share between BLAS threads runs on one thread
+    (`chainrule.kernels.blas`: the same numbers to float32 rounding).
     """
-    if a.ndim == 2 and 2 * a.shape[0] <= b.shape[-1]:  # few_rows_first(a, b)
-        return np.matmul(b.T, a.T, None if out is None else out.T).T
-    return np.matmul(a, b, out)
+    if a.ndim != 2:
+        return np.matmul(a, b, out)
+    product = _product(a.size * b.shape[-1])
+    if 2 * a.shape[0] <= b.shape[-1]:  # few_rows_first(a, b)
+        return product(b.T, a.T, None if out is None else out.T).T
+    return product(a, b, out)
+
+
+def _product(macs: int) -> Any:
+    """The matmul for a 2-D product of `macs` multiply-adds: np.matmul, or the one-thread
+    matmul of `chainrule.kernels.blas` for a product too short to share between BLAS
+    threads. The three products of a Linear layer (y = x Wᵀ, dx = G W, dW = Gᵀ x) all have
+    rows x inputs x outputs multiply-adds, so one choice serves each call."""
+    return one_thread_matmul if OPENBLAS_SPLITS_AT <= macs < PARALLEL_MACS else np.matmul
 
 
 class MatMul(Function):
@@ -108,10 +124,12 @@ def linear_forward(
     about as much as a small ufunc: a program that runs every step pays it once.)"""
     if short is None:
         short = x.ndim == 2 and 2 * x.shape[0] <= weight.shape[0]  # few_rows_first(x, Wᵀ)
+    # one BLAS thread for a 2-D product too short to share (chainrule.kernels.blas)
+    product = _product(x.size * weight.shape[0]) if x.ndim == 2 else np.matmul
     if short:
-        y = np.matmul(weight, x.T, None if out is None else out.T).T  # (W xᵀ)ᵀ
+        y = product(weight, x.T, None if out is None else out.T).T  # (W xᵀ)ᵀ
     else:
-        y = np.matmul(x, weight.T, out)
+        y = product(x, weight.T, out)
     if bias is not None:
         np.add(y, bias, y)
     return y
@@ -131,15 +149,20 @@ def linear_backward(
     batch. `short`: as in `linear_forward`, for G and W (None: tested here)."""
     if short is None:
         short = grad.ndim == 2 and 2 * grad.shape[0] <= weight.shape[1]  # few_rows_first
+    # one BLAS thread for products too short to share (chainrule.kernels.blas); dx, dW and
+    # the forward product all have rows x inputs x outputs multiply-adds
+    product = _product(grad.size * weight.shape[1])
     grad_x = None
     if needs[0]:  # batch_product(grad, weight, dx), inline (a call costs a small ufunc)
         if short:
-            grad_x = np.matmul(weight.T, grad.T, None if dx is None else dx.T).T
+            grad_x = product(weight.T, grad.T, None if dx is None else dx.T).T
+        elif grad.ndim == 2:
+            grad_x = product(grad, weight, dx)
         else:
             grad_x = np.matmul(grad, weight, dx)
     if grad.ndim != 2:  # (..., out): fold the leading dims into one batch dim
         grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
-    grad_w = np.matmul(grad.T, x, dw) if needs[1] else None
+    grad_w = product(grad.T, x, dw) if needs[1] else None
     if len(needs) == 2:
         return grad_x, grad_w
     return grad_x, grad_w, np.add.reduce(grad, axis=0, out=db) if needs[2] else None
