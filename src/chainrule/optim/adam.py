@@ -7,9 +7,12 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels.adam import adam_step
-from chainrule.optim.optimizer import Optimizer, ParamsT, torch_flags
+from chainrule.optim.adam_family import adam_family_defaults, next_step
+from chainrule.optim.optimizer import Optimizer, ParamsT
 
 __all__ = ["Adam", "AdamW", "adam_update"]
+
+_MOMENTS = ("exp_avg", "exp_avg_sq")
 
 
 def adam_update(
@@ -103,47 +106,25 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if not lr >= 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not eps >= 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            **torch_flags(
-                "foreach capturable differentiable fused",
-                foreach=foreach,
-                capturable=capturable,
-                differentiable=differentiable,
-                fused=fused,
-            ),
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
+        defaults = adam_family_defaults(
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            {"amsgrad": amsgrad, "maximize": maximize},
+            "foreach capturable differentiable fused",
+            {"foreach": foreach, "capturable": capturable, "differentiable": differentiable,
+             "fused": fused},
+            {"decoupled_weight_decay": decoupled_weight_decay},
+        )  # fmt: skip
         super().__init__(params, defaults)
 
     def _update_param(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
         amsgrad = bool(group["amsgrad"])
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            if amsgrad:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
-        if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
-            state["max_exp_avg_sq"] = np.zeros_like(param)
-        state["step"] = step = int(state["step"]) + 1
+        moments = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else _MOMENTS
+        step = next_step(state, param, moments)
         beta1, beta2 = group["betas"]
         weight_decay = float(group["weight_decay"])
         decoupled = bool(group.get("decoupled_weight_decay", False))

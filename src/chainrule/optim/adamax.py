@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, ParamsT, torch_flags
+from chainrule.optim.adam_family import adam_family_defaults, next_step, signed_decayed_gradient
+from chainrule.optim.optimizer import Optimizer, ParamsT
 
 __all__ = ["Adamax"]
 
@@ -53,43 +54,23 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        if not lr >= 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not eps >= 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-            **torch_flags(
-                "foreach differentiable capturable",
-                foreach=foreach,
-                capturable=capturable,
-                differentiable=differentiable,
-            ),
-        }
+        defaults = adam_family_defaults(
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            {"maximize": maximize},
+            "foreach differentiable capturable",
+            {"foreach": foreach, "capturable": capturable, "differentiable": differentiable},
+        )
         super().__init__(params, defaults)
 
     def _update_param(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_inf"] = np.zeros_like(param)
-        state["step"] = step = int(state["step"]) + 1
+        step = next_step(state, param, ("exp_avg", "exp_inf"))
         beta1, beta2 = (float(b) for b in group["betas"])
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"] != 0:
-            g = g + float(group["weight_decay"]) * param
+        g = signed_decayed_gradient(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         exp_avg += (g - exp_avg) * (1 - beta1)  # torch's lerp: m + (1 - β1)·(g - m)
         exp_inf *= beta2

@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, ParamsT, state_scalar, torch_flags
+from chainrule.optim.adam_family import (
+    adam_family_defaults,
+    check_adam_options,
+    next_step,
+    signed_decayed_gradient,
+)
+from chainrule.optim.optimizer import Optimizer, ParamsT, state_scalar
 
 __all__ = ["NAdam"]
 
@@ -64,53 +70,32 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if not lr >= 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not eps >= 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_options(lr, betas, eps, weight_decay)  # torch's order: these first
         if not momentum_decay >= 0.0:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-            **torch_flags(
-                "foreach capturable differentiable",
-                foreach=foreach,
-                capturable=capturable,
-                differentiable=differentiable,
-            ),
-        }
+        defaults = adam_family_defaults(
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            {
+                "momentum_decay": momentum_decay,
+                "decoupled_weight_decay": decoupled_weight_decay,
+                "maximize": maximize,
+            },
+            "foreach capturable differentiable",
+            {"foreach": foreach, "capturable": capturable, "differentiable": differentiable},
+        )
         super().__init__(params, defaults)
 
     def _update_param(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-        state["step"] = step = int(state["step"]) + 1
-        lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
+        step = next_step(state, param, ("exp_avg", "exp_avg_sq"), mu_product=1.0)
+        lr = float(group["lr"])
         beta1, beta2 = (float(b) for b in group["betas"])
         psi = float(group["momentum_decay"])
-        g = -grad if group["maximize"] else grad
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * param
+        g = signed_decayed_gradient(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         # a 0-d float32 tensor in torch, multiplied (and rounded) in float32 every step
