@@ -46,6 +46,22 @@ def _grads(outs: Any, ins: Any, v: Any, create_graph: bool) -> tuple[Tensor, ...
     )
 
 
+def _directions(v: Any, ins: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """The vectors of a product with J or H: `v` as a tuple, ones like the input when None."""
+    return (creation.ones_like(ins[0]),) if v is None else _as_tuple(v)[1]
+
+
+def _through_gradient(
+    g: Any, vs: Any, wrt: Any, shapes: Any, create_graph: bool
+) -> tuple[Tensor, ...]:
+    """Σ_i v_i·∂g_i/∂wrt over the gradients g_i that depend on `wrt` (a second backward,
+    through the first one's graph); zeros shaped like `shapes` when none does."""
+    keep = [(gi, vi) for gi, vi in zip(g, vs, strict=False) if gi is not None and gi.requires_grad]
+    if not keep:
+        return tuple(creation.zeros_like(t) for t in shapes)
+    return _grads([k[0] for k in keep], wrt, [k[1] for k in keep], create_graph)
+
+
 def _out(value: Any, create_graph: bool) -> Any:
     if isinstance(value, tuple):
         return tuple(_out(v, create_graph) for v in value)
@@ -81,14 +97,7 @@ def jvp(
         out_single, outs = _as_tuple(out)
         dummies = tuple(creation.zeros_like(o).requires_grad_() for o in outs)
         g = grad(outs, ins, dummies, create_graph=True, allow_unused=True, materialize_grads=True)
-        vs = (creation.ones_like(ins[0]),) if v is None else _as_tuple(v)[1]
-        keep = [
-            (gi, vi) for gi, vi in zip(g, vs, strict=False) if gi is not None and gi.requires_grad
-        ]
-        if keep:
-            result = _grads([k[0] for k in keep], dummies, [k[1] for k in keep], create_graph)
-        else:
-            result = tuple(creation.zeros_like(o) for o in outs)
+        result = _through_gradient(g, _directions(v, ins), dummies, outs, create_graph)
     return _out(out, create_graph), _out(_pack(out_single, result), create_graph)
 
 
@@ -147,14 +156,7 @@ def hvp(
     with enable_grad():
         out = func(*ins)
         g = grad(out, ins, create_graph=True, allow_unused=True, materialize_grads=True)
-        vs = _as_tuple(v)[1] if v is not None else (creation.ones_like(ins[0]),)
-        keep = [
-            (gi, vi) for gi, vi in zip(g, vs, strict=False) if gi is not None and gi.requires_grad
-        ]
-        if keep:
-            result = _grads([k[0] for k in keep], ins, [k[1] for k in keep], create_graph)
-        else:
-            result = tuple(creation.zeros_like(x) for x in ins)
+        result = _through_gradient(g, _directions(v, ins), ins, ins, create_graph)
     return _out(out, create_graph), _out(_pack(single, result), create_graph)
 
 
