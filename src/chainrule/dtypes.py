@@ -68,6 +68,12 @@ def as_dtype(dtype: DTypeLike) -> np.dtype:
         raise TypeError(f"unknown dtype {dtype!r}: use e.g. chainrule.float32") from None
 
 
+def float_or_default(dtype: DTypeLike) -> np.dtype:
+    """`dtype` as a NumPy dtype, or the default floating dtype when None: what a layer's
+    parameters are made in (the `dtype=` argument of every built-in layer)."""
+    return DEFAULT_FLOAT if dtype is None else as_dtype(dtype)
+
+
 def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f"
 

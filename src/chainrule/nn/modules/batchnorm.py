@@ -86,7 +86,7 @@ class BatchNorm1d(Module):
         check_device(device)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         affine_parameters(self, (num_features,), float_type, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=float_type)))

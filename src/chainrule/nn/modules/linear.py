@@ -76,7 +76,7 @@ class Linear(Module):
         if in_features < 0 or out_features < 0:
             raise ValueError(f"Linear: sizes must be >= 0, got ({in_features}, {out_features})")
         self.in_features, self.out_features = in_features, out_features
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=float_type))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=float_type))
@@ -126,7 +126,7 @@ class Bilinear(Module):
         check_device(device)
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         shape = (out_features, in1_features, in2_features)
         self.weight = Parameter(np.empty(shape, dtype=float_type))
         if bias:

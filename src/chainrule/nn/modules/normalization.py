@@ -40,10 +40,6 @@ def _last_dim(layer: Any) -> int:
     return int(layer.normalized_shape[0])
 
 
-def _float_type(dtype: DTypeLike) -> np.dtype:
-    return dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
-
-
 def affine_parameters(
     module: Module, shape: tuple[int, ...], dtype: np.dtype, affine: bool, bias: bool | None
 ) -> None:
@@ -114,7 +110,9 @@ class LayerNorm(Module):
         check_device(device)
         self.normalized_shape = _as_shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        affine_parameters(self, self.normalized_shape, _float_type(dtype), elementwise_affine, bias)
+        affine_parameters(
+            self, self.normalized_shape, dtypes.float_or_default(dtype), elementwise_affine, bias
+        )
 
     def reset_parameters(self) -> None:
         reset_affine(self)
@@ -164,7 +162,9 @@ class RMSNorm(Module):
         check_device(device)
         self.normalized_shape = _as_shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        affine_parameters(self, self.normalized_shape, _float_type(dtype), elementwise_affine, None)
+        affine_parameters(
+            self, self.normalized_shape, dtypes.float_or_default(dtype), elementwise_affine, None
+        )
 
     def reset_parameters(self) -> None:
         reset_affine(self)
@@ -224,7 +224,7 @@ class GroupNorm(Module):
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        affine_parameters(self, (num_channels,), _float_type(dtype), affine, bias)
+        affine_parameters(self, (num_channels,), dtypes.float_or_default(dtype), affine, bias)
 
     def reset_parameters(self) -> None:
         reset_affine(self)

@@ -91,7 +91,7 @@ class PReLU(Module):
         super().__init__()
         check_device(device)
         self.num_parameters, self.init = num_parameters, init
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         self.weight = Parameter(np.empty(num_parameters, dtype=float_type))
         self.reset_parameters()
 

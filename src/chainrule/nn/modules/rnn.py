@@ -115,7 +115,7 @@ class RNNBase(Module):
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         gates, directions = _GATES[mode] * hidden_size, 2 if bidirectional else 1
         out_size = proj_size or hidden_size
         for layer in range(num_layers):

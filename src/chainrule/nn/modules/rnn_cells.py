@@ -39,7 +39,7 @@ class RNNCellBase(Module):
             hidden_size,
             bias,
         )
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         gates = _GATES[mode] * hidden_size
         self.weight_ih = Parameter(np.empty((gates, input_size), float_type))
         self.weight_hh = Parameter(np.empty((gates, hidden_size), float_type))

@@ -62,7 +62,7 @@ class Embedding(Module):
                 )
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=float_type))
         self.reset_parameters()
 

@@ -109,6 +109,6 @@ class Transformer(Module):
         sz: int, device: DeviceLike = None, dtype: DTypeLike = None
     ) -> Tensor:
         """(sz, sz) float mask: 0 on and below the diagonal, -inf above (i sees j <= i)."""
-        float_type = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype)
+        float_type = dtypes.float_or_default(dtype)
         upper = np.triu(np.full((sz, sz), -np.inf), 1).astype(float_type)
         return Tensor._make(upper, False)
