@@ -17,7 +17,7 @@ from chainrule import dtypes
 from chainrule.devices import check_device
 from chainrule.random import Generator, boxmuller, draws, resolve
 from chainrule.tensor import Tensor
-from chainrule.types import DeviceLike, DTypeLike, TensorLike
+from chainrule.types import DeviceLike, DTypeLike, ShapeLike, TensorLike, TensorOrNumber
 
 
 def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -59,15 +59,21 @@ def _float(dtype: DTypeLike) -> np.dtype:
     return dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype)
 
 
-def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def zeros(
+    *size: ShapeLike, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
     return _wrap(np.zeros(_size(size), dtype=_float(dtype)), requires_grad, **kw)
 
 
-def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def ones(
+    *size: ShapeLike, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
     return _wrap(np.ones(_size(size), dtype=_float(dtype)), requires_grad, **kw)
 
 
-def empty(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def empty(
+    *size: ShapeLike, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
     """Uninitialised in PyTorch; zeros here (NumPy's np.empty would leak old memory)."""
     return _wrap(np.zeros(_size(size), dtype=_float(dtype)), requires_grad, **kw)
 
@@ -82,7 +88,12 @@ def _fill_dtype(fill_value: Any, dtype: DTypeLike) -> np.dtype:
 
 
 def full(
-    size: Any, fill_value: Any, *, dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any
+    size: ShapeLike,
+    fill_value: TensorOrNumber,
+    *,
+    dtype: DTypeLike = None,
+    requires_grad: bool = False,
+    **kw: Any,
 ) -> Tensor:
     value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
     array = np.full(_size((size,)), value, dtype=_fill_dtype(fill_value, dtype))
@@ -196,7 +207,12 @@ def arange(
 
 
 def range(
-    start: Any, end: Any = None, step: Any = 1, *, dtype: DTypeLike = None, **kw: Any
+    start: TensorOrNumber,
+    end: TensorOrNumber | None = None,
+    step: TensorOrNumber = 1,
+    *,
+    dtype: DTypeLike = None,
+    **kw: Any,
 ) -> Tensor:
     """Like arange but including `end`, and floating by default (torch.range)."""
     if end is None:
@@ -207,8 +223,8 @@ def range(
 
 
 def linspace(
-    start: Any,
-    end: Any,
+    start: TensorOrNumber,
+    end: TensorOrNumber,
     steps: int,
     *,
     dtype: DTypeLike = None,
@@ -219,8 +235,8 @@ def linspace(
 
 
 def logspace(
-    start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: DTypeLike = None,
-    requires_grad: bool = False, **kw: Any,
+    start: TensorOrNumber, end: TensorOrNumber, steps: int, base: float = 10.0, *,
+    dtype: DTypeLike = None, requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     values = np.logspace(start, end, steps, base=base)
     return _wrap(values.astype(_float(dtype)), requires_grad, **kw)
@@ -233,7 +249,7 @@ def eye(
 
 
 def randn(
-    *size: Any, generator: Generator | None = None, dtype: DTypeLike = None,
+    *size: ShapeLike, generator: Generator | None = None, dtype: DTypeLike = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Standard normal samples: torch's numbers for the same seed (`chainrule.random`)."""
@@ -243,7 +259,7 @@ def randn(
 
 
 def rand(
-    *size: Any, generator: Generator | None = None, dtype: DTypeLike = None,
+    *size: ShapeLike, generator: Generator | None = None, dtype: DTypeLike = None,
     requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Uniform samples on [0, 1): torch's numbers for the same seed."""
@@ -292,7 +308,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _wrap(array)
 
 
-def as_tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
+def as_tensor(data: TensorLike, dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
     """`data` as a tensor, sharing memory when it already is one (or an ndarray) of `dtype`."""
     check_device(device)
     if isinstance(data, Tensor):

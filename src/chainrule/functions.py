@@ -74,7 +74,7 @@ FROM_METHODS = (
 
 
 def _function(name: str) -> Callable[..., Any]:
-    def call(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+    def call(*args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
         if "input" in kwargs:
             args = (kwargs.pop("input"), *args)
         if not args:
@@ -115,7 +115,7 @@ def _tensors(tensors: Any) -> list[Tensor]:
 def _joined(how: str) -> Callable[..., Tensor]:
     from chainrule.joining import cat
 
-    def join(tensors: Sequence[Any], *, out: Any = None) -> Tensor:
+    def join(tensors: Sequence[Any], *, out: Tensor | None = None) -> Tensor:
         items = _tensors(tensors)
         if how == "hstack":
             result = cat(items, 1 if items[0].ndim > 1 else 0)
@@ -139,7 +139,7 @@ EXPORTS["row_stack"] = EXPORTS["vstack"]
 
 @export
 def where(
-    condition: Any, input: Any = None, other: TensorLike | None = None, *, out: Any = None
+    condition: Any, input: Any = None, other: TensorLike | None = None, *, out: Tensor | None = None
 ) -> Any:
     """where(cond, a, b) picks elementwise; where(cond) is nonzero(cond, as_tuple=True)."""
     from chainrule.joining import where as pick
@@ -329,7 +329,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
 @export
 def normal(
     mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None,
-    out: Any = None, dtype: DTypeLike = None, **kw: Any,
+    out: Tensor | None = None, dtype: DTypeLike = None, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """Samples of N(mean, std²): tensors of means/stds elementwise, or a `size` of them."""
     mean_a = mean.detach().numpy() if isinstance(mean, Tensor) else mean
@@ -368,7 +368,7 @@ def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
 
 
 @export
-def promote_types(type1: Any, type2: Any) -> np.dtype:
+def promote_types(type1: DTypeLike, type2: DTypeLike) -> np.dtype:
     return dtypes.promote(dtypes.as_dtype(type1), dtypes.as_dtype(type2))
 
 
@@ -378,7 +378,7 @@ def can_cast(from_: Any, to: Any) -> bool:
 
 
 def inclusive_range(
-    start: Any, end: Any, step: Any = 1, *, out: Any = None, dtype: DTypeLike = None,
+    start: Any, end: Any, step: Any = 1, *, out: Tensor | None = None, dtype: DTypeLike = None,
     device: DeviceLike = None, requires_grad: bool = False, **kw: Any,
 ) -> Tensor:  # fmt: skip
     """start, start + step, ..., up to end INCLUDED, in the default float dtype (torch's
@@ -406,7 +406,7 @@ def numel(input: Tensor) -> int:
 
 
 @export
-def polygamma(n: int, input: Tensor, *, out: Any = None) -> Tensor:
+def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """ψ⁽ⁿ⁾(input) (torch puts the order first)."""
     result = input.polygamma(n)
     return result if out is None else write_out(out, result)
@@ -424,10 +424,10 @@ def imag(input: Tensor) -> Tensor:
 
 
 @export
-def is_tensor(obj: Any) -> bool:
+def is_tensor(obj: object) -> bool:
     return isinstance(obj, Tensor)
 
 
 @export
-def is_storage(obj: Any) -> bool:
+def is_storage(obj: object) -> bool:
     return False

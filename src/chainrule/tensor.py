@@ -27,7 +27,7 @@ from chainrule.tensor_parts.inplace_shape import InPlaceShape
 from chainrule.tensor_parts.math import Math, arg_extreme, select_extreme
 from chainrule.tensor_parts.operators import Operators
 from chainrule.tensor_parts.shape import Shape, index_array, normalize_index
-from chainrule.types import DeviceLike, DTypeLike
+from chainrule.types import DeviceLike, DTypeLike, TensorLike
 
 __all__ = [
     "Scalar", "Tensor", "TensorBase", "arg_extreme", "index_array", "normalize_index",
@@ -57,7 +57,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
     __slots__ = ()
 
     def __init__(
-        self, data: Any, dtype: DTypeLike = None, requires_grad: builtins.bool = False
+        self, data: TensorLike, dtype: DTypeLike = None, requires_grad: builtins.bool = False
     ) -> None:
         self._data = dtypes.to_array(data._data if isinstance(data, Tensor) else data, dtype)
         self._vc = None
@@ -254,7 +254,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
 
 
 def tensor(
-    data: Any,
+    data: TensorLike,
     dtype: DTypeLike = None,
     device: DeviceLike = None,
     requires_grad: builtins.bool = False,

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 import numpy as np
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     from chainrule.devices import device
     from chainrule.nn.modules.module import Module
     from chainrule.tensor import Tensor
@@ -52,6 +54,7 @@ __all__ = [
     "StateValue",
     "TensorLike",
     "TensorOrNumber",
+    "TensorIndex",
     "TensorOrTensors",
 ]
 
@@ -99,6 +102,12 @@ array, a flag ... each op's own."""
 
 HiddenState: TypeAlias = "Tensor | tuple[Tensor, Tensor]"
 """A recurrent layer's state: h, or (h, c) for an LSTM (and its cell)."""
+
+TensorIndex: TypeAlias = (
+    "int | np.integer[Any] | slice | EllipsisType | None | Tensor | np.ndarray | Sequence[Any]"
+)
+"""What ``x[index]`` takes: an int, a slice, ``...``, None (a new axis), an integer or bool
+Tensor or ndarray, a list, or a tuple of these (one per dimension)."""
 
 # ---------------------------------------------------------------------------- state
 StateValue: TypeAlias = Any

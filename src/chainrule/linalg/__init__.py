@@ -33,6 +33,7 @@ from chainrule.linalg.decompositions import (
     Solve,
 )
 from chainrule.tensor import Tensor
+from chainrule.types import DTypeLike
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
@@ -64,20 +65,20 @@ def _info(A: Tensor) -> Tensor:
     return _plain(np.zeros(A.shape[:-2], dtype=np.int32))
 
 
-def inv(A: Tensor, *, out: Any = None) -> Tensor:
+def inv(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     """A⁻¹ (LinAlgError for a singular A)."""
     return Inv.apply(_float(A))
 
 
-def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
+def inv_ex(A: Tensor, *, check_errors: bool = False, out: Tensor | None = None) -> Any:
     return inv_ex_result(inv(A), _info(A))
 
 
-def det(A: Tensor, *, out: Any = None) -> Tensor:
+def det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     return Det.apply(_float(A))
 
 
-def slogdet(A: Tensor, *, out: Any = None) -> Any:
+def slogdet(A: Tensor, *, out: Tensor | None = None) -> Any:
     """(sign, log|det A|): the log stays finite where det would under/overflow."""
     A = _float(A)
     sign = np.linalg.slogdet(A.detach().numpy())[0].astype(A.dtype)
@@ -89,7 +90,7 @@ def _is_vector(A: Tensor, B: Tensor) -> bool:
     return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
 
 
-def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor:
+def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None) -> Tensor:
     """X with A X = B (left) or X A = B (left=False); B may be a vector (.., n)."""
     A = _float(A)
     B = B if B.dtype == A.dtype else B.to(A.dtype)
@@ -106,7 +107,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 
 def solve_triangular(
     A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False,
-    out: Any = None,
+    out: Tensor | None = None,
 ) -> Tensor:  # fmt: skip
     """solve with only A's upper (or lower) triangle read, its diagonal taken as 1 when
     unitriangular; the gradient reaches that triangle only."""
@@ -119,7 +120,7 @@ def solve_triangular(
     return solve(tri, B, left=left)
 
 
-def cholesky(A: Tensor, *, upper: bool = False, out: Any = None) -> Tensor:
+def cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
     """L with A = L Lᵀ (A symmetric positive-definite); upper=True gives Lᵀ."""
     low = Cholesky.apply(_float(A))
     return low.mT if upper else low
@@ -129,7 +130,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     return cholesky_ex_result(cholesky(A, upper=upper), _info(A))
 
 
-def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
+def qr(A: Tensor, mode: str = "reduced", *, out: Tensor | None = None) -> Any:
     """(Q, R) with A = Q R, Q orthonormal columns, R upper triangular; mode 'r' gives an
     empty Q, as torch."""
     if mode not in ("reduced", "complete", "r"):
@@ -143,21 +144,23 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
     return qr_result(Q, R)
 
 
-def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
+def eigh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Any:
     """(eigenvalues ascending, eigenvectors as columns) of a symmetric A (one triangle read)."""
     return eigh_result(*Eigh.apply(_float(A), UPLO))
 
 
-def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Tensor:
+def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
     return eigh(A, UPLO).eigenvalues
 
 
-def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None, out: Any = None) -> Any:
+def svd(
+    A: Tensor, full_matrices: bool = True, *, driver: Any = None, out: Tensor | None = None
+) -> Any:
     """(U, S, Vh) with A = U diag(S) Vh, S descending."""
     return svd_result(*SVD.apply(_float(A), full_matrices))
 
 
-def svdvals(A: Tensor, *, driver: Any = None, out: Any = None) -> Tensor:
+def svdvals(A: Tensor, *, driver: Any = None, out: Tensor | None = None) -> Tensor:
     return svd(A, full_matrices=False).S
 
 
@@ -180,7 +183,12 @@ def _cutoff(s: Tensor, shape: Sequence[int], atol: Any, rtol: Any) -> np.ndarray
 
 
 def pinv(
-    A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, out: Any = None
+    A: Tensor,
+    *,
+    atol: Any = None,
+    rtol: Any = None,
+    hermitian: bool = False,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The Moore–Penrose pseudo-inverse V diag(1/s) Uᵀ over the singular values above
     max(atol, rtol · s_max) (rtol defaults to eps · max(m, n))."""
@@ -192,7 +200,7 @@ def pinv(
 
 def matrix_rank(
     A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None,
-    out: Any = None,
+    out: Tensor | None = None,
 ) -> Tensor:  # fmt: skip
     """How many singular values exceed max(atol, rtol · s_max)."""
     if tol is not None:
@@ -215,8 +223,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
 
 
 def vector_norm(
-    x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
-    out: Any = None,
+    x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: DTypeLike = None,
+    out: Tensor | None = None,
 ) -> Tensor:  # fmt: skip
     """(Σ|x|^ord)^(1/ord) over dim (every element when None); inf/-inf: max/min |x|; 0: the
     count of non-zeros."""
@@ -233,7 +241,7 @@ def _matrix_dims(A: Tensor, dim: Any) -> tuple[int, int]:
 
 def matrix_norm(
     A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = False, *,
-    dtype: Any = None, out: Any = None,
+    dtype: DTypeLike = None, out: Tensor | None = None,
 ) -> Tensor:  # fmt: skip
     """'fro' √Σa², 'nuc' Σs, 2 / -2 the largest / smallest singular value, 1 / -1 the
     max / min column sum of |a|, inf / -inf the max / min row sum."""
@@ -257,8 +265,8 @@ def matrix_norm(
 
 
 def norm(
-    A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
-    out: Any = None,
+    A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: DTypeLike = None,
+    out: Tensor | None = None,
 ) -> Tensor:  # fmt: skip
     """vector_norm for one dim (or a flattened input), matrix_norm for two."""
     if dim is not None and not isinstance(dim, builtins.int) and len(dim) == 2:
@@ -270,7 +278,7 @@ def norm(
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
-def matrix_power(A: Tensor, n: int, *, out: Any = None) -> Tensor:
+def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
     """A^n by repeated squaring (n < 0: the inverse's power, n = 0: the identity)."""
     if n < 0:
         A, n = inv(A), -n
@@ -293,7 +301,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     return MatrixExp.apply(_float(A))
 
 
-def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
+def cond(A: Tensor, p: Any = None, *, out: Tensor | None = None) -> Tensor:
     """‖A‖_p ‖A⁻¹‖_p; p None or 2: s_max / s_min (also for non-square A)."""
     if p in (None, 2, -2):
         s = svdvals(A)
@@ -302,16 +310,16 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
-def cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Any = None) -> Tensor:
+def cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
     return input.cross(other, dim)
 
 
-def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Any = None) -> Tensor:
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
     """Σ x·y along dim."""
     return (x * y).sum(dim)
 
 
-def multi_dot(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
+def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     """A @ B @ C ... (a 1-D first / last tensor is a row / column vector)."""
     result = tensors[0]
     for t in tensors[1:]:
@@ -319,7 +327,7 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
     return result
 
 
-def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     return input @ other
 
 

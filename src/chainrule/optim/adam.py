@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.kernels.adam import adam_step
 from chainrule.optim.adam_family import adam_family_defaults, next_step
 from chainrule.optim.optimizer import Optimizer, ParamsT
+from chainrule.types import StateDict
 
 __all__ = ["Adam", "AdamW", "adam_update"]
 
@@ -217,7 +218,7 @@ class AdamW(Adam):
             decoupled_weight_decay=True,
         )
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: StateDict) -> None:
         super().load_state_dict(state_dict)
         for group in self.param_groups:  # AdamW always decouples, whatever was saved
             group["decoupled_weight_decay"] = True

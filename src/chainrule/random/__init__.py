@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.random.generator import DEFAULT_SEED, Generator
+from chainrule.types import TensorLike
+
+if TYPE_CHECKING:
+    from chainrule.tensor import Tensor
 
 __all__ = [
     "DEFAULT_SEED",
@@ -62,12 +66,12 @@ def initial_seed() -> int:
     return default_generator.initial_seed()
 
 
-def get_rng_state() -> Any:
+def get_rng_state() -> Tensor:
     """The default generator's state, a uint8 tensor in torch's layout."""
     return default_generator.get_state()
 
 
-def set_rng_state(new_state: Any) -> None:
+def set_rng_state(new_state: TensorLike) -> None:
     default_generator.set_state(new_state)
 
 

@@ -24,11 +24,14 @@ NumPy's is ``pos``, with ``next = pos`` and ``left = 625 - pos``.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule.types import DeviceLike
+from chainrule.types import DeviceLike, TensorLike
+
+if TYPE_CHECKING:
+    from chainrule.tensor import Tensor
 
 DEFAULT_SEED = 67280421310721  # torch's default_rng_seed_val: every new CPU generator starts here
 STATE_BYTES = 5056
@@ -115,7 +118,7 @@ class Generator:
             out[5052] = 1
         return out
 
-    def _load_state_array(self, data: Any) -> None:
+    def _load_state_array(self, data: TensorLike) -> None:
         raw = np.ascontiguousarray(np.asarray(data)).reshape(-1)
         if raw.dtype != np.uint8 or raw.size != STATE_BYTES:
             raise RuntimeError(
@@ -139,13 +142,13 @@ class Generator:
         self._normal_cache = float(raw[5024:5032].view(np.float64)[0]) if valid else None
         self._float_cache = float(raw[5048:5052].view(np.float32)[0]) if raw[5052] else None
 
-    def get_state(self) -> Any:
+    def get_state(self) -> Tensor:
         """The stream's full state: a uint8 tensor in torch's layout (see the module docstring)."""
         from chainrule.tensor import Tensor
 
         return Tensor._make(self._state_array(), False)
 
-    def set_state(self, new_state: Any) -> Generator:
+    def set_state(self, new_state: TensorLike) -> Generator:
         """Restore a state from `get_state` (or from torch's ``get_rng_state()``, as numbers)."""
         data = new_state.detach().numpy() if hasattr(new_state, "detach") else new_state
         if isinstance(data, dict):

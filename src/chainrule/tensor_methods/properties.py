@@ -11,7 +11,7 @@ import numpy as np
 from chainrule import dtypes
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods._common import _array, method
-from chainrule.types import DeviceLike, DTypeLike
+from chainrule.types import DeviceLike, DTypeLike, TensorLike
 
 
 def _new(fill: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -60,7 +60,7 @@ def _install_new() -> None:
 
     def new_tensor(
         self: Tensor,
-        data: Any,
+        data: TensorLike,
         *,
         dtype: DTypeLike = None,
         device: DeviceLike = None,
@@ -100,14 +100,14 @@ def is_complex(self: Tensor) -> builtins.bool:
 
 
 @method("contiguous")
-def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
+def contiguous(self: Tensor, memory_format: object = None) -> Tensor:
     """Values are always laid out for NumPy: the same tensor (PyTorch returns self too when
     it is already contiguous)."""
     return self
 
 
 @method("is_contiguous")
-def is_contiguous(self: Tensor, memory_format: Any = None) -> builtins.bool:
+def is_contiguous(self: Tensor, memory_format: object = None) -> builtins.bool:
     return builtins.bool(_array(self).flags.c_contiguous)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule import autograd, ops
 from chainrule.tensor_parts.base import TensorBase
+from chainrule.types import TensorIndex, TensorLike
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -89,7 +90,7 @@ class Shape(TensorBase):
         """out[i][j] = self[i][index[i][j]] for dim=1 (torch.gather)."""
         return ops.Gather.apply(self, index=index_array(index), axis=dim)
 
-    def __getitem__(self, index: Any) -> Tensor:
+    def __getitem__(self, index: TensorIndex) -> Tensor:
         if type(index) is slice and not self.requires_grad:  # a batch slice: no graph needed
             out = self._make(self._data[index], False)
             out._base = self  # a slice is always a view
@@ -98,7 +99,7 @@ class Shape(TensorBase):
         options = {"index": normalize_index(index)}
         return ops.GetItem.apply(self, **options)._view_from(self, ops.GetItem, options)
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    def __setitem__(self, index: TensorIndex, value: TensorLike) -> None:
         """t[index] = value; inside the graph it is recorded (SetItem), as in PyTorch, so
         `t[range(n), y] -= 1` and `t[mask] = 0` on a computed tensor backpropagate."""
         index = normalize_index(index)
