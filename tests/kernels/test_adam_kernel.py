@@ -1,5 +1,5 @@
 """Adam's kernel (chainrule.kernels.adam): the compiled loop and the NumPy twin give bitwise
-the same numbers for every option, in float32 and float64, in blocks or in one pass; arrays
+the same numbers for every option, in float32 and float64; arrays
 the loop cannot take go to NumPy in place; the twin allocates nothing."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from chainrule.kernels import adam as adam_kernel
 from chainrule.kernels.adam import adam_numpy, adam_step
 from tests.support.numba_paths import needs_numba, numba_path
 
@@ -42,23 +41,6 @@ def test_the_compiled_loop_is_bitwise_the_numpy_twin(dtype: Any, options: Any) -
     for a, b in zip(fused, plain, strict=True):
         assert a.dtype == dtype
         assert np.array_equal(a, b)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("options", [OPTIONS[0], OPTIONS[-1], (0.1, True, True, False)])
-def test_the_numpy_twin_in_blocks_is_bitwise_one_pass_and_the_loop(
-    dtype: Any, options: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A parameter over two blocks (and a part block) is walked block by block; the numbers
-    are those of one pass over the whole array, and of the compiled loop."""
-    shape = (3 * adam_kernel.BLOCK_BYTES // np.dtype(dtype).itemsize // 100 + 7, 100)
-    fused = _trajectory(dtype, options, shape, steps=3)
-    with numba_path(False):
-        blocked = _trajectory(dtype, options, shape, steps=3)
-        monkeypatch.setattr(adam_kernel, "BLOCK_BYTES", 1 << 40)
-        whole = _trajectory(dtype, options, shape, steps=3)
-    for a, b, c in zip(blocked, whole, fused, strict=True):
-        assert np.array_equal(a, b) and np.array_equal(a, c)
 
 
 def _one_step(param: np.ndarray) -> list[np.ndarray]:
