@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from chainrule import autograd, dtypes, grad_hooks, printing
 from chainrule import grad_fn as grad_fns
 from chainrule.autograd import run_backward
 from chainrule.devices import check_device
+from chainrule.grad_hooks import RemovableHandle
 from chainrule.size import Size
 from chainrule.tensor_parts.base import Scalar, TensorBase
 from chainrule.tensor_parts.conversion import Conversion
@@ -125,7 +126,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
         return self._ctx is None
 
     @property
-    def grad_fn(self) -> Any:
+    def grad_fn(self) -> grad_fns.GradFn | None:
         """The graph node that produced this tensor (None for leaves), named as in PyTorch
         (`AddBackward0`, `MmBackward0` ...; chainrule.grad_fn), with `name()` and
         `next_functions`; the engine's own node is `t._ctx`."""
@@ -136,7 +137,13 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
         """The tensor with its dimensions reversed (a transpose for matrices)."""
         return self.permute(*reversed(range(self.ndim)))
 
-    def size(self, dim: builtins.int | None = None) -> Any:
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+
+    @overload
+    def size(self, dim: builtins.int) -> builtins.int: ...
+
+    def size(self, dim: builtins.int | None = None) -> Size | builtins.int:
         return Size(self._data.shape) if dim is None else self._data.shape[dim]
 
     def dim(self) -> builtins.int:
@@ -214,7 +221,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
             else:
                 autograd.accumulate(target, g, set())
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
         replaces the gradient (what `.grad` stores and what flows on to the ops that made
         this tensor). Returns a handle: ``handle.remove()`` unregisters (PyTorch's API)."""
@@ -222,7 +229,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         return grad_hooks.add(grad_hooks.tensor_hooks, self, hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
         """Call ``hook(tensor)`` after backward has added into this leaf's `.grad`."""
         if self._ctx is not None:
             raise RuntimeError(

@@ -15,7 +15,7 @@ from chainrule.autograd import is_grad_enabled
 from chainrule.devices import device as cpu_device
 from chainrule.devices import target_dtype
 from chainrule.tensor_parts.base import TensorBase
-from chainrule.types import DeviceLike, DTypeLike
+from chainrule.types import DeviceLike, DTypeLike, Number
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -38,7 +38,7 @@ class Conversion(TensorBase):
     def __array__(self, dtype: DTypeLike = None, copy: Any = None) -> np.ndarray:
         return self._data if dtype is None else self._data.astype(dtype)
 
-    def item(self) -> Any:
+    def item(self) -> Number:
         if self._data.size != 1:
             raise ValueError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
