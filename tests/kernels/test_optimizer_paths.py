@@ -158,3 +158,28 @@ def test_chainrule_numba_0_selects_numpy_in_a_fresh_process() -> None:
                          text=True, check=True, timeout=120).stdout.split()  # fmt: skip
     assert out[:2] == ["False", "False"]  # NumPy's path, and numba never imported
     assert float(out[2]) == pytest.approx(0.9, rel=1e-6)  # 1 - γ·m̂/(√v̂ + ε) at t = 1
+
+
+def test_the_public_update_functions_call_the_kernels(path: str) -> None:
+    """optim.adam.adam_update and optim.sgd.sgd_update (keyword forms, scratch optional)
+    give the optimizers' numbers."""
+    from chainrule.optim.adam import adam_update
+    from chainrule.optim.sgd import sgd_update
+
+    rng = np.random.default_rng(9)
+    start, grad = rng.standard_normal((7, 3)), rng.standard_normal((7, 3))
+    tensor = chainrule.tensor(start.copy(), requires_grad=True)
+    tensor.grad = chainrule.tensor(grad)
+    optim.Adam([tensor], lr=0.1, weight_decay=0.2, maximize=True).step()
+    param, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    adam_update(param, grad, m, v, None, step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
+                weight_decay=0.2, amsgrad=False, maximize=True,
+                decoupled_weight_decay=False)  # fmt: skip
+    assert np.array_equal(param, tensor.detach().numpy())
+    tensor = chainrule.tensor(start.copy(), requires_grad=True)
+    tensor.grad = chainrule.tensor(grad)
+    optim.SGD([tensor], lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.2).step()
+    param = start.copy()
+    buf = sgd_update(param, grad, None, lr=0.1, momentum=0.9, dampening=0.0,
+                     weight_decay=0.2, nesterov=True, maximize=False)  # fmt: skip
+    assert buf is not None and np.array_equal(param, tensor.detach().numpy())
