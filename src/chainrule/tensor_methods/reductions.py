@@ -269,28 +269,25 @@ def norm(
     return _sum(x.abs() ** p, dim, keepdim) ** (1 / p)
 
 
-@method("all")
-def all(
-    self: Tensor,
-    dim: DimLike = None,
-    keepdim: builtins.bool = False,
-    *,
-    keepdims: builtins.bool | None = None,
-) -> Tensor:
-    dim, keep = _dims(dim, keepdim, keepdims)
-    return _plain(np.all(_array(self), axis=ops.normalize_dims(dim, self.ndim), keepdims=keep))
+def _truth_over(test: Callable[..., Any], name: str, doc: str) -> Callable[..., Tensor]:
+    """all / any: NumPy's `test` over `dim` (every dim by default), a bool tensor outside
+    the graph."""
+
+    def reduction(
+        self: Tensor,
+        dim: DimLike = None,
+        keepdim: builtins.bool = False,
+        *,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
+        dim, keep = _dims(dim, keepdim, keepdims)
+        return _plain(test(_array(self), axis=ops.normalize_dims(dim, self.ndim), keepdims=keep))
+
+    return _named(reduction, name, doc)
 
 
-@method("any")
-def any(
-    self: Tensor,
-    dim: DimLike = None,
-    keepdim: builtins.bool = False,
-    *,
-    keepdims: builtins.bool | None = None,
-) -> Tensor:
-    dim, keep = _dims(dim, keepdim, keepdims)
-    return _plain(np.any(_array(self), axis=ops.normalize_dims(dim, self.ndim), keepdims=keep))
+all = method("all")(_truth_over(np.all, "all", "True where every element over `dim` is."))
+any = method("any")(_truth_over(np.any, "any", "True where some element over `dim` is."))
 
 
 @method("count_nonzero")
