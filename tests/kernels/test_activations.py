@@ -1,6 +1,6 @@
-"""Activation backward kernels (with the bias gradient of the Linear below) and the bias
-kernels: the compiled loops and the NumPy twins give the formulas' numbers, bit for bit,
-in C and F layouts, with inf/NaN and signed zeros."""
+"""Activation backward kernels and the bias kernels: the compiled loops and the NumPy twins
+give the formulas' numbers, bit for bit, in C and F layouts, with inf/NaN and signed
+zeros."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from chainrule.kernels import activations, bias, numba_enabled
+from chainrule.ops import elementwise
 
 FORWARD = {
     "tanh": np.tanh,
@@ -40,18 +41,28 @@ def _case(shape, dtype, order, seed=0):
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_backward_is_the_formula_bit_for_bit(path, kind, dtype, order, shape):
+    """The ops' backward kernels (which call the compiled loops when numba is on), into a
+    buffer and into a new array, against the eager formula."""
     grad, x = _case(shape, dtype, order)
     out = np.asarray(FORWARD[kind](x), dtype, order=order)
     want = FORMULA[kind](grad, out)
-    backward = getattr(activations, f"{kind}_backward")
-    got = backward(grad, out, np.empty_like(out))
+    backward = getattr(elementwise, f"{kind}_backward")
+    for got in (backward(grad, out), backward(grad, out, np.empty_like(out))):
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+        assert got.flags.f_contiguous == want.flags.f_contiguous  # later sums follow it
+    assert activations.fits(grad, out, out) == (path == "numba")
+
+
+@pytest.mark.parametrize("kind", ["tanh", "sigmoid", "relu"])
+def test_the_loops_take_any_strides(path, kind):
+    """A view with steps (a slice) gives the same numbers as a contiguous copy."""
+    grad, x = _case((40, 30), np.float32, "C")
+    out = np.asarray(FORWARD[kind](x), np.float32)
+    sliced_grad, sliced_out = grad[::2, 1::3], out[::2, 1::3]
+    got = getattr(elementwise, f"{kind}_backward")(sliced_grad, sliced_out)
+    want = FORMULA[kind](sliced_grad.copy(), sliced_out.copy())
     assert np.array_equal(got, want, equal_nan=True)
-    assert np.array_equal(np.signbit(got), np.signbit(want))
-    result, bias_grad = np.empty_like(out), np.empty(shape[1], dtype)
-    backward(grad, out, result, bias_grad)
-    assert np.array_equal(result, want, equal_nan=True)
-    assert np.array_equal(bias_grad, np.add.reduce(result, axis=0), equal_nan=True)
-    assert activations.fits(grad, out, result, bias_grad) == (path == "numba")
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
@@ -66,11 +77,12 @@ def test_bias_add_and_column_sum(path, order, shape):
 
 
 def test_other_arrays_take_the_numpy_path(path):
-    """A float16 or mixed-dtype call is NumPy's (and right), whichever path is on."""
+    """A float16, mixed-dtype or 3-D call is NumPy's (and right), whichever path is on."""
     g = np.ones((4, 3), np.float16)
     y = np.full((4, 3), 0.5, np.float16)
     assert not activations.fits(g, y, np.empty_like(y))
-    got = activations.tanh_backward(g, y, np.empty_like(y), np.empty(3, np.float16))
-    assert np.array_equal(got, g * (1 - y * y))
+    assert np.array_equal(elementwise.tanh_backward(g, y), g * (1 - y * y))
     assert not activations.fits(g.astype(np.float32), y.astype(np.float64), np.empty((4, 3)))
+    cube = np.full((2, 3, 4), 0.5, np.float32)
+    assert np.array_equal(elementwise.tanh_backward(cube, cube), cube * (1 - cube * cube))
     assert numba_enabled() == (path == "numba")

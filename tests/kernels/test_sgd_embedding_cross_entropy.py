@@ -8,7 +8,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from chainrule.kernels import cross_entropy, embedding, sgd, sums
+from chainrule.kernels import cross_entropy, embedding, sgd
+from chainrule.ops import loss as loss_ops
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -29,6 +30,21 @@ def test_sgd_plain_is_param_minus_lr_times_grad(path, dtype, shape, lr):
     assert sgd.sgd_fits(param, grad) == (path == "numba")
 
 
+def test_sgd_updates_strided_arrays(path):
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((8, 6)).astype(np.float32)
+    param, grad = base[:, ::2], rng.standard_normal((8, 3)).astype(np.float32)
+    want = param - np.float32(0.1) * grad
+    assert not sgd.sgd_fits(param, grad)  # NumPy's, which writes through the view
+    sgd.sgd_plain(param, grad, 0.1)
+    assert np.array_equal(base[:, ::2], want)
+    contiguous = base.copy()
+    strided_grad = rng.standard_normal((6, 8)).astype(np.float32).T  # F-ordered: read in C order
+    want = contiguous - np.float32(0.1) * strided_grad
+    sgd.sgd_plain(contiguous, strided_grad, 0.1)
+    assert np.array_equal(contiguous, want)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("rows", "width", "count"), [(27, 10, 192), (5, 2, 4), (1000, 64, 10_000)])
 @pytest.mark.parametrize("padding", [None, 3])
@@ -46,43 +62,32 @@ def test_embedding_grad_is_add_at(path, dtype, rows, width, count, padding):
     assert np.array_equal(got, want)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba not installed")
-@pytest.mark.parametrize("mean", [True, False])
 @pytest.mark.parametrize(("n", "classes"), [(64, 10), (64, 27), (32, 2), (1, 5), (300, 130)])
-def test_cross_entropy_loops_are_the_numpy_sequence(n, classes, mean):
-    """shift → NumPy exp, add.reduce, log → finish equals the eager op's NumPy steps."""
-    sums.prepare()
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_cross_entropy_kernels_are_the_numpy_sequence(path, n, classes, order):
+    """ops.loss's kernels (compiled loops around NumPy's exp and log when numba is on)
+    against the NumPy steps the eager op took before them."""
     rng = np.random.default_rng(0)
-    logits = (rng.standard_normal((n, classes)) * 4).astype(np.float32)
-    target = rng.integers(0, classes, n)
-    scale = (np.ones((), np.float32) / float(n) if mean else np.ones((), np.float32))[()]
-    # NumPy, as chainrule.ops.loss.CrossEntropyIndex computes it
+    logits = np.asarray((rng.standard_normal((n, classes)) * 4).astype(np.float32), order=order)
+    target, rows = rng.integers(0, classes, n), np.arange(n)
+    scale = np.ones((), np.float32) / float(n)
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     sum_exp = exp.sum(axis=1, keepdims=True)
-    losses = np.log(sum_exp[:, 0]) - shifted[np.arange(n), target]
-    want_loss = losses.sum() / float(n) if mean else losses.sum()
+    want_losses = np.log(sum_exp[:, 0]) - shifted[rows, target]
     exp /= sum_exp
     want_grad = exp * scale
-    want_grad[np.arange(n), target] -= scale
-    # the loops
-    got_shifted = np.empty_like(logits)
-    cross_entropy.shift_loop(logits, got_shifted)
-    assert np.array_equal(got_shifted, shifted)
-    got_exp = np.exp(got_shifted)
-    got_sum = np.add.reduce(got_exp, axis=1, keepdims=True)
-    d_logits, total = np.empty_like(logits), np.empty(1, np.float32)
-    cross_entropy.finish_loop(got_shifted, got_exp, got_sum, np.log(got_sum[:, 0]), target,
-                              scale, mean, np.empty(n, np.float32), d_logits, total)  # fmt: skip
-    assert total[0] == want_loss
-    assert np.array_equal(d_logits, want_grad)
-    assert np.array_equal(got_exp, exp)
+    want_grad[rows, target] -= scale
+    losses, softmax = loss_ops.cross_entropy_forward(logits, target, rows)
+    assert np.array_equal(losses, want_losses) and np.array_equal(softmax, exp)
+    assert np.array_equal(loss_ops.cross_entropy_backward(softmax, rows, target, scale), want_grad)
+    assert cross_entropy.fits(logits, target) == (path == "numba")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba not installed")
 def test_cross_entropy_shift_lets_nan_through():
     logits = np.array([[1.0, np.nan, 3.0], [np.nan, 0.0, 1.0], [2.0, 1.0, 0.0]], np.float32)
     got = np.empty_like(logits)
-    cross_entropy.shift_loop(logits, got)
+    cross_entropy.shift_loop(logits, np.empty((3, 1), np.float32), got)
     assert np.array_equal(got, logits - np.maximum.reduce(logits, axis=1, keepdims=True),
                           equal_nan=True)  # fmt: skip

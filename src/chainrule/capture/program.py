@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from chainrule.capture.losses import write_loss
-from chainrule.capture.record import INPUT, Entry
+from chainrule.capture.record import INPUT, THE_INPUT, Entry
 from chainrule.capture.update import form as update_form
 from chainrule.capture.update import write_update
 from chainrule.capture.writer import Writer, plain
-from chainrule.ops import elementwise, linalg
+from chainrule.nn.functional._common import out_of_range
+from chainrule.ops import elementwise, linalg, movement
 from chainrule.ops.elementwise import Relu, Sigmoid, Tanh
 from chainrule.ops.linalg import few_rows_first
 from chainrule.optim.optimizer import Optimizer
@@ -36,6 +37,12 @@ KERNELS: dict[type, tuple[Any, str, tuple[str, ...]]] = {
     Sigmoid: (elementwise, "sigmoid", ("e", "d", "mask")),
 }
 BACKWARD_BUFFERS = {"relu": ("grad", "mask"), "tanh": ("grad",), "sigmoid": ("grad", "one_minus")}
+
+
+def embedding_range(x: np.ndarray, rows: int) -> None:
+    """The eager lookup's error (nn.functional.embedding) for an index out of range."""
+    bad = out_of_range(x, rows)
+    raise IndexError(f"embedding: index {bad} is out of range for a table of {rows} rows")
 
 
 class Program:
@@ -106,6 +113,14 @@ class Program:
             return self.entries[source].example
         return np.asarray(source._data)
 
+    def _is_lookup_of_input(self, entry: Entry) -> bool:
+        """An Embedding's lookup of the model's input (int64 indices: CompiledStep casts)."""
+        return (
+            entry.op is movement.EmbeddingLookup
+            and entry.options.get("index") is THE_INPUT
+            and self.example_input.dtype == np.int64
+        )
+
     def _is_linear_on_rows(self, entry: Entry) -> bool:
         return entry.op is linalg.Linear and self._example(entry.sources[0]).ndim == 2
 
@@ -138,12 +153,26 @@ class Program:
                     buffers.append(write.buffer(f"{part}{index}", like))
                 call = self._kernel(module, f"{name}_forward")
                 write(f"{out} = {call}({names[0]}, {', '.join(buffers)})")
+            elif entry.op is movement.Reshape:  # a view, or a copy where NumPy needs one
+                write(f"# {index}: Reshape to {entry.example.shape}")
+                write(f"{out} = {names[0]}.reshape({entry.example.shape!r})")
+            elif self._is_lookup_of_input(entry):
+                rows = len(self._example(entry.sources[0]))
+                write(f"# {index}: Embedding: the rows of the table the input picks")
+                write.bind("embedding_range", embedding_range)
+                write(f"if int(x.view(np.uint64).max()) >= {rows}:  # a negative is huge")
+                write(f"    embedding_range(x, {rows})  # the eager lookup's IndexError")
+                buffer = write.buffer(f"out{index}", entry.example)
+                call = self._kernel(movement, "embedding_forward")
+                write(f"{out} = {call}({names[0]}, x, {buffer})")
             else:  # any other op: its own forward, on a node kept for its backward
                 node = write.bind(f"node{index}", entry.op.__new__(entry.op))
                 write.namespace[node].needs_input_grad = entry.needs_input_grad
-                options = write.bind(f"options{index}", entry.options)
+                kept = {k: v for k, v in entry.options.items() if v is not THE_INPUT}
+                options = write.bind(f"options{index}", kept)
+                given = "".join(f", {k}=x" for k, v in entry.options.items() if v is THE_INPUT)
                 write(f"# {index}: {plain(entry.op.__name__)}")
-                write(f"{out} = np.asarray({node}.forward({', '.join(names)}, **{options}))")
+                write(f"{out} = np.asarray({node}.forward({', '.join(names)}, **{options}{given}))")
 
     def _kernel(self, module: Any, name: str) -> str:
         """Bind the op's kernel `module.name` into the program, as it is now (a test that
@@ -191,6 +220,18 @@ class Program:
                            for part in BACKWARD_BUFFERS[name]]  # fmt: skip
                 call = self._kernel(module, f"{name}_backward")
                 self._add(targets[0], f"{call}({grad}, h{index}, {', '.join(buffers)})", False)
+            elif entry.op is movement.Reshape:
+                shape = self._example(entry.sources[0]).shape
+                write(f"# {index}: Reshape backward: the gradient in the input's shape")
+                self._add(targets[0], f"{grad}.reshape({shape!r})", False)
+            elif self._is_lookup_of_input(entry):
+                table = self._example(entry.sources[0])
+                write(f"# {index}: Embedding backward: each row's gradient into its table row")
+                buffer = write.buffer(f"dtable{index}", table, table.shape)
+                call = self._kernel(movement, "embedding_backward")
+                padding = entry.options.get("padding_idx")
+                self._add(targets[0], f"{call}({grad}, x, {table.shape!r}, {padding!r}, {buffer})",
+                          False)  # fmt: skip
             else:
                 self._generic_backward(index, entry, targets)
             if state == "maybe None":

@@ -16,6 +16,17 @@ from chainrule.tensor import Tensor
 INPUT = -1  # source of the model's input
 
 
+class InputOption:
+    """An op's option that is the model's input array itself (Embedding's indices): the
+    program passes the step's input there."""
+
+    def __repr__(self) -> str:
+        return "<the input>"
+
+
+THE_INPUT = InputOption()
+
+
 @dataclass
 class Entry:
     """One recorded op: its class, where its inputs come from, its options and the array
@@ -43,8 +54,11 @@ def record(model: Module, x: Tensor) -> tuple[list[Entry], Tensor]:
                 sources.append(produced[id(tensor)])
             else:  # a parameter, or a constant the layer made (read afresh at every step)
                 sources.append(tensor)
-        for value in options.values():
-            if isinstance(value, np.ndarray) and np.shares_memory(value, x._data):
+        options = dict(options)
+        for key, value in options.items():
+            if value is x._data:  # the input itself, e.g. Embedding's indices
+                options[key] = THE_INPUT
+            elif isinstance(value, np.ndarray) and np.shares_memory(value, x._data):
                 raise ValueError(
                     f"compile_step: op {type(op).__name__} keeps an array taken from the "
                     "input, which a replay could not update; train this model eagerly"

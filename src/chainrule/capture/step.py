@@ -48,6 +48,9 @@ class CompiledStep:
         optimizer = self.optimizer
         optimizer.zero_grad()
         data = x._data
+        if data.dtype.kind in "iu" and data.dtype != np.int64:  # indices, as lookups take them
+            data = data.astype(np.int64)
+            x = Tensor(data)
         program = self.programs.get((data.shape, data.dtype))
         if program is None:  # record: this step runs eagerly
             entries, output = record(self.model, x)
@@ -84,12 +87,15 @@ class CompiledStep:
 
 def _check_replayable(model: Module) -> None:
     for name, module in model.named_modules():
-        if not isinstance(module, REPLAYABLE):
+        # a model of its own says, with the class attribute `replayable = True`, that its
+        # forward runs the same ops at every call (no branch on values, no state)
+        if not isinstance(module, REPLAYABLE) and not getattr(type(module), "replayable", False):
             where = f"layer {name!r} " if name else ""
             raise ValueError(
                 f"compile_step: {where}({type(module).__name__}) cannot be replayed: only "
-                "Sequential models of Linear, Identity, Flatten and activation layers can "
-                "(Dropout and BatchNorm1d change at every step); train this model eagerly"
+                "Sequential models (or modules declaring replayable = True) of Linear, "
+                "Embedding, Identity, Flatten and activation layers can (Dropout and "
+                "BatchNorm1d change at every step); train this model eagerly"
             )
 
 

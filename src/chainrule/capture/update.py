@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import bump_version
+from chainrule.kernels import numba_enabled
 from chainrule.kernels.adam import adam_step
-from chainrule.kernels.sgd import sgd_step
+from chainrule.kernels.sgd import sgd_loop, sgd_step, sgd_takes
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer
 from chainrule.optim.sgd import SGD
@@ -155,7 +156,8 @@ def _sgd_group(
     write = program.write
     if _plain_sgd(group):
         write("lr = group['lr']  # plain SGD: θ ← θ - lr·g")
-        for parameter in members:
+
+        def numpy_form(parameter: Any) -> None:
             array = names[id(parameter)]
             grad = "d" + array[1:]
             if all_plain and parameter._data.size < SCRATCH_MIN:
@@ -163,7 +165,31 @@ def _sgd_group(
             else:  # the same product and difference, the product into kept memory
                 (s,) = temporaries(array, parameter, 1)
                 write(f"{array} -= np.multiply({grad}, lr, out={s})")
-            write(f"bump(tensor[{keys[array]!r}])")
+
+        # one compiled pass a parameter (chainrule.kernels.sgd, as SGD.step calls it) for
+        # a float lr when numba is on: the same numbers (the text is the same either way)
+        compiled = [p for p in members if sgd_takes(p._data)]
+        if compiled:
+            write.bind("sgd_loop", sgd_loop)
+            write.bind("compiled_sgd", numba_enabled())
+            checks = [f"{names[id(p)]}.flags.c_contiguous" for p in compiled]
+            write("if (compiled_sgd and type(lr) is float  # and every parameter C-ordered")
+            for start in range(0, len(checks), 2):
+                end = "):" if start + 2 >= len(checks) else ""
+                write(f"        and {' and '.join(checks[start : start + 2])}{end}")
+            for parameter in compiled:
+                array = names[id(parameter)]
+                write(f"    sgd_loop({array}, {'d' + array[1:]}, lr)")
+            write("else:")
+            write.indent += 1
+            for parameter in compiled:
+                numpy_form(parameter)
+            write.indent -= 1
+        for parameter in members:
+            if all(parameter is not other for other in compiled):
+                numpy_form(parameter)
+        for parameter in members:
+            write(f"bump(tensor[{keys[names[id(parameter)]]!r}])")
         return
     write.bind("sgd_step", sgd_step)
     write("lr, momentum = float(group['lr']), float(group['momentum'])")

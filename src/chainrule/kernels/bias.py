@@ -39,17 +39,17 @@ def _column_sum_loop(grad: Any, result: Any) -> None:
 add_bias_loop, column_sum_loop = compiled(_add_bias_loop), compiled(_column_sum_loop)
 
 
-def add_bias_fits(h: np.ndarray, bias: np.ndarray) -> bool:
-    """Whether `add_bias_loop` takes these: numba on, ndarrays of one float dtype, h 2-D,
-    bias its columns."""
+def add_bias_fits(h: Any, bias: Any) -> bool:
+    """Whether `add_bias_loop` takes these: numba on, float32/float64 ndarrays of one
+    dtype, h 2-D, bias its columns."""
     return (
-        numba_enabled()
-        and type(h) is np.ndarray
+        type(h) is np.ndarray
         and type(bias) is np.ndarray
+        and h.ndim == 2
         and (h.dtype == np.float32 or h.dtype == np.float64)
         and bias.dtype == h.dtype
-        and h.ndim == 2
         and bias.shape == h.shape[1:]
+        and numba_enabled()
     )
 
 
@@ -63,21 +63,23 @@ def add_bias(h: np.ndarray, bias: np.ndarray) -> np.ndarray:
 
 
 def column_sum(grad: np.ndarray, result: np.ndarray | None = None) -> np.ndarray:
-    """Σ over the rows of grad (N, D) into result (D,) (a new array when None)."""
-    if result is None:
-        result = np.empty(grad.shape[1:], grad.dtype)
+    """Σ over the rows of grad (N, D) into result (D,) (a new array when None), as
+    ``np.add.reduce(grad, axis=0, out=result)``; any other shape goes to NumPy."""
     if (
-        numba_enabled()
-        and type(grad) is np.ndarray
+        type(grad) is np.ndarray
         and grad.ndim == 2
         and (grad.dtype == np.float32 or grad.dtype == np.float64)
-        and type(result) is np.ndarray
-        and result.dtype == grad.dtype
-        and result.shape == grad.shape[1:]
-        and sums.column_sums_fit(grad)
+        and (grad.flags.c_contiguous or grad.flags.f_contiguous)  # sums.column_sums_fit
+        and numba_enabled()
     ):
-        sums.prepare()
-        column_sum_loop(grad, result)
-    else:
-        np.add.reduce(grad, axis=0, out=result)
-    return result
+        if result is None:
+            result = np.empty(grad.shape[1:], grad.dtype)
+        if (
+            type(result) is np.ndarray
+            and result.dtype == grad.dtype
+            and result.shape == grad.shape[1:]
+        ):
+            sums.prepare()
+            column_sum_loop(grad, result)
+            return result
+    return np.add.reduce(grad, axis=0, out=result)

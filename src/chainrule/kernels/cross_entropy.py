@@ -1,74 +1,83 @@
-"""Cross-entropy on class indices, forward and backward, in few calls: what the captured
-program's loss (`chainrule.capture.losses`) runs for plain ``CrossEntropyLoss()``.
+"""Cross-entropy on class indices: the loops around NumPy's exp and log in the kernels of
+`chainrule.ops.loss` (`cross_entropy_forward`, `cross_entropy_backward`).
 
 For logits Z (N, C) and classes y (N,), with m_i = max_j Z_ij and s = Z - m:
 
-    loss_i = log Σ_j e^(s_ij) - s_i,y_i,   loss = Σ_i loss_i (/ N for 'mean')
-    dZ = (softmax(Z) - onehot(y)) · scale,   scale = 1/N for 'mean', 1 for 'sum'
+    loss_i = log Σ_j e^(s_ij) - s_i,y_i,   softmax = e^s / Σ_j e^s
+    dZ = (softmax - onehot(y)) · scale
 
-NumPy takes a dozen calls for it, two of them fancy indexing (slow for a few rows); here it
-is `shift` (the row maxima and s), NumPy's ``exp``, ``add.reduce`` (the row sums) and
-``log`` (kept: their SIMD results are what the eager op computes, and a compiled exp or
-log would differ in the last bit), then `finish` (the losses, their sum, the softmax and
-dZ). The same float operations in the same order as the eager op (`ops.loss`), with the
-total summed pairwise as NumPy does: the same numbers, bit for bit. Call
-``chainrule.kernels.sums.prepare()`` before the first `finish_loop` (it calls the pairwise
-sum), and only when numba is enabled.
+NumPy makes the forward eight calls, one of them fancy indexing (slow for a few rows), and
+the backward two (fancy indexing again). Here the forward is `shift_loop` (the row maxima
+and s), NumPy's ``exp``, ``add.reduce`` and ``log`` (kept: their SIMD results are what the
+op computes, and a compiled exp or log could differ in the last bit), then
+`probabilities_loop` (the losses, the softmax); the backward is `gradient_loop`. The same
+float operations in the same order: the same numbers, bit for bit (tests/kernels).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chainrule.kernels import compiled, sums
+import numpy as np
 
-__all__ = ["finish_loop", "shift_loop"]
+from chainrule.kernels import compiled, numba_enabled
+
+__all__ = ["fits", "gradient_loop", "probabilities_loop", "shift_loop"]
 
 
-def _shift_loop(logits: Any, shifted: Any) -> None:
-    """shifted = logits - (the row's maximum; NaN if the row has one)."""
+def fits(logits: Any, target: Any) -> bool:
+    """Whether the loops take these: numba on, 2-D float32/float64 logits, 1-D integer
+    classes, one per row (in range: the op's caller checked)."""
+    return (
+        type(logits) is np.ndarray
+        and type(target) is np.ndarray
+        and logits.ndim == 2
+        and (logits.dtype == np.float32 or logits.dtype == np.float64)
+        and target.dtype.kind in "iu"
+        and target.shape == logits.shape[:1]
+        and numba_enabled()
+    )
+
+
+def _shift_loop(logits: Any, row_max: Any, shifted: Any) -> None:
+    """row_max[i, 0] = max_j logits[i, j] (NaN if the row has one, as np.maximum lets it
+    through); shifted = logits - row_max."""
     rows, columns = logits.shape
     for i in range(rows):
         top = logits[i, 0]
         for j in range(1, columns):
             value = logits[i, j]
-            if value > top or value != value:  # NaN wins, as np.maximum lets it
+            if value > top or value != value:
                 top = value
             if top != top:
                 break
+        row_max[i, 0] = top
         for j in range(columns):
             shifted[i, j] = logits[i, j] - top
 
 
-def _finish_loop(
-    shifted: Any,
-    exp: Any,
-    sum_exp: Any,
-    log_sum: Any,
-    target: Any,
-    scale: Any,
-    mean: bool,
-    losses: Any,
-    d_logits: Any,
-    total: Any,
+def _probabilities_loop(
+    shifted: Any, exp: Any, sum_exp: Any, log_sum: Any, target: Any, losses: Any
 ) -> None:
-    """losses, total[0] = their (mean) sum; exp /= sum_exp (the softmax); d_logits =
-    softmax · scale, less scale at each row's class."""
+    """losses[i] = log_sum[i] - shifted[i, target[i]]; exp /= sum_exp (the softmax)."""
     rows, columns = exp.shape
     for i in range(rows):
         losses[i] = log_sum[i] - shifted[i, target[i]]
-    value = sums.pairwise_sum(losses, 0, rows)
-    if mean:
-        value = value / exp.dtype.type(rows)
-    total[0] = value
-    for i in range(rows):
         denominator = sum_exp[i, 0]
         for j in range(columns):
-            probability = exp[i, j] / denominator
-            exp[i, j] = probability
-            d_logits[i, j] = probability * scale
-        d_logits[i, target[i]] -= scale
+            exp[i, j] = exp[i, j] / denominator
 
 
-# error_model="numpy": a division by zero gives inf/NaN as NumPy does, never an exception
-shift_loop, finish_loop = compiled(_shift_loop), compiled(_finish_loop, error_model="numpy")
+def _gradient_loop(softmax: Any, target: Any, scale: Any, out: Any) -> None:
+    """out = softmax · scale, less scale at each row's class."""
+    rows, columns = softmax.shape
+    for i in range(rows):
+        for j in range(columns):
+            out[i, j] = softmax[i, j] * scale
+        out[i, target[i]] -= scale
+
+
+# error_model="numpy": a division by zero gives inf/NaN as NumPy's does, never an exception
+shift_loop = compiled(_shift_loop)
+probabilities_loop = compiled(_probabilities_loop, error_model="numpy")
+gradient_loop = compiled(_gradient_loop)

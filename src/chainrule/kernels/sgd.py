@@ -32,12 +32,13 @@ import numpy as np
 
 from chainrule.kernels import compiled, numba_enabled
 
-__all__ = ["sgd_fits", "sgd_loop", "sgd_numpy", "sgd_plain", "sgd_step"]
+__all__ = ["sgd_fits", "sgd_loop", "sgd_numpy", "sgd_plain", "sgd_step", "sgd_takes"]
 
 
 def _sgd_loop(param: Any, grad: Any, lr: float) -> None:
+    """param -= lr · grad: param C-contiguous, grad of its shape and dtype (any layout)."""
     rate = param.dtype.type(lr)
-    flat, flat_grad = param.reshape(param.size), grad.reshape(grad.size)
+    flat, flat_grad = param.reshape(param.size), grad.ravel()  # ravel: C order, as reshape
     for i in range(flat.size):
         flat[i] -= rate * flat_grad[i]
 
@@ -45,9 +46,19 @@ def _sgd_loop(param: Any, grad: Any, lr: float) -> None:
 sgd_loop = compiled(_sgd_loop)
 
 
+def sgd_takes(param: Any) -> bool:
+    """Whether `sgd_loop` takes this parameter (with a gradient of its shape and dtype),
+    numba aside: a C-contiguous float32/float64 ndarray."""
+    return (
+        type(param) is np.ndarray
+        and (param.dtype == np.float32 or param.dtype == np.float64)
+        and param.flags.c_contiguous
+    )
+
+
 def sgd_fits(param: np.ndarray, grad: np.ndarray) -> bool:
-    """Whether `sgd_loop` takes this pair: numba on, one float dtype and shape, both
-    C-contiguous ndarrays."""
+    """Whether `sgd_loop` takes this pair: numba on, one float dtype and shape, ndarrays,
+    the parameter C-contiguous."""
     return (
         numba_enabled()
         and type(param) is np.ndarray
@@ -56,7 +67,6 @@ def sgd_fits(param: np.ndarray, grad: np.ndarray) -> bool:
         and grad.dtype == param.dtype
         and grad.shape == param.shape
         and param.flags.c_contiguous
-        and grad.flags.c_contiguous
     )
 
 

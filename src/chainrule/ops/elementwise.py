@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
+from chainrule.kernels.activations import fits, relu_loop, sigmoid_loop, tanh_loop
 
 
 class Add(Function):
@@ -252,10 +253,37 @@ def tanh_forward(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.tanh(x, out)
 
 
+def _compiled_into(grad: Any, out: Any, into: Any) -> Any:
+    """The array a compiled backward loop (chainrule.kernels.activations) writes, or None
+    when NumPy's calls should run: numba off, not 2-D float arrays of one shape and dtype,
+    or (for a new array) grad and out in different layouts, where NumPy's result layout,
+    which later sums follow, is not simply out's."""
+    if into is None:
+        if not fits(grad, out, out) or grad.flags.f_contiguous != out.flags.f_contiguous:
+            return None
+        into = np.empty_like(out)
+    elif not fits(grad, out, into):
+        return None
+    return into
+
+
+def _run_loop(loop: Any, grad: np.ndarray, out: np.ndarray, into: np.ndarray) -> np.ndarray:
+    """loop(grad, out, into) over memory in order: on the transposes when into is F-ordered."""
+    if into.flags.f_contiguous and not into.flags.c_contiguous:
+        loop(grad.T, out.T, into.T)
+    else:
+        loop(grad, out, into)
+    return into
+
+
 def tanh_backward(grad: np.ndarray, out: np.ndarray, into: np.ndarray | None = None) -> Any:
     """G · (1 - tanh²x), from the saved output `out` = tanh x; grad, out and `into` of one
     shape. `into` holds the temporaries and the result (None: new arrays, as
-    ``grad * (1 - out * out)`` makes them)."""
+    ``grad * (1 - out * out)`` makes them). With numba, one compiled loop
+    (chainrule.kernels.activations), the same numbers."""
+    target = _compiled_into(grad, out, into)
+    if target is not None:
+        return _run_loop(tanh_loop, grad, out, target)
     local = np.multiply(out, out, into)
     local = np.subtract(1, local, into)
     return np.multiply(grad, local, into)
@@ -310,7 +338,11 @@ def sigmoid_backward(
     scratch: np.ndarray | None = None,
 ) -> Any:  # fmt: skip
     """G · σ · (1 - σ), from the saved output `out` = σ(x), as (G·σ)·(1-σ); `into` holds
-    G·σ and the result, `scratch` 1 - σ (None: new arrays)."""
+    G·σ and the result, `scratch` 1 - σ (None: new arrays). With numba, one compiled loop,
+    the same numbers."""
+    target = _compiled_into(grad, out, into)
+    if target is not None:
+        return _run_loop(sigmoid_loop, grad, out, target)
     local = np.multiply(grad, out, into)
     return np.multiply(local, np.subtract(1, out, scratch), into)
 
@@ -342,7 +374,11 @@ def relu_backward(
     mask: np.ndarray | None = None,
 ) -> Any:  # fmt: skip
     """G · [out > 0], from the saved output `out` = max(x, 0); `into` holds the result and
-    `mask` (bool) out > 0, both of out's shape (None: new arrays)."""
+    `mask` (bool) out > 0, both of out's shape (None: new arrays). With numba, one compiled
+    loop (no mask), the same numbers."""
+    target = _compiled_into(grad, out, into)
+    if target is not None:
+        return _run_loop(relu_loop, grad, out, target)
     return np.multiply(grad, np.greater(out, 0, mask), into)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.autograd import Function
 from chainrule.kernels.blas import OPENBLAS_SPLITS_AT, PARALLEL_MACS
 from chainrule.kernels.blas import matmul as one_thread_matmul
+from chainrule.kernels.bias import add_bias_fits, add_bias_loop, column_sum
 
 
 def _swap_last(x: np.ndarray) -> np.ndarray:
@@ -131,7 +132,10 @@ def linear_forward(
     else:
         y = product(x, weight.T, out)
     if bias is not None:
-        np.add(y, bias, y)
+        if add_bias_fits(y, bias):  # one compiled loop (chainrule.kernels.bias), same sums
+            add_bias_loop(y, bias)
+        else:
+            np.add(y, bias, y)
     return y
 
 
@@ -165,7 +169,7 @@ def linear_backward(
     grad_w = product(grad.T, x, dw) if needs[1] else None
     if len(needs) == 2:
         return grad_x, grad_w
-    return grad_x, grad_w, np.add.reduce(grad, axis=0, out=db) if needs[2] else None
+    return grad_x, grad_w, column_sum(grad, db) if needs[2] else None  # NumPy's order
 
 
 class Linear(Function):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
+from chainrule.kernels.cross_entropy import fits, gradient_loop, probabilities_loop, shift_loop
 from chainrule.ops.elementwise import stable_sigmoid
 
 
@@ -35,7 +36,19 @@ def cross_entropy_forward(
 
     Shapes: logits z (N, C), target y (N,) integer classes, rows = arange(N) ->
     (losses (N,), softmax (N, C)). Buffers (None: new arrays): row_max (N, 1), which
-    holds the max and then Σ e^(z - m); shifted and exp (N, C), exp ends as the softmax."""
+    holds the max and then Σ e^(z - m); shifted and exp (N, C), exp ends as the softmax.
+    With numba, the steps around exp and log are compiled loops
+    (chainrule.kernels.cross_entropy): the same numbers."""
+    if fits(logits, target):
+        maxima = np.empty((len(logits), 1), logits.dtype) if row_max is None else row_max
+        shifts = np.empty_like(logits) if shifted is None else shifted
+        powers = np.empty_like(logits) if exp is None else exp
+        shift_loop(logits, maxima, shifts)
+        np.exp(shifts, powers)
+        sum_exp = np.add.reduce(powers, axis=1, out=maxima, keepdims=True)
+        losses = np.empty(len(logits), logits.dtype)
+        probabilities_loop(shifts, powers, sum_exp, np.log(sum_exp[:, 0]), target, losses)
+        return losses, powers
     row_max = np.maximum.reduce(logits, axis=1, out=row_max, keepdims=True)
     shifted = np.subtract(logits, row_max, shifted)
     exp = np.exp(shifted, exp)
@@ -51,7 +64,13 @@ def cross_entropy_backward(
 ) -> np.ndarray:  # fmt: skip
     """dz = (softmax(z) - onehot(y)) · scale: scale is d loss / d lossᵢ, 0-d (one for every
     row) or (N,) (per row, e.g. row weights). Shapes: softmax (N, C), rows = arange(N),
-    target (N,) -> dz (N, C), into `out` (None: a new array)."""
+    target (N,) -> dz (N, C), into `out` (None: a new array). With numba and a 0-d scale,
+    one compiled loop: the same numbers."""
+    if (fits(softmax, target) and getattr(scale, "ndim", 1) == 0
+            and scale.dtype == softmax.dtype):  # fmt: skip
+        d_logits = np.empty_like(softmax) if out is None else out
+        gradient_loop(softmax, target, scale[()], d_logits)
+        return d_logits
     d_logits = np.multiply(softmax, scale[:, None] if scale.ndim else scale, out)
     d_logits[rows, target] -= scale  # minus the one-hot, scaled the same way
     return d_logits

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
+from chainrule.kernels.embedding import embedding_grad
 
 
 class Reshape(Function):
@@ -156,20 +157,38 @@ class Stack(Function):
         return [grad[lead + (i,)] for i in range(grad.shape[self.axis])]
 
 
+def embedding_forward(
+    weight: np.ndarray, index: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """weight[index]: the rows of the table weight (V, D) picked by integer `index` (*), in
+    range -> (*, D), into `out` (None: a new array)."""
+    return np.take(weight, index, axis=0, out=out)
+
+
+def embedding_backward(
+    grad: np.ndarray, index: np.ndarray, table_shape: tuple[int, ...], padding_idx: int | None,
+    into: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """The table's gradient (V, D): each output row's gradient grad (*, D) added into the
+    row `index` (*) picked (rows picked twice get both, in order), the padding row zero;
+    into `into` (None: a new array). With numba, one compiled loop
+    (chainrule.kernels.embedding); else np.add.at: the same numbers."""
+    table = np.empty(table_shape, grad.dtype) if into is None else into
+    rows = grad.reshape(-1, table_shape[-1])
+    return embedding_grad(table, index.reshape(-1), rows, padding_idx)
+
+
 class EmbeddingLookup(Function):
     """weight[index]: rows of a table. Backward adds each output row's gradient into the row
-    it came from (rows picked twice get both); the padding row gets no gradient."""
+    it came from (rows picked twice get both); the padding row gets no gradient. Kernels
+    `embedding_forward`, `embedding_backward` (which `compile_step`'s programs call too)."""
 
     def forward(self, weight: np.ndarray, index: np.ndarray, padding_idx: int | None) -> np.ndarray:
         self.table_shape, self.index, self.padding_idx = weight.shape, index, padding_idx
-        return weight[index]
+        return embedding_forward(weight, index)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        full = np.zeros(self.table_shape, dtype=grad.dtype)
-        np.add.at(full, self.index.reshape(-1), grad.reshape(-1, self.table_shape[-1]))
-        if self.padding_idx is not None:
-            full[self.padding_idx] = 0
-        return full
+        return embedding_backward(grad, self.index, self.table_shape, self.padding_idx)
 
 
 class SetItem(Function):

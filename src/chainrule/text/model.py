@@ -23,6 +23,7 @@ import numpy as np
 
 from chainrule import nn, optim
 from chainrule.autograd import no_grad
+from chainrule.capture import compile_step
 from chainrule.nn import functional as F
 from chainrule.random import get_rng_state, manual_seed, set_rng_state
 from chainrule.tensor import Tensor
@@ -56,6 +57,10 @@ class CharMLP(nn.Module):
 
     Shape: integer indices (N, context) -> logits (N, vocab_size).
     """
+
+    # forward runs the same ops at every call: compile_step may record and replay it
+    # (BatchNorm1d, with batch_norm=True, is refused there: its statistics change)
+    replayable = True
 
     def __init__(
         self,
@@ -226,8 +231,20 @@ class _Progress:
 def make_step(
     model: nn.Module, optimizer: optim.Optimizer
 ) -> Callable[[np.ndarray, np.ndarray, float], float]:
-    """One training step on a minibatch at a learning rate; returns the batch's loss."""
+    """One training step on a minibatch at a learning rate; returns the batch's loss.
+
+    Without batch norm the step is `chainrule.compile_step`'s (the same numbers as the
+    eager step below, bit for bit, at 2-3x its speed); with it, eager."""
     groups = optimizer.param_groups
+    if isinstance(model, CharMLP) and not model.batch_norm:
+        captured = compile_step(model, nn.CrossEntropyLoss(), optimizer)
+
+        def captured_step(x: np.ndarray, y: np.ndarray, lr: float) -> float:
+            for group in groups:
+                group["lr"] = lr
+            return float(captured(x, y).item())
+
+        return captured_step
 
     def step(x: np.ndarray, y: np.ndarray, lr: float) -> float:
         for group in groups:

@@ -20,7 +20,6 @@ from chainrule.tensor import Tensor
 from chainrule.types import DeviceLike, DTypeLike, TensorLike
 
 
-# its op keeps the input's index array, which a replayed step could not update
 @register(
     options={
         "num_embeddings": SIZE,
@@ -33,7 +32,7 @@ from chainrule.types import DeviceLike, DTypeLike, TensorLike
     example_input=(4,),
     index_input=5,
     onnx=True,
-    capture=False,
+    capture=True,  # a lookup of the input: compile_step passes each step's indices
 )
 class Embedding(Module):
     """A lookup table of learned vectors: row i is the embedding of token i.
