@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
+from chainrule.kernels.bias import add_bias_fits, add_bias_loop, column_sum
 from chainrule.kernels.blas import OPENBLAS_SPLITS_AT, PARALLEL_MACS
 from chainrule.kernels.blas import matmul as one_thread_matmul
-from chainrule.kernels.bias import add_bias_fits, add_bias_loop, column_sum
 
 
 def _swap_last(x: np.ndarray) -> np.ndarray:
