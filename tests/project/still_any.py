@@ -11,9 +11,11 @@ from __future__ import annotations
 # The Tensor methods and factories take torch's overloaded argument forms: sizes as ints or
 # one sequence (`zeros(2, 3)`, `zeros((2, 3))`), an index as anything `x[...]` takes, a dim
 # an int or a tuple depending on the method, results that are tensors or tuples of them by
-# their flags (`unique(return_counts=True)`). Each family needs its own alias (`SizeArgs`,
-# an index type, overloads on the flags): the next round's work.
-ENGINE = "engine backlog: torch's overloaded size/index/dim forms and flag-shaped results"
+# their flags (`unique(return_counts=True)`), and torch's named result tuples
+# (`x.sort().values`: `return_types` makes those classes at run time, so they need declared
+# NamedTuple twins first). Each family needs its own alias (`SizeArgs`, an index type,
+# overloads on the flags): the next round's work.
+ENGINE = "engine backlog: torch's overloaded size/index/dim forms, flag-shaped and named results"
 
 # The factories' **kw: torch's keyword extras (layout, pin_memory, memory_format ...),
 # accepted and checked by name at run time
