@@ -22,6 +22,11 @@ from typing import Any
 import atheris
 import numpy  # noqa: F401 - imported before instrument_imports(): only chainrule is instrumented
 
+# atheris rewrites the bytecode of what it instruments, and numba cannot compile rewritten
+# bytecode ("Unknown attribute '_trace_branch'"): the harnesses fuzz the loaders, so the
+# optimizers' compiled kernels (chainrule.kernels) run on their NumPy twins here
+os.environ["CHAINRULE_NUMBA"] = "0"
+
 SCRATCH = Path(tempfile.mkdtemp(prefix="chainrule-atheris-"))
 atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
