@@ -138,12 +138,7 @@ _ENGINE: tuple[str, ...] = (
     "chainrule.tensor_parts.inplace.InPlace.fill_",
     "chainrule.tensor_parts.inplace.InPlace.mul_",
     "chainrule.tensor_parts.inplace.InPlace.sub_",
-    "chainrule.tensor_parts.inplace_shape.InPlaceShape.resize_",
     "chainrule.tensor_parts.math.Math.pow",
-    "chainrule.tensor_parts.shape.Shape.expand",
-    "chainrule.tensor_parts.shape.Shape.gather",
-    "chainrule.tensor_parts.shape.Shape.permute",
-    "chainrule.tensor_parts.shape.Shape.reshape",
 )
 _TORCH_KW: tuple[str, ...] = (
     "chainrule.creation.empty",

@@ -20,6 +20,7 @@ import numpy as np
 from chainrule import autograd, ops
 from chainrule.autograd import is_grad_enabled
 from chainrule.tensor_parts.base import TensorBase
+from chainrule.types import ShapeLike
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -66,7 +67,7 @@ class InPlaceShape(TensorBase):
 
     swapdims_ = swapaxes_
 
-    def resize_(self, *sizes: Any) -> Tensor:
+    def resize_(self, *sizes: ShapeLike) -> Tensor:
         """This tensor with a new shape over its elements in row-major order: the first
         prod(sizes) of them (a view of the same memory) when that is no more than it has.
         Growing needs new memory: the old values come first and the rest are zeros

@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule import autograd, ops
 from chainrule.tensor_parts.base import TensorBase
-from chainrule.types import TensorIndex, TensorLike
+from chainrule.types import ShapeLike, TensorIndex, TensorLike
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -23,7 +23,7 @@ class Shape(TensorBase):
 
     __slots__ = ()
 
-    def reshape(self, *shape: Any) -> Tensor:
+    def reshape(self, *shape: ShapeLike) -> Tensor:
         return self._view_op(ops.Reshape, shape=ops.normalize_shape(shape, self._data.size))
 
     def _view_op(self, op: Any, **options: Any) -> Tensor:
@@ -52,7 +52,7 @@ class Shape(TensorBase):
             raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
         return self.T
 
-    def permute(self, *dims: Any) -> Tensor:
+    def permute(self, *dims: ShapeLike) -> Tensor:
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
@@ -76,7 +76,7 @@ class Shape(TensorBase):
             ops.Reshape, shape=self.shape[:position] + (1,) + self.shape[position:]
         )
 
-    def expand(self, *sizes: Any) -> Tensor:
+    def expand(self, *sizes: ShapeLike) -> Tensor:
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
         offset = len(sizes) - self.ndim
@@ -86,7 +86,7 @@ class Shape(TensorBase):
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
-    def gather(self, dim: builtins.int, index: Any) -> Tensor:
+    def gather(self, dim: builtins.int, index: TensorLike) -> Tensor:
         """out[i][j] = self[i][index[i][j]] for dim=1 (torch.gather)."""
         return ops.Gather.apply(self, index=index_array(index), axis=dim)
 
