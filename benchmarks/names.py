@@ -13,7 +13,9 @@ examples/s counts training examples (one per predicted character). When JAX is i
 (a bench-only extra) it is the third contender, a jitted step in a process of its own
 (benchmarks/names_jax.py) that takes the same rows and rates in its turn.
 chainrule's step is `chainrule.text.model.make_step`, the loop `train_language_model`
-runs. Their validation losses should agree within 2%: they differ only by float32
+runs (a `compile_step` program); a throwaway copy of the model takes two steps before the
+timing, as JAX compiles its step before, so numba's kernels are loaded (or compiled) then.
+Their validation losses should agree within 2%: they differ only by float32
 rounding, which the chaotic SGD trajectory amplifies a little.
 """
 
@@ -128,6 +130,13 @@ def run_names_benchmark(
     reference.train()
 
     step = make_step(model, optim.SGD(model.parameters(), lr=lr))
+    # warm-up outside the timing, as JAX compiles its step before (names_jax): a throwaway
+    # copy records its program and loads (or compiles) numba's kernels
+    spare = CharMLP(len(vocab))
+    spare.load_state_dict(model.state_dict())
+    spare_step = make_step(spare, optim.SGD(spare.parameters(), lr=lr))
+    for _ in range(2):  # the recorded step, then a replay
+        spare_step(X[:batch_size], Y[:batch_size], lr)
     torch_optimizer = torch.optim.SGD(reference.parameters(), lr=lr)
 
     def torch_step(x: np.ndarray, y: np.ndarray, rate: float) -> float:
