@@ -1,5 +1,6 @@
 """The engine's heart: the graph node (`Function`) and the backward pass (grad mode lives in
-`chainrule.grad_mode` and is re-exported here).
+`chainrule.grad_mode`, the entry points grad/backward/gradcheck that upper floors implement
+in `chainrule.autograd_api`; both are re-exported here).
 
 A forward op is a `Function` subclass with two methods on ndarrays::
 
@@ -30,6 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import grad_hooks
+from chainrule.autograd_api import backward as backward
+from chainrule.autograd_api import grad as grad
+from chainrule.autograd_api import gradcheck as gradcheck
+from chainrule.autograd_api import gradgradcheck as gradgradcheck
+from chainrule.autograd_api import implementation as implementation
+from chainrule.autograd_api import register_implementation as register_implementation
 from chainrule.grad_hooks import observe_backward as observe_backward
 from chainrule.grad_hooks import register_post_backward_hook as register_post_backward_hook
 from chainrule.grad_hooks import run_post_accumulate_hooks, run_tensor_hooks
@@ -40,7 +47,7 @@ from chainrule.grad_mode import is_grad_enabled as is_grad_enabled
 from chainrule.grad_mode import is_inference_mode_enabled as is_inference_mode_enabled
 from chainrule.grad_mode import no_grad as no_grad
 from chainrule.grad_mode import set_grad_enabled as set_grad_enabled
-from chainrule.types import GradTensors, OpArg, OpOption, TensorOrTensors
+from chainrule.types import OpArg, OpOption
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
@@ -243,89 +250,7 @@ class Function:
 
 
 def _apply_custom(cls: type, *args: Any, **kwargs: Any) -> Any:
-    return _implementations["apply"](cls, *args, **kwargs)
-
-
-# set by the floors above (they build on Tensor): autograd_function (apply, grad, backward),
-# higher_order (backward_graph, node_backward, unbroadcast_graph, accumulate_graph),
-# gradcheck (gradcheck, gradgradcheck)
-_implementations: dict[str, Callable[..., Any]] = {}
-
-
-def register_implementation(**functions: Callable[..., Any]) -> None:
-    """Provide what this module's entry points run but cannot import (a module above the
-    engine implements it), by name: ``register_implementation(grad=grad)``."""
-    _implementations.update(functions)
-
-
-def implementation(name: str) -> Callable[..., Any]:
-    """The function registered under `name` (see `register_implementation`)."""
-    try:
-        return _implementations[name]
-    except KeyError:
-        message = f"chainrule.autograd: nothing registered as {name!r} (its module is not imported)"
-        raise RuntimeError(message) from None
-
-
-def grad(
-    outputs: TensorOrTensors,
-    inputs: TensorOrTensors,
-    grad_outputs: GradTensors = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool | None = None,
-    is_grads_batched: bool = False,
-    materialize_grads: bool = False,
-) -> tuple[Tensor | None, ...]:
-    """d(outputs)/d(inputs) as new tensors, leaving every `.grad` alone (torch.autograd.grad).
-
-    See chainrule.autograd_function.grad for the arguments.
-    """
-    result: tuple[Tensor | None, ...] = _implementations["grad"](
-        outputs,
-        inputs,
-        grad_outputs=grad_outputs,
-        retain_graph=retain_graph,
-        create_graph=create_graph,
-        allow_unused=allow_unused,
-        is_grads_batched=is_grads_batched,
-        materialize_grads=materialize_grads,
-    )
-    return result
-
-
-def backward(
-    tensors: TensorOrTensors,
-    grad_tensors: GradTensors = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    inputs: TensorOrTensors | None = None,
-) -> None:
-    """Σ_i tensors[i].backward(grad_tensors[i]) in one pass (torch.autograd.backward).
-
-    See chainrule.autograd_function.backward for the arguments.
-    """
-    _implementations["backward"](
-        tensors, grad_tensors, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
-    )
-
-
-def gradcheck(
-    fn: Callable[..., Tensor], inputs: Sequence[object], *args: object, **kwargs: object
-) -> bool:
-    """torch.autograd.gradcheck: chainrule.gradcheck (float64 central differences); the
-    other arguments are passed on (it checks them)."""
-    ok: bool = _implementations["gradcheck"](fn, inputs, *args, **kwargs)
-    return ok
-
-
-def gradgradcheck(
-    fn: Callable[..., Tensor], inputs: Sequence[object], *args: object, **kwargs: object
-) -> bool:
-    """torch.autograd.gradgradcheck: second derivatives (create_graph) against central
-    differences of the first (chainrule.gradcheck.gradgradcheck)."""
-    ok: bool = _implementations["gradgradcheck"](fn, inputs, *args, **kwargs)
-    return ok
+    return implementation("apply")(cls, *args, **kwargs)
 
 
 FREED_GRAPH = (
@@ -376,9 +301,9 @@ def run_backward_many(
     handed_out: set[int] = set()  # arrays already stored in some .grad
     reduce: Callable[[Any, tuple[int, ...]], Any] = unbroadcast
     if create_graph:
-        node_backward = _implementations["node_backward"]
-        reduce = _implementations["unbroadcast_graph"]
-        accumulate_graph = _implementations["accumulate_graph"]
+        node_backward = implementation("node_backward")
+        reduce = implementation("unbroadcast_graph")
+        accumulate_graph = implementation("accumulate_graph")
     pending: list[tuple[int, Tensor]] = []
     leaves: list[Tensor] = []
     for root, seed in seeds:

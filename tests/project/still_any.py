@@ -154,9 +154,9 @@ _TORCH_KW: tuple[str, ...] = (
 )
 _INTERNAL: tuple[str, ...] = (
     "chainrule.autograd.accumulate",
-    "chainrule.autograd.implementation",
+    "chainrule.autograd_api.implementation",
     "chainrule.autograd.recording",
-    "chainrule.autograd.register_implementation",
+    "chainrule.autograd_api.register_implementation",
     "chainrule.autograd.run_backward_many",
 )
 
