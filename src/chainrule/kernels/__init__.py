@@ -17,6 +17,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+FLOAT_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+"""The dtypes the compiled loops are written for; any other takes the NumPy twin. (A set:
+``dtype in FLOAT_DTYPES`` is one hash lookup, cheaper than two ``==`` on hot paths.)"""
+
 _enabled: bool | None = None  # decided on first use
 
 
@@ -64,3 +70,23 @@ def jit(function: Callable[..., Any], **options: Any) -> Any:
     import numba  # the optional extra; only here
 
     return numba.njit(cache=True, **options)(function)
+
+
+def fusable(param: np.ndarray, *states: np.ndarray | None) -> bool:
+    """Whether a compiled optimizer loop can update `param` and its `states` (None: not
+    used) in place through flat views: a C-contiguous float32/float64 `param`, and each
+    state of its dtype and C-contiguous. Numba aside: callers check `numba_enabled`."""
+    if param.dtype not in FLOAT_DTYPES or not param.flags.c_contiguous:
+        return False
+    for state in states:
+        if state is not None and not (state.dtype == param.dtype and state.flags.c_contiguous):
+            return False
+    return True
+
+
+def contiguous_like(array: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """`array` as a C-contiguous array of `like`'s dtype: itself when it is one already (a
+    gradient read by a compiled loop through a flat view)."""
+    if array.dtype != like.dtype or not array.flags.c_contiguous:
+        return np.ascontiguousarray(array, dtype=like.dtype)
+    return array

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import compiled, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled
 
 __all__ = ["fits", "relu_loop", "sigmoid_loop", "tanh_loop"]
 
@@ -33,7 +33,7 @@ def fits(grad: Any, out: Any, into: Any) -> bool:
         and type(out) is np.ndarray
         and type(into) is np.ndarray
         and out.ndim == 2
-        and (out.dtype == np.float32 or out.dtype == np.float64)
+        and out.dtype in FLOAT_DTYPES
         and grad.dtype == out.dtype
         and into.dtype == out.dtype
         and grad.shape == out.shape

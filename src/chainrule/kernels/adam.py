@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from chainrule.kernels import compiled, numba_enabled
+from chainrule.kernels import compiled, contiguous_like, fusable, numba_enabled
 
 __all__ = ["adam_numpy", "adam_step"]
 
@@ -144,17 +144,6 @@ def _adam_loop(
 # stalls whenever another process holds a core, like OpenBLAS's (docs/speed.md).
 # fastmath changed the numbers (FMA contraction) and was not faster: not used.
 _adam_fused = compiled(_adam_loop, error_model="numpy")
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _fusable(param: np.ndarray, *states: np.ndarray | None) -> bool:
-    """Whether the compiled loop can update these arrays in place through flat views."""
-    if param.dtype not in _FUSED_DTYPES or not param.flags.c_contiguous:
-        return False
-    for state in states:
-        if state is not None and not (state.dtype == param.dtype and state.flags.c_contiguous):
-            return False
-    return True
 
 
 def adam_step(
@@ -182,10 +171,9 @@ def adam_step(
     (chainrule.capture.update) both call this, so their numbers are the same. ``grad`` is
     only read; ``max_exp_avg_sq`` is used only with ``amsgrad``; ``scratch`` and ``spare``
     (param's shape and dtype) take the NumPy twin's temporaries."""
-    if numba_enabled() and _fusable(param, exp_avg, exp_avg_sq, max_exp_avg_sq):
+    if numba_enabled() and fusable(param, exp_avg, exp_avg_sq, max_exp_avg_sq):
         kind = param.dtype.type
-        if grad.dtype != param.dtype or not grad.flags.c_contiguous:
-            grad = np.ascontiguousarray(grad, dtype=param.dtype)
+        grad = contiguous_like(grad, param)
         decays = weight_decay != 0
         flags = (
             maximize

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import compiled, numba_enabled, sums
+from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled, sums
 
 __all__ = ["add_bias", "add_bias_fits", "add_bias_loop", "column_sum", "column_sum_loop"]
 
@@ -46,7 +46,7 @@ def add_bias_fits(h: Any, bias: Any) -> bool:
         type(h) is np.ndarray
         and type(bias) is np.ndarray
         and h.ndim == 2
-        and (h.dtype == np.float32 or h.dtype == np.float64)
+        and h.dtype in FLOAT_DTYPES
         and bias.dtype == h.dtype
         and bias.shape == h.shape[1:]
         and numba_enabled()
@@ -68,7 +68,7 @@ def column_sum(grad: np.ndarray, result: np.ndarray | None = None) -> np.ndarray
     if (
         type(grad) is np.ndarray
         and grad.ndim == 2
-        and (grad.dtype == np.float32 or grad.dtype == np.float64)
+        and grad.dtype in FLOAT_DTYPES
         and (grad.flags.c_contiguous or grad.flags.f_contiguous)  # sums.column_sums_fit
         and numba_enabled()
     ):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import compiled, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled
 
 __all__ = ["fits", "gradient_loop", "probabilities_loop", "shift_loop"]
 
@@ -32,7 +32,7 @@ def fits(logits: Any, target: Any) -> bool:
         type(logits) is np.ndarray
         and type(target) is np.ndarray
         and logits.ndim == 2
-        and (logits.dtype == np.float32 or logits.dtype == np.float64)
+        and logits.dtype in FLOAT_DTYPES
         and target.dtype.kind in "iu"
         and target.shape == logits.shape[:1]
         and numba_enabled()

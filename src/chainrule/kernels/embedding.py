@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import compiled, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled
 
 __all__ = ["embedding_grad", "embedding_grad_loop"]
 
@@ -42,7 +42,7 @@ def embedding_grad(
     if (
         numba_enabled()
         and index.dtype == np.int64
-        and (table_grad.dtype == np.float32 or table_grad.dtype == np.float64)
+        and table_grad.dtype in FLOAT_DTYPES
         and rows.dtype == table_grad.dtype
         and table_grad.flags.c_contiguous
         and rows.flags.c_contiguous

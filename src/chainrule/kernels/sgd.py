@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import compiled, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, compiled, contiguous_like, fusable, numba_enabled
 
 __all__ = ["sgd_fits", "sgd_loop", "sgd_numpy", "sgd_plain", "sgd_step", "sgd_takes"]
 
@@ -49,11 +49,7 @@ sgd_loop = compiled(_sgd_loop)
 def sgd_takes(param: Any) -> bool:
     """Whether `sgd_loop` takes this parameter (with a gradient of its shape and dtype),
     numba aside: a C-contiguous float32/float64 ndarray."""
-    return (
-        type(param) is np.ndarray
-        and (param.dtype == np.float32 or param.dtype == np.float64)
-        and param.flags.c_contiguous
-    )
+    return type(param) is np.ndarray and param.dtype in FLOAT_DTYPES and param.flags.c_contiguous
 
 
 def sgd_fits(param: np.ndarray, grad: np.ndarray) -> bool:
@@ -63,7 +59,7 @@ def sgd_fits(param: np.ndarray, grad: np.ndarray) -> bool:
         numba_enabled()
         and type(param) is np.ndarray
         and type(grad) is np.ndarray
-        and (param.dtype == np.float32 or param.dtype == np.float64)
+        and param.dtype in FLOAT_DTYPES
         and grad.dtype == param.dtype
         and grad.shape == param.shape
         and param.flags.c_contiguous
@@ -155,7 +151,6 @@ def _sgd_momentum_loop(
 
 # error_model="numpy": no Python division check; none here, but the same options as Adam's
 _sgd_fused = compiled(_sgd_momentum_loop, error_model="numpy")
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def sgd_step(
@@ -175,18 +170,11 @@ def sgd_step(
     the compiled loop when numba is on and the arrays allow it (float32/float64,
     contiguous), else `sgd_numpy`. The eager optimizer (chainrule.optim.sgd) and the
     captured program (chainrule.capture.update) both call this."""
-    fusable = (
-        numba_enabled()
-        and param.dtype in _FUSED_DTYPES
-        and param.flags.c_contiguous
-        and (buf is None or (buf.dtype == param.dtype and buf.flags.c_contiguous))
-    )
-    if not fusable:
+    if not (numba_enabled() and fusable(param, buf)):
         return sgd_numpy(param, grad, buf, scratch, spare, lr, momentum, dampening,
                          weight_decay, nesterov, maximize)  # fmt: skip
     kind = param.dtype.type
-    if grad.dtype != param.dtype or not grad.flags.c_contiguous:
-        grad = np.ascontiguousarray(grad, dtype=param.dtype)
+    grad = contiguous_like(grad, param)
     first = momentum != 0 and buf is None
     if first:
         buf = np.empty_like(param)
