@@ -7,8 +7,9 @@ benchmarks/results.json and benchmarks/results.md (which the README shows).
 
 Timing: one warm-up epoch per contender, then at least `repeats` rounds; in each round
 every contender runs one epoch, cut into ten stretches of batches that the contenders take
-in turn, so machine noise hits all of them alike. Medians per run; over the runs, the
-median of each ratio and its range (never the best run).
+in turn, so machine noise hits all of them alike; before each turn the bench waits until
+the last contender's threads have stopped spinning (benchmarks/settle.py). Medians per
+run; over the runs, the median of each ratio and its range (never the best run).
 Processes: the NumPy-based contenders (chainrule, its captured step, hand NumPy,
 scikit-learn) run in this process; PyTorch and JAX each in a worker process of their own
 (benchmarks/worker.py), which takes its turn like the others and waits idle otherwise.
@@ -43,6 +44,7 @@ from benchmarks.contenders import CONTENDERS, IN_WORKERS, WHOLE_EPOCHS_ONLY
 from benchmarks.load import LoadMeter
 from benchmarks.machine import machine, set_threads
 from benchmarks.names import markdown as names_markdown
+from benchmarks.settle import settle
 from benchmarks.worker import Remote
 from benchmarks.workloads import QUICK_WORKLOADS, WORKLOADS, Workload, make_data
 
@@ -129,18 +131,22 @@ def time_workload(
     for timer in timers.values():  # warm-up (JAX compiles here), and how long a round takes
         timer()
     rounds = max(repeats, math.ceil(min_seconds / (time.perf_counter() - start)))
-    meter = LoadMeter([os.getpid(), *(remote.pid for remote in remotes.values())])
+    pids = [os.getpid(), *(remote.pid for remote in remotes.values())]
+    meter = LoadMeter(pids)
     times: dict[str, list[float]] = {name: [] for name in timers}
+    waited, turns = 0.0, 0
     for _ in range(rounds):
         spent = dict.fromkeys(timers, 0.0)
         for first, stop in stretches:
             for name in cut:
+                waited, turns = waited + settle(pids), turns + 1  # the last turn's spin
                 spent[name] += timers[name](first, stop)
         for name in whole:
+            waited, turns = waited + settle(pids), turns + 1
             spent[name] = timers[name]()
         for name, seconds in spent.items():
             times[name].append(seconds)
-    load = {**meter.stop(), "rounds": rounds}
+    load = {**meter.stop(), "rounds": rounds, "settle_ms_per_turn": 1e3 * waited / max(turns, 1)}
     return {name: statistics.median(values) for name, values in times.items()}, load
 
 

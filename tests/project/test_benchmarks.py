@@ -86,3 +86,29 @@ def test_blas_thread_ab_reports_both_sides() -> None:
         assert 0 < low <= median <= high
     assert report["chainrule captured new/old"][0] > 0 and report["matmul_gflops"] > 0
     assert "jax" not in report and report["load"]["under_load"] in (True, False, None)
+
+
+def test_settle_waits_for_a_spinning_process_and_not_for_an_idle_one() -> None:
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.settle import LIMIT_SECONDS, QUIET_SECONDS, settle
+
+    spin = "import sys, time\nprint(flush=True)\nwhile True: pass"
+    busy = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE)
+    try:
+        assert busy.stdout is not None and busy.stdout.readline()  # it is spinning now
+        waited = settle([os.getpid(), busy.pid])
+        assert waited >= LIMIT_SECONDS  # never idle: settle gives up at its limit
+    finally:
+        busy.kill()
+        busy.wait()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.5)  # past its start-up
+        waited = settle([os.getpid(), sleeper.pid])
+        assert QUIET_SECONDS <= waited < LIMIT_SECONDS  # idle: one quiet window
+    finally:
+        sleeper.kill()
+        sleeper.wait()
