@@ -183,3 +183,34 @@ def test_the_public_update_functions_call_the_kernels(path: str) -> None:
     buf = sgd_update(param, grad, None, lr=0.1, momentum=0.9, dampening=0.0,
                      weight_decay=0.2, nesterov=True, maximize=False)  # fmt: skip
     assert buf is not None and np.array_equal(param, tensor.detach().numpy())
+
+
+def test_a_numba_that_does_not_load_warns_once_and_numpy_runs() -> None:
+    """An installed but broken numba (here: its import raises, as an llvmlite mismatch
+    does) gives one RuntimeWarning saying what to do, and the NumPy kernels' numbers."""
+    script = (
+        "import sys, warnings, importlib.abc, numpy as np, chainrule\n"
+        "class Broken(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'numba':\n"
+        "            raise ImportError('llvmlite 0.1 is not the version numba needs')\n"
+        "sys.meta_path.insert(0, Broken())\n"
+        "from chainrule import kernels, optim\n"
+        "kernels.importlib.util.find_spec = lambda name: object()  # 'installed'\n"
+        "p = chainrule.tensor(np.ones(3, np.float32), requires_grad=True)\n"
+        "o = optim.Adam([p], lr=0.1)\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    for _ in range(2):\n"
+        "        p.grad = chainrule.tensor(np.ones(3, np.float32)); o.step()\n"
+        "print(kernels.numba_enabled(), len(seen), p.detach().numpy()[0])\n"
+        "print(seen[0].message)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_NUMBA"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, check=True, timeout=120).stdout.splitlines()  # fmt: skip
+    enabled, count, value = out[0].split()
+    assert (enabled, count) == ("False", "1")
+    assert float(value) == pytest.approx(0.8, rel=1e-5)  # two Adam steps of γ = 0.1
+    assert "numba is installed but does not load (ImportError: llvmlite 0.1" in out[1]
+    assert "CHAINRULE_NUMBA=0" in out[1]

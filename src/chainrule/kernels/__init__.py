@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -26,20 +27,42 @@ FLOAT_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 _enabled: bool | None = None  # decided on first use
 
 
+def _numba_loads() -> bool:
+    """Whether numba is installed and imports. An install that is there but broken (an
+    llvmlite of another version, a missing shared library) warns once and leaves the NumPy
+    kernels in use, instead of failing on the first optimizer step. Asked on first use
+    only: that is when a kernel would import numba anyway."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        import numba  # the optional extra; only in this package
+    except Exception as error:  # any failure to load: ImportError, OSError, llvmlite's own
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        warnings.warn(
+            f"chainrule: numba is installed but does not load ({type(error).__name__}: "
+            f"{reason}); using the NumPy kernels. Reinstall it (pip install --force-reinstall "
+            "'chainrule[fast]') or set CHAINRULE_NUMBA=0 to silence this.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
 def numba_enabled() -> bool:
-    """True when numba is installed and ``CHAINRULE_NUMBA`` is not ``0``."""
+    """True when numba is installed, loads, and ``CHAINRULE_NUMBA`` is not ``0``."""
     global _enabled
     if _enabled is None:
         wanted = os.environ.get("CHAINRULE_NUMBA", "1").strip() != "0"
-        _enabled = wanted and importlib.util.find_spec("numba") is not None
+        _enabled = wanted and _numba_loads()
     return _enabled
 
 
 def set_numba_enabled(enabled: bool) -> None:
     """Turn the compiled kernels on or off for this process (tests compare both paths).
-    Turning them on without numba installed keeps them off."""
+    Turning them on without a numba that loads keeps them off."""
     global _enabled
-    _enabled = bool(enabled) and importlib.util.find_spec("numba") is not None
+    _enabled = bool(enabled) and _numba_loads()
 
 
 def compiled(function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
