@@ -170,3 +170,15 @@ def test_float32_dtypes_and_integer_promotion() -> None:
 def test_missing_linalg_names_point_to_the_coverage_page() -> None:
     with pytest.raises(AttributeError, match="chainrule does not implement torch.linalg.eig; see"):
         cr.linalg.eig  # noqa: B018
+
+
+@pytest.mark.parametrize("order", [float("inf"), float("-inf")])
+def test_infinite_norms_of_an_empty_tensor_are_refused_by_name(order: float) -> None:
+    """max and min have no identity: torch refuses; chainrule says which norm and why."""
+    empty = cr.tensor(np.zeros(0, np.float32))
+    with pytest.raises(RuntimeError):
+        torch.linalg.vector_norm(torch.zeros(0), order)
+    with pytest.raises(ValueError, match=f"cannot compute the {order} norm of an empty"):
+        cr.linalg.vector_norm(empty, order)
+    with pytest.raises(ValueError, match="^amin: cannot take the minimum of an empty"):
+        empty.amin()

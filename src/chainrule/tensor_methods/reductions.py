@@ -260,6 +260,9 @@ def norm(
         return _sum(x * x, dim, keepdim).sqrt()
     if p == 1:
         return _sum(x.abs(), dim, keepdim)
+    infinite = p in (np.inf, float("inf"), "inf", -np.inf, float("-inf"))
+    if infinite and x._data.size == 0:  # max and min have no identity (torch refuses too)
+        raise ValueError(f"norm: cannot compute the {p} norm of an empty tensor")
     if p in (np.inf, float("inf"), "inf"):
         return _amax(x.abs(), dim, keepdim)
     if p in (-np.inf, float("-inf")):

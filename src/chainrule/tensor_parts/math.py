@@ -117,6 +117,8 @@ class Math(TensorBase):
         dim: builtins.int | Sequence[builtins.int] | None = None,
         keepdim: builtins.bool = False,
     ) -> Tensor:
+        if self._data.size == 0:  # amax's own message would name amax
+            raise ValueError("amin: cannot take the minimum of an empty tensor")
         return -((-self).amax(dim, keepdim))
 
     def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:

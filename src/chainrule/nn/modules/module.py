@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from chainrule.nn.modules.hooks import ModuleHooks, call_with_hooks
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 from chainrule.types import DeviceLike, DTypeLike, ModuleInput, ModuleOutput, TensorLike
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11's; the annotations are never evaluated
+    from typing_extensions import Self
 
 
 class IncompatibleKeys(NamedTuple):
@@ -286,13 +289,13 @@ class Module(ModuleHooks):
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ modes and helpers
-    def train(self, mode: bool = True) -> Module:
+    def train(self, mode: bool = True) -> Self:
         """Training mode: Dropout drops, BatchNorm uses batch statistics."""
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> Module:
+    def eval(self) -> Self:
         """Evaluation mode: Dropout is off, BatchNorm uses its running statistics."""
         return self.train(False)
 
@@ -305,12 +308,12 @@ class Module(ModuleHooks):
             else:
                 param.grad._data.fill(0)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
 
-    def apply(self, fn: Callable[[Module], object]) -> Module:
+    def apply(self, fn: Callable[[Module], object]) -> Self:
         """Call fn on every submodule (children first) and on self, e.g. to initialise."""
         for child in self.children():
             child.apply(fn)
@@ -322,7 +325,7 @@ class Module(ModuleHooks):
         *args: DeviceLike | DTypeLike | Tensor,
         dtype: DTypeLike = None,
         device: DeviceLike = None,
-    ) -> Module:
+    ) -> Self:
         """Convert floating parameters and buffers to a dtype (e.g. chainrule.float64).
 
         ``model.to("cpu")`` and ``model.to(device)`` are accepted (chainrule runs on the CPU).
@@ -340,13 +343,13 @@ class Module(ModuleHooks):
                             tensor.grad._data = tensor.grad._data.astype(target)
         return self
 
-    def cpu(self) -> Module:
+    def cpu(self) -> Self:
         return self
 
-    def double(self) -> Module:
+    def double(self) -> Self:
         return self.to(dtypes.float64)
 
-    def float(self) -> Module:
+    def float(self) -> Self:
         return self.to(dtypes.float32)
 
     # ------------------------------------------------------------------ display
