@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +105,20 @@ def bump_version(tensor: Tensor) -> None:
         counter = version_counter(tensor)
     counter.value += 1
     counter.stamp = _last_change = next(_creation_counter)
+
+
+def bump_versions(tensors: Iterable[Tensor]) -> None:
+    """`bump_version` of each tensor in turn (the same counts and stamps), in one call: a
+    captured step's update changes all its parameters in place at once."""
+    global _last_change
+    stamp = _last_change
+    for tensor in tensors:
+        counter = tensor._vc
+        if counter is None:
+            counter = version_counter(tensor)
+        counter.value += 1
+        counter.stamp = stamp = next(_creation_counter)
+    _last_change = stamp
 
 
 _creation_counter = itertools.count(1)  # orders graph tensors (and in-place changes) in time

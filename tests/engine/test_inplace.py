@@ -386,3 +386,20 @@ def test_changing_the_input_of_a_table_op_in_place_fails_like_torch() -> None:
         y += 1
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             z.sum().backward()
+
+
+def test_bump_versions_counts_and_stamps_as_bump_version_in_turn() -> None:
+    """A captured step's update bumps its parameters in one call: the same versions, and
+    a graph that saved a tensor before the bump still refuses to run backward."""
+    from chainrule import autograd
+
+    a, b = cr.ones(3, requires_grad=True), cr.ones(2, requires_grad=True)
+    twins = [cr.ones(3), cr.ones(2)]
+    out = (a * a).sum()  # saves a
+    autograd.bump_versions([a, b, a])
+    for twin in (twins[0], twins[1], twins[0]):
+        autograd.bump_version(twin)
+    assert (a._version, b._version) == (2, 1) == (twins[0]._version, twins[1]._version)
+    assert a._vc.stamp > b._vc.stamp and autograd._last_change == twins[0]._vc.stamp
+    with pytest.raises(RuntimeError):
+        out.backward()

@@ -26,6 +26,7 @@ from chainrule.ops import elementwise, linalg, movement
 from chainrule.ops.elementwise import Relu, Sigmoid, Tanh
 from chainrule.ops.linalg import few_rows_first
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.sgd import SGD
 from chainrule.tensor import Tensor
 
 # The elementwise ops whose kernels a program calls: op -> (module, kernel prefix, the
@@ -72,12 +73,18 @@ class Program:
         self.arrays: dict[str, str] = {}  # parameter name -> the name of its array
         self.write.bind("tensor", self.tensors)
         self.grad_state: dict[str, str] = {}  # gradient name -> "set" or "maybe None"
+        # parameter gradient name -> the kept buffer it is (a kernel's result into it)
+        self.grad_buffers: dict[str, str] = {}
         self._forward()
         write_loss(self, loss_fn)
         self._backward(optimizer)
         # the update is written out for these groups in this form only (CompiledStep checks)
         self.groups, self.written = optimizer.param_groups, write_update(self, optimizer)
         self.form = update_form(optimizer) if self.written is not None else None
+        # plain SGD reads no state: with the form unchanged, no state check is needed
+        self.stateless = type(optimizer) is SGD and not any(
+            g["momentum"] for g in optimizer.param_groups
+        )
         reads = [f"    {name} = tensor[{key!r}]._data" for key, name in self.arrays.items()]
         self.code = "\n".join(["def run(x, y, update):", *reads, *self.write.lines,
                                "    return loss", ""])  # fmt: skip
@@ -230,6 +237,8 @@ class Program:
                 buffer = write.buffer(f"dtable{index}", table, table.shape)
                 call = self._kernel(movement, "embedding_backward")
                 padding = entry.options.get("padding_idx")
+                if targets[0] not in self.grad_state:
+                    self.grad_buffers[str(targets[0])] = buffer
                 self._add(targets[0], f"{call}({grad}, x, {table.shape!r}, {padding!r}, {buffer})",
                           False)  # fmt: skip
             else:
@@ -241,9 +250,10 @@ class Program:
 
     def _hand_over(self, parameter_grads: dict[str, str], optimized: set[int]) -> None:
         """Set each parameter's .grad as backward does: the program's buffer as it is (no
-        copy; the step's zero_grad() has set the optimizer's parameters' .grad to None),
-        added to the .grad of a parameter the optimizer does not hold; gradients from an
-        op's own backward go through autograd.accumulate (which copies shared arrays)."""
+        copy; the step's zero_grad() has set the optimizer's parameters' .grad to None) in
+        a tensor kept for it, added to the .grad of a parameter the optimizer does not
+        hold; gradients from an op's own backward go through autograd.accumulate (which
+        copies shared arrays)."""
         write, keys = self.write, {name: key for key, name in self.arrays.items()}
         if "maybe None" in {self.grad_state.get(grad) for grad in parameter_grads.values()}:
             write("handed_out = set()")
@@ -253,7 +263,12 @@ class Program:
                 write(f"if {grad} is not None:")
                 write(f"    accumulate({tensor}, {grad}, handed_out)")
             elif id(self.tensors[keys[array]]) in optimized:
-                write(f"{tensor}.grad = make({grad}, False)")
+                # one .grad tensor kept per parameter (the step's zero_grad() set .grad to
+                # None), holding this step's gradient; the next step overwrites the buffer,
+                # as it did before through a new tensor on the same buffer
+                kept = write.bind(f"g{array[1:]}", Tensor._make(np.empty(0), False))
+                write(f"{kept}._data = {grad}")
+                write(f"{tensor}.grad = {kept}")
             elif self.grad_state.get(grad) == "set":
                 write(f"if {tensor}.grad is None:")
                 write(f"    {tensor}.grad = make({grad}, False)")
@@ -285,9 +300,11 @@ class Program:
         call = self._kernel(linalg, "linear_backward")
         write(f"{', '.join(results)} = {call}({grad}, {names[0]}, {names[1]}, {needs!r}, "
               f"{', '.join(buffers)}, {short})")  # fmt: skip
-        for target, result in zip(targets, results, strict=True):
+        for target, result, buffer in zip(targets, results, buffers, strict=False):
             if target is not None and result == target:
                 self.grad_state[target] = "set"
+                if target.startswith("d_"):  # a parameter's gradient: the buffer itself
+                    self.grad_buffers[target] = buffer
             elif target is not None:
                 self._add(target, result, maybe_none=False)
 
@@ -311,6 +328,8 @@ class Program:
         """target (+)= expression, where expression may be None for the ops' own backward."""
         assert target is not None
         state = self.grad_state.get(target)
+        if state is not None:  # a sum: a new array, not the kept buffer
+            self.grad_buffers.pop(target, None)
         if state is None:
             self.write(f"{target} = {expression}")
             self.grad_state[target] = "maybe None" if maybe_none else "set"

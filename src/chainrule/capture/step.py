@@ -41,39 +41,49 @@ class CompiledStep:
         self.code = ""
 
     def __call__(self, x: Any, y: Any) -> Tensor:
-        if type(x) is not Tensor:
-            x = Tensor(x)
-        if x.requires_grad:
-            raise ValueError("compile_step: the input batch must not require grad")
+        if type(x) is np.ndarray and x.dtype.kind in "fiu" and x.flags.c_contiguous:
+            data = x  # read, never written or kept: no copy (Tensor(x) would make one)
+        else:
+            if type(x) is not Tensor:
+                x = Tensor(x)
+            if x.requires_grad:
+                raise ValueError("compile_step: the input batch must not require grad")
+            data = x._data
         optimizer = self.optimizer
         optimizer.zero_grad()
-        data = x._data
         if data.dtype.kind in "iu" and data.dtype != np.int64:  # indices, as lookups take them
             data = data.astype(np.int64)
-            x = Tensor(data)
         program = self.programs.get((data.shape, data.dtype))
         if program is None:  # record: this step runs eagerly
-            entries, output = record(self.model, x)
-            loss = self.loss_fn(output, y)
-            loss.backward()
-            optimizer.step()
-            names = {id(p): name for name, p in self.model.named_parameters()}
-            program = Program(
-                entries, data, names, self.loss_fn, self._loss_and_gradient, optimizer
-            )
-            self.programs[data.shape, data.dtype] = program
-            self.code = program.code
-            return loss.detach()
+            return self._record(Tensor._make(data, False), y)
         update = (  # the written-out update still fits the optimizer
             program.written is not None
             and program.groups is optimizer.param_groups
             and form(optimizer) == program.form
-            and state_ready(optimizer, program.written)
+            and (program.stateless or state_ready(optimizer, program.written))
         )
         loss = program.run(data, y, update)
         if not update:
             optimizer.step()
         return loss
+
+    def _record(self, x: Tensor, y: Any) -> Tensor:
+        """The eager step, recorded; then the program for this input shape is written."""
+        optimizer = self.optimizer
+        entries, output = record(self.model, x)
+        loss = self.loss_fn(output, y)
+        loss.backward()
+        optimizer.step()
+        result = loss.detach()
+        # the graph goes first: its nodes hold the parameters' arrays, and the program moves
+        # the arrays that nothing else holds into flat ones (chainrule.capture.flat)
+        del loss, output
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        data = x._data
+        program = Program(entries, data, names, self.loss_fn, self._loss_and_gradient, optimizer)
+        self.programs[data.shape, data.dtype] = program
+        self.code = program.code
+        return result
 
     def _loss_and_gradient(self, output: np.ndarray, y: Any) -> tuple[Tensor, np.ndarray]:
         """The loss on the replayed output and d loss / d output, by the eager loss."""

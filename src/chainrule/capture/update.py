@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import bump_version
+from chainrule.autograd import bump_version, bump_versions
+from chainrule.capture.flat import write_flat_sgd
 from chainrule.kernels import numba_enabled
 from chainrule.kernels.adam import adam_step
 from chainrule.kernels.sgd import sgd_loop, sgd_step, sgd_takes
@@ -91,6 +92,7 @@ def write_update(program: Any, optimizer: Optimizer) -> list[Any] | None:
     write.bind("groups", optimizer.param_groups)
     write.bind("optimizer", optimizer)
     write.bind("bump", bump_version)  # each update is an in-place change (Optimizer._bump)
+    write.bind("bump_versions", bump_versions)
     all_plain = type(optimizer) is SGD and all(_plain_sgd(g) for g in optimizer.param_groups)
     write(f"if update:  # {type(optimizer).__name__}.step, written out")
     write.indent += 1
@@ -103,7 +105,7 @@ def write_update(program: Any, optimizer: Optimizer) -> list[Any] | None:
             continue
         write(f"group = groups[{number}]")
         if type(optimizer) is SGD:
-            _sgd_group(program, group, members, names, keys, temporaries, all_plain)
+            _sgd_group(program, number, group, members, names, keys, temporaries, all_plain)
         else:
             _adam_group(program, group, members, names, keys, temporaries)
     write.indent -= 1
@@ -142,6 +144,7 @@ class _Temporaries:
 
 def _sgd_group(
     program: Any,
+    number: int,
     group: dict[str, Any],
     members: list[Any],
     names: dict[int, str],
@@ -156,6 +159,7 @@ def _sgd_group(
     write = program.write
     if _plain_sgd(group):
         write("lr = group['lr']  # plain SGD: θ ← θ - lr·g")
+        flat = write_flat_sgd(program, number, members)  # opens its else: (capture.flat)
 
         def numpy_form(parameter: Any) -> None:
             array = names[id(parameter)]
@@ -188,8 +192,10 @@ def _sgd_group(
         for parameter in members:
             if all(parameter is not other for other in compiled):
                 numpy_form(parameter)
-        for parameter in members:
-            write(f"bump(tensor[{keys[names[id(parameter)]]!r}])")
+        if flat:
+            write.indent -= 1
+        # each an in-place change (Optimizer._bump), in one call
+        write(f"bump_versions({write.bind(f'updated{number}', tuple(members))})")
         return
     write.bind("sgd_step", sgd_step)
     write("lr, momentum = float(group['lr']), float(group['momentum'])")
