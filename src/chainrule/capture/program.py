@@ -11,6 +11,7 @@ of the walk, the hand-over of `.grad`, and adding the gradients of an array used
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from chainrule.capture.update import form as update_form
 from chainrule.capture.update import write_update
 from chainrule.capture.writer import Writer, plain
 from chainrule.nn.functional._common import out_of_range
-from chainrule.ops import elementwise, linalg, movement
+from chainrule.ops import elementwise, fused, linalg, movement
 from chainrule.ops.elementwise import Relu, Sigmoid, Tanh
 from chainrule.ops.linalg import few_rows_first
 from chainrule.optim.optimizer import Optimizer
@@ -75,6 +76,10 @@ class Program:
         self.grad_state: dict[str, str] = {}  # gradient name -> "set" or "maybe None"
         # parameter gradient name -> the kept buffer it is (a kernel's result into it)
         self.grad_buffers: dict[str, str] = {}
+        # how many ops read each op's output, and the Linears whose bias gradient the
+        # activation above them sums (ops.fused)
+        self.uses = Counter(s for e in entries for s in e.sources if type(s) is int)
+        self.bias_summed: set[int] = set()
         self._forward()
         write_loss(self, loss_fn)
         self._backward(optimizer)
@@ -137,11 +142,17 @@ class Program:
         through their kernels in ops/ (the functions their Function.forward calls), any
         other op through its own `forward` on a node kept for its backward."""
         write = self.write
+        skip = -1  # an activation written with the Linear below it
         for index, entry in enumerate(self.entries):
+            if index == skip:
+                continue
             names = [self._name(s) for s in entry.sources]
             out = f"h{index}"
             kernel = KERNELS.get(entry.op)
-            if self._is_linear_on_rows(entry):
+            if self._fuses_forward(index):
+                self._linear_activation(index, entry, names)
+                skip = index + 1
+            elif self._is_linear_on_rows(entry):
                 x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
                 write(f"# {index}: Linear {weight.shape[1]} -> {weight.shape[0]}: x Wᵀ + b")
                 # out laid out as linear_forward's product gives it (few_rows_first),
@@ -181,6 +192,32 @@ class Program:
                 write(f"# {index}: {plain(entry.op.__name__)}")
                 write(f"{out} = np.asarray({node}.forward({', '.join(names)}, **{options}{given}))")
 
+    def _fuses_forward(self, index: int) -> bool:
+        """Whether op `index` is a Linear on rows with a bias whose output only the next op
+        reads, an activation that ops.fused writes with it (its kernels not patched)."""
+        entry, after = self.entries[index], self.entries[index + 1 : index + 2]
+        if not (after and self._is_linear_on_rows(entry) and len(entry.sources) == 3
+                and after[0].sources == (index,) and self.uses[index] == 1):  # fmt: skip
+            return False
+        kernel = KERNELS.get(after[0].op)
+        pair = fused.FORWARD.get(kernel[1]) if kernel is not None else None
+        return pair is not None and fused.intact(pair[1])
+
+    def _linear_activation(self, index: int, entry: Entry, names: list[str]) -> None:
+        """Linear `index` and the activation after it: one ops.fused call (the product into
+        out<index>, the activation into out<index + 1>)."""
+        write, after = self.write, self.entries[index + 1]
+        x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
+        activation = after.op.__name__
+        write(f"# {index}, {index + 1}: Linear {weight.shape[1]} -> {weight.shape[0]} and "
+              f"{activation}: x Wᵀ + b, then the activation")  # fmt: skip
+        short = few_rows_first(x, weight.T)
+        product = write.buffer(f"out{index}", x, (len(x), len(weight)), short)
+        result = write.buffer(f"out{index + 1}", after.example)
+        function, _ = fused.FORWARD[KERNELS[after.op][1]]
+        call = self._kernel(fused, function.__name__)
+        write(f"h{index + 1} = {call}({', '.join(names)}, {product}, {result}, {short})")
+
     def _kernel(self, module: Any, name: str) -> str:
         """Bind the op's kernel `module.name` into the program, as it is now (a test that
         patches it sees the program change with the eager op)."""
@@ -199,8 +236,10 @@ class Program:
             if state is None:
                 continue  # no gradient reaches this op
             targets: list[str | None] = []  # per input: the gradient it adds to
-            for source, needed in zip(entry.sources, entry.needs_input_grad, strict=True):
-                if not needed or source is INPUT:
+            for position, (source, needed) in enumerate(
+                zip(entry.sources, entry.needs_input_grad, strict=True)
+            ):
+                if not needed or source is INPUT or (position == 2 and index in self.bias_summed):
                     targets.append(None)
                 elif type(source) is int:
                     targets.append(f"dh{source}")
@@ -219,6 +258,8 @@ class Program:
             kernel = KERNELS.get(entry.op)
             if self._is_linear_on_rows(entry):
                 self._linear_backward(index, entry, targets)
+            elif kernel is not None and self._sums_bias_below(index, entry, state, targets):
+                self._activation_bias_backward(index, entry, parameter_grads)
             elif kernel is not None:
                 module, name, _ = kernel
                 write(f"# {index}: {entry.op.__name__} backward")
@@ -247,6 +288,44 @@ class Program:
                 write.indent -= 1
         optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
         self._hand_over(parameter_grads, optimized)
+
+    def _sums_bias_below(self, index: int, entry: Entry, state: str,
+                         targets: list[str | None]) -> bool:  # fmt: skip
+        """Whether activation `index`'s backward can sum the bias gradient of the Linear on
+        rows below it (ops.fused): that Linear's output read only here, its gradient and its
+        bias's not begun, the kernels not patched."""
+        source = entry.sources[0]
+        pair = fused.BACKWARD.get(KERNELS[entry.op][1])
+        if (state != "set" or type(source) is not int or targets[0] is None or pair is None
+                or self.uses[source] != 1 or not fused.intact(pair[1])):  # fmt: skip
+            return False
+        below = self.entries[source]
+        if not (self._is_linear_on_rows(below) and len(below.sources) == 3
+                and below.needs_input_grad[2]):  # fmt: skip
+            return False
+        bias = "d" + self._name(below.sources[2])[1:]
+        return targets[0] not in self.grad_state and bias not in self.grad_state
+
+    def _activation_bias_backward(self, index: int, entry: Entry,
+                                  parameter_grads: dict[str, str]) -> None:  # fmt: skip
+        """The activation's backward and the bias gradient Σ_rows of it of the Linear below,
+        in one ops.fused call; that Linear's backward then leaves its bias out."""
+        write, source = self.write, entry.sources[0]
+        below = self.entries[source]
+        name = KERNELS[entry.op][1]
+        array = self._name(below.sources[2])
+        bias = parameter_grads.setdefault(array, "d" + array[1:])
+        weight = self._example(below.sources[1])
+        write(f"# {index}: {entry.op.__name__} backward, and {source}: Linear's db = Σ of it")
+        buffers = [write.buffer(f"{part}{index}", entry.example.astype(bool)
+                                if part == "mask" else entry.example)
+                   for part in BACKWARD_BUFFERS[name]]  # fmt: skip
+        buffers.append(write.buffer(f"db{source}", weight, weight.shape[:1]))
+        call = self._kernel(fused, fused.BACKWARD[name][0].__name__)
+        write(f"dh{source}, {bias} = {call}(dh{index}, h{index}, {', '.join(buffers)})")
+        self.grad_state[f"dh{source}"] = self.grad_state[bias] = "set"
+        self.grad_buffers[bias] = buffers[-1]  # the gradient is the kept buffer itself
+        self.bias_summed.add(source)
 
     def _hand_over(self, parameter_grads: dict[str, str], optimized: set[int]) -> None:
         """Set each parameter's .grad as backward does: the program's buffer as it is (no
@@ -281,7 +360,8 @@ class Program:
         write, grad = self.write, f"dh{index}"
         x, weight = self._example(entry.sources[0]), self._example(entry.sources[1])
         names = [self._name(s) for s in entry.sources]
-        write(f"# {index}: Linear backward: dx = G W, dW = Gᵀ x, db = Σ G")
+        summed = " (db = Σ G: above)" if index in self.bias_summed else ", db = Σ G"
+        write(f"# {index}: Linear backward: dx = G W, dW = Gᵀ x{summed}")
         shapes = [x.shape, weight.shape, weight.shape[:1]][: len(targets)]
         short = few_rows_first(entry.example, weight)  # dx's layout, as linear_backward's
         buffers = [

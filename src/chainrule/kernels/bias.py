@@ -33,6 +33,8 @@ def _add_bias_loop(h: Any, bias: Any) -> None:
 
 
 def _column_sum_loop(grad: Any, result: Any) -> None:
+    # numba's disk cache keys this loop on this file only: a change to kernels/sums.py
+    # reaches it once this file changes too (or the cache is cleared)
     sums.column_sums(grad, result)
 
 

@@ -7,6 +7,10 @@ runs split in two halves of a multiple of 8 values, summed recursively), and alo
 strided axis one value at a time, in order. `pairwise_sum` is the first; the kernels write
 the second as their loop. Checked against NumPy for every length from 1 to 300 and some
 longer ones (tests/kernels).
+
+The kernels that call these (`bias`, `bias_activation`) are kept in numba's disk cache keyed
+on their own files, which does not see a change here: change one of theirs too (a comment
+will do), or clear the cache, for the change to reach them.
 """
 
 from __future__ import annotations
@@ -91,8 +95,9 @@ def _column_sums(values: Any, result: Any) -> None:
     F-ordered array, or one column), else row after row."""
     rows, columns = values.shape
     if rows > 1 and values.strides[0] == values.itemsize:
-        for j in range(columns):
-            result[j] = pairwise_sum(values[:, j], 0, rows)
+        for j in range(columns):  # block_sum inlined: a call per column cost more than its sum
+            column = values[:, j]
+            result[j] = block_sum(column, 0, rows) if rows <= 128 else pairwise_sum(column, 0, rows)
         return
     for j in range(columns):
         result[j] = values.dtype.type(0)
@@ -128,7 +133,7 @@ def prepare() -> None:
     kernel's globals then). Call only when numba is enabled."""
     global block_sum, pairwise_sum, column_sums, row_sums
     if block_sum is _block_sum:
-        block_sum = kernels.jit(_block_sum)
+        block_sum = kernels.jit(_block_sum, inline="always")  # numba's IR inlining
     if pairwise_sum is _pairwise_sum:
         pairwise_sum = kernels.jit(_pairwise_sum)
     if column_sums is _column_sums:

@@ -1,0 +1,107 @@
+"""Two ops' kernels as one call, for a captured program (`chainrule.capture.program`):
+a Linear layer on a batch of rows and the activation after it.
+
+    linear_relu_forward:    relu_forward(linear_forward(x, W, b))       A = max(x Wᵀ + b, 0)
+    <act>_bias_backward:    <act>_backward(G, y), then linear_backward's db = Σ_rows R
+
+Each is the composition of the ops' own kernels (`chainrule.ops.linalg`,
+`chainrule.ops.elementwise`) with the same arithmetic: with numba, the bias add and max, or
+the activation's backward and the bias sum, run as one compiled loop
+(`chainrule.kernels.bias_activation`), the same numbers bit for bit; otherwise, or for
+arrays the loop does not take, the two kernels are called one after the other. The eager
+engine runs the two ops as two nodes (its graph has no notion of the next op), so it calls
+the two kernels; the program calls these only while those kernels are the library's own
+(`intact`: a patched kernel, in a test or an experiment, is called as it is).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels import bias_activation
+from chainrule.kernels.bias import column_sum
+from chainrule.ops import elementwise, linalg
+
+__all__ = [
+    "BACKWARD",
+    "FORWARD",
+    "intact",
+    "linear_relu_forward",
+    "relu_bias_backward",
+    "sigmoid_bias_backward",
+    "tanh_bias_backward",
+]
+
+
+def linear_relu_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray, out: np.ndarray, into: np.ndarray,
+    short: bool | None = None,
+) -> np.ndarray:  # fmt: skip
+    """max(x Wᵀ + b, 0): x (N, in), W (out, in), b (out,) -> (N, out) into `into`.
+
+    `out` takes the product (laid out as `linalg.linear_forward` gives it; with numba it
+    holds x Wᵀ without b, else x Wᵀ + b); `short` as there. The result is `into`."""
+    if bias_activation.forward_fits(out, bias, into):
+        h = linalg.linear_forward(x, weight, None, out, short)
+        bias_activation.bias_relu_loop(h, bias, into)
+        return into
+    return elementwise.relu_forward(linalg.linear_forward(x, weight, bias, out, short), into)
+
+
+def _bias_backward(loop: Any, unfused: Any, grad: Any, out: Any, into: Any, db: Any,
+                   *scratch: Any) -> tuple[Any, Any]:  # fmt: skip
+    if bias_activation.backward_fits(grad, out, into, db):
+        loop(grad, out, into, db)  # over into's layout: its memory in order
+        return into, db
+    result = unfused(grad, out, into, *scratch)
+    return result, column_sum(result, db)
+
+
+def relu_bias_backward(
+    grad: np.ndarray, out: np.ndarray, into: np.ndarray, mask: np.ndarray, db: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """R = `elementwise.relu_backward`(G, y) into `into` (`mask` its NumPy scratch), and
+    db = Σ_rows R into `db` (the bias gradient of the Linear below, as
+    `linalg.linear_backward` sums it). Returns (R, db)."""
+    return _bias_backward(bias_activation.relu_bias_loop, elementwise.relu_backward,
+                          grad, out, into, db, mask)  # fmt: skip
+
+
+def tanh_bias_backward(
+    grad: np.ndarray, out: np.ndarray, into: np.ndarray, db: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """R = `elementwise.tanh_backward`(G, y) into `into`, db = Σ_rows R. Returns (R, db)."""
+    return _bias_backward(bias_activation.tanh_bias_loop, elementwise.tanh_backward,
+                          grad, out, into, db)  # fmt: skip
+
+
+def sigmoid_bias_backward(
+    grad: np.ndarray, out: np.ndarray, into: np.ndarray, one_minus: np.ndarray,
+    db: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """R = `elementwise.sigmoid_backward`(G, y) into `into` (`one_minus` its NumPy
+    scratch), db = Σ_rows R. Returns (R, db)."""
+    return _bias_backward(bias_activation.sigmoid_bias_loop, elementwise.sigmoid_backward,
+                          grad, out, into, db, one_minus)  # fmt: skip
+
+
+# activation kernel prefix -> the fused function and the kernels it composes
+FORWARD = {"relu": (linear_relu_forward, ("linear_forward", "relu_forward"))}
+BACKWARD = {
+    "relu": (relu_bias_backward, ("relu_backward", "linear_backward")),
+    "tanh": (tanh_bias_backward, ("tanh_backward", "linear_backward")),
+    "sigmoid": (sigmoid_bias_backward, ("sigmoid_backward", "linear_backward")),
+}
+_MODULES = {"linear_forward": linalg, "linear_backward": linalg}
+_OWN = {
+    name: getattr(_MODULES.get(name, elementwise), name)
+    for _, names in (*FORWARD.values(), *BACKWARD.values())
+    for name in names
+}
+
+
+def intact(names: tuple[str, ...]) -> bool:
+    """Whether the kernels of these names are still the library's own (not patched)."""
+    return all(getattr(_MODULES.get(name, elementwise), name) is _OWN[name] for name in names)
