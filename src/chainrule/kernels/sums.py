@@ -8,9 +8,9 @@ strided axis one value at a time, in order. `pairwise_sum` is the first; the ker
 the second as their loop. Checked against NumPy for every length from 1 to 300 and some
 longer ones (tests/kernels).
 
-The kernels that call these (`bias`, `bias_activation`) are kept in numba's disk cache keyed
-on their own files, which does not see a change here: change one of theirs too (a comment
-will do), or clear the cache, for the change to reach them.
+The kernels that call these (`bias`, `bias_activation`, `cross_entropy`) are kept in
+numba's disk cache keyed on their own files, which does not see a change here: change one
+of theirs too (a comment will do), or clear the cache, for the change to reach them.
 """
 
 from __future__ import annotations
@@ -110,8 +110,9 @@ def _row_sums(values: Any, result: Any) -> None:
     """result = Σ along each row of values (D, N), C-ordered: pairwise, as NumPy sums the
     columns of the F-ordered transpose (N, D)."""
     rows, columns = values.shape
-    for i in range(rows):
-        result[i] = pairwise_sum(values[i], 0, columns)
+    for i in range(rows):  # block_sum inlined for short rows, as in column_sums
+        row = values[i]
+        result[i] = block_sum(row, 0, columns) if columns <= 128 else pairwise_sum(row, 0, columns)
 
 
 def column_sums_fit(values: Any) -> bool:

@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
-from chainrule.kernels.cross_entropy import fits, gradient_loop, probabilities_loop, shift_loop
+from chainrule.kernels.cross_entropy import (
+    fits,
+    gradient_loop,
+    probabilities_loop,
+    row_sum_loop,
+    shift_loop,
+)
 from chainrule.ops.elementwise import stable_sigmoid
 
 
@@ -45,7 +51,11 @@ def cross_entropy_forward(
         powers = np.empty_like(logits) if exp is None else exp
         shift_loop(logits, maxima, shifts)
         np.exp(shifts, powers)
-        sum_exp = np.add.reduce(powers, axis=1, out=maxima, keepdims=True)
+        if powers.flags.c_contiguous:  # rows in NumPy's pairwise order
+            row_sum_loop(powers, maxima)
+            sum_exp = maxima
+        else:
+            sum_exp = np.add.reduce(powers, axis=1, out=maxima, keepdims=True)
         losses = np.empty(len(logits), logits.dtype)
         probabilities_loop(shifts, powers, sum_exp, np.log(sum_exp[:, 0]), target, losses)
         return losses, powers
