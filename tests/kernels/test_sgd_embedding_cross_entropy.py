@@ -91,3 +91,45 @@ def test_cross_entropy_shift_lets_nan_through():
     cross_entropy.shift_loop(logits, np.empty((3, 1), np.float32), got)
     assert np.array_equal(got, logits - np.maximum.reduce(logits, axis=1, keepdims=True),
                           equal_nan=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("rows", "width", "shape"), [(27, 10, (64, 3)), (5, 2, (4,)), (9, 1, (2, 3, 2))]
+)
+def test_embedding_lookup_is_take(path, dtype, rows, width, shape):
+    from chainrule.ops.movement import embedding_forward
+
+    rng = np.random.default_rng(1)
+    table = rng.standard_normal((rows, width)).astype(dtype)
+    index = rng.integers(0, rows, shape)
+    want = np.take(table, index, axis=0)
+    assert np.array_equal(embedding_forward(table, index), want)
+    out = np.full(want.shape, np.nan, dtype)
+    assert embedding_forward(table, index, out) is out and np.array_equal(out, want)
+    assert embedding.embedding_gather(table, index, out) == (path == "numba")
+
+
+@pytest.mark.parametrize("bad", [-1, 27, 2**62, -(2**63)])
+def test_embedding_lookup_out_of_range_raises_as_take(path, bad):
+    from chainrule.ops.movement import embedding_forward
+
+    table, index = np.ones((27, 3), np.float32), np.zeros((4, 3), np.int64)
+    index[2, 1] = bad
+    assert not embedding.embedding_gather(table, index, np.empty((4, 3, 3), np.float32))
+    if bad >= 0:  # np.take's own error, as before the loop
+        with pytest.raises(IndexError):
+            embedding_forward(table, index)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.arange(10), np.array([0, 9, -1]), np.array([10]), np.zeros(0, np.int64),
+     np.array([[3, 4], [9, 0]]), np.arange(40).reshape(4, 10)[:, ::3], np.array([-(2**63)]),
+     np.array([2**63 - 1])],
+)  # fmt: skip
+@pytest.mark.parametrize("bound", [1, 10, 41])
+def test_indices_below_is_the_unsigned_max(path, values, bound):
+    values = values.astype(np.int64)
+    want = bool(((values >= 0) & (values < bound)).all())
+    assert embedding.indices_below(values, bound) == want

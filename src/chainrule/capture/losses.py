@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.kernels.embedding import indices_below
 from chainrule.nn.functional import mse_loss
 from chainrule.nn.modules.loss import CrossEntropyLoss, MSELoss
 from chainrule.ops import loss as loss_ops
@@ -45,8 +46,8 @@ def write_loss(program: Any, loss_fn: Any) -> None:
     write(f"# loss: cross-entropy ({loss_fn.reduction}) of h{last} and the classes y")
     write("target = y._data if type(y) is Tensor else y")
     write("if (type(target) is np.ndarray and target.dtype == np.int64")
-    write(f"        and target.shape == ({n},)  # and every class in range (-1 is huge):")
-    write(f"        and int(target.view(np.uint64).max()) < {classes}):")
+    write.bind("indices_below", indices_below)
+    write(f"        and target.shape == ({n},) and indices_below(target, {classes})):")
     forward = write.bind("cross_entropy_forward", loss_ops.cross_entropy_forward)
     backward = write.bind("cross_entropy_backward", loss_ops.cross_entropy_backward)
     write(f"    losses, softmax = {forward}(h{last}, target, rows, row_max, shifted, exp)")

@@ -22,6 +22,7 @@ from chainrule.capture.record import INPUT, THE_INPUT, Entry
 from chainrule.capture.update import form as update_form
 from chainrule.capture.update import write_update
 from chainrule.capture.writer import Writer, plain
+from chainrule.kernels.embedding import indices_below
 from chainrule.nn.functional._common import out_of_range
 from chainrule.ops import elementwise, fused, linalg, movement
 from chainrule.ops.elementwise import Relu, Sigmoid, Tanh
@@ -178,7 +179,8 @@ class Program:
                 rows = len(self._example(entry.sources[0]))
                 write(f"# {index}: Embedding: the rows of the table the input picks")
                 write.bind("embedding_range", embedding_range)
-                write(f"if int(x.view(np.uint64).max()) >= {rows}:  # a negative is huge")
+                write.bind("indices_below", indices_below)
+                write(f"if not indices_below(x, {rows}):  # every index in 0..{rows - 1}?")
                 write(f"    embedding_range(x, {rows})  # the eager lookup's IndexError")
                 buffer = write.buffer(f"out{index}", entry.example)
                 call = self._kernel(movement, "embedding_forward")

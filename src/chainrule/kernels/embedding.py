@@ -1,5 +1,14 @@
-"""An embedding table's gradient: each looked-up row's gradient added into the row it came
-from (rows picked twice get both), as one loop.
+"""An embedding table's lookup and gradient as one loop each, and the check that class or
+row indices are in range.
+
+The lookup ``out[k] = T[I[k]]`` copies rows: ``np.take(T, I, axis=0, out=out)`` gives the
+same values, but with `out` it buffers the result (its `raise` mode) and costs ~3.6 µs for
+the names model's 192 rows of 10, against ~1 µs for the loop. The loop checks each index
+first; one out of range leaves the lookup to np.take, which raises as before.
+
+The range check, ``0 <= v < bound`` for every int64 v, is NumPy's
+``int(values.view(np.uint64).max()) < bound`` (a negative is huge unsigned): three calls,
+~1.6 µs for 64 classes; the loop answers in one call and stops at the first miss.
 
 For indices I (M,) and the gradient rows G (M, D), the table's gradient T (V, D) is
 
@@ -19,7 +28,60 @@ import numpy as np
 
 from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled
 
-__all__ = ["embedding_grad", "embedding_grad_loop"]
+__all__ = ["embedding_gather", "embedding_grad", "embedding_grad_loop", "indices_below"]
+
+
+def _gather_loop(table: Any, index: Any, out: Any) -> bool:
+    """out[k] = table[index[k]] for table (V, D), index (M,), out (M, D); False (out
+    partly written) at the first index outside 0..V-1."""
+    rows, width = table.shape
+    for k in range(index.size):
+        if index[k] < 0 or index[k] >= rows:
+            return False
+    for k in range(index.size):
+        row = index[k]
+        for j in range(width):
+            out[k, j] = table[row, j]
+    return True
+
+
+gather_loop = compiled(_gather_loop)
+
+
+def embedding_gather(table: np.ndarray, index: np.ndarray, out: np.ndarray | None) -> bool:
+    """Fill `out` (index's shape + (D,)) with the rows of `table` (V, D) that int64 `index`
+    picks, by the compiled loop; False, doing nothing that counts, when numba is off, the
+    arrays are of other kinds or layouts, or an index is out of range (the caller then
+    takes np.take)."""
+    return (
+        out is not None
+        and numba_enabled()
+        and index.dtype == np.int64
+        and table.ndim == 2
+        and table.dtype in FLOAT_DTYPES
+        and out.dtype == table.dtype
+        and table.flags.c_contiguous
+        and out.flags.c_contiguous
+        and out.shape == index.shape + table.shape[1:]
+        and bool(gather_loop(table, index.reshape(-1), out.reshape(-1, table.shape[1])))
+    )
+
+
+def _below_loop(values: Any, bound: int) -> bool:
+    for value in values.flat:  # noqa: SIM110 - numba compiles a loop, not all(generator)
+        if value < 0 or value >= bound:
+            return False
+    return True
+
+
+below_loop = compiled(_below_loop)
+
+
+def indices_below(values: np.ndarray, bound: int) -> bool:
+    """Whether every value of the int64 array is in 0..bound-1 (True when it is empty)."""
+    if numba_enabled():
+        return bool(below_loop(values, bound))
+    return not values.size or int(values.view(np.uint64).max()) < bound
 
 
 def _embedding_grad_loop(table_grad: Any, index: Any, rows: Any) -> None:

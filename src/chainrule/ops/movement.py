@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
-from chainrule.kernels.embedding import embedding_grad
+from chainrule.kernels import numba_enabled
+from chainrule.kernels.embedding import embedding_gather, embedding_grad
 
 
 class Reshape(Function):
@@ -161,7 +162,12 @@ def embedding_forward(
     weight: np.ndarray, index: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
     """weight[index]: the rows of the table weight (V, D) picked by integer `index` (*), in
-    range -> (*, D), into `out` (None: a new array)."""
+    range -> (*, D), into `out` (None: a new array). With numba, one compiled loop
+    (chainrule.kernels.embedding); else np.take: the same values."""
+    if out is None and numba_enabled():  # (np.take without out= is faster than with)
+        out = np.empty(index.shape + weight.shape[1:], weight.dtype)
+    if out is not None and embedding_gather(weight, index, out):
+        return out
     return np.take(weight, index, axis=0, out=out)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.kernels.embedding import indices_below
 from chainrule.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -41,8 +42,8 @@ def optional_array(value: Any, dtype: np.dtype) -> np.ndarray | None:
 
 def out_of_range(index: np.ndarray, size: int) -> int | None:
     """The first int64 index outside 0..size-1, or None. The usual case, all in range, takes
-    one pass: viewed as unsigned, a negative index is huge."""
-    if not index.size or int(index.view(np.uint64).max()) < size:
+    one pass (chainrule.kernels.embedding.indices_below: one compiled loop with numba)."""
+    if indices_below(index, size):
         return None
     return int(index[(index < 0) | (index >= size)].flat[0])
 
