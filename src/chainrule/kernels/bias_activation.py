@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import FLOAT_DTYPES, compiled, jit, numba_enabled, sums
+from chainrule.kernels import FLOAT_DTYPES, jit, numba_enabled, sums
 
 __all__ = [
     "backward_fits",
@@ -37,17 +37,19 @@ __all__ = [
 
 def forward_fits(h: Any, bias: Any, out: Any) -> bool:
     """Whether `bias_relu_loop` takes these: numba on, float32/float64 ndarrays of one
-    dtype, h and out 2-D of one shape, bias h's columns."""
+    dtype, h and out 2-D of one shape, bias h's columns. (Cheap tests first, dtypes by
+    identity before equality: this runs at every call, and a small layer's loop costs
+    less than a microsecond.)"""
+    if not (type(h) is np.ndarray and type(bias) is np.ndarray and type(out) is np.ndarray):
+        return False
+    kind = h.dtype
     return (
-        type(h) is np.ndarray
-        and type(bias) is np.ndarray
-        and type(out) is np.ndarray
-        and h.ndim == 2
-        and h.dtype in FLOAT_DTYPES
-        and bias.dtype == h.dtype
-        and out.dtype == h.dtype
-        and bias.shape == h.shape[1:]
+        h.ndim == 2
         and out.shape == h.shape
+        and bias.shape == h.shape[1:]
+        and (bias.dtype is kind or bias.dtype == kind)
+        and (out.dtype is kind or out.dtype == kind)
+        and kind in FLOAT_DTYPES
         and numba_enabled()
     )
 
@@ -56,20 +58,20 @@ def backward_fits(grad: Any, out: Any, into: Any, db: Any) -> bool:
     """Whether the backward loops take these: numba on, float32/float64 ndarrays of one
     dtype, grad, out and into 2-D of one shape, into C- or F-contiguous (the layouts whose
     NumPy summation order `chainrule.kernels.sums` writes out), db into's columns."""
+    if not (type(grad) is np.ndarray and type(out) is np.ndarray
+            and type(into) is np.ndarray and type(db) is np.ndarray):  # fmt: skip
+        return False
+    kind, shape = into.dtype, into.shape
+    if not (len(shape) == 2 and grad.shape == shape and out.shape == shape
+            and db.shape == shape[1:]):  # fmt: skip
+        return False
+    flags = into.flags
     return (
-        type(grad) is np.ndarray
-        and type(out) is np.ndarray
-        and type(into) is np.ndarray
-        and type(db) is np.ndarray
-        and into.ndim == 2
-        and into.dtype in FLOAT_DTYPES
-        and grad.dtype == into.dtype
-        and out.dtype == into.dtype
-        and db.dtype == into.dtype
-        and grad.shape == into.shape
-        and out.shape == into.shape
-        and db.shape == into.shape[1:]
-        and sums.column_sums_fit(into)
+        (grad.dtype is kind or grad.dtype == kind)
+        and (out.dtype is kind or out.dtype == kind)
+        and (db.dtype is kind or db.dtype == kind)
+        and kind in FLOAT_DTYPES
+        and (flags.c_contiguous or flags.f_contiguous)  # sums.column_sums_fit
         and numba_enabled()
     )
 
@@ -117,11 +119,11 @@ def _relu_bias_loop(grad: Any, out: Any, into: Any, db: Any) -> None:
         return
     for j in range(columns):
         db[j] = zero
-    for i in range(rows):
+    for i in range(rows):  # the row, then its addition to db (two loops: both vectorize)
         for j in range(columns):
-            r = grad[i, j] * (one if out[i, j] > 0 else zero)
-            into[i, j] = r
-            db[j] += r
+            into[i, j] = grad[i, j] * (one if out[i, j] > 0 else zero)
+        for j in range(columns):
+            db[j] += into[i, j]
 
 
 def _tanh_bias_loop(grad: Any, out: Any, into: Any, db: Any) -> None:
@@ -140,9 +142,9 @@ def _tanh_bias_loop(grad: Any, out: Any, into: Any, db: Any) -> None:
     for i in range(rows):
         for j in range(columns):
             y = out[i, j]
-            r = grad[i, j] * (one - y * y)
-            into[i, j] = r
-            db[j] += r
+            into[i, j] = grad[i, j] * (one - y * y)
+        for j in range(columns):
+            db[j] += into[i, j]
 
 
 def _sigmoid_bias_loop(grad: Any, out: Any, into: Any, db: Any) -> None:
@@ -161,28 +163,32 @@ def _sigmoid_bias_loop(grad: Any, out: Any, into: Any, db: Any) -> None:
     for i in range(rows):
         for j in range(columns):
             y = out[i, j]
-            r = (grad[i, j] * y) * (one - y)
-            into[i, j] = r
-            db[j] += r
+            into[i, j] = (grad[i, j] * y) * (one - y)
+        for j in range(columns):
+            db[j] += into[i, j]
 
 
-bias_relu_loop = compiled(_bias_relu_loop)
-_backward_loops = tuple(map(compiled, (_relu_bias_loop, _tanh_bias_loop, _sigmoid_bias_loop)))
+def _compile_on_first_call(name: str, source: Any, helpers: bool) -> Any:
+    """A stand-in for the loop `name`: its first call compiles `source` (after the sums'
+    helpers when it calls them: numba resolves a loop's globals when it compiles) and puts
+    numba's dispatcher in its place, so that later calls reach it without a Python
+    wrapper (ops.fused looks the loop up here at every call)."""
 
-
-def _prepared(loop: Any) -> Any:
-    """The loop, with the sums' helpers compiled before it (numba resolves its globals
-    when it compiles)."""
-
-    def run(grad: Any, out: Any, into: Any, db: Any) -> None:
+    def first(*args: Any) -> None:
         global _column_sum
-        if _column_sum is _column_sum_python:
+        if helpers and _column_sum is _column_sum_python:
             sums.prepare()
             _column_sum = jit(_column_sum_python, inline="always")
-        loop(grad, out, into, db)
+        dispatcher = jit(source)
+        globals()[name] = dispatcher
+        dispatcher(*args)
 
-    run.__name__ = run.__qualname__ = loop.__name__
-    return run
+    first.__name__ = first.__qualname__ = name
+    first.__doc__ = source.__doc__
+    return first
 
 
-relu_bias_loop, tanh_bias_loop, sigmoid_bias_loop = map(_prepared, _backward_loops)
+bias_relu_loop = _compile_on_first_call("bias_relu_loop", _bias_relu_loop, False)
+relu_bias_loop = _compile_on_first_call("relu_bias_loop", _relu_bias_loop, True)
+tanh_bias_loop = _compile_on_first_call("tanh_bias_loop", _tanh_bias_loop, True)
+sigmoid_bias_loop = _compile_on_first_call("sigmoid_bias_loop", _sigmoid_bias_loop, True)

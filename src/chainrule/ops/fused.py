@@ -16,8 +16,6 @@ the two kernels; the program calls these only while those kernels are the librar
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from chainrule.kernels import bias_activation
@@ -50,13 +48,8 @@ def linear_relu_forward(
     return elementwise.relu_forward(linalg.linear_forward(x, weight, bias, out, short), into)
 
 
-def _bias_backward(loop: Any, unfused: Any, grad: Any, out: Any, into: Any, db: Any,
-                   *scratch: Any) -> tuple[Any, Any]:  # fmt: skip
-    if bias_activation.backward_fits(grad, out, into, db):
-        loop(grad, out, into, db)  # over into's layout: its memory in order
-        return into, db
-    result = unfused(grad, out, into, *scratch)
-    return result, column_sum(result, db)
+# Each backward below tests and calls the loop itself (no shared helper: a Python call per
+# step and layer is a sizeable part of a small layer's backward).
 
 
 def relu_bias_backward(
@@ -65,16 +58,22 @@ def relu_bias_backward(
     """R = `elementwise.relu_backward`(G, y) into `into` (`mask` its NumPy scratch), and
     db = Σ_rows R into `db` (the bias gradient of the Linear below, as
     `linalg.linear_backward` sums it). Returns (R, db)."""
-    return _bias_backward(bias_activation.relu_bias_loop, elementwise.relu_backward,
-                          grad, out, into, db, mask)  # fmt: skip
+    if bias_activation.backward_fits(grad, out, into, db):
+        bias_activation.relu_bias_loop(grad, out, into, db)  # over into's layout
+        return into, db
+    result = elementwise.relu_backward(grad, out, into, mask)
+    return result, column_sum(result, db)
 
 
 def tanh_bias_backward(
     grad: np.ndarray, out: np.ndarray, into: np.ndarray, db: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """R = `elementwise.tanh_backward`(G, y) into `into`, db = Σ_rows R. Returns (R, db)."""
-    return _bias_backward(bias_activation.tanh_bias_loop, elementwise.tanh_backward,
-                          grad, out, into, db)  # fmt: skip
+    if bias_activation.backward_fits(grad, out, into, db):
+        bias_activation.tanh_bias_loop(grad, out, into, db)
+        return into, db
+    result = elementwise.tanh_backward(grad, out, into)
+    return result, column_sum(result, db)
 
 
 def sigmoid_bias_backward(
@@ -83,8 +82,11 @@ def sigmoid_bias_backward(
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """R = `elementwise.sigmoid_backward`(G, y) into `into` (`one_minus` its NumPy
     scratch), db = Σ_rows R. Returns (R, db)."""
-    return _bias_backward(bias_activation.sigmoid_bias_loop, elementwise.sigmoid_backward,
-                          grad, out, into, db, one_minus)  # fmt: skip
+    if bias_activation.backward_fits(grad, out, into, db):
+        bias_activation.sigmoid_bias_loop(grad, out, into, db)
+        return into, db
+    result = elementwise.sigmoid_backward(grad, out, into, one_minus)
+    return result, column_sum(result, db)
 
 
 # activation kernel prefix -> the fused function and the kernels it composes
