@@ -112,7 +112,7 @@ def test_embedding_lookup_is_take(path, dtype, rows, width, shape):
 
 @pytest.mark.parametrize("bad", [-1, 27, 2**62, -(2**63)])
 def test_embedding_lookup_out_of_range_raises_as_take(path, bad):
-    from chainrule.ops.movement import embedding_forward
+    from chainrule.ops.movement import embedding_forward, embedding_lookup
 
     table, index = np.ones((27, 3), np.float32), np.zeros((4, 3), np.int64)
     index[2, 1] = bad
@@ -120,6 +120,10 @@ def test_embedding_lookup_out_of_range_raises_as_take(path, bad):
     if bad >= 0:  # np.take's own error, as before the loop
         with pytest.raises(IndexError):
             embedding_forward(table, index)
+    assert not embedding_lookup(table, index, np.empty((4, 3, 3), np.float32))
+    index[2, 1] = 26
+    out = np.empty((4, 3, 3), np.float32)
+    assert embedding_lookup(table, index, out) and np.array_equal(out, np.take(table, index, 0))
 
 
 @pytest.mark.parametrize(

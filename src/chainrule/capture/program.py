@@ -22,7 +22,6 @@ from chainrule.capture.record import INPUT, THE_INPUT, Entry
 from chainrule.capture.update import form as update_form
 from chainrule.capture.update import write_update
 from chainrule.capture.writer import Writer, plain
-from chainrule.kernels.embedding import indices_below
 from chainrule.nn.functional._common import out_of_range
 from chainrule.ops import elementwise, fused, linalg, movement
 from chainrule.ops.elementwise import Relu, Sigmoid, Tanh
@@ -179,12 +178,11 @@ class Program:
                 rows = len(self._example(entry.sources[0]))
                 write(f"# {index}: Embedding: the rows of the table the input picks")
                 write.bind("embedding_range", embedding_range)
-                write.bind("indices_below", indices_below)
-                write(f"if not indices_below(x, {rows}):  # every index in 0..{rows - 1}?")
-                write(f"    embedding_range(x, {rows})  # the eager lookup's IndexError")
                 buffer = write.buffer(f"out{index}", entry.example)
-                call = self._kernel(movement, "embedding_forward")
-                write(f"{out} = {call}({names[0]}, x, {buffer})")
+                call = self._kernel(movement, "embedding_lookup")  # checks the range too
+                write(f"if not {call}({names[0]}, x, {buffer}):  # an index outside 0..{rows - 1}")
+                write(f"    embedding_range(x, {rows})  # the eager lookup's IndexError")
+                write(f"{out} = {buffer}")
             else:  # any other op: its own forward, on a node kept for its backward
                 node = write.bind(f"node{index}", entry.op.__new__(entry.op))
                 write.namespace[node].needs_input_grad = entry.needs_input_grad

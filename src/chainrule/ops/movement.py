@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule.autograd import Function
 from chainrule.kernels import numba_enabled
-from chainrule.kernels.embedding import embedding_gather, embedding_grad
+from chainrule.kernels.embedding import embedding_gather, embedding_grad, indices_below
 
 
 class Reshape(Function):
@@ -169,6 +169,18 @@ def embedding_forward(
     if out is not None and embedding_gather(weight, index, out):
         return out
     return np.take(weight, index, axis=0, out=out)
+
+
+def embedding_lookup(weight: np.ndarray, index: np.ndarray, out: np.ndarray) -> bool:
+    """`embedding_forward(weight, index, out)` when every index is in 0..V-1 (True); False,
+    `out` not all written, when one is not (the caller raises its own error). With numba,
+    one compiled loop checks and copies (chainrule.kernels.embedding)."""
+    if embedding_gather(weight, index, out):  # it checks every index first
+        return True
+    if not indices_below(index, len(weight)):
+        return False
+    embedding_forward(weight, index, out)
+    return True
 
 
 def embedding_backward(
