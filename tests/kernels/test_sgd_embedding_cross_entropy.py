@@ -137,3 +137,24 @@ def test_indices_below_is_the_unsigned_max(path, values, bound):
     values = values.astype(np.int64)
     want = bool(((values >= 0) & (values < bound)).all())
     assert embedding.indices_below(values, bound) == want
+
+
+@pytest.mark.parametrize(("n", "classes"), [(64, 10), (32, 2), (1, 5), (300, 130)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_cross_entropy_forward_backward_is_the_two_kernels(path, n, classes, order):
+    """ops.loss.cross_entropy_forward_backward (a captured step's one call) gives what
+    cross_entropy_forward, then cross_entropy_backward give, bit for bit, into buffers."""
+    rng = np.random.default_rng(1)
+    logits = np.asarray((rng.standard_normal((n, classes)) * 4).astype(np.float32), order=order)
+    target, rows = rng.integers(0, classes, n), np.arange(n)
+    scale = np.ones((), np.float32) / float(n)
+    want_losses, want_softmax = loss_ops.cross_entropy_forward(logits, target, rows)
+    want_grad = loss_ops.cross_entropy_backward(want_softmax.copy(), rows, target, scale)
+    buffers = [np.empty((n, 1), np.float32), np.empty_like(logits), np.empty_like(logits)]
+    out = np.empty_like(logits)
+    losses, softmax, grad = loss_ops.cross_entropy_forward_backward(
+        logits, target, rows, *buffers, scale, out
+    )
+    assert grad is out and softmax is buffers[2]
+    assert np.array_equal(losses, want_losses) and np.array_equal(softmax, want_softmax)
+    assert np.array_equal(grad, want_grad)

@@ -12,6 +12,7 @@ import numpy as np
 from chainrule.kernels.embedding import indices_below
 from chainrule.nn.functional import mse_loss
 from chainrule.nn.modules.loss import CrossEntropyLoss, MSELoss
+from chainrule.ops import fused
 from chainrule.ops import loss as loss_ops
 
 
@@ -48,12 +49,24 @@ def write_loss(program: Any, loss_fn: Any) -> None:
     write("if (type(target) is np.ndarray and target.dtype == np.int64")
     write.bind("indices_below", indices_below)
     write(f"        and target.shape == ({n},) and indices_below(target, {classes})):")
+    total = f"losses.sum() / {float(n)!r}" if mean else "losses.sum()"
+    pair, kernels = fused.LOSS
+    if fused.intact(kernels):  # the two kernels as one call (ops.fused: not patched)
+        both = write.bind(pair.__name__, pair)
+        write(f"    losses, softmax, dh{last} = {both}(h{last}, target, rows, row_max, "
+              "shifted, exp, scale, d_logits)")  # fmt: skip
+        write(f"    loss = make(np.asarray({total}), False)")
+        _write_else(write, last)
+        return
     forward = write.bind("cross_entropy_forward", loss_ops.cross_entropy_forward)
     backward = write.bind("cross_entropy_backward", loss_ops.cross_entropy_backward)
     write(f"    losses, softmax = {forward}(h{last}, target, rows, row_max, shifted, exp)")
-    total = f"losses.sum() / {float(n)!r}" if mean else "losses.sum()"
     write(f"    loss = make(np.asarray({total}), False)")
     write(f"    dh{last} = {backward}(softmax, rows, target, scale, d_logits)")
+    _write_else(write, last)
+
+
+def _write_else(write: Any, last: int) -> None:
     write("else:")
     write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")
 

@@ -24,7 +24,14 @@ import numpy as np
 
 from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled, sums
 
-__all__ = ["fits", "gradient_loop", "probabilities_loop", "row_sum_loop", "shift_loop"]
+__all__ = [
+    "fits",
+    "gradient_loop",
+    "probabilities_gradient_loop",
+    "probabilities_loop",
+    "row_sum_loop",
+    "shift_loop",
+]
 
 
 def fits(logits: Any, target: Any) -> bool:
@@ -76,6 +83,23 @@ def _probabilities_loop(
             exp[i, j] = exp[i, j] / denominator
 
 
+def _probabilities_gradient_loop(
+    shifted: Any, exp: Any, sum_exp: Any, log_sum: Any, target: Any, losses: Any,
+    scale: Any, out: Any,
+) -> None:  # fmt: skip
+    """`_probabilities_loop`, then `_gradient_loop` on its softmax, row by row in one pass
+    (the same operations: each softmax value rounded, then times scale)."""
+    rows, columns = exp.shape
+    for i in range(rows):
+        losses[i] = log_sum[i] - shifted[i, target[i]]
+        denominator = sum_exp[i, 0]
+        for j in range(columns):
+            p = exp[i, j] / denominator
+            exp[i, j] = p
+            out[i, j] = p * scale
+        out[i, target[i]] -= scale
+
+
 def _gradient_loop(softmax: Any, target: Any, scale: Any, out: Any) -> None:
     """out = softmax · scale, less scale at each row's class."""
     rows, columns = softmax.shape
@@ -89,6 +113,7 @@ def _gradient_loop(softmax: Any, target: Any, scale: Any, out: Any) -> None:
 shift_loop = compiled(_shift_loop)
 probabilities_loop = compiled(_probabilities_loop, error_model="numpy")
 gradient_loop = compiled(_gradient_loop)
+probabilities_gradient_loop = compiled(_probabilities_gradient_loop, error_model="numpy")
 _row_sums = compiled(_row_sum_loop)
 
 

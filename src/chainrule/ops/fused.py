@@ -1,5 +1,6 @@
-"""Two ops' kernels as one call, for a captured program (`chainrule.capture.program`):
-a Linear layer on a batch of rows and the activation after it.
+"""Two kernels as one call, for a captured program (`chainrule.capture.program`): a
+Linear layer on a batch of rows and the activation after it; and the cross-entropy's
+forward and backward (`ops.loss.cross_entropy_forward_backward`, `LOSS`).
 
     linear_relu_forward:    relu_forward(linear_forward(x, W, b))       A = max(x Wᵀ + b, 0)
     <act>_bias_backward:    <act>_backward(G, y), then linear_backward's db = Σ_rows R
@@ -20,7 +21,7 @@ import numpy as np
 
 from chainrule.kernels import bias_activation
 from chainrule.kernels.bias import column_sum
-from chainrule.ops import elementwise, linalg
+from chainrule.ops import elementwise, linalg, loss
 
 __all__ = [
     "BACKWARD",
@@ -96,10 +97,17 @@ BACKWARD = {
     "tanh": (tanh_bias_backward, ("tanh_backward", "linear_backward")),
     "sigmoid": (sigmoid_bias_backward, ("sigmoid_backward", "linear_backward")),
 }
-_MODULES = {"linear_forward": linalg, "linear_backward": linalg}
+# the loss's two kernels as one call (ops.loss: the scale is known before the loss)
+LOSS = (loss.cross_entropy_forward_backward, ("cross_entropy_forward", "cross_entropy_backward"))
+_MODULES = {
+    "linear_forward": linalg,
+    "linear_backward": linalg,
+    "cross_entropy_forward": loss,
+    "cross_entropy_backward": loss,
+}
 _OWN = {
     name: getattr(_MODULES.get(name, elementwise), name)
-    for _, names in (*FORWARD.values(), *BACKWARD.values())
+    for _, names in (*FORWARD.values(), *BACKWARD.values(), LOSS)
     for name in names
 }
 

@@ -13,6 +13,7 @@ from chainrule.autograd import Function
 from chainrule.kernels.cross_entropy import (
     fits,
     gradient_loop,
+    probabilities_gradient_loop,
     probabilities_loop,
     row_sum_loop,
     shift_loop,
@@ -32,6 +33,22 @@ def _upstream_scale(grad: np.ndarray, reduction: str, denominator: float) -> np.
     return grad / denominator if reduction == "mean" else grad
 
 
+def _log_sum_exp(logits: np.ndarray, row_max: Any, shifted: Any, exp: Any) -> tuple[Any, ...]:
+    """The compiled path's first steps (`fits` said so): s = z - m, e^s (NumPy's exp),
+    Σ_j e^s into row_max, and its log (NumPy's). Returns (s, e^s, Σ e^s (N, 1), log Σ)."""
+    maxima = np.empty((len(logits), 1), logits.dtype) if row_max is None else row_max
+    shifts = np.empty_like(logits) if shifted is None else shifted
+    powers = np.empty_like(logits) if exp is None else exp
+    shift_loop(logits, maxima, shifts)
+    np.exp(shifts, powers)
+    if powers.flags.c_contiguous:  # rows in NumPy's pairwise order
+        row_sum_loop(powers, maxima)
+        sum_exp = maxima
+    else:
+        sum_exp = np.add.reduce(powers, axis=1, out=maxima, keepdims=True)
+    return shifts, powers, sum_exp, np.log(sum_exp[:, 0])
+
+
 def cross_entropy_forward(
     logits: np.ndarray, target: np.ndarray, rows: np.ndarray,
     row_max: np.ndarray | None = None, shifted: np.ndarray | None = None,
@@ -46,18 +63,9 @@ def cross_entropy_forward(
     With numba, the steps around exp and log are compiled loops
     (chainrule.kernels.cross_entropy): the same numbers."""
     if fits(logits, target):
-        maxima = np.empty((len(logits), 1), logits.dtype) if row_max is None else row_max
-        shifts = np.empty_like(logits) if shifted is None else shifted
-        powers = np.empty_like(logits) if exp is None else exp
-        shift_loop(logits, maxima, shifts)
-        np.exp(shifts, powers)
-        if powers.flags.c_contiguous:  # rows in NumPy's pairwise order
-            row_sum_loop(powers, maxima)
-            sum_exp = maxima
-        else:
-            sum_exp = np.add.reduce(powers, axis=1, out=maxima, keepdims=True)
+        shifts, powers, sum_exp, log_sum = _log_sum_exp(logits, row_max, shifted, exp)
         losses = np.empty(len(logits), logits.dtype)
-        probabilities_loop(shifts, powers, sum_exp, np.log(sum_exp[:, 0]), target, losses)
+        probabilities_loop(shifts, powers, sum_exp, log_sum, target, losses)
         return losses, powers
     row_max = np.maximum.reduce(logits, axis=1, out=row_max, keepdims=True)
     shifted = np.subtract(logits, row_max, shifted)
@@ -84,6 +92,26 @@ def cross_entropy_backward(
     d_logits = np.multiply(softmax, scale[:, None] if scale.ndim else scale, out)
     d_logits[rows, target] -= scale  # minus the one-hot, scaled the same way
     return d_logits
+
+
+def cross_entropy_forward_backward(
+    logits: np.ndarray, target: np.ndarray, rows: np.ndarray, row_max: np.ndarray,
+    shifted: np.ndarray, exp: np.ndarray, scale: np.ndarray, out: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """`cross_entropy_forward`, then `cross_entropy_backward` of its softmax with `scale`
+    into `out`, as one call for a captured step (which knows the scale before the loss):
+    (losses, softmax, dz). With numba and a 0-d scale of the logits' dtype, the softmax and
+    dz are written in one compiled loop, the same numbers; otherwise the two kernels."""
+    if (fits(logits, target) and getattr(scale, "ndim", 1) == 0
+            and scale.dtype == logits.dtype and type(out) is np.ndarray
+            and out.shape == logits.shape and out.dtype == logits.dtype):  # fmt: skip
+        shifts, powers, sum_exp, log_sum = _log_sum_exp(logits, row_max, shifted, exp)
+        losses = np.empty(len(logits), logits.dtype)
+        probabilities_gradient_loop(shifts, powers, sum_exp, log_sum, target, losses,
+                                    scale[()], out)  # fmt: skip
+        return losses, powers, out
+    losses, softmax = cross_entropy_forward(logits, target, rows, row_max, shifted, exp)
+    return losses, softmax, cross_entropy_backward(softmax, rows, target, scale, out)
 
 
 class CrossEntropyIndex(Function):
