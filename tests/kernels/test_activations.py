@@ -86,3 +86,21 @@ def test_other_arrays_take_the_numpy_path(path):
     cube = np.full((2, 3, 4), 0.5, np.float32)
     assert np.array_equal(elementwise.tanh_backward(cube, cube), cube * (1 - cube * cube))
     assert numba_enabled() == (path == "numba")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_relu_forward_is_numpys_maximum_bit_for_bit(path, monkeypatch, dtype, order, shape):
+    """relu_forward (a compiled loop when numba is on) is np.maximum(x, 0): -0.0 gives
+    +0.0, NaN stays NaN, and a new array is laid out as NumPy lays it out."""
+    _, x = _case(shape, dtype, order)
+    x.flat[0] = -0.0
+    monkeypatch.setattr(elementwise, "RELU_LOOP_FROM", 1)  # the loop for every size here
+    want = np.maximum(x, 0)
+    for got in (elementwise.relu_forward(x), elementwise.relu_forward(x, np.empty_like(x))):
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+        assert got.flags.f_contiguous == want.flags.f_contiguous
+    sliced = x[::2]  # neither C- nor F-ordered (for more than one column): NumPy's
+    assert np.array_equal(elementwise.relu_forward(sliced), np.maximum(sliced, 0), equal_nan=True)

@@ -1,5 +1,6 @@
-"""Activation backward passes in one loop each, from the activation's saved output y and
-the gradient G reaching it:
+"""Activation backward passes in one loop each (and ReLU's forward, `relu_forward_loop`:
+NumPy's ``maximum`` against the scalar 0 ran at ~0.4 ns a value), from the activation's
+saved output y and the gradient G reaching it:
 
     tanh:     R = G · (1 - y²)
     sigmoid:  R = (G · y) · (1 - y)
@@ -21,7 +22,7 @@ import numpy as np
 
 from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled
 
-__all__ = ["fits", "relu_loop", "sigmoid_loop", "tanh_loop"]
+__all__ = ["fits", "relu_forward_loop", "relu_loop", "sigmoid_loop", "tanh_loop"]
 
 
 def fits(grad: Any, out: Any, into: Any) -> bool:
@@ -72,4 +73,22 @@ def _relu_loop(grad: Any, out: Any, into: Any) -> None:
             into[i, j] = grad[i, j] * (one if out[i, j] > 0 else zero)
 
 
+def _relu_forward_loop(x: Any, out: Any) -> None:
+    """out = max(x, 0) as ``np.maximum(x, 0)`` gives it: x where x > 0, NaN kept, else +0
+    (-0.0 gives +0.0). Over x's memory in order (its transpose's rows when F-ordered)."""
+    zero = out.dtype.type(0)
+    rows, columns = x.shape
+    if rows > 1 and x.strides[0] == x.itemsize:  # F-ordered: down the columns
+        for j in range(columns):
+            for i in range(rows):
+                v = x[i, j]
+                out[i, j] = v if v > zero or v != v else zero
+        return
+    for i in range(rows):
+        for j in range(columns):
+            v = x[i, j]
+            out[i, j] = v if v > zero or v != v else zero
+
+
 tanh_loop, sigmoid_loop, relu_loop = map(compiled, (_tanh_loop, _sigmoid_loop, _relu_loop))
+relu_forward_loop = compiled(_relu_forward_loop)

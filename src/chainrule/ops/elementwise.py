@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Function
-from chainrule.kernels.activations import fits, relu_loop, sigmoid_loop, tanh_loop
+from chainrule.kernels.activations import (
+    fits,
+    relu_forward_loop,
+    relu_loop,
+    sigmoid_loop,
+    tanh_loop,
+)
 
 
 class Add(Function):
@@ -364,8 +370,23 @@ class Sigmoid(Function):
         return grad * out * (1 - out)
 
 
+# Below this many values np.maximum's one call is cheaper than the loop's checks and
+# dispatch (measured in one process, one thread, CPU time: 8x8 and 32x16 values ran at
+# 0.5-0.7x with the loop, 64x32 at 0.95x, 128x128 at 1.3-1.7x).
+RELU_LOOP_FROM = 4096
+
+
 def relu_forward(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """max(x, 0) elementwise; `out` a buffer of x's shape (None: a new array)."""
+    """max(x, 0) elementwise; `out` a buffer of x's shape (None: a new array, laid out as
+    x). With numba, a 2-D C- or F-ordered float x of at least `RELU_LOOP_FROM` values: one
+    compiled loop (chainrule.kernels.activations), the same numbers as
+    ``np.maximum(x, 0)``."""
+    if (type(x) is np.ndarray and x.size >= RELU_LOOP_FROM and x.ndim == 2
+            and (x.flags.c_contiguous or x.flags.f_contiguous)
+            and fits(x, x, x if out is None else out)):  # fmt: skip
+        target = np.empty_like(x) if out is None else out
+        relu_forward_loop(x, target)
+        return target
     return np.maximum(x, 0, out=out)
 
 
