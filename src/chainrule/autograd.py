@@ -108,17 +108,16 @@ def bump_version(tensor: Tensor) -> None:
 
 
 def bump_versions(tensors: Iterable[Tensor]) -> None:
-    """`bump_version` of each tensor in turn (the same counts and stamps), in one call: a
-    captured step's update changes all its parameters in place at once."""
+    """`bump_version` of each tensor, in one call and with one stamp for all: a captured
+    step's update changes its parameters in place at once. The same counts; no node is
+    made between the changes, so one stamp orders them against every node as their own
+    stamps would."""
     global _last_change
-    stamp = _last_change
+    _last_change = stamp = next(_creation_counter)
     for tensor in tensors:
-        counter = tensor._vc
-        if counter is None:
-            counter = version_counter(tensor)
+        counter = tensor._vc or version_counter(tensor)
         counter.value += 1
-        counter.stamp = stamp = next(_creation_counter)
-    _last_change = stamp
+        counter.stamp = stamp
 
 
 _creation_counter = itertools.count(1)  # orders graph tensors (and in-place changes) in time
