@@ -160,3 +160,51 @@ def test_each_parameter_keeps_one_grad_tensor(path: bool) -> None:
     step(*_batches(1)[0])
     assert model[0].weight.grad._data is step.programs[(16, 6), np.dtype(np.float32)] \
         .write.namespace["dw0"]  # fmt: skip
+
+
+def _run_pair(make: Callable[[], nn.Module], make_optimizer: Any, dtype: Any = np.float32) -> Any:
+    """An eager model and a captured twin from `make`, six steps; all equal at the end."""
+    eager, captured = make(), make()
+    eager_opt, captured_opt = make_optimizer(eager), make_optimizer(captured)
+    step = chainrule.compile_step(captured, nn.CrossEntropyLoss(), captured_opt)
+    for xb, yb in _batches():
+        xb = xb.astype(dtype)
+        eager_opt.zero_grad()
+        loss = nn.CrossEntropyLoss()(eager(chainrule.tensor(xb)), chainrule.tensor(yb))
+        loss.backward()
+        eager_opt.step()
+        assert step(xb, yb).item() == loss.item()
+    for a, b in zip(eager.parameters(), captured.parameters(), strict=True):
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+    return captured, step
+
+
+def test_two_groups_get_a_flat_array_each(path: bool) -> None:
+    def two_groups(model: nn.Module) -> optim.Optimizer:
+        return optim.SGD([{"params": model[0].parameters(), "lr": 0.3},
+                          {"params": [*model[2].parameters(), *model[4].parameters()]}],
+                         lr=0.05)  # fmt: skip
+
+    captured, step = _run_pair(_model, two_groups)
+    assert "sgd_plain(flat0," in step.code and "sgd_plain(flat1," in step.code
+    assert captured[0].weight._data.base is not captured[2].weight._data.base
+
+
+def test_a_layer_used_twice_keeps_the_per_parameter_update(path: bool) -> None:
+    def shared() -> nn.Sequential:
+        chainrule.manual_seed(4)
+        middle = nn.Linear(12, 12)
+        return nn.Sequential(nn.Linear(6, 12), nn.Tanh(), middle, nn.Tanh(), middle, nn.Tanh(),
+                             nn.Linear(12, 3))  # fmt: skip
+
+    _, step = _run_pair(shared, lambda m: optim.SGD(m.parameters(), lr=0.1))
+    assert "sgd_plain" not in step.code  # the shared layer's gradient is a sum, not a buffer
+
+
+def test_float64_parameters(path: bool) -> None:
+    def sgd(model: nn.Module) -> optim.Optimizer:
+        return optim.SGD(model.parameters(), lr=0.1)
+
+    captured, step = _run_pair(lambda: _model().double(), sgd, np.float64)
+    assert "sgd_plain(flat0," in step.code
+    assert captured[0].weight._data.base.dtype == np.float64
