@@ -125,7 +125,10 @@ def run_names_benchmark(
     chainrule.manual_seed(seed)
     model = CharMLP(len(vocab))  # context 3, embedding 10, hidden 200: the defaults
     model.train()
-    state = {name: tensor.detach().numpy() for name, tensor in model.state_dict().items()}
+    # a copy of the starting weights for PyTorch and JAX (not views of the live ones: an
+    # array held elsewhere keeps compile_step from moving the parameters into one flat
+    # array, chainrule.capture.flat)
+    state = {name: tensor.detach().numpy().copy() for name, tensor in model.state_dict().items()}
     reference = _torch_model(model.config(), state)
     reference.train()
 
