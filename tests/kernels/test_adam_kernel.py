@@ -96,3 +96,40 @@ def test_a_float32_quotient_is_the_float64_product_by_the_inverse_rounded() -> N
         chunk = values[rng.integers(0, values.size, 25_000)]
         product = (chunk.astype(np.float64) * (1.0 / float(divisor))).astype(np.float32)
         assert np.array_equal(chunk / divisor, product), divisor
+
+
+@needs_numba
+def test_kept_scalars_follow_every_option_and_the_sign_of_zero() -> None:
+    """adam_step keeps the loop's scalars of its last call: calls that alternate between
+    option sets (step, lr, betas, ε, λ, dtype, switches), including lr 0.0 against -0.0
+    on parameters holding ±0, each give the NumPy twin's numbers."""
+    rng = np.random.default_rng(5)
+    calls = [  # (dtype, step, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)
+        (np.float32, 3, 0.01, 0.9, 0.999, 1e-8, 0.0, False, False, False),
+        (np.float32, 3, 0.02, 0.9, 0.999, 1e-8, 0.0, False, False, False),
+        (np.float32, 4, 0.01, 0.9, 0.999, 1e-8, 0.0, False, False, False),
+        (np.float32, 3, 0.01, 0.8, 0.99, 1e-6, 0.1, True, True, False),
+        (np.float32, 3, 0.01, 0.8, 0.99, 1e-6, 0.1, True, True, True),
+        (np.float64, 3, 0.01, 0.9, 0.999, 1e-8, 0.0, False, False, False),
+        (np.float32, 1, 0.0, 0.0, 0.5, 0.0, 0.0, False, False, False),
+        (np.float32, 1, -0.0, 0.0, 0.5, 0.0, 0.0, False, False, False),
+        (np.float32, 1, 0.0, -0.0, 0.5, 0.0, 0.0, False, False, False),
+    ]
+    for _ in range(2):
+        for dtype, *options in calls:
+            param = rng.standard_normal(40).astype(dtype)
+            param[:8] = [0.0, -0.0] * 4
+            grad = rng.standard_normal(40).astype(dtype)
+            grad[:4] = [0.0, -0.0, 0.0, -0.0]
+            state = [np.abs(rng.standard_normal(40)).astype(dtype) * s for s in (0.1, 0.01, 0.02)]
+            state[0][:4] = [0.0, -0.0, -0.0, 0.0]
+            fused = [a.copy() for a in (param, *state)]
+            plain = [a.copy() for a in (param, *state)]
+            step, lr, b1, b2, eps, wd, amsgrad, maximize, decoupled = options
+            for arrays, numba in ((fused, True), (plain, False)):
+                with numba_path(numba):
+                    adam_step(arrays[0], grad, arrays[1], arrays[2], arrays[3],
+                              np.empty_like(param), np.empty_like(param), step, lr, b1, b2,
+                              eps, wd, amsgrad, maximize, decoupled)  # fmt: skip
+            for a, b in zip(fused, plain, strict=True):
+                assert a.tobytes() == b.tobytes(), (dtype, options)
