@@ -62,6 +62,47 @@ def test_linear_relu_forward_is_linear_then_relu(path, rows, dtype):
     assert got is into and _same(got, want)
 
 
+@pytest.mark.parametrize("rows", [4, 32, 128, 200])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_sigmoid_forward_is_linear_then_sigmoid(path, rows, dtype):
+    """Large |x| both ways (no overflow), C- and F-ordered products; the product buffer
+    ends as x Wᵀ + b, as the unfused Linear leaves it."""
+    rng = np.random.default_rng(rows)
+    x = (rng.standard_normal((rows, 30)) * 20).astype(dtype)
+    weight = rng.standard_normal((64, 30)).astype(dtype)
+    bias = rng.standard_normal(64).astype(dtype)
+    product_want = linalg.linear_forward(x, weight, bias)
+    want = elementwise.sigmoid_forward(product_want.copy())
+    short = linalg.few_rows_first(x, weight.T)
+    product = np.empty((64, rows), dtype).T if short else np.empty((rows, 64), dtype)
+    into, e, d = np.empty_like(product), np.empty_like(product), np.empty_like(product)
+    mask = np.empty_like(product, bool)
+    got = fused.linear_sigmoid_forward(x, weight, bias, product, into, e, d, mask, short)
+    assert got is into and _same(got, want) and _same(product, product_want)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_sigmoid_forward_is_the_numpy_sequence(path, dtype, order, shape):
+    """elementwise.sigmoid_forward (two compiled loops around NumPy's exp with numba)
+    against the NumPy calls it makes without: inf, NaN, ±0 and large |x| included."""
+    x = _values(shape, dtype, order, 6) * 50
+    e, d = np.empty_like(x), np.empty_like(x)
+    want = np.empty_like(x)
+    np.negative(np.abs(x, e), e)
+    np.exp(e, e)
+    np.add(1, e, d)
+    np.divide(e, d, want)
+    np.copyto(want, np.divide(1, d, d), where=np.greater_equal(x, 0))
+    got = elementwise.sigmoid_forward(x)
+    assert _same(got, want) and got.flags.f_contiguous == want.flags.f_contiguous
+    into = np.empty_like(x)
+    scratch = (np.empty_like(x), np.empty_like(x), np.empty_like(x, bool))
+    assert _same(elementwise.sigmoid_forward(x, into, *scratch), want)
+
+
 BACKWARD = {
     "relu": (fused.relu_bias_backward, elementwise.relu_backward, 1),
     "tanh": (fused.tanh_bias_backward, elementwise.tanh_backward, 0),
@@ -135,3 +176,4 @@ def test_a_captured_step_through_the_fused_kernels_is_the_eager_step(path, kind)
         assert np.array_equal(a.detach().numpy(), b.detach().numpy())
     assert f"{kind}_bias_backward(" in step.code
     assert ("linear_relu_forward(" in step.code) == (kind == "relu")
+    assert ("linear_sigmoid_forward(" in step.code) == (kind == "sigmoid")

@@ -213,10 +213,15 @@ class Program:
               f"{activation}: x Wᵀ + b, then the activation")  # fmt: skip
         short = few_rows_first(x, weight.T)
         product = write.buffer(f"out{index}", x, (len(x), len(weight)), short)
-        result = write.buffer(f"out{index + 1}", after.example)
-        function, _ = fused.FORWARD[KERNELS[after.op][1]]
+        buffers = [write.buffer(f"out{index + 1}", after.example)]
+        _, name, scratch = KERNELS[after.op]
+        for part in scratch:  # the activation's temporaries, as its own forward has them
+            like = after.example.astype(bool) if part == "mask" else after.example
+            buffers.append(write.buffer(f"{part}{index + 1}", like))
+        function, _ = fused.FORWARD[name]
         call = self._kernel(fused, function.__name__)
-        write(f"h{index + 1} = {call}({', '.join(names)}, {product}, {result}, {short})")
+        write(f"h{index + 1} = {call}({', '.join(names)}, {product}, {', '.join(buffers)}, "
+              f"{short})")  # fmt: skip
 
     def _kernel(self, module: Any, name: str) -> str:
         """Bind the op's kernel `module.name` into the program, as it is now (a test that

@@ -1,6 +1,8 @@
 """A Linear layer's bias and the activation after it, in one pass each way:
 
     forward:   A = max(H + b, 0)                      (H = x Wᵀ, the product; ReLU)
+               H += b, E = -|H|                       (sigmoid: NumPy's exp and the
+                                                       activations' finish loop follow)
     backward:  R = G · f'(y),  db = Σ_rows R           (the activation's backward, then the
                                                         bias gradient of the Linear below)
 
@@ -28,6 +30,7 @@ from chainrule.kernels import FLOAT_DTYPES, jit, numba_enabled, sums
 __all__ = [
     "backward_fits",
     "bias_relu_loop",
+    "bias_sigmoid_argument_loop",
     "forward_fits",
     "relu_bias_loop",
     "sigmoid_bias_loop",
@@ -91,6 +94,25 @@ def _bias_relu_loop(h: Any, bias: Any, out: Any) -> None:
         for j in range(columns):
             v = h[i, j] + bias[j]
             out[i, j] = v if v > zero or v != v else zero
+
+
+def _bias_sigmoid_argument_loop(h: Any, bias: Any, e: Any) -> None:
+    """h += bias (the Linear's output, as its bias add leaves it), then e = -|h|: the
+    sigmoid's exp argument (kernels.activations' sigmoid loops do the rest)."""
+    rows, columns = h.shape
+    if rows > 1 and h.strides[0] == h.itemsize:  # F-ordered: down the columns
+        for j in range(columns):
+            value = bias[j]
+            for i in range(rows):
+                v = h[i, j] + value
+                h[i, j] = v
+                e[i, j] = -abs(v)
+        return
+    for i in range(rows):
+        for j in range(columns):
+            v = h[i, j] + bias[j]
+            h[i, j] = v
+            e[i, j] = -abs(v)
 
 
 def _column_sum_python(column: Any, rows: int) -> Any:
@@ -189,6 +211,9 @@ def _compile_on_first_call(name: str, source: Any, helpers: bool) -> Any:
 
 
 bias_relu_loop = _compile_on_first_call("bias_relu_loop", _bias_relu_loop, False)
+bias_sigmoid_argument_loop = _compile_on_first_call(
+    "bias_sigmoid_argument_loop", _bias_sigmoid_argument_loop, False
+)
 relu_bias_loop = _compile_on_first_call("relu_bias_loop", _relu_bias_loop, True)
 tanh_bias_loop = _compile_on_first_call("tanh_bias_loop", _tanh_bias_loop, True)
 sigmoid_bias_loop = _compile_on_first_call("sigmoid_bias_loop", _sigmoid_bias_loop, True)

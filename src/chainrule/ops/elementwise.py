@@ -17,6 +17,8 @@ from chainrule.kernels.activations import (
     fits,
     relu_forward_loop,
     relu_loop,
+    sigmoid_argument_loop,
+    sigmoid_finish_loop,
     sigmoid_loop,
     tanh_loop,
 )
@@ -323,11 +325,23 @@ def sigmoid_forward(
     σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere.
 
     out, e, d (float, x's shape) and mask (bool, x's shape) are the buffers it writes
-    (None: new arrays, laid out as x)."""
+    (None: new arrays, laid out as x). With numba, for 2-D float32/float64 arrays: -|x| and
+    then the two branches are compiled loops around NumPy's exp (d and mask unused), the
+    same numbers."""
     if out is None:  # eager: new arrays (empty_like keeps x's layout; a 0-d x too)
         kind = np.result_type(x.dtype, np.float16)  # the float np.exp gives for x
-        out, e, d = np.empty_like(x, kind), np.empty_like(x, kind), np.empty_like(x, kind)
-        mask = np.empty_like(x, bool)
+        if fits(x, x, x):  # the compiled path needs e only
+            out, e = np.empty_like(x), np.empty_like(x)
+        else:
+            out, e, d = np.empty_like(x, kind), np.empty_like(x, kind), np.empty_like(x, kind)
+            mask = np.empty_like(x, bool)
+    if fits(x, out, e):  # two compiled loops around NumPy's exp, the same numbers
+        rows = x.T if x.flags.f_contiguous and not x.flags.c_contiguous else x  # in order
+        power, result = (e.T, out.T) if rows is not x else (e, out)
+        sigmoid_argument_loop(rows, power)
+        np.exp(e, e)
+        sigmoid_finish_loop(rows, power, result)
+        return out
     np.negative(np.abs(x, e), e)
     np.exp(e, e)
     np.add(1, e, d)

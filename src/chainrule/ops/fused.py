@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.kernels import bias_activation
+from chainrule.kernels import activations, bias_activation
 from chainrule.kernels.bias import column_sum
 from chainrule.ops import elementwise, linalg, loss
 
@@ -47,6 +47,25 @@ def linear_relu_forward(
         bias_activation.bias_relu_loop(h, bias, into)
         return into
     return elementwise.relu_forward(linalg.linear_forward(x, weight, bias, out, short), into)
+
+
+def linear_sigmoid_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray, out: np.ndarray, into: np.ndarray,
+    e: np.ndarray, d: np.ndarray, mask: np.ndarray, short: bool | None = None,
+) -> np.ndarray:  # fmt: skip
+    """σ(x Wᵀ + b) into `into`: `sigmoid_forward(linear_forward(x, W, b, out, short), into,
+    e, d, mask)`. With numba the bias add and -|·| are one pass (out ends as x Wᵀ + b, as
+    unfused), then NumPy's exp and the sigmoid's finish loop; e, d, mask: its scratch."""
+    if bias_activation.forward_fits(out, bias, into) and activations.fits(out, into, e):
+        h = linalg.linear_forward(x, weight, None, out, short)
+        rows = h.T if h.flags.f_contiguous and not h.flags.c_contiguous else h  # in order
+        power, result = (e.T, into.T) if rows is not h else (e, into)
+        bias_activation.bias_sigmoid_argument_loop(h, bias, e)  # walks h's layout itself
+        np.exp(e, e)
+        activations.sigmoid_finish_loop(rows, power, result)
+        return into
+    h = linalg.linear_forward(x, weight, bias, out, short)
+    return elementwise.sigmoid_forward(h, into, e, d, mask)
 
 
 # Each backward below tests and calls the loop itself (no shared helper: a Python call per
@@ -91,7 +110,10 @@ def sigmoid_bias_backward(
 
 
 # activation kernel prefix -> the fused function and the kernels it composes
-FORWARD = {"relu": (linear_relu_forward, ("linear_forward", "relu_forward"))}
+FORWARD = {
+    "relu": (linear_relu_forward, ("linear_forward", "relu_forward")),
+    "sigmoid": (linear_sigmoid_forward, ("linear_forward", "sigmoid_forward")),
+}
 BACKWARD = {
     "relu": (relu_bias_backward, ("relu_backward", "linear_backward")),
     "tanh": (tanh_bias_backward, ("tanh_backward", "linear_backward")),
