@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 QUIET_SECONDS = 0.002  # this long with (almost) no CPU used by the others: settled
@@ -47,19 +48,20 @@ def _cpu_ns(pids: list[int], skip: int) -> int | None:
     return total if seen else None
 
 
-def settle(pids: list[int]) -> float:
+def settle(pids: list[int], read: Callable[[list[int], int], int | None] = _cpu_ns) -> float:
     """Wait until the threads of `pids` (this process's own, the calling thread aside,
     included when its pid is listed) have been idle for QUIET_SECONDS, at most
-    LIMIT_SECONDS; returns the seconds waited."""
+    LIMIT_SECONDS; returns the seconds waited. `read(pids, skip)`: their CPU nanoseconds
+    (the tests give their own)."""
     me = threading.get_native_id()
     start = time.perf_counter()
-    before = _cpu_ns(pids, me)
+    before = read(pids, me)
     if before is None:
         return 0.0
     window_start, window_cpu = start, before
     while True:
         time.sleep(QUIET_SECONDS / 4)
-        now, cpu = time.perf_counter(), _cpu_ns(pids, me)
+        now, cpu = time.perf_counter(), read(pids, me)
         if cpu is None or now - start >= LIMIT_SECONDS:
             return now - start
         if cpu - window_cpu > BUSY_SHARE * (now - window_start) * 1e9:

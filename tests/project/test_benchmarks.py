@@ -88,27 +88,39 @@ def test_blas_thread_ab_reports_both_sides() -> None:
     assert "jax" not in report and report["load"]["under_load"] in (True, False, None)
 
 
-def test_settle_waits_for_a_spinning_process_and_not_for_an_idle_one() -> None:
+def test_settle_waits_while_the_threads_are_busy_and_stops_when_they_are_idle() -> None:
+    import itertools
+
+    from benchmarks.settle import LIMIT_SECONDS, QUIET_SECONDS, settle
+
+    counter = itertools.count()
+    always_busy = settle([1], read=lambda pids, skip: next(counter) * 10**9)
+    assert always_busy >= LIMIT_SECONDS  # never idle: settle gives up at its limit
+    idle = settle([1], read=lambda pids, skip: 5)
+    assert idle >= QUIET_SECONDS  # idle: one quiet window
+    readings = iter([0, 10**9, 2 * 10**9])  # busy for two polls, then idle
+    later = settle([1], read=lambda pids, skip: next(readings, 2 * 10**9))
+    assert later >= QUIET_SECONDS + QUIET_SECONDS / 4
+    assert settle([1], read=lambda pids, skip: None) == 0.0  # /proc cannot tell: no wait
+
+
+def test_settle_reads_the_cpu_time_of_a_real_spinning_process() -> None:
     import subprocess
     import sys
     import time
 
-    from benchmarks.settle import LIMIT_SECONDS, QUIET_SECONDS, settle
+    from benchmarks.settle import _cpu_ns
 
-    spin = "import sys, time\nprint(flush=True)\nwhile True: pass"
+    spin = "import time\nprint(flush=True)\nt = time.time()\nwhile time.time() - t < 20: pass"
     busy = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE)
     try:
         assert busy.stdout is not None and busy.stdout.readline()  # it is spinning now
-        waited = settle([os.getpid(), busy.pid])
-        assert waited >= LIMIT_SECONDS  # never idle: settle gives up at its limit
+        before = _cpu_ns([busy.pid], 0)
+        deadline = time.perf_counter() + 10
+        while _cpu_ns([busy.pid], 0) == before and time.perf_counter() < deadline:
+            time.sleep(0.01)  # on a loaded machine it may wait for a time slice
+        after = _cpu_ns([busy.pid], 0)
+        assert before is not None and after is not None and after > before
     finally:
         busy.kill()
         busy.wait()
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        time.sleep(0.5)  # past its start-up
-        waited = settle([os.getpid(), sleeper.pid])
-        assert QUIET_SECONDS <= waited < LIMIT_SECONDS  # idle: one quiet window
-    finally:
-        sleeper.kill()
-        sleeper.wait()
