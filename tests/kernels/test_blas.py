@@ -29,9 +29,10 @@ needs_openblas = pytest.mark.skipif(
 
 def test_the_window_of_one_thread() -> None:
     assert not blas.one_thread(8, 8, 8)  # OpenBLAS keeps these on one thread itself
-    assert blas.one_thread(128, 256, 128)  # W1's middle layer: 4.2M multiply-adds
-    assert blas.one_thread(32, 784, 256)  # W2's first layer: 6.4M
-    assert not blas.one_thread(128, 784, 256)  # W1's first layer, 25.7M: all threads
+    assert blas.one_thread(32, 256, 128)  # W2's middle layer: 1.0M multiply-adds
+    assert blas.one_thread(64, 30, 200)  # the names model's hidden layer: 384k
+    assert not blas.one_thread(128, 256, 128)  # W1's middle layer, 4.2M: all threads
+    assert not blas.one_thread(32, 784, 256)  # W2's first layer, 6.4M: all threads
 
 
 @needs_openblas
@@ -46,13 +47,13 @@ def test_one_thread_during_the_product_and_the_count_restored(
         return real(a, b, out=out)
 
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((128, 256), dtype=np.float32)
+    a = rng.standard_normal((32, 256), dtype=np.float32)  # 1.0M multiply-adds: one thread
     b = rng.standard_normal((256, 128), dtype=np.float32)
     big = rng.standard_normal((784, 256), dtype=np.float32)
     with threadpoolctl.threadpool_limits(2):
         monkeypatch.setattr(blas.np, "matmul", spy)
         expected = real(a, b)
-        out = np.empty((128, 128), np.float32)
+        out = np.empty((32, 128), np.float32)
         result = blas.matmul(a, b, out=out)
         assert result is out and np.array_equal(result, expected)
         blas.matmul(rng.standard_normal((128, 784), dtype=np.float32), big)  # large: all
@@ -78,7 +79,7 @@ def test_other_threads_leave_the_count_alone(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(
         blas.np, "matmul", lambda a, b, out=None: seen.append(_openblas_threads()) or real(a, b)
     )
-    a = np.ones((128, 256), np.float32)
+    a = np.ones((64, 256), np.float32)  # 64 x 256 x 64: 1.0M multiply-adds, the window
     with threadpoolctl.threadpool_limits(2):
         worker = threading.Thread(target=blas.matmul, args=(a, a.T))
         worker.start()
@@ -90,7 +91,7 @@ def test_products_agree_with_numpy_in_every_layout() -> None:
     """Equal to np.matmul at one thread (what the choice runs), for the layouts Linear
     uses: plain, transposed operands, a column-major result through a transposed out."""
     rng = np.random.default_rng(1)
-    for m, k, n in [(128, 256, 128), (32, 784, 256), (128, 784, 256), (3, 5, 7), (64, 90, 70)]:
+    for m, k, n in [(32, 256, 128), (32, 784, 256), (128, 784, 256), (3, 5, 7), (64, 90, 70)]:
         a = rng.standard_normal((m, k), dtype=np.float32)
         b = rng.standard_normal((n, k), dtype=np.float32).T  # a transposed view
         with threadpoolctl.threadpool_limits(1):

@@ -5,9 +5,14 @@ at least 262,144 multiply-adds (m·k·n: its own threshold, 65,536 x 4). A split
 hand-over to the other threads and a barrier at the end, and the rows the other thread
 wrote sit in that core's cache, so the elementwise passes that read the result next (a
 bias, ReLU, the optimizer's update) fetch them from across the chip. On the benchmark
-machine (2-core Xeon, AVX-512) a second thread paid for itself only on W1's two large
-products (128 x 784 x 256, 25.7M multiply-adds: 1.4x faster); W1's 128 x 256 x 128
-products (4.2M) ran no faster on two threads, and W2's 32 x 784 x 256 (6.4M) slower.
+machine (2-core Xeon, AVX-512), quiet, a second thread pays from a few million
+multiply-adds up: the captured W1 step ran 1.068x (1.046-1.091) faster with W1's
+128 x 256 x 128 products (4.2M) on two threads than on one, W2's 1.059x (0.84-1.22) with
+its 32 x 784 x 256 (6.4M) on two; below 2M (W2's 32 x 256 x 128, the names model's
+products) one thread stays (11 alternating rounds in one process, nothing else running;
+docs/speed.md). Under load two OpenBLAS threads collapse (each waits for a time slice at
+the barrier), and one thread is much the faster there: the threshold was 16M while it was
+chosen on a loaded machine.
 So `matmul` runs a 2-D product of fewer than `PARALLEL_MACS` multiply-adds on one thread
 (lowered for the call, restored after: three ctypes calls, about 1 us), and leaves larger
 and smaller ones (the latter are single-threaded by OpenBLAS anyway) as NumPy runs them.
@@ -40,8 +45,9 @@ import numpy as np
 OPENBLAS_SPLITS_AT = 65_536 * 4
 """OpenBLAS runs a gemm of fewer multiply-adds than this on one thread by itself."""
 
-PARALLEL_MACS = 16_000_000
-"""Products of at least this many multiply-adds keep all of BLAS's threads."""
+PARALLEL_MACS = 2_000_000
+"""Products of at least this many multiply-adds keep all of BLAS's threads. (`ops.linalg`
+imports the value: set both to experiment.)"""
 
 _MAIN = threading.main_thread().ident
 _functions: tuple[Any, Any] | None = None  # (get, set), found on first use
