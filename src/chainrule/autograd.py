@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
@@ -178,14 +179,27 @@ def _no_tensor_yet(data: np.ndarray, requires_grad: bool) -> Tensor:
     raise RuntimeError("chainrule.tensor is not imported")
 
 
+def _no_node_yet(data: np.ndarray, fn: Function, seq: int) -> Tensor:
+    raise RuntimeError("chainrule.tensor is not imported")
+
+
 _make_tensor: Callable[[np.ndarray, bool], Tensor] = _no_tensor_yet
+_make_node: Callable[[np.ndarray, Function, int], Tensor] = _no_node_yet
+_new_object = object.__new__
+_data_of = operator.attrgetter("_data")
+_requires_grad_of = operator.attrgetter("requires_grad")
 
 
-def set_tensor_factory(make: Callable[[np.ndarray, bool], Tensor]) -> None:
-    """How the engine wraps an array into a Tensor, ``make(array, requires_grad)``: set by
-    chainrule.tensor (a floor above, which imports this module) when it is imported."""
-    global _make_tensor
-    _make_tensor = make
+def set_tensor_factory(
+    make: Callable[[np.ndarray, bool], Tensor],
+    make_node: Callable[[np.ndarray, Function, int], Tensor],
+) -> None:
+    """How the engine wraps an array into a Tensor: ``make(array, requires_grad)`` for a
+    tensor outside the graph, ``make_node(array, fn, seq)`` for the output of node `fn`
+    created at `seq` on the graph's clock. Set by chainrule.tensor (a floor above, which
+    imports this module) when it is imported."""
+    global _make_tensor, _make_node
+    _make_tensor, _make_node = make, make_node
 
 
 class Function:
@@ -222,22 +236,28 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **options: OpOption) -> Tensor:
-        """Run forward on the inputs' arrays and link the result into the graph."""
-        fn = cls.__new__(cls)
-        out = fn.forward(*[t._data for t in inputs], **options)
+        """Run forward on the inputs' arrays and link the result into the graph.
+
+        Every op of every step passes here, so it is written for its cost: `map` with a C
+        attribute getter instead of list comprehensions (each a Python frame in 3.11), no
+        Function subclass has a `__new__` of its own (object's is called directly), and a
+        graph output is made with its node in one call (`_make_node`)."""
+        fn = _new_object(cls)
+        out = fn.forward(*map(_data_of, inputs), **options)
         if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
             out = np.asarray(out)
-        result = _make_tensor(out, False)
-        if _recorders:  # chainrule.capture is recording a step
-            _recorders[-1].append((fn, inputs, options, result))
         if MODE.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = tuple(map(_requires_grad_of, inputs))
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                result.requires_grad = True
-                result._ctx = fn
-                result._seq = next(_creation_counter)
+                result = _make_node(out, fn, next(_creation_counter))
+            else:
+                result = _make_tensor(out, False)
+        else:
+            result = _make_tensor(out, False)
+        if _recorders:  # chainrule.capture is recording a step
+            _recorders[-1].append((fn, inputs, options, result))
         return result
 
     @property

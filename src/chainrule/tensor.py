@@ -85,6 +85,21 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
         t._flow = None  # the gradient arriving during a backward pass
         return t
 
+    @staticmethod
+    def _make_node(data: np.ndarray, fn: autograd.Function, seq: builtins.int) -> Tensor:
+        """`_make` for the output of graph node `fn`, created at `seq` (Function.apply's
+        one call per op: the fields set once, to their final values)."""
+        t = _new_object(Tensor)
+        t._data = data
+        t._vc = None
+        t.grad = None
+        t.requires_grad = True
+        t._ctx = fn
+        t._retains_grad = False
+        t._seq = seq
+        t._flow = None
+        return t
+
     # ------------------------------------------------------------------ properties
     @property
     def data(self) -> Tensor:
@@ -290,7 +305,7 @@ def _backward_inputs(inputs: Any) -> list[Tensor] | None:
 
 
 _new_object = object.__new__
-autograd.set_tensor_factory(Tensor._make)
+autograd.set_tensor_factory(Tensor._make, Tensor._make_node)
 
 # set by chainrule.viz, a floor above (a teaching tool the engine does not import)
 draw_svg: Callable[[Tensor], str | None] | None = None
