@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.capture import linear
 from chainrule.capture.losses import write_loss
 from chainrule.capture.record import INPUT, THE_INPUT, Entry
 from chainrule.capture.update import form as update_form
@@ -80,6 +81,7 @@ class Program:
         # activation above them sums (ops.fused)
         self.uses = Counter(s for e in entries for s in e.sources if type(s) is int)
         self.bias_summed: set[int] = set()
+        self.fast_arrays: list[str] = []  # the arrays the step's `fast` test checks (linear)
         self._forward()
         write_loss(self, loss_fn)
         self._backward(optimizer)
@@ -91,10 +93,17 @@ class Program:
             g["momentum"] for g in optimizer.param_groups
         )
         reads = [f"    {name} = tensor[{key!r}]._data" for key, name in self.arrays.items()]
+        fast = linear.finish(self)
+        reads += [fast] if fast else []
         self.code = "\n".join(["def run(x, y, update):", *reads, *self.write.lines,
                                "    return loss", ""])  # fmt: skip
         exec(compile(self.code, "<compile_step>", "exec"), self.write.namespace)  # noqa: S102
         self.run: Callable[[np.ndarray, Any, bool], Tensor] = self.write.namespace["run"]
+
+    @property
+    def tensors_by_array(self) -> dict[str, Tensor]:
+        """The name of a parameter's (or constant's) array in the program -> its Tensor."""
+        return {name: self.tensors[key] for key, name in self.arrays.items()}
 
     # ------------------------------------------------------------------ naming
     def _name(self, source: Any) -> str:
@@ -161,7 +170,9 @@ class Program:
                 buffer = write.buffer(f"out{index}", x, (len(x), len(weight)), short)
                 bias = names[2] if len(names) == 3 else "None"
                 call = self._kernel(linalg, "linear_forward")
-                write(f"{out} = {call}({names[0]}, {names[1]}, {bias}, {buffer}, {short})")
+                line = f"{out} = {call}({names[0]}, {names[1]}, {bias}, {buffer}, {short})"
+                if not linear.write_forward(self, index, x, weight, names, buffer, short, line):
+                    write(line)
             elif kernel is not None:
                 module, name, scratch = kernel
                 write(f"# {index}: {entry.op.__name__}")
@@ -220,8 +231,12 @@ class Program:
             buffers.append(write.buffer(f"{part}{index + 1}", like))
         function, _ = fused.FORWARD[name]
         call = self._kernel(fused, function.__name__)
-        write(f"h{index + 1} = {call}({', '.join(names)}, {product}, {', '.join(buffers)}, "
-              f"{short})")  # fmt: skip
+        arguments = f"{', '.join(names)}, {product}, {', '.join(buffers)}, {short}"
+        line = f"h{index + 1} = {call}({arguments})"
+        if name != "relu" or not linear.write_forward(
+            self, index, x, weight, names, product, short, line, relu=buffers[0]
+        ):
+            write(line)
 
     def _kernel(self, module: Any, name: str) -> str:
         """Bind the op's kernel `module.name` into the program, as it is now (a test that
@@ -383,8 +398,10 @@ class Program:
             results.append(str(target) if new else f"part{position}" if target else "_")
         needs = tuple(target is not None for target in targets)
         call = self._kernel(linalg, "linear_backward")
-        write(f"{', '.join(results)} = {call}({grad}, {names[0]}, {names[1]}, {needs!r}, "
-              f"{', '.join(buffers)}, {short})")  # fmt: skip
+        if not linear.write_backward(self, grad, names[0], names[1], x, weight, results,
+                                     buffers, short):  # fmt: skip
+            write(f"{', '.join(results)} = {call}({grad}, {names[0]}, {names[1]}, {needs!r}, "
+                  f"{', '.join(buffers)}, {short})")  # fmt: skip
         for target, result, buffer in zip(targets, results, buffers, strict=False):
             if target is not None and result == target:
                 self.grad_state[target] = "set"
