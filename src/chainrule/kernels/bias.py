@@ -74,14 +74,15 @@ def column_sum(grad: np.ndarray, result: np.ndarray | None = None) -> np.ndarray
         and (grad.flags.c_contiguous or grad.flags.f_contiguous)  # sums.column_sums_fit
         and numba_enabled()
     ):
-        if result is None:
+        if result is None:  # made here: of the loop's shape and dtype, nothing to check
             result = np.empty(grad.shape[1:], grad.dtype)
-        if (
+        elif not (
             type(result) is np.ndarray
             and result.dtype == grad.dtype
             and result.shape == grad.shape[1:]
         ):
-            sums.prepare()
-            column_sum_loop(grad, result)
-            return result
+            return np.add.reduce(grad, axis=0, out=result)
+        sums.prepare()
+        column_sum_loop(grad, result)
+        return result
     return np.add.reduce(grad, axis=0, out=result)

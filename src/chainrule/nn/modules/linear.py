@@ -18,6 +18,8 @@ from chainrule.nn.registry import BOOL, DTYPE, SIZE, Shapes, register
 from chainrule.tensor import Tensor
 from chainrule.types import DeviceLike, DTypeLike
 
+_apply_linear = ops.Linear.apply  # bound once: Linear.forward runs for every layer and step
+
 
 def _linear_shapes(args: Mapping[str, Any]) -> Shapes:
     shapes: Shapes = {"weight": (args["out_features"], args["in_features"])}
@@ -92,11 +94,16 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         weight, bias = self.weight, self.bias
-        if x._data.shape[-1:] != weight._data.shape[1:] or x._data.dtype != weight._data.dtype:
+        dtype = x._data.dtype
+        if dtype is not weight._data.dtype and dtype != weight._data.dtype:
             return F.linear(x, weight, bias)  # raises the clear error
-        if bias is None:
-            return ops.Linear.apply(x, weight)
-        return ops.Linear.apply(x, weight, bias)
+        try:  # a try costs nothing until it catches (3.11): the shapes are checked by NumPy
+            if bias is None:
+                return _apply_linear(x, weight)
+            return _apply_linear(x, weight, bias)
+        except ValueError:  # the product's shapes do not fit (nothing was recorded)
+            pass
+        return F.linear(x, weight, bias)  # raises the clear error, outside the except block
 
     def extra_repr(self) -> str:
         return (
