@@ -7,6 +7,11 @@ for matrices and `DotBackward0` for vectors, `x.sum()` is `SumBackward0` and `x.
 `SumBackward1`. So `grad_fn` returns a thin view of the node whose class carries torch's
 name, chosen from the node's op and what it saved (`torch_name`); everything else (saved
 values, inputs) is read through to the engine's node.
+
+A node that stands for several (`chainrule.ops.linear_activation`: a Linear and its
+activation run as one by nn.Sequential) has an `unfuse(output)` method that puts the nodes
+it stands for in its place; whatever shows the graph (`of`, `next_functions`,
+`unfuse_graph` for chainrule.viz) calls it first, so the graph looks as it would unfused.
 """
 
 from __future__ import annotations
@@ -65,8 +70,33 @@ class AccumulateGrad:
 
 def _next(tensor: Any) -> Any:
     if tensor._ctx is not None:
-        return view(tensor._ctx)
+        return view(unfuse(tensor))
     return AccumulateGrad(tensor) if tensor.requires_grad else None
+
+
+def of(tensor: Any) -> GradFn | None:
+    """`tensor.grad_fn`: the view of the node that made it (None for a leaf)."""
+    return None if tensor._ctx is None else view(unfuse(tensor))
+
+
+def unfuse(tensor: Any) -> Any:
+    """The node that made `tensor` (not None), after a fused node has put the nodes it
+    stands for in its place (its `unfuse(output)`; see the module docstring)."""
+    split = getattr(tensor._ctx, "unfuse", None)
+    if split is not None:
+        split(tensor)
+    return tensor._ctx
+
+
+def unfuse_graph(root: Any) -> None:
+    """`unfuse` every node of the graph behind `root` (iteratively: deep graphs are fine)."""
+    stack, seen = [root], set()
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen or tensor._ctx is None:
+            continue
+        seen.add(id(tensor))
+        stack.extend(unfuse(tensor).inputs or ())
 
 
 def view(node: Any) -> GradFn:
@@ -154,5 +184,10 @@ _RULES: dict[str, Any] = {
     "ViewScatter": lambda n: "CopySlices",
     "Amax": lambda n: "AmaxBackward0",
     "LeakyRelu": lambda n: "LeakyReluBackward0",
+    # a Linear and its activation as one node (ops.linear_activation): the activation made
+    # the output (`unfuse` shows the Linear's node behind it)
+    "LinearRelu": lambda n: "ReluBackward0",
+    "LinearSigmoid": lambda n: "SigmoidBackward0",
+    "LinearTanh": lambda n: "TanhBackward0",
     "_Pick": lambda n: n.label,
 }

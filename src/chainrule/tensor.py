@@ -145,7 +145,7 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
         """The graph node that produced this tensor (None for leaves), named as in PyTorch
         (`AddBackward0`, `MmBackward0` ...; chainrule.grad_fn), with `name()` and
         `next_functions`; the engine's own node is `t._ctx`."""
-        return None if self._ctx is None else grad_fns.view(self._ctx)
+        return grad_fns.of(self)  # a fused node shows the nodes it stands for
 
     @property
     def T(self) -> Tensor:  # PyTorch's name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from chainrule import grad_fn as grad_fns
 from chainrule import tensor as _tensor_module
 from chainrule.autograd import Function
 from chainrule.tensor import Tensor
@@ -141,7 +142,7 @@ def _forward_order(root: Tensor) -> list[Tensor]:
             continue
         seen.add(id(tensor))
         stack.append((tensor, True))
-        fn = tensor._ctx
+        fn = None if tensor._ctx is None else grad_fns.unfuse(tensor)  # the nodes it stands for
         if fn is not None:
             if fn.inputs is None:
                 raise RuntimeError(_FREED)

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from chainrule import grad_fn as grad_fns
 from chainrule.autograd import Function, observe_backward, unbroadcast
 from chainrule.tensor import Tensor
 from chainrule.viz._common import MAX_SHOWN, Names, _format, _named_tensors
@@ -97,7 +98,9 @@ class trace:  # used like a function and as a context manager
     `trace(output)` runs `output.backward()` and prints each node as it runs: the upstream
     gradient, each input's local derivative (downstream / upstream, where the op is
     elementwise) or the op's rule, and the downstream gradient. As a context manager,
-    `with trace(): ...` traces every backward run inside the block.
+    `with trace(): ...` traces every backward run inside the block (an nn.Sequential run
+    inside the block shows a gate per layer and activation; one run before it, a gate per
+    Linear and its activation, which it ran as one node).
 
     Args:
         output: run `output.backward(gradient, retain_graph)` now, traced.
@@ -125,6 +128,7 @@ class trace:  # used like a function and as a context manager
         self._numbers: dict[int, int] = {}
         self._observing = observe_backward(self._observe)
         if output is not None:
+            grad_fns.unfuse_graph(output)  # a gate per op, as unfused (nn.Sequential fuses)
             with self:
                 output.backward(gradient, retain_graph=retain_graph)
 

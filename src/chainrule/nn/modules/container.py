@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any, overload
 
+from chainrule.nn.modules.fusion import plan, run
 from chainrule.nn.modules.module import Module
 from chainrule.types import ModuleInput, ModuleOutput
 
@@ -18,6 +19,9 @@ class Sequential(Module):
         model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
         model[0]        # the first Linear
         len(model)      # 3
+
+    A plain `nn.Linear` followed by `nn.ReLU`, `nn.Sigmoid` or `nn.Tanh` runs as one graph
+    node, with the same numbers (`chainrule.nn.modules.fusion` says when it does not).
     """
 
     def __init__(
@@ -36,10 +40,11 @@ class Sequential(Module):
                 self.add_module(str(index), layer)
 
     def forward(self, x: ModuleInput) -> ModuleOutput:
-        for module in self._modules.values():
-            assert module is not None
-            x = module.forward(x)  # what module(x) calls, one frame shorter
-        return x
+        modules = tuple(self._modules.values())
+        steps = self.__dict__.get("_steps")  # (the modules, their plan), kept until they change
+        if steps is None or steps[0] != modules:
+            steps = self.__dict__["_steps"] = (modules, plan(modules))
+        return run(steps[1], x)
 
     @overload
     def __getitem__(self, index: int) -> Module: ...
