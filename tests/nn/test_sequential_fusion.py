@@ -305,6 +305,9 @@ def test_subclasses_hooks_and_recording_run_the_modules():
         model(x)
     assert [type(op).__name__ for op, *_ in ops] == ["Linear", "Relu", "Linear"]
 
+    model[1].forward = lambda x: x * 3  # a forward set on the instance is called
+    assert np.array_equal(arr(model(x)), arr(model[2](model[0](x) * 3)))
+    del model[1].forward
     model[0].weight = nn.Parameter(model[0].weight.detach().clone())  # still fused
     assert "LinearRelu" in node_names(model(x))
     del model[0].weight

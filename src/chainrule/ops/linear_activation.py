@@ -32,7 +32,7 @@ import numpy as np
 
 from chainrule.autograd import Function
 from chainrule.kernels import FLOAT_DTYPES, bias_activation, numba_enabled
-from chainrule.ops import elementwise, fused, linalg
+from chainrule.ops import elementwise, linalg
 from chainrule.ops.linalg import Linear
 
 __all__ = ["FUSED", "LinearRelu", "LinearSigmoid", "LinearTanh"]
@@ -54,24 +54,14 @@ def _own(kernel: Any) -> bool:
     return _OWN.get(kernel.__name__) is kernel
 
 
-def _product_buffer(x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray | None, bool]:
-    """An empty (N, out) array for x Wᵀ laid out as `linalg.linear_forward`'s product lays
-    it out (the transpose of a C-ordered (out, N) array for a short batch, 2N <= out), and
-    whether the batch is short; None for an x that is not a 2-D batch."""
-    if x.ndim != 2:
-        return None, False
-    rows, features = x.shape[0], weight.shape[0]
-    if 2 * rows <= features:
-        return np.empty((features, rows), weight.dtype).T, True
-    return np.empty((rows, features), weight.dtype), False
-
-
-def _bias_loop_takes(weight: np.ndarray, bias: np.ndarray | None) -> bool:
-    """Whether the forward's bias-and-activation loop takes this layer's product (made by
-    `_product_buffer`, 2-D, of W's dtype) and bias: numba on, float32/float64, a bias of
-    W's dtype and (out,) shape (`bias_activation.forward_fits` for these arrays)."""
+def _bias_loop_takes(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> bool:
+    """Whether the forward's bias-and-activation loop takes this layer's product h = x Wᵀ
+    (a new 2-D array of W's dtype for a 2-D x) and bias: numba on, float32/float64, a bias
+    of W's dtype and (out,) shape (`bias_activation.forward_fits` for them, h as its output
+    too)."""
     return (
-        type(bias) is np.ndarray
+        x.ndim == 2
+        and type(bias) is np.ndarray
         and bias.dtype is weight.dtype
         and bias.shape == weight.shape[:1]
         and weight.dtype in FLOAT_DTYPES
@@ -172,20 +162,23 @@ class LinearRelu(_LinearActivation):
         self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
     ) -> np.ndarray:
         self.x, self.weight = x, weight
-        h, short = _product_buffer(x, weight)
         product, relu = linalg.linear_forward, elementwise.relu_forward
-        if h is None or not (_bias_loop_takes(weight, bias) and _own(product) and _own(relu)):
+        if _bias_loop_takes(x, weight, bias) and _own(product) and _own(relu):
+            # the product x Wᵀ as a new array, as the Linear's node makes it (its bias add
+            # comes after it there), then max(h + b, 0) in place: the loop that
+            # `fused.linear_relu_forward` calls
+            out = product(x, weight, None)
+            bias_activation.bias_relu_loop(out, bias, out)
+        else:
             out = relu(product(x, weight, bias))
-        else:  # the product, then max(h + b, 0) in place (`fused.linear_relu_forward`)
-            product(x, weight, None, h, short)  # into h's memory
-            bias_activation.bias_relu_loop(h, bias, h)
-            out = h
         self.out = out
         return out
 
 
 class LinearSigmoid(_LinearActivation):
-    """σ(x Wᵀ + b) as one node (see the module's docstring)."""
+    """σ(x Wᵀ + b) as one node (see the module's docstring). The forward is the two
+    kernels, one after the other (a fused first pass would need the product in a buffer,
+    which np.matmul fills more slowly than the new array the Linear's kernel makes)."""
 
     activation = elementwise.Sigmoid
     kernels = ("sigmoid_backward", "sigmoid_bias_loop")
@@ -194,16 +187,7 @@ class LinearSigmoid(_LinearActivation):
         self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
     ) -> np.ndarray:
         self.x, self.weight = x, weight
-        h, short = _product_buffer(x, weight)
-        product, sigmoid = linalg.linear_forward, elementwise.sigmoid_forward
-        if h is None or not (_bias_loop_takes(weight, bias) and _own(product) and _own(sigmoid)):
-            out = sigmoid(product(x, weight, bias))
-        else:  # the product; h + b and -|h| in one loop; exp; the sigmoid's finish loop
-            into, e = np.empty_like(h), np.empty_like(h)
-            assert bias is not None  # _bias_loop_takes it
-            unused: Any = None  # d and mask: the NumPy path's scratch (not taken with numba)
-            out = fused.linear_sigmoid_forward(x, weight, bias, h, into, e, unused, unused, short)
-        self.out = out
+        self.out = out = elementwise.sigmoid_forward(linalg.linear_forward(x, weight, bias))
         return out
 
 

@@ -8,8 +8,9 @@ small layers a node's Python costs more than its arithmetic). The pair runs as t
 as before, whenever one node could be seen or could differ:
 
 - either module has a forward, forward pre- or backward hook (they see the tensor between
-  the two), or is a subclass (its forward may do something else: LazyLinear, a quantized
-  or parametrized Linear), or the Linear's weight or bias is not a plain Parameter;
+  the two), a `forward` of its own set on the instance (`train.summary` records shapes
+  so), or is a subclass (its forward may do something else: LazyLinear, a quantized or
+  parametrized Linear), or the Linear's weight or bias is not a plain Parameter;
 - `compile_step` is recording the step (it captures the ops themselves and fuses in its
   own program) or a backward observer is open (`viz.trace`, the playground: a gate per op);
 - the input is not a Tensor of the weight's dtype, float32 or float64, with the Linear's
@@ -87,10 +88,12 @@ def _hooked(module: Module) -> bool:
 def _fusable(linear: Module, activation: Module, x: Any) -> tuple[Tensor, ...] | None:
     """The fused node's inputs (x, W, b) or (x, W), or None when the pair must run as two
     modules (see the module docstring)."""
-    own = linear.__dict__  # the registered parameters are mirrored here (Module._register)
-    if ("_module_hooks" in own and _hooked(linear)) or (
-        "_module_hooks" in activation.__dict__ and _hooked(activation)
-    ):
+    own, its = linear.__dict__, activation.__dict__  # parameters are mirrored in own
+    if "forward" in own or "forward" in its:  # a forward set on the instance (train.summary)
+        return None
+    if "_module_hooks" in own and _hooked(linear):
+        return None
+    if "_module_hooks" in its and _hooked(activation):
         return None
     weight, bias = own.get("weight"), own.get("bias", False)  # no bias attribute: not fused
     if type(weight) is not Parameter or not isinstance(x, Tensor):
