@@ -199,12 +199,13 @@ class Optimizer:
                 :meth:`step` skip the parameter) instead of filling the array with zeros.
         """
         for group in self.param_groups:
+            if set_to_none:  # the usual case, asked once a group rather than per parameter
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.grad = None
+                continue
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
+                if p.grad is not None:
                     p.grad._data.fill(0)
 
     def step(self, closure: Closure | None = None) -> Tensor | None:

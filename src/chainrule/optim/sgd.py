@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule.autograd import bump_version
-from chainrule.kernels.sgd import sgd_fits, sgd_loop, sgd_step
+from chainrule.autograd import bump_versions
+from chainrule.kernels import numba_enabled
+from chainrule.kernels.sgd import sgd_fits, sgd_loop, sgd_step, sgd_takes
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT, torch_flags
 from chainrule.types import Closure
 
@@ -125,22 +126,50 @@ class SGD(Optimizer):
 
     def step(self, closure: Closure | None = None) -> Tensor | None:
         """One step; plain SGD groups (no momentum, weight decay or maximize) take a short
-        loop, θ ← θ - γ·g per parameter, since small networks spend much of a step here."""
+        loop, θ ← θ - γ·g per parameter, since small networks spend much of a step here.
+
+        Per parameter the loop asks only what can change between steps (the gradient's
+        array, type, dtype and shape; the parameter's array, which a user may replace);
+        numba and the group's lr are asked once. Anything unusual (a gradient of another
+        dtype or shape, a non-contiguous parameter, an lr that is no Python float) goes
+        to `_plain_update`, the checked path. The versions go up at the end, one stamp
+        for all (`bump_versions`: the same counts, and no node is made in between)."""
         if closure is not None or not self.plain():
             return super().step(closure)
-        for group in self.param_groups:
-            lr = group["lr"]
-            for p in group["params"]:
-                if p.grad is not None:
-                    data, grad = p._data, self._gradient_of(p)
-                    if type(lr) is float and sgd_fits(data, grad):  # one compiled pass
-                        sgd_loop(data, grad, lr)
-                    elif data.size < SCRATCH_MIN:  # a new small array costs less than a view
-                        data -= lr * grad
-                    else:  # the same product, into kept memory (13% faster on W1's weights)
-                        data -= np.multiply(grad, lr, out=self._scratch(data))
-                    bump_version(p)  # an in-place change of p (see Optimizer._bump)
+        compiled = numba_enabled()
+        changed: list[Tensor] = []
+        try:
+            for group in self.param_groups:
+                lr = group["lr"]
+                loop = compiled and type(lr) is float  # sgd_loop rounds a float to the dtype
+                for p in group["params"]:
+                    gradient = p.grad
+                    if gradient is None:
+                        continue
+                    data, grad = p._data, gradient._data
+                    if (
+                        loop
+                        and type(grad) is np.ndarray
+                        and grad.dtype is data.dtype
+                        and grad.shape == data.shape
+                        and sgd_takes(data)
+                    ):
+                        sgd_loop(data, grad, lr)  # one compiled pass
+                    else:
+                        self._plain_update(data, self._gradient_of(p), lr)
+                    changed.append(p)
+        finally:  # after an error too: what was updated was changed in place
+            bump_versions(changed)
         return None
+
+    def _plain_update(self, data: np.ndarray, grad: np.ndarray, lr: Any) -> None:
+        """θ ← θ - γ·g for a gradient already checked and cast (`_gradient_of`)."""
+        if type(lr) is float and sgd_fits(data, grad):  # one compiled pass
+            sgd_loop(data, grad, lr)
+        elif data.size < SCRATCH_MIN:  # a new small array costs less than a view
+            data -= lr * grad
+        else:  # the same product, into kept memory (13% faster on W1's weights)
+            data -= np.multiply(grad, lr, out=self._scratch(data))
 
     def plain(self) -> bool:
         """Whether every group is plain SGD, θ ← θ - γ·g (no momentum, weight decay or
