@@ -11,9 +11,11 @@ the backward two (fancy indexing again). Here the forward is `shift_loop` (the r
 and s), NumPy's ``exp``, `row_sum_loop` (``add.reduce`` along the rows in NumPy's order:
 NumPy's own reduction across rows of ten values cost ~6 µs for 128 rows, the loop ~1),
 NumPy's ``log`` (``exp`` and ``log`` kept: their SIMD results are what the op computes,
-and a compiled exp or log could differ in the last bit), then
-`probabilities_loop` (the losses, the softmax); the backward is `gradient_loop`. The same
-float operations in the same order: the same numbers, bit for bit (tests/kernels).
+and a compiled exp or log could differ in the last bit), then `softmax_rows_loop` (the
+losses, the softmax; and, as one pass when asked, the gradient for a scale known ahead
+and the reduced loss, Σ losses in NumPy's pairwise order); the backward is
+`gradient_loop`. The same float operations in the same order: the same numbers, bit for
+bit (tests/kernels).
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled, sums
 __all__ = [
     "fits",
     "gradient_loop",
-    "probabilities_gradient_loop",
-    "probabilities_loop",
     "row_sum_loop",
     "shift_loop",
+    "softmax_rows_loop",
 ]
 
 
@@ -71,33 +72,31 @@ def _row_sum_loop(exp: Any, sum_exp: Any) -> None:
     sums.row_sums(exp, sum_exp[:, 0])
 
 
-def _probabilities_loop(
-    shifted: Any, exp: Any, sum_exp: Any, log_sum: Any, target: Any, losses: Any
-) -> None:
-    """losses[i] = log_sum[i] - shifted[i, target[i]]; exp /= sum_exp (the softmax)."""
-    rows, columns = exp.shape
-    for i in range(rows):
-        losses[i] = log_sum[i] - shifted[i, target[i]]
-        denominator = sum_exp[i, 0]
-        for j in range(columns):
-            exp[i, j] = exp[i, j] / denominator
-
-
-def _probabilities_gradient_loop(
+def _softmax_rows_loop(
     shifted: Any, exp: Any, sum_exp: Any, log_sum: Any, target: Any, losses: Any,
-    scale: Any, out: Any,
+    scale: Any, out: Any, total: Any, denominator: Any, flags: int,
 ) -> None:  # fmt: skip
-    """`_probabilities_loop`, then `_gradient_loop` on its softmax, row by row in one pass
-    (the same operations: each softmax value rounded, then times scale)."""
+    """losses[i] = log_sum[i] - shifted[i, target[i]]; exp /= sum_exp (the softmax); and
+    by flags: 1, out = softmax · scale less scale at each row's class (`_gradient_loop`'s
+    operations, on each softmax value as it is rounded); 2, total[()] = Σ losses in
+    NumPy's pairwise order (``losses.sum()``), 4 then divided by denominator (scale,
+    total and denominator in the logits' dtype; out and total unused without their
+    flag)."""
     rows, columns = exp.shape
+    gradient = flags & 1
     for i in range(rows):
         losses[i] = log_sum[i] - shifted[i, target[i]]
-        denominator = sum_exp[i, 0]
+        d = sum_exp[i, 0]
         for j in range(columns):
-            p = exp[i, j] / denominator
+            p = exp[i, j] / d
             exp[i, j] = p
-            out[i, j] = p * scale
-        out[i, target[i]] -= scale
+            if gradient:
+                out[i, j] = p * scale
+        if gradient:
+            out[i, target[i]] -= scale
+    if flags & 2:
+        value = sums.pairwise_sum(losses, 0, rows)
+        total[()] = value / denominator if flags & 4 else value
 
 
 def _gradient_loop(softmax: Any, target: Any, scale: Any, out: Any) -> None:
@@ -111,10 +110,21 @@ def _gradient_loop(softmax: Any, target: Any, scale: Any, out: Any) -> None:
 
 # error_model="numpy": a division by zero gives inf/NaN as NumPy's does, never an exception
 shift_loop = compiled(_shift_loop)
-probabilities_loop = compiled(_probabilities_loop, error_model="numpy")
 gradient_loop = compiled(_gradient_loop)
-probabilities_gradient_loop = compiled(_probabilities_gradient_loop, error_model="numpy")
 _row_sums = compiled(_row_sum_loop)
+_softmax_rows = compiled(_softmax_rows_loop, error_model="numpy")
+
+
+def softmax_rows_loop(
+    shifted: Any, exp: Any, sum_exp: Any, log_sum: Any, target: Any, losses: Any,
+    scale: Any, out: Any, total: Any, denominator: Any, flags: int,
+) -> None:  # fmt: skip
+    """`_softmax_rows_loop`, with the sums' helpers compiled before it (as `row_sum_loop`).
+    Shapes: shifted, exp, out (N, C); sum_exp (N, 1); log_sum, target, losses (N,);
+    total 0-d; scale, denominator scalars of the logits' dtype."""
+    sums.prepare()
+    _softmax_rows(shifted, exp, sum_exp, log_sum, target, losses, scale, out, total,
+                  denominator, flags)  # fmt: skip
 
 
 def row_sum_loop(exp: Any, sum_exp: Any) -> None:

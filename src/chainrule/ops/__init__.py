@@ -39,7 +39,12 @@ from chainrule.ops.elementwise import (
     stable_sigmoid,
 )
 from chainrule.ops.linalg import Linear, MatMul
-from chainrule.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropyIndex
+from chainrule.ops.loss import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropyIndex,
+    MseLoss,
+)
 from chainrule.ops.movement import (
     Cat,
     EmbeddingLookup,
@@ -63,8 +68,8 @@ __all__ = [
     "Abs", "Add", "Amax", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat",
     "Clamp", "Clone", "CrossEntropyIndex", "Div", "Elu", "EmbeddingLookup", "Exp", "Expand",
     "Gather", "Gelu", "GetItem", "Hardtanh", "IndexScatter", "LeakyRelu", "Linear", "Log",
-    "LogSoftmax", "MatMul", "Maximum", "Mean",
-    "Minimum", "Mul", "Neg", "Permute", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Silu",
+    "LogSoftmax", "MatMul", "Maximum", "Mean", "Minimum", "MseLoss",
+    "Mul", "Neg", "Permute", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Silu",
     "Softmax", "Softplus", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Var", "Where", "erf",
     "stable_sigmoid",
     "CopyInto", "SetItem", "ViewScatter",  # the in-place ops recorded in the graph

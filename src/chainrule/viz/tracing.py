@@ -48,6 +48,7 @@ RULES = {
     "Softmax": "softmax s: dx = s ⊙ (G - Σ G ⊙ s)",
     "LogSoftmax": "log-softmax: dx = G - softmax(x) Σ G",
     "CrossEntropyIndex": "cross-entropy of logits: dz = (softmax(z) - onehot(y)) / N",
+    "MseLoss": "mean squared error: dx = 2(x - y) / N, dy = -dx",
     "BinaryCrossEntropy": "BCE on probabilities: dp = (p - y) / (p(1 - p)) / N",
     "BinaryCrossEntropyWithLogits": "BCE on logits: dz = (σ(z) - y) / N",
     "Reshape": "reshape: the gradient is reshaped back",

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import ops
+from chainrule.grad_mode import MODE
 from chainrule.nn.functional._common import (
     check_reduction,
     legacy_reduction,
@@ -97,7 +98,11 @@ def cross_entropy(
         and out_of_range(target_array, logits_array.shape[1]) is None
     ):
         return ops.CrossEntropyIndex.apply(
-            input, target=target_array, row_weight=None, reduction=reduction
+            input,
+            target=target_array,
+            row_weight=None,
+            reduction=reduction,
+            ahead=input.requires_grad and MODE.enabled,  # the gradient will be wanted
         )
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:

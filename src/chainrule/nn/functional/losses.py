@@ -32,7 +32,18 @@ def mse_loss(
 ) -> Tensor:
     """Mean squared error: mean((input - target)²); `weight` scales each element (then
     'mean' divides by Σ weight)."""
-    reduction = resolve_reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = resolve_reduction(size_average, reduce, reduction)
+    if (  # the usual case as one op (ops.MseLoss: the numbers of the ops below)
+        (reduction == "mean" or reduction == "sum")
+        and weight is None
+        and isinstance(target, Tensor)
+        and target._data.dtype is input._data.dtype
+        and input._data.dtype.kind == "f"
+        and target._data.shape == input._data.shape
+    ):
+        return ops.MseLoss.apply(input, target, reduction=reduction)
+    check_reduction(reduction)
     diff = input - target_like("mse_loss", input, target)
     return weighted_reduce(diff * diff, weight, reduction)
 
