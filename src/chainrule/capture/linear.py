@@ -3,26 +3,29 @@
 for its shapes, decided once at record time rather than at every step:
 
     forward:   y = x Wᵀ + b      the product into y's buffer, then b added in place
-    backward:  dx = G W,  dW = Gᵀ x  (db = Σ_rows G: `kernels.bias.column_sum`)
+    backward:  dx = G W,  dW = Gᵀ x,  db = Σ_rows G (`kernels.bias.column_sum`)
 
 Shapes: x (N, in), W (out, in), b (out,), G (N, out). The product is `batch_product`'s:
 a short batch (2N <= out: `ops.linalg.few_rows_first`) as (W xᵀ)ᵀ into the transpose of a
-C-ordered buffer, otherwise x Wᵀ; `np.matmul`, or `kernels.blas.matmul` (one BLAS thread)
-for a product in `kernels.blas.one_thread`'s window, as the kernels choose. With numba the
-bias is `kernels.bias.add_bias_loop` (`kernels.bias_activation.bias_relu_loop` with a ReLU
-after it), else NumPy's add (the fused call's NumPy twin).
+C-ordered buffer, otherwise x Wᵀ. It is made by ``ndarray.dot`` into the buffer (the gemm
+np.matmul makes, bit for bit: tests/kernels/test_linear_products.py; the kernels make their
+new products so, and dot skips the ufunc machinery, ~1 us a small product), or by
+`kernels.blas.matmul` (one BLAS thread) in `kernels.blas.one_thread`'s window, as the
+kernels do. The bias is `kernels.bias.add_bias_loop` with numba
+(`kernels.bias_activation.bias_relu_loop` with a ReLU after it), NumPy's add without.
 
-Why: on a small layer the kernels' own choices (product and layout, the loop's fit
-checks, the thread window) cost about as much as the product itself, ~1-3 us a layer and
-direction (docs/speed.md), and they come out the same at every step of one input shape.
+Why: on a small layer the kernels' own choices (product and layout, the fit checks of the
+loops, the thread window) cost about as much as the product itself (docs/speed.md), and
+they come out the same at every step of one input shape.
 
-The same calls on the same arrays, so the same numbers bit for bit. What the kernels
-check at every call and the program cannot know at record time is checked once a step,
-for all layers (`fast`): numba still on (`set_numba_enabled`, tests), and each bias still
-the array recorded (``p.data = ...`` may give another dtype or shape); when it fails, the
-layer calls the kernels as before. The program writes these calls only while the
-kernels are the library's own (`ops.fused.intact`: a patched kernel, in a test or an
-experiment, is called as it is)."""
+The same BLAS calls and loops on the same arrays, so the same numbers bit for bit. What
+the kernels check at every call and the program cannot know at record time is checked at
+every step: once for all layers (`fast`: every weight and bias still the array recorded,
+which ``p.data = ...`` changes), and per operand for the model's input and for a
+gradient that is not a kept buffer of the program (the loss's, an op's own backward's):
+a C- or F-contiguous ndarray of the layer's dtype (`operand`). Where a test fails the
+layer calls the kernels. Nothing is written here while the kernels are patched
+(`ops.fused.intact`: a test or an experiment sees its kernel called)."""
 
 from __future__ import annotations
 
@@ -30,129 +33,170 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import bias, bias_activation, blas, numba_enabled
-from chainrule.kernels.bias import add_bias_fits, column_sum
-from chainrule.ops import fused
+from chainrule.kernels import FLOAT_DTYPES, bias, bias_activation, blas, numba_enabled
+from chainrule.kernels.bias import column_sum
+from chainrule.ops import elementwise, fused
 
-__all__ = ["finish", "product", "write_backward", "write_forward"]
-
-
-def _product_name(program: Any, rows: int, inputs: int, outputs: int) -> str:
-    """The matmul the kernels use for a product of rows x inputs x outputs multiply-adds."""
-    if blas.one_thread(rows, inputs, outputs):
-        return program.write.bind("one_thread_matmul", blas.matmul)
-    return "np.matmul"
+__all__ = ["finish", "operand", "write_backward", "write_forward"]
 
 
-def product(program: Any, a: str, b: str, out: str, rows: int, inputs: int, outputs: int) -> str:
-    """The product a @ b into `out` as `ops.linalg`'s kernels call it for these sizes."""
-    return f"{_product_name(program, rows, inputs, outputs)}({a}, {b}, {out})"
+def operand(array: Any, dtype: np.dtype[Any]) -> bool:
+    """Whether `array` can be a written-out product's operand: an ndarray of `dtype`, C- or
+    F-contiguous (the layouts for which ``ndarray.dot`` and np.matmul make one gemm)."""
+    if type(array) is not np.ndarray or array.dtype != dtype:
+        return False
+    flags = array.flags
+    return flags.c_contiguous or flags.f_contiguous
 
 
-def _guard(program: Any, array: str) -> None:
-    """Check `array` (a bias) is the one recorded, in the step's `fast` test."""
-    if array not in program.fast_arrays:
-        program.fast_arrays.append(array)
+def _plain(array: np.ndarray, dtype: np.dtype[Any]) -> bool:
+    return array.dtype in FLOAT_DTYPES and operand(array, dtype)
 
 
-def _guarded(program: Any, fast: list[str], fallback: str) -> None:
-    """`fast` under ``if fast:``, `fallback` (the kernel's call) otherwise."""
+def _product(program: Any, a: str, b: str, out: str, sizes: tuple[int, int, int]) -> str:
+    """a @ b into `out` as `ops.linalg`'s kernels make it for rows x inputs x outputs
+    multiply-adds: one BLAS thread in the thread window, else ``ndarray.dot``."""
+    if blas.one_thread(*sizes):
+        return f"{program.write.bind('one_thread_matmul', blas.matmul)}({a}, {b}, {out})"
+    return f"{a}.dot({b}, {out})"
+
+
+def _checks(program: Any, operands: list[str], dtype: np.dtype[Any]) -> str:
+    """The per-step test of a layer: `fast`, and `operand` for each of `operands`."""
+    if not operands:
+        return "fast"
+    test = program.write.bind("operand", operand)
+    kind = program.write.bind(f"dtype_{dtype.name}", dtype)
+    return " and ".join(["fast", *(f"{test}({name}, {kind})" for name in operands)])
+
+
+def _unknown_input(program: Any, source: Any, name: str) -> list[str]:
+    """[name] when the layer's input is not a kept buffer of the program (the model's
+    input, an op's own forward's output), whose layout the step must test; else []."""
+    return [] if program.kept_output(source) else [name]
+
+
+def _guarded(program: Any, test: str, fast: list[str], fallback: str) -> None:
+    """`fast` under ``if <test>:``, `fallback` (the kernels' call) otherwise."""
     write = program.write
-    write("if fast:")
+    write(f"if {test}:")
     for line in fast:
         write(f"    {line}")
     write("else:")
     write(f"    {fallback}")
 
 
+def _recorded(program: Any, names: list[str], dtype: np.dtype[Any]) -> bool:
+    """The layer's weight and bias take the written-out calls (as recorded), and the
+    step's `fast` test will check that they are still those arrays."""
+    arrays = program.tensors_by_array
+    if not all(_plain(arrays[name]._data, dtype) for name in names[1:]):
+        return False
+    for name in names[1:]:
+        if name not in program.fast_arrays:
+            program.fast_arrays.append(name)
+    return True
+
+
 def write_forward(
-    program: Any, index: int, x: np.ndarray, weight: np.ndarray, names: list[str],
-    out: str, short: bool, fallback: str, relu: str | None = None,
+    program: Any, index: int, entry: Any, names: list[str], out: str, short: bool,
+    fallback: str, relu: str | None = None,
 ) -> bool:  # fmt: skip
-    """Write Linear `index`'s forward into `out` (and the ReLU after it into `relu`, with
-    the fused call's result named h<index + 1>), or nothing and False when its kernels are
-    patched or its bias does not take the compiled loop at record time. `fallback`: the
-    kernel call for a step where `fast` fails."""
+    """Write Linear `index`'s forward into the buffer `out` (and the ReLU after it into
+    the buffer `relu`; the result is then h<index + 1>), or nothing and False when its
+    kernels are patched or its arrays do not take the written-out calls. `fallback`: the
+    kernels' call, for a step where the tests fail."""
     own = ("linear_forward", "relu_forward") if relu else ("linear_forward",)
     if not fused.intact(own):
         return False
     write, namespace = program.write, program.write.namespace
-    rows, inputs, outputs = len(x), weight.shape[1], weight.shape[0]
+    x, weight = program._example(entry.sources[0]), program._example(entry.sources[1])
+    buffer = namespace[out]
+    dtype = buffer.dtype
+    if not (_plain(x, dtype) and _recorded(program, names, dtype)):
+        return False
+    if relu and namespace[relu].dtype != dtype:
+        return False
+    sizes = (len(x), weight.shape[1], weight.shape[0])
     source, parameter = names[0], names[1]
     if short:  # (W xᵀ)ᵀ: W (out, in) @ xᵀ (in, N) into the buffer's transpose
-        call = product(program, parameter, f"{source}.T", f"{out}.T", rows, inputs, outputs)
+        lines = [_product(program, parameter, f"{source}.T", f"{out}.T", sizes)]
     else:
-        call = product(program, source, f"{parameter}.T", out, rows, inputs, outputs)
+        lines = [_product(program, source, f"{parameter}.T", out, sizes)]
     result = f"h{index + 1}" if relu else f"h{index}"
-    if len(names) == 2:  # no bias: the product is the layer
-        write(call)
-        write(f"{result} = {out}")
-        return True
-    bias_array, buffer = names[2], namespace[out]
-    example_bias = program.tensors_by_array[bias_array]._data
-    if relu:
-        if not bias_activation.forward_fits(buffer, example_bias, namespace[relu]):
-            return False
-        module = write.bind("bias_activation", bias_activation)
-        # looked up at every call: the module's name is a stand-in until its first call
-        finish_line = f"{module}.bias_relu_loop({out}, {bias_array}, {relu})"
-        fast_lines = [call, finish_line, f"{result} = {relu}"]
-    else:
-        if not add_bias_fits(buffer, example_bias):
-            return False
-        loop = write.bind("add_bias_loop", bias.add_bias_loop)
-        fast_lines = [call, f"{loop}({out}, {bias_array})", f"{result} = {out}"]
-    _guard(program, bias_array)
-    _guarded(program, fast_lines, fallback)
+    if len(names) == 3:
+        program.uses_numba = True
+        if relu:
+            module = write.bind("bias_activation", bias_activation)
+            kernel = write.bind("relu_forward", elementwise.relu_forward)
+            # the loop is looked up at every call: the name is a stand-in until its first
+            lines.append(f"{module}.bias_relu_loop({out}, {names[2]}, {relu}) if numba "
+                         f"else {kernel}(np.add({out}, {names[2]}, {out}), {relu})")  # fmt: skip
+        else:
+            loop = write.bind("add_bias_loop", bias.add_bias_loop)
+            lines.append(
+                f"{loop}({out}, {names[2]}) if numba else np.add({out}, {names[2]}, {out})"
+            )
+    elif relu:
+        kernel = write.bind("relu_forward", elementwise.relu_forward)
+        lines.append(f"{kernel}({out}, {relu})")
+    lines.append(f"{result} = {relu or out}")
+    _guarded(program, _checks(program, _unknown_input(program, entry.sources[0], source), dtype),
+             lines, fallback)  # fmt: skip
     return True
 
 
 def write_backward(
-    program: Any,
-    grad: str,
-    source: str,
-    parameter: str,
-    x: np.ndarray,
-    weight: np.ndarray,
-    results: list[str],
-    buffers: list[str],
-    short: bool,
-) -> bool:
+    program: Any, index: int, entry: Any, names: list[str], results: list[str],
+    buffers: list[str], short: bool, fallback: str,
+) -> bool:  # fmt: skip
     """Write dx = G W, dW = Gᵀ x, db = Σ G (each where its result is not "_") into the
     buffers, as `linear_backward` computes them; False, writing nothing, when that kernel
-    is patched. Nothing here depends on numba or on the parameters' arrays beyond what the
-    kernel reads itself, so no `fast` test: the same calls at every step."""
+    is patched or the arrays do not take the written-out calls. `fallback`: its call."""
     if not fused.intact(("linear_backward",)):
         return False
-    write = program.write
-    rows, inputs, outputs = len(x), weight.shape[1], weight.shape[0]
+    write, namespace = program.write, program.write.namespace
+    x, weight = program._example(entry.sources[0]), program._example(entry.sources[1])
+    dtype = entry.example.dtype
+    if not (_plain(x, dtype) and _recorded(program, names, dtype)):
+        return False
+    for buffer in buffers:
+        if buffer != "None" and namespace[buffer].dtype != dtype:
+            return False
+    grad, source, parameter = f"dh{index}", names[0], names[1]
+    sizes = (len(x), weight.shape[1], weight.shape[0])
     dx, dw, db = (results + ["_", "_", "_"])[:3]
     dx_buffer, dw_buffer, db_buffer = (buffers + ["None"] * 3)[:3]
+    lines = []
     if dx != "_":
         if short:  # (Wᵀ Gᵀ)ᵀ into the buffer's transpose (its layout)
-            call = product(program, f"{parameter}.T", f"{grad}.T", f"{dx_buffer}.T", rows,
-                           inputs, outputs)  # fmt: skip
-            write(call)
-            write(f"{dx} = {dx_buffer}")
-        else:  # matmul returns its `out`: the buffer itself
-            write(f"{dx} = " + product(program, grad, parameter, dx_buffer, rows, inputs, outputs))
+            lines += [_product(program, f"{parameter}.T", f"{grad}.T", f"{dx_buffer}.T", sizes),
+                      f"{dx} = {dx_buffer}"]  # fmt: skip
+        else:  # the product returns its `out`: the buffer itself
+            lines.append(f"{dx} = " + _product(program, grad, parameter, dx_buffer, sizes))
     if dw != "_":
-        write(f"{dw} = " + product(program, f"{grad}.T", source, dw_buffer, rows, inputs, outputs))
+        lines.append(f"{dw} = " + _product(program, f"{grad}.T", source, dw_buffer, sizes))
     if db != "_":
-        summed = write.bind("column_sum", column_sum)
-        write(f"{db} = {summed}({grad}, {db_buffer})")
+        lines.append(f"{db} = {write.bind('column_sum', column_sum)}({grad}, {db_buffer})")
+    operands = _unknown_input(program, entry.sources[0], source) if dw != "_" else []
+    if grad not in program.kernel_grads:  # the loss's, or an op's own backward's
+        operands.append(grad)
+    _guarded(program, _checks(program, operands, dtype), lines, fallback)
     return True
 
 
-def finish(program: Any) -> str | None:
-    """The step's `fast` test, written after the parameters are read (and after the update
-    moved them into flat arrays: their arrays are bound now), or None when no layer needs
-    it."""
+def finish(program: Any) -> list[str]:
+    """The step's tests, written after the parameters are read (and after the update
+    moved them into flat arrays: their arrays are bound now): `fast`, and `numba` when a
+    bias is added by a compiled loop."""
     if not program.fast_arrays:
-        return None
+        return []
     write = program.write
-    checks = [write.bind("numba_enabled", numba_enabled) + "()"]
+    checks = []
     for array in program.fast_arrays:
         recorded = write.bind(f"k{array[1:]}", program.tensors_by_array[array]._data)
         checks.append(f"{array} is {recorded}")
-    return "    fast = " + " and ".join(checks)
+    lines = ["    fast = " + " and ".join(checks)]
+    if program.uses_numba:
+        lines.append(f"    numba = {write.bind('numba_enabled', numba_enabled)}()")
+    return lines

@@ -82,6 +82,10 @@ class Program:
         self.uses = Counter(s for e in entries for s in e.sources if type(s) is int)
         self.bias_summed: set[int] = set()
         self.fast_arrays: list[str] = []  # the arrays the step's `fast` test checks (linear)
+        self.uses_numba = False  # whether the step reads `numba` (linear)
+        # gradients that are a kernel's kept buffer as it wrote it (layout and dtype known at
+        # the recording); a Linear's backward checks any other at every step (linear)
+        self.kernel_grads: set[str] = set()
         self._forward()
         write_loss(self, loss_fn)
         self._backward(optimizer)
@@ -93,8 +97,7 @@ class Program:
             g["momentum"] for g in optimizer.param_groups
         )
         reads = [f"    {name} = tensor[{key!r}]._data" for key, name in self.arrays.items()]
-        fast = linear.finish(self)
-        reads += [fast] if fast else []
+        reads += linear.finish(self)
         self.code = "\n".join(["def run(x, y, update):", *reads, *self.write.lines,
                                "    return loss", ""])  # fmt: skip
         exec(compile(self.code, "<compile_step>", "exec"), self.write.namespace)  # noqa: S102
@@ -142,6 +145,16 @@ class Program:
             and self.example_input.dtype == np.int64
         )
 
+    def kept_output(self, source: Any) -> bool:
+        """Whether op `source`'s output is one of the program's kept buffers, laid out as
+        recorded (a kernel's or Linear's result, the input's lookup): not the input, a
+        parameter, or an op's own forward's array."""
+        if type(source) is not int or source == INPUT:
+            return False
+        entry = self.entries[source]
+        return (entry.op in KERNELS or self._is_linear_on_rows(entry)
+                or self._is_lookup_of_input(entry))  # fmt: skip
+
     def _is_linear_on_rows(self, entry: Entry) -> bool:
         return entry.op is linalg.Linear and self._example(entry.sources[0]).ndim == 2
 
@@ -171,7 +184,7 @@ class Program:
                 bias = names[2] if len(names) == 3 else "None"
                 call = self._kernel(linalg, "linear_forward")
                 line = f"{out} = {call}({names[0]}, {names[1]}, {bias}, {buffer}, {short})"
-                if not linear.write_forward(self, index, x, weight, names, buffer, short, line):
+                if not linear.write_forward(self, index, entry, names, buffer, short, line):
                     write(line)
             elif kernel is not None:
                 module, name, scratch = kernel
@@ -234,7 +247,7 @@ class Program:
         arguments = f"{', '.join(names)}, {product}, {', '.join(buffers)}, {short}"
         line = f"h{index + 1} = {call}({arguments})"
         if name != "relu" or not linear.write_forward(
-            self, index, x, weight, names, product, short, line, relu=buffers[0]
+            self, index, entry, names, product, short, line, relu=buffers[0]
         ):
             write(line)
 
@@ -287,7 +300,8 @@ class Program:
                                         if part == "mask" else entry.example)
                            for part in BACKWARD_BUFFERS[name]]  # fmt: skip
                 call = self._kernel(module, f"{name}_backward")
-                self._add(targets[0], f"{call}({grad}, h{index}, {', '.join(buffers)})", False)
+                self._add(targets[0], f"{call}({grad}, h{index}, {', '.join(buffers)})", False,
+                          kept=True)  # fmt: skip
             elif entry.op is movement.Reshape:
                 shape = self._example(entry.sources[0]).shape
                 write(f"# {index}: Reshape backward: the gradient in the input's shape")
@@ -344,6 +358,7 @@ class Program:
         call = self._kernel(fused, fused.BACKWARD[name][0].__name__)
         write(f"dh{source}, {bias} = {call}(dh{index}, h{index}, {', '.join(buffers)})")
         self.grad_state[f"dh{source}"] = self.grad_state[bias] = "set"
+        self.kernel_grads.add(f"dh{source}")
         self.grad_buffers[bias] = buffers[-1]  # the gradient is the kept buffer itself
         self.bias_summed.add(source)
 
@@ -398,13 +413,14 @@ class Program:
             results.append(str(target) if new else f"part{position}" if target else "_")
         needs = tuple(target is not None for target in targets)
         call = self._kernel(linalg, "linear_backward")
-        if not linear.write_backward(self, grad, names[0], names[1], x, weight, results,
-                                     buffers, short):  # fmt: skip
-            write(f"{', '.join(results)} = {call}({grad}, {names[0]}, {names[1]}, {needs!r}, "
-                  f"{', '.join(buffers)}, {short})")  # fmt: skip
+        line = (f"{', '.join(results)} = {call}({grad}, {names[0]}, {names[1]}, {needs!r}, "
+                f"{', '.join(buffers)}, {short})")  # fmt: skip
+        if not linear.write_backward(self, index, entry, names, results, buffers, short, line):
+            write(line)
         for target, result, buffer in zip(targets, results, buffers, strict=False):
             if target is not None and result == target:
                 self.grad_state[target] = "set"
+                self.kernel_grads.add(target)
                 if target.startswith("d_"):  # a parameter's gradient: the buffer itself
                     self.grad_buffers[target] = buffer
             elif target is not None:
@@ -426,15 +442,20 @@ class Program:
             write(f"    part = unbroadcast(part, {shape!r})")
             self._add(target, "part", maybe_none=True)
 
-    def _add(self, target: str | None, expression: str, maybe_none: bool) -> None:
-        """target (+)= expression, where expression may be None for the ops' own backward."""
+    def _add(self, target: str | None, expression: str, maybe_none: bool,
+             kept: bool = False) -> None:  # fmt: skip
+        """target (+)= expression, where expression may be None for the ops' own backward;
+        `kept`: the expression is a kernel's result into its kept buffer."""
         assert target is not None
         state = self.grad_state.get(target)
         if state is not None:  # a sum: a new array, not the kept buffer
             self.grad_buffers.pop(target, None)
+            self.kernel_grads.discard(target)
         if state is None:
             self.write(f"{target} = {expression}")
             self.grad_state[target] = "maybe None" if maybe_none else "set"
+            if kept:
+                self.kernel_grads.add(target)
         elif state == "set" and not maybe_none:
             self.write(f"{target} = {target} + {expression}")
         else:
