@@ -378,3 +378,21 @@ def test_parity_with_torch_names_values_and_hooks(activation):
     assert len(seen["cr"]) == len(seen["torch"]) == 2
     for ours, their in zip(seen["cr"], seen["torch"], strict=True):
         np.testing.assert_allclose(arr(ours), their.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_double_backward_parity_with_torch():
+    """A physics-informed residual (du/dx by create_graph, then backward) as torch has it."""
+    import torch
+
+    model = mlp([2, 8, 8, 1], nn.Tanh, np.float64)
+    theirs = torch_twin(model)
+    points = np.random.default_rng(6).standard_normal((6, 2))
+    x, tx = cr.tensor(points, requires_grad=True), torch.tensor(points, requires_grad=True)
+    u, tu = model(x), theirs(tx)
+    (du,) = autograd.grad(u.sum(), x, create_graph=True)
+    (tdu,) = torch.autograd.grad(tu.sum(), tx, create_graph=True)
+    ((du * du).sum() + (u * u).mean()).backward()
+    ((tdu * tdu).sum() + (tu * tu).mean()).backward()
+    np.testing.assert_allclose(arr(du), tdu.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for p, q in zip(model.parameters(), theirs.parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9, atol=1e-12)
