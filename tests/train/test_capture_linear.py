@@ -56,15 +56,18 @@ def _counting(step: Any, name: str) -> list[int]:
 
 
 def _train(dtype: Any, activation: type[nn.Module],
-           between: Callable[[int, nn.Module, Any], None] | None = None) -> Any:  # fmt: skip
+           between: Callable[[int, nn.Module, Any], None] | None = None,
+           model: Callable[[], nn.Module] | None = None,
+           batches: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Any:  # fmt: skip
     """Eager and captured twins over the same batches: every loss, parameter and gradient
     equal bit for bit. `between(number, model, step)` runs before each step, for the eager
     twin (step None) and the captured one. Returns the step."""
-    eager, captured = _model(dtype, activation), _model(dtype, activation)
+    make = model or (lambda: _model(dtype, activation))
+    eager, captured = make(), make()
     eager_opt = optim.SGD(eager.parameters(), lr=0.05, momentum=0.5)
     captured_opt = optim.SGD(captured.parameters(), lr=0.05, momentum=0.5)
     step = chainrule.compile_step(captured, nn.CrossEntropyLoss(), captured_opt)
-    for number, (xb, yb) in enumerate(_batches(dtype)):
+    for number, (xb, yb) in enumerate(batches or _batches(dtype)):
         if between is not None:
             between(number, eager, None)
             between(number, captured, step)
@@ -142,3 +145,21 @@ def test_a_bias_given_new_memory_calls_the_kernels(path: bool) -> None:
     # steps 2-3 written out (two biased layers: their loops with numba), then the kernel
     # for all three layers at steps 4-7 (one `fast` test a step)
     assert counts["loop"][0] == (2 * 2 if path else 0) and counts["kernel"][0] == 3 * 4
+
+
+@pytest.mark.parametrize("threads", [1, None])
+def test_products_in_the_thread_window_give_the_eager_numbers(path: bool, threads: Any) -> None:
+    """64 x 30 x 200 multiply-adds (the names model's): `kernels.blas.matmul` lowers the
+    BLAS threads for them, or with one thread already the program calls ndarray.dot."""
+    from threadpoolctl import threadpool_limits
+
+    def model() -> nn.Module:
+        chainrule.manual_seed(6)
+        return nn.Sequential(nn.Linear(30, 200), nn.Tanh(), nn.Linear(200, 27))
+
+    rng = np.random.default_rng(7)
+    batches = [(rng.standard_normal((64, 30)).astype(np.float32), rng.integers(0, 27, 64))
+               for _ in range(4)]  # fmt: skip
+    with threadpool_limits(threads):
+        step = _train(np.float32, nn.Tanh, model=model, batches=batches)
+    assert "single = not lowers_threads()" in step.code

@@ -55,10 +55,17 @@ def _plain(array: np.ndarray, dtype: np.dtype[Any]) -> bool:
 
 def _product(program: Any, a: str, b: str, out: str, sizes: tuple[int, int, int]) -> str:
     """a @ b into `out` as `ops.linalg`'s kernels make it for rows x inputs x outputs
-    multiply-adds: one BLAS thread in the thread window, else ``ndarray.dot``."""
+    multiply-adds: ``ndarray.dot``, or in the thread window `kernels.blas.matmul` (one BLAS
+    thread) unless BLAS runs one thread already (`single`, asked once a step: then that
+    is np.matmul, the same gemm as dot)."""
+    dot = f"{a}.dot({b}, {out})"
     if blas.one_thread(*sizes):
-        return f"{program.write.bind('one_thread_matmul', blas.matmul)}({a}, {b}, {out})"
-    return f"{a}.dot({b}, {out})"
+        program.window = True
+        return (
+            f"({dot} if single else {program.write.bind('one_thread_matmul', blas.matmul)}"
+            f"({a}, {b}, {out}))"
+        )
+    return dot
 
 
 def _checks(program: Any, operands: list[str], dtype: np.dtype[Any]) -> str:
@@ -199,4 +206,6 @@ def finish(program: Any) -> list[str]:
     lines = ["    fast = " + " and ".join(checks)]
     if program.uses_numba:
         lines.append(f"    numba = {write.bind('numba_enabled', numba_enabled)}()")
+    if program.window:
+        lines.append(f"    single = not {write.bind('lowers_threads', blas.lowers_threads)}()")
     return lines

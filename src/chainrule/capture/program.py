@@ -83,6 +83,7 @@ class Program:
         self.bias_summed: set[int] = set()
         self.fast_arrays: list[str] = []  # the arrays the step's `fast` test checks (linear)
         self.uses_numba = False  # whether the step reads `numba` (linear)
+        self.window = False  # whether a product is in kernels.blas's thread window (linear)
         # gradients that are a kernel's kept buffer as it wrote it (layout and dtype known at
         # the recording); a Linear's backward checks any other at every step (linear)
         self.kernel_grads: set[str] = set()
@@ -152,6 +153,8 @@ class Program:
         if type(source) is not int or source == INPUT:
             return False
         entry = self.entries[source]
+        if entry.op is movement.Reshape:  # a view of it, or a C-ordered copy
+            return self.kept_output(entry.sources[0])
         return (entry.op in KERNELS or self._is_linear_on_rows(entry)
                 or self._is_lookup_of_input(entry))  # fmt: skip
 

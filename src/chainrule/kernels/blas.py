@@ -103,6 +103,16 @@ def one_thread(m: int, k: int, n: int) -> bool:
     return OPENBLAS_SPLITS_AT <= m * k * n < PARALLEL_MACS
 
 
+def lowers_threads() -> bool:
+    """Whether `matmul` would lower the thread count for a product in `one_thread`'s
+    window now (else it runs np.matmul as it is: the same gemm as ``ndarray.dot``, which a
+    captured program then calls instead, once a step asked)."""
+    if not _enabled or threading.get_ident() != _MAIN:
+        return False
+    control = _functions if _looked else thread_control()
+    return control is not None and control[0]() != 1
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` for 2-D a (m, k) and b (k, n), on one BLAS thread when
     the product is too short to share (`one_thread`)."""
