@@ -1,6 +1,6 @@
 """Write docs/pytorch-coverage.md: which PyTorch names chainrule has, from PyTorch itself.
 
-    python scripts/pytorch_coverage.py            # rewrite the page
+    python scripts/pytorch_coverage.py            # rewrite the page (and coverage_names.py)
     python scripts/pytorch_coverage.py --check    # exit 1 when the committed page is stale
 
 Names come from torch 2.13's own namespaces (torch, torch.Tensor, torch.nn,
@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 PAGE = ROOT / "docs" / "pytorch-coverage.md"
 DATA = ROOT / "src" / "chainrule" / "coverage_reasons.json"
+NAMES = ROOT / "src" / "chainrule" / "coverage_names.py"
 NAMESPACES = [
     ("torch", "chainrule"),
     ("torch.Tensor", None),
@@ -141,18 +142,44 @@ def build() -> str:
     return "\n".join(lines)
 
 
+def names_module() -> str:
+    """The text of src/chainrule/coverage_names.py: torch.Tensor's public names, which
+    chainrule.coverage turns into the coverage page's AttributeError for those Tensor lacks
+    (a descriptor per name: Tensor has no `__getattr__`, which would slow every attribute
+    read of every tensor)."""
+    import textwrap
+
+    import torch
+
+    names = " ".join(sorted(n for n in dir(torch.Tensor) if not n.startswith("_")))
+    body = textwrap.fill(names, width=92, break_on_hyphens=False, break_long_words=False)
+    version = torch.__version__.split("+")[0]
+    return (
+        f'"""torch.Tensor\'s public names (torch {version}), written by\n'
+        "`scripts/pytorch_coverage.py`; do not edit (tests/project/test_coverage_page.py fails\n"
+        "when it is stale). `chainrule.coverage.point_to_coverage` gives each name that\n"
+        'chainrule\'s Tensor lacks a descriptor raising the coverage page\'s AttributeError."""\n'
+        "\n"
+        'TENSOR_NAMES = """\n'
+        + textwrap.indent(body, "    ")
+        + '\n""".split()  # noqa: SIM905 (a list literal: a line per name)\n'
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the page is stale")
     args = parser.parse_args(argv)
-    text = build()
+    outputs = [(PAGE, build()), (NAMES, names_module())]
     if args.check:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != text:
-            print(f"{PAGE.relative_to(ROOT)} is stale: run python scripts/pytorch_coverage.py")
-            return 1
+        for path, text in outputs:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                print(f"{path.relative_to(ROOT)} is stale: run python scripts/pytorch_coverage.py")
+                return 1
         return 0
-    PAGE.write_text(text, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(ROOT)}")
+    for path, text in outputs:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

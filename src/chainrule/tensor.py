@@ -15,9 +15,10 @@ from typing import Any, overload
 
 import numpy as np
 
-from chainrule import autograd, dtypes, grad_hooks, printing
+from chainrule import autograd, coverage, dtypes, grad_hooks, printing
 from chainrule import grad_fn as grad_fns
 from chainrule.autograd import run_backward
+from chainrule.coverage_names import TENSOR_NAMES
 from chainrule.devices import check_device
 from chainrule.grad_hooks import RemovableHandle
 from chainrule.size import Size
@@ -176,6 +177,11 @@ class Tensor(Conversion, Operators, InPlace, InPlaceShape, Math, Shape):
         for i in range(len(self)):
             yield self[i]
 
+    def __dir__(self) -> list[str]:
+        """dir(t) without the torch names that only point to the coverage page."""
+        own = Tensor.__dict__
+        return [n for n in object.__dir__(self) if type(own.get(n)) is not coverage.NotInChainrule]
+
     def backward(
         self,
         gradient: Any = None,
@@ -306,6 +312,8 @@ def _backward_inputs(inputs: Any) -> list[Tensor] | None:
 
 _new_object = object.__new__
 autograd.set_tensor_factory(Tensor._make, Tensor._make_node)
+# t.stft (a torch.Tensor name chainrule lacks) raises the coverage page's AttributeError
+coverage.point_to_coverage(Tensor, "torch.Tensor", TENSOR_NAMES)
 
 # set by chainrule.viz, a floor above (a teaching tool the engine does not import)
 draw_svg: Callable[[Tensor], str | None] | None = None

@@ -129,7 +129,6 @@ _ENGINE: tuple[str, ...] = (
     "chainrule.tensor_methods.statistics.nanmedian",
     "chainrule.tensor_methods.statistics.nanquantile",
     "chainrule.tensor_methods.statistics.quantile",
-    "chainrule.tensor_parts.base.TensorBase.__getattr__",
     "chainrule.tensor_parts.conversion.Conversion.to",
     "chainrule.tensor_parts.conversion.Conversion.tolist",
     "chainrule.tensor_parts.inplace.InPlace.add_",

@@ -50,8 +50,10 @@ class TensorBase:
     def _make(data: np.ndarray, requires_grad: builtins.bool) -> Tensor:
         raise NotImplementedError  # Tensor._make
 
-    def __getattr__(self, name: str) -> Any:
-        """Only called for a name Tensor lacks: say so, and point to the coverage page."""
-        from chainrule.coverage import missing
+    if TYPE_CHECKING:  # for type checkers only: the methods chainrule.tensor_methods attaches
 
-        raise missing("torch.Tensor", name)
+        def __getattr__(self, name: str) -> Any: ...
+
+    # No `__getattr__` at run time: in CPython 3.11 it would turn off the specialised reads of
+    # every tensor attribute. A torch name Tensor lacks points to the coverage page through
+    # a descriptor per name instead (chainrule.coverage.point_to_coverage, in tensor.py).
