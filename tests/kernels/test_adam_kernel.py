@@ -133,3 +133,31 @@ def test_kept_scalars_follow_every_option_and_the_sign_of_zero() -> None:
                               eps, wd, amsgrad, maximize, decoupled)  # fmt: skip
             for a, b in zip(fused, plain, strict=True):
                 assert a.tobytes() == b.tobytes(), (dtype, options)
+
+
+@needs_numba
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_no_scratch_when_numba_is_on_and_a_parameter_needs_numpy(weight_decay: float) -> None:
+    """optim.Adam passes no scratch when numba is on; a parameter the loop cannot take (a
+    strided p.data) then gets new temporaries from adam_step: the NumPy path's numbers,
+    bitwise, as with numba off (which uses the optimizer's kept scratch)."""
+    import chainrule
+    from chainrule import optim
+
+    def run(compiled: bool) -> list[np.ndarray]:
+        rng = np.random.default_rng(4)
+        base = rng.standard_normal((5, 8)).astype(np.float32)
+        params = [chainrule.tensor(base.copy(), requires_grad=True),
+                  chainrule.tensor(base[:, 0].copy(), requires_grad=True)]  # fmt: skip
+        params[0].data = chainrule.from_numpy(np.asfortranarray(base))  # strided in C terms
+        with numba_path(compiled):
+            opt = optim.Adam(params, lr=0.05, weight_decay=weight_decay)
+            for t in range(5):
+                for i, p in enumerate(params):
+                    g = np.cos(t + i + np.arange(p.numel(), dtype=np.float32))
+                    p.grad = chainrule.tensor(g.reshape(p.shape))
+                opt.step()
+        return [p.detach().numpy().copy() for p in params]
+
+    for a, b in zip(run(True), run(False), strict=True):
+        assert np.array_equal(a, b)

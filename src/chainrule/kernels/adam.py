@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import compiled, contiguous_like, fusable, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, compiled, contiguous_like, fusable, numba_enabled
 
 __all__ = ["adam_numpy", "adam_step"]
 
@@ -181,7 +181,7 @@ def adam_step(
     exp_avg: np.ndarray,
     exp_avg_sq: np.ndarray,
     max_exp_avg_sq: np.ndarray | None,
-    scratch: np.ndarray,
+    scratch: np.ndarray | None,
     spare: np.ndarray | None,
     step: int,
     lr: float,
@@ -194,13 +194,15 @@ def adam_step(
     decoupled: bool,
 ) -> None:
     """One Adam step on ``param`` and its moments, in place: the compiled loop when numba is
-    on and the arrays allow it (float32/float64, contiguous), else `adam_numpy`.
+    on and the arrays allow it (float32/float64, contiguous), else `adam_numpy`
+    (``scratch`` None: a new array for its temporaries, and for ``spare`` when L2 decay
+    needs it; the eager optimizer passes None when numba is on, the loop needing none).
 
     The eager optimizer (chainrule.optim.adam) and the captured program
     (chainrule.capture.update) both call this, so their numbers are the same. ``grad`` is
     only read; ``max_exp_avg_sq`` is used only with ``amsgrad``; ``scratch`` and ``spare``
     (param's shape and dtype) take the NumPy twin's temporaries."""
-    if numba_enabled() and fusable(param, exp_avg, exp_avg_sq, max_exp_avg_sq):
+    if numba_enabled() and _fits(param, exp_avg, exp_avg_sq, max_exp_avg_sq):
         if grad.dtype is not param.dtype or not grad.flags.c_contiguous:
             grad = contiguous_like(grad, param)
         # the floats by their bits: 0.0 == -0.0, and a sign of zero can reach the result
@@ -208,6 +210,8 @@ def adam_step(
         key = (param.dtype, step, values, amsgrad, maximize, decoupled)
         kept = _last[0]  # one read: another thread may replace it meanwhile
         scalars = kept[1] if key == kept[0] else _scalars(key)
+        # flat views made here: the loop reshaping them itself ran 4x slower on the wide
+        # weights (measured; LLVM no longer vectorised it)
         _adam_fused(
             param.reshape(-1),
             grad.reshape(-1),
@@ -217,8 +221,32 @@ def adam_step(
             *scalars,
         )
         return
+    if scratch is None:
+        scratch = np.empty_like(param)
+        if spare is None and weight_decay != 0 and not decoupled:
+            spare = np.empty_like(param)
     adam_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, spare, step, lr,
                beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)  # fmt: skip
+
+
+def _fits(
+    param: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, top: np.ndarray | None
+) -> bool:
+    """`fusable` for Adam's arrays (the moments of a float parameter are of its shape), the
+    usual case asked first by identity: the moments made by the optimizer (zeros_like of
+    a C-contiguous parameter) share its dtype object. Anything else asks `fusable`."""
+    dtype = param.dtype
+    if (
+        exp_avg.dtype is dtype
+        and exp_avg_sq.dtype is dtype
+        and top is None
+        and dtype in FLOAT_DTYPES
+        and param.flags.c_contiguous
+        and exp_avg.flags.c_contiguous
+        and exp_avg_sq.flags.c_contiguous
+    ):
+        return True
+    return fusable(param, exp_avg, exp_avg_sq, top)
 
 
 _FLOATS = struct.Struct("5d")

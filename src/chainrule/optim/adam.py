@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.kernels import numba_enabled
 from chainrule.kernels.adam import adam_step
 from chainrule.optim.adam_family import adam_family_defaults, next_step
 from chainrule.optim.optimizer import Optimizer, ParamsT
@@ -129,14 +130,17 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         weight_decay = float(group["weight_decay"])
         decoupled = bool(group.get("decoupled_weight_decay", False))
+        # the compiled loop needs no scratch (adam_step makes one in the rare case that
+        # falls back to NumPy with numba on); the kept buffers serve the NumPy path
+        numpy_path = not numba_enabled()
         adam_step(
             param,
             grad,
             state["exp_avg"],
             state["exp_avg_sq"],
             state.get("max_exp_avg_sq"),
-            self._scratch(param),
-            self._scratch(param, 1) if weight_decay != 0 and not decoupled else None,
+            self._scratch(param) if numpy_path else None,
+            self._scratch(param, 1) if numpy_path and weight_decay != 0 and not decoupled else None,
             step,
             float(group["lr"]),
             float(beta1),
