@@ -248,29 +248,48 @@ class CrossEntropyIndex(Function):
 _OWN = (cross_entropy_forward, cross_entropy_backward)
 
 
+def mse_forward(
+    x: np.ndarray, y: np.ndarray, mean: bool,
+    diff: np.ndarray | None = None, squares: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """L = Σ (x - y)² / N (mean) or Σ (x - y)²: (L 0-d, d = x - y). Shapes: x, y the same
+    shape and float dtype. `diff`, `squares` (that shape and dtype, None: new arrays) take
+    d and d·d; NumPy's ``mean()``/``sum()`` of the squares, as the composed ops took."""
+    diff = np.subtract(x, y, out=diff)
+    squares = np.multiply(diff, diff, out=squares)
+    return np.asarray(squares.mean() if mean else squares.sum()), diff
+
+
+def mse_backward(
+    diff: np.ndarray, grad: np.ndarray, mean: bool, out: np.ndarray | None = None
+) -> np.ndarray:  # fmt: skip
+    """dL/dx = s·d + s·d, s = grad / N (as Mean.backward divides) or grad: each side of
+    d·d, added as the engine adds a tensor's two gradients (exact: 2·(s·d)). Shapes: diff
+    (any), grad 0-d -> diff's shape, into `out` (None: a new array); dL/dy is its negation."""
+    scale = grad / np.asarray(diff.size, grad.dtype) if mean else grad
+    if out is None:
+        side = scale * diff  # a NumPy scalar for a 0-d diff: no out= for it
+        return side + side
+    side = np.multiply(scale, diff, out=out)
+    return np.add(side, side, out=out)
+
+
 class MseLoss(Function):
     """Mean squared error as one op: L = Σ dᵢ² / N ('mean') or Σ dᵢ² ('sum'), d = x - y.
 
     The numbers are those of the ops it replaces (Sub, Mul of d by itself, Mean or Sum),
-    bit for bit: d = x - y, squares d·d, NumPy's ``mean()`` or ``sum()`` of them; backward
-    s = upstream / N (as Mean.backward divides) or the upstream, then s·d once for each
-    side of the product, added as the engine adds a tensor's two gradients (s·d + s·d,
-    exact: the same as 2·(s·d)); dx is that, dy its negation. Shapes: x and y the same
-    shape and float dtype -> 0-d. Three nodes (and their Tensors) were most of a small
+    bit for bit: kernels `mse_forward` and `mse_backward`. Shapes: x and y the same shape
+    and float dtype -> 0-d. Three nodes (and their Tensors) were most of a small
     regression loss's time: 58 µs for a 64x1 output in a training step at 656e1f4.
     """
 
     def forward(self, x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
-        diff = x - y
-        squares = diff * diff
-        self.diff, self.mean, self.shape = diff, reduction == "mean", x.shape
-        return np.asarray(squares.mean() if self.mean else squares.sum())
+        self.mean, self.shape = reduction == "mean", x.shape
+        loss, self.diff = mse_forward(x, y, self.mean)
+        return loss
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        diff = self.diff
-        scale = grad / np.asarray(diff.size, grad.dtype) if self.mean else grad
-        side = scale * diff  # each side of diff·diff
-        d_x = side + side
+        d_x = mse_backward(self.diff, grad, self.mean)
         return d_x, (-d_x if self.needs_input_grad[1] else None)
 
     def backward_graph(self, grad: Any, out: Any) -> tuple[Any, Any]:
