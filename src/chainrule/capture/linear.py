@@ -33,11 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.capture.record import INPUT
 from chainrule.kernels import FLOAT_DTYPES, bias, bias_activation, blas, numba_enabled
 from chainrule.kernels.bias import column_sum
-from chainrule.ops import elementwise, fused
+from chainrule.ops import elementwise, fused, movement
 
-__all__ = ["finish", "operand", "write_backward", "write_forward"]
+__all__ = ["finish", "operand", "write_backward", "write_bias_backward", "write_forward"]
 
 
 def operand(array: Any, dtype: np.dtype[Any]) -> bool:
@@ -77,10 +78,29 @@ def _checks(program: Any, operands: list[str], dtype: np.dtype[Any]) -> str:
     return " and ".join(["fast", *(f"{test}({name}, {kind})" for name in operands)])
 
 
+def _kept_output(program: Any, source: Any) -> bool:
+    """Whether op `source`'s output is one of the program's kept buffers, laid out as
+    recorded (an elementwise kernel's or a Linear's result, the input's lookup, a reshape
+    of one: a view, or a C-ordered copy): not the model's input, a parameter, or an op's
+    own forward's array."""
+    if type(source) is not int or source == INPUT:
+        return False
+    entry = program.entries[source]
+    if entry.op is movement.Reshape:
+        return _kept_output(program, entry.sources[0])
+    return (entry.op in program.kernel_ops or program._is_linear_on_rows(entry)
+            or program._is_lookup_of_input(entry))  # fmt: skip
+
+
 def _unknown_input(program: Any, source: Any, name: str) -> list[str]:
     """[name] when the layer's input is not a kept buffer of the program (the model's
     input, an op's own forward's output), whose layout the step must test; else []."""
-    return [] if program.kept_output(source) else [name]
+    return [] if _kept_output(program, source) else [name]
+
+
+def _arrays(program: Any) -> dict[str, Any]:
+    """The name of a parameter's (or constant's) array in the program -> its Tensor."""
+    return {name: program.tensors[key] for key, name in program.arrays.items()}
 
 
 def _guarded(program: Any, test: str, fast: list[str], fallback: str) -> None:
@@ -96,7 +116,7 @@ def _guarded(program: Any, test: str, fast: list[str], fallback: str) -> None:
 def _recorded(program: Any, names: list[str], dtype: np.dtype[Any]) -> bool:
     """The layer's weight and bias take the written-out calls (as recorded), and the
     step's `fast` test will check that they are still those arrays."""
-    arrays = program.tensors_by_array
+    arrays = _arrays(program)
     if not all(_plain(arrays[name]._data, dtype) for name in names[1:]):
         return False
     for name in names[1:]:
@@ -192,6 +212,39 @@ def write_backward(
     return True
 
 
+def write_bias_backward(
+    program: Any, index: int, entry: Any, name: str, buffers: list[str], results: str,
+    fallback: str,
+) -> bool:  # fmt: skip
+    """Write activation `index`'s backward with the bias gradient of the Linear below,
+    R = f'(y)·G and db = Σ_rows R (`ops.fused.<name>_bias_backward`), as its compiled loop
+    (`kernels.bias_activation.<name>_bias_loop`) called into the buffers when numba is on,
+    the fused function otherwise; False, writing nothing, when the loop does not take the
+    buffers at the recording (or numba is off then). `buffers`: the function's, the
+    result's first, db's last."""
+    namespace, grad = program.write.namespace, f"dh{index}"
+    out = namespace.get(f"out{index}")  # the activation's output: its kept buffer
+    into, db = namespace[buffers[0]], namespace[buffers[-1]]
+    if out is None or not _kept_output(program, index):
+        return False
+    # bias_activation.backward_fits but numba (read at every step), G checked below
+    shape, kind = into.shape, into.dtype
+    if not (len(shape) == 2 and out.shape == shape and db.shape == shape[1:]
+            and out.dtype == kind and db.dtype == kind and kind in FLOAT_DTYPES
+            and (into.flags.c_contiguous or into.flags.f_contiguous)):  # fmt: skip
+        return False
+    program.uses_numba = True
+    test = "numba"
+    if grad not in program.kernel_grads:  # the loss's, or an op's own backward's
+        test = _checks(program, [grad], into.dtype).replace("fast", "numba", 1)
+    module = program.write.bind("bias_activation", bias_activation)
+    # the loop is looked up at every call: the name is a stand-in until its first
+    lines = [f"{module}.{name}_bias_loop({grad}, h{index}, {buffers[0]}, {buffers[-1]})",
+             f"{results} = {buffers[0]}, {buffers[-1]}"]  # fmt: skip
+    _guarded(program, test, lines, fallback)
+    return True
+
+
 def finish(program: Any) -> list[str]:
     """The step's tests, written after the parameters are read (and after the update
     moved them into flat arrays: their arrays are bound now): `fast`, and `numba` when a
@@ -201,7 +254,7 @@ def finish(program: Any) -> list[str]:
     write = program.write
     checks = []
     for array in program.fast_arrays:
-        recorded = write.bind(f"k{array[1:]}", program.tensors_by_array[array]._data)
+        recorded = write.bind(f"k{array[1:]}", _arrays(program)[array]._data)
         checks.append(f"{array} is {recorded}")
     lines = ["    fast = " + " and ".join(checks)]
     if program.uses_numba:

@@ -59,6 +59,8 @@ class Program:
     and load_state_dict reach the program.
     """
 
+    kernel_ops = KERNELS  # (capture.linear reads it: no import cycle)
+
     def __init__(
         self,
         entries: list[Entry],
@@ -104,11 +106,6 @@ class Program:
         exec(compile(self.code, "<compile_step>", "exec"), self.write.namespace)  # noqa: S102
         self.run: Callable[[np.ndarray, Any, bool], Tensor] = self.write.namespace["run"]
 
-    @property
-    def tensors_by_array(self) -> dict[str, Tensor]:
-        """The name of a parameter's (or constant's) array in the program -> its Tensor."""
-        return {name: self.tensors[key] for key, name in self.arrays.items()}
-
     # ------------------------------------------------------------------ naming
     def _name(self, source: Any) -> str:
         """The name of an op's input: x, h<i>, or p_<name> for a parameter or constant."""
@@ -145,18 +142,6 @@ class Program:
             and entry.options.get("index") is THE_INPUT
             and self.example_input.dtype == np.int64
         )
-
-    def kept_output(self, source: Any) -> bool:
-        """Whether op `source`'s output is one of the program's kept buffers, laid out as
-        recorded (a kernel's or Linear's result, the input's lookup): not the input, a
-        parameter, or an op's own forward's array."""
-        if type(source) is not int or source == INPUT:
-            return False
-        entry = self.entries[source]
-        if entry.op is movement.Reshape:  # a view of it, or a C-ordered copy
-            return self.kept_output(entry.sources[0])
-        return (entry.op in KERNELS or self._is_linear_on_rows(entry)
-                or self._is_lookup_of_input(entry))  # fmt: skip
 
     def _is_linear_on_rows(self, entry: Entry) -> bool:
         return entry.op is linalg.Linear and self._example(entry.sources[0]).ndim == 2
@@ -359,7 +344,10 @@ class Program:
                    for part in BACKWARD_BUFFERS[name]]  # fmt: skip
         buffers.append(write.buffer(f"db{source}", weight, weight.shape[:1]))
         call = self._kernel(fused, fused.BACKWARD[name][0].__name__)
-        write(f"dh{source}, {bias} = {call}(dh{index}, h{index}, {', '.join(buffers)})")
+        line = f"dh{source}, {bias} = {call}(dh{index}, h{index}, {', '.join(buffers)})"
+        if not linear.write_bias_backward(self, index, entry, name, buffers,
+                                          f"dh{source}, {bias}", line):  # fmt: skip
+            write(line)
         self.grad_state[f"dh{source}"] = self.grad_state[bias] = "set"
         self.kernel_grads.add(f"dh{source}")
         self.grad_buffers[bias] = buffers[-1]  # the gradient is the kept buffer itself
