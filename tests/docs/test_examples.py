@@ -141,6 +141,7 @@ def test_07_forward_cache(tmp_path):
         "2:Relu": ["out"],
         "3:Linear": ["weight", "x"],
         "4:CrossEntropyIndex": [
+            "ahead",  # d loss / d logits for an upstream 1, written in the forward's pass
             "denominator",
             "probabilities",
             "reduction",
