@@ -137,8 +137,9 @@ def linear_forward(
     np.matmul: both make the same BLAS call (gemm, or gemv for a vector), so the same
     numbers bit for bit and the same layout, but dot skips the ufunc machinery (0.7 us
     instead of 1.7 us for 8x8 @ 8x8; the eager step of a small network makes three
-    products per layer). A product given `out`, a strided operand or a product shared
-    between BLAS threads by `kernels.blas` keeps np.matmul."""
+    products per layer). Only products OpenBLAS runs on one thread by itself (fewer than
+    `OPENBLAS_SPLITS_AT` multiply-adds), where the call is what costs: a larger product, one
+    given `out` or a strided operand keeps np.matmul (and `kernels.blas`'s thread choice)."""
     if x.ndim != 2:  # a batch of batches (or one row): NumPy's matmul, then NumPy's add
         if short:
             y = np.matmul(weight, x.T, None if out is None else out.T).T
@@ -149,10 +150,10 @@ def linear_forward(
         if short is None:
             short = 2 * x.shape[0] <= outputs  # few_rows_first(x, Wᵀ)
         macs = x.size * outputs
-        if OPENBLAS_SPLITS_AT <= macs < PARALLEL_MACS:  # one BLAS thread (kernels.blas)
-            product: Any = one_thread_matmul
-        elif out is None and _plain(x) and _plain(weight):
-            product = None
+        if macs < OPENBLAS_SPLITS_AT and out is None and _plain(x) and _plain(weight):
+            product: Any = None  # ndarray.dot: a product whose call costs more than its sums
+        elif OPENBLAS_SPLITS_AT <= macs < PARALLEL_MACS:  # one BLAS thread (kernels.blas)
+            product = one_thread_matmul
         else:
             product = np.matmul
         if product is None:
@@ -192,16 +193,15 @@ def linear_backward(
     a layer without bias, two results). dx, dw, db: buffers for the results (None: new
     arrays); dx laid out as `batch_product(G, W)` gives it: column-major for a short 2-D
     batch. `short`: as in `linear_forward`, for G and W (None: tested here). New 2-D
-    products of contiguous operands are made by ``ndarray.dot``, as in `linear_forward`
+    small products of contiguous operands are made by ``ndarray.dot``, as in `linear_forward`
     (the same BLAS calls, the same numbers)."""
     if short is None:
         short = grad.ndim == 2 and 2 * grad.shape[0] <= weight.shape[1]  # few_rows_first
     # one BLAS thread for products too short to share (chainrule.kernels.blas); dx, dW and
     # the forward product all have rows x inputs x outputs multiply-adds
     macs = grad.size * weight.shape[1]
-    threads_chosen = OPENBLAS_SPLITS_AT <= macs < PARALLEL_MACS
-    product: Any = one_thread_matmul if threads_chosen else np.matmul
-    plain_grad = not threads_chosen and grad.ndim == 2 and _plain(grad)
+    product: Any = one_thread_matmul if OPENBLAS_SPLITS_AT <= macs < PARALLEL_MACS else np.matmul
+    plain_grad = macs < OPENBLAS_SPLITS_AT and grad.ndim == 2 and _plain(grad)  # dot fits
     grad_x = None
     if needs[0]:  # batch_product(grad, weight, dx), inline (a call costs a small ufunc)
         if dx is None and plain_grad and _plain(weight):
