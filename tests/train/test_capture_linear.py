@@ -163,3 +163,19 @@ def test_products_in_the_thread_window_give_the_eager_numbers(path: bool, thread
     with threadpool_limits(threads):
         step = _train(np.float32, nn.Tanh, model=model, batches=batches)
     assert "single = not lowers_threads()" in step.code
+
+
+def test_products_shared_between_blas_threads_give_the_eager_numbers(path: bool) -> None:
+    """W1's shapes: 128x784x256 and 32x784x256 products keep both BLAS threads (the eager
+    kernels make them with np.matmul, the program with ndarray.dot: the same gemm), the
+    32x256x128 one is in the one-thread window."""
+
+    def model() -> nn.Module:
+        chainrule.manual_seed(1)
+        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                             nn.Linear(128, 10))  # fmt: skip
+
+    rng = np.random.default_rng(2)
+    batches = [(rng.standard_normal((rows, 784)).astype(np.float32), rng.integers(0, 10, rows))
+               for rows in (128, 128, 128, 32, 32, 32)]  # fmt: skip
+    _train(np.float32, nn.ReLU, model=model, batches=batches)
