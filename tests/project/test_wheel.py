@@ -64,6 +64,11 @@ def test_the_wheel_holds_the_package_data_and_the_license(installed) -> None:
     for path in STATIC.iterdir():
         assert f"chainrule/playground/static/{path.name}" in names, path.name
     assert "chainrule/py.typed" in names
+    # every file of the package that is not Python source (the coverage page's reasons ...)
+    package = ROOT / "src" / "chainrule"
+    for path in package.rglob("*"):
+        if path.is_file() and path.suffix not in (".py", ".pyc", ".nbi", ".nbc"):
+            assert f"chainrule/{path.relative_to(package).as_posix()}" in names, path
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
