@@ -176,6 +176,12 @@ def test_the_public_update_functions_call_the_kernels(path: str) -> None:
                 weight_decay=0.2, amsgrad=False, maximize=True,
                 decoupled_weight_decay=False)  # fmt: skip
     assert np.array_equal(param, tensor.detach().numpy())
+    # a caller's scratch without a spare: the L2 decay's temporary is made for it
+    param, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    adam_update(param, grad, m, v, None, step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
+                weight_decay=0.2, amsgrad=False, maximize=True, decoupled_weight_decay=False,
+                scratch=np.empty_like(start))  # fmt: skip
+    assert np.array_equal(param, tensor.detach().numpy())
     tensor = chainrule.tensor(start.copy(), requires_grad=True)
     tensor.grad = chainrule.tensor(grad)
     optim.SGD([tensor], lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.2).step()

@@ -195,8 +195,9 @@ def adam_step(
 ) -> None:
     """One Adam step on ``param`` and its moments, in place: the compiled loop when numba is
     on and the arrays allow it (float32/float64, contiguous), else `adam_numpy`
-    (``scratch`` None: a new array for its temporaries, and for ``spare`` when L2 decay
-    needs it; the eager optimizer passes None when numba is on, the loop needing none).
+    (``scratch`` None: a new array for its temporaries; ``spare`` None: a new one when L2
+    decay needs it; the eager optimizer passes None when numba is on, the loop needing
+    none).
 
     The eager optimizer (chainrule.optim.adam) and the captured program
     (chainrule.capture.update) both call this, so their numbers are the same. ``grad`` is
@@ -223,8 +224,8 @@ def adam_step(
         return
     if scratch is None:
         scratch = np.empty_like(param)
-        if spare is None and weight_decay != 0 and not decoupled:
-            spare = np.empty_like(param)
+    if spare is None and weight_decay != 0 and not decoupled:
+        spare = np.empty_like(param)
     adam_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, spare, step, lr,
                beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)  # fmt: skip
 

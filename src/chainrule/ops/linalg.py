@@ -152,10 +152,8 @@ def linear_forward(
         macs = x.size * outputs
         if macs < OPENBLAS_SPLITS_AT and out is None and _plain(x) and _plain(weight):
             product: Any = None  # ndarray.dot: a product whose call costs more than its sums
-        elif OPENBLAS_SPLITS_AT <= macs < PARALLEL_MACS:  # one BLAS thread (kernels.blas)
-            product = one_thread_matmul
         else:
-            product = np.matmul
+            product = _product(macs)
         if product is None:
             y = weight.dot(x.T).T if short else x.dot(weight.T)  # (W xᵀ)ᵀ for a short batch
         elif short:
@@ -200,7 +198,7 @@ def linear_backward(
     # one BLAS thread for products too short to share (chainrule.kernels.blas); dx, dW and
     # the forward product all have rows x inputs x outputs multiply-adds
     macs = grad.size * weight.shape[1]
-    product: Any = one_thread_matmul if OPENBLAS_SPLITS_AT <= macs < PARALLEL_MACS else np.matmul
+    product = _product(macs)
     plain_grad = macs < OPENBLAS_SPLITS_AT and grad.ndim == 2 and _plain(grad)  # dot fits
     grad_x = None
     if needs[0]:  # batch_product(grad, weight, dx), inline (a call costs a small ufunc)

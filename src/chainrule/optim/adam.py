@@ -44,10 +44,8 @@ def adam_update(
     `chainrule.kernels.adam.adam_step` (one compiled pass with numba, NumPy ufuncs into the
     scratch arrays without it: the same numbers), which a captured program calls too.
     """
-    if scratch is None:
-        scratch = np.empty_like(param)
-    if spare is None and weight_decay != 0 and not decoupled_weight_decay:
-        spare = np.empty_like(param)
+    # adam_step makes the NumPy path's temporaries itself when scratch is None (the compiled
+    # loop needs none)
     decoupled = decoupled_weight_decay
     adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, spare, step, lr,
               beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)  # fmt: skip
