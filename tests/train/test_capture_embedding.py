@@ -84,9 +84,43 @@ def test_the_program_looks_the_input_up_through_the_ops_kernels(path):
     step = chainrule.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()))
     x, y = _batches()[0]
     step(x, y)
-    for kernel in ("embedding_lookup(", "embedding_backward(", ".reshape((64, 30))"):
+    for kernel in ("embedding_lookup(", "embedding_backward(", "h1 = rows1"):
         assert kernel in step.code, kernel
+    # with numba, the loops of kernels.embedding straight, the rows' gradient as it is
+    # (the ops' kernels are the fallback); without, only the ops' kernels
+    loops = ("gather_rows_loop(p_embed_weight, x, out0)", "scatter_rows_loop(dtable0, x, dh1)")
+    for loop in loops:
+        assert (loop in step.code) == (path == "numba"), loop
+    assert ("dh0 = dh1.reshape((64, 3, 10))" in step.code) == (path == "numpy")
     assert "node" not in step.code and "np.add.at" not in step.code
+
+
+def _replay_against_eager(change: Any) -> None:
+    """Replayed steps against eager ones, `change(captured, eager)` applied after two."""
+    eager, captured = _char_mlp(), _char_mlp()
+    eager_step = _eager_step(eager, optim.SGD(eager.parameters(), lr=0.1))
+    step = make_step(captured, optim.SGD(captured.parameters(), lr=0.1))
+    for number, (x, y) in enumerate(_batches(8)):
+        if number == 2:
+            change(captured, eager)
+        assert step(x, y, 0.1) == eager_step(x, y, 0.1), number
+    for name, value in _weights(eager).items():
+        assert np.array_equal(_weights(captured)[name], value), name
+
+
+def test_a_table_replaced_after_the_recording_takes_the_ops_kernels(path):
+    def replace(captured: CharMLP, eager: CharMLP) -> None:
+        for model in (captured, eager):  # a new array (p.data = ...): `fast` fails
+            model.embed.weight.data = chainrule.tensor(model.embed.weight.detach().numpy() * 0.5)
+
+    _replay_against_eager(replace)
+
+
+def test_numba_turned_off_after_the_recording(path):
+    def off(captured: CharMLP, eager: CharMLP) -> None:
+        kernels.set_numba_enabled(False)
+
+    _replay_against_eager(off)
 
 
 @pytest.mark.parametrize("bad", [27, -1, 1000])

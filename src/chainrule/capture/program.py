@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.capture import linear
+from chainrule.capture import embedding, linear
 from chainrule.capture.losses import write_loss
 from chainrule.capture.record import INPUT, THE_INPUT, Entry
 from chainrule.capture.update import form as update_form
 from chainrule.capture.update import write_update
 from chainrule.capture.writer import Writer, plain
-from chainrule.nn.functional._common import out_of_range
 from chainrule.ops import elementwise, fused, linalg, movement
 from chainrule.ops.elementwise import Relu, Sigmoid, Tanh
 from chainrule.ops.linalg import few_rows_first
@@ -40,12 +39,6 @@ KERNELS: dict[type, tuple[Any, str, tuple[str, ...]]] = {
     Sigmoid: (elementwise, "sigmoid", ("e", "d", "mask")),
 }
 BACKWARD_BUFFERS = {"relu": ("grad", "mask"), "tanh": ("grad",), "sigmoid": ("grad", "one_minus")}
-
-
-def embedding_range(x: np.ndarray, rows: int) -> None:
-    """The eager lookup's error (nn.functional.embedding) for an index out of range."""
-    bad = out_of_range(x, rows)
-    raise IndexError(f"embedding: index {bad} is out of range for a table of {rows} rows")
 
 
 class Program:
@@ -89,6 +82,10 @@ class Program:
         # gradients that are a kernel's kept buffer as it wrote it (layout and dtype known at
         # the recording); a Linear's backward checks any other at every step (linear)
         self.kernel_grads: set[str] = set()
+        # lookups of the input by the compiled loop, and the rows' gradient each reads
+        # (capture.embedding)
+        self.gathered: set[int] = set()
+        self.rows_grad: dict[int, str] = {}
         self._forward()
         write_loss(self, loss_fn)
         self._backward(optimizer)
@@ -184,17 +181,11 @@ class Program:
                 call = self._kernel(module, f"{name}_forward")
                 write(f"{out} = {call}({names[0]}, {', '.join(buffers)})")
             elif entry.op is movement.Reshape:  # a view, or a copy where NumPy needs one
-                write(f"# {index}: Reshape to {entry.example.shape}")
-                write(f"{out} = {names[0]}.reshape({entry.example.shape!r})")
+                if not embedding.write_reshape(self, index, entry):
+                    write(f"# {index}: Reshape to {entry.example.shape}")
+                    write(f"{out} = {names[0]}.reshape({entry.example.shape!r})")
             elif self._is_lookup_of_input(entry):
-                rows = len(self._example(entry.sources[0]))
-                write(f"# {index}: Embedding: the rows of the table the input picks")
-                write.bind("embedding_range", embedding_range)
-                buffer = write.buffer(f"out{index}", entry.example)
-                call = self._kernel(movement, "embedding_lookup")  # checks the range too
-                write(f"if not {call}({names[0]}, x, {buffer}):  # an index outside 0..{rows - 1}")
-                write(f"    embedding_range(x, {rows})  # the eager lookup's IndexError")
-                write(f"{out} = {buffer}")
+                embedding.write_lookup(self, index, entry, names)
             else:  # any other op: its own forward, on a node kept for its backward
                 node = write.bind(f"node{index}", entry.op.__new__(entry.op))
                 write.namespace[node].needs_input_grad = entry.needs_input_grad
@@ -291,19 +282,12 @@ class Program:
                 self._add(targets[0], f"{call}({grad}, h{index}, {', '.join(buffers)})", False,
                           kept=True)  # fmt: skip
             elif entry.op is movement.Reshape:
-                shape = self._example(entry.sources[0]).shape
-                write(f"# {index}: Reshape backward: the gradient in the input's shape")
-                self._add(targets[0], f"{grad}.reshape({shape!r})", False)
+                if not embedding.write_reshape_backward(self, index, entry, targets):
+                    shape = self._example(entry.sources[0]).shape
+                    write(f"# {index}: Reshape backward: the gradient in the input's shape")
+                    self._add(targets[0], f"{grad}.reshape({shape!r})", False)
             elif self._is_lookup_of_input(entry):
-                table = self._example(entry.sources[0])
-                write(f"# {index}: Embedding backward: each row's gradient into its table row")
-                buffer = write.buffer(f"dtable{index}", table, table.shape)
-                call = self._kernel(movement, "embedding_backward")
-                padding = entry.options.get("padding_idx")
-                if targets[0] not in self.grad_state:
-                    self.grad_buffers[str(targets[0])] = buffer
-                self._add(targets[0], f"{call}({grad}, x, {table.shape!r}, {padding!r}, {buffer})",
-                          False)  # fmt: skip
+                embedding.write_lookup_backward(self, index, entry, targets)
             else:
                 self._generic_backward(index, entry, targets)
             if state == "maybe None":

@@ -26,9 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, compiled, jit, numba_enabled
 
-__all__ = ["embedding_gather", "embedding_grad", "embedding_grad_loop", "indices_below"]
+__all__ = [
+    "embedding_gather",
+    "embedding_grad",
+    "embedding_grad_loop",
+    "gather_rows_loop",
+    "indices_below",
+    "scatter_rows_loop",
+]
 
 
 def _gather_loop(table: Any, index: Any, out: Any) -> bool:
@@ -116,3 +123,60 @@ def embedding_grad(
     if padding_idx is not None:
         table_grad[padding_idx] = 0
     return table_grad
+
+
+# The names model's lookup of its input (N, k) and the gradient that comes back to it as
+# the rows of the Linear above, (N, k·D): a captured program calls these loops straight
+# (`chainrule.capture.embedding`), without the tests and reshapes of the functions above
+# (~5 µs a step each way for 64 x 3 lookups of 10 values, against ~1 µs for the loop).
+
+
+def _gather_rows_loop(table: Any, index: Any, out: Any) -> bool:
+    """out[n, c] = table[index[n, c]] for table (V, D), index (N, k), out (N, k, D); False,
+    out not written, when an index is outside 0..V-1 (the caller raises)."""
+    rows, width = table.shape
+    count, context = index.shape
+    for n in range(count):
+        for c in range(context):
+            if index[n, c] < 0 or index[n, c] >= rows:
+                return False
+    for n in range(count):
+        for c in range(context):
+            row = index[n, c]
+            for j in range(width):
+                out[n, c, j] = table[row, j]
+    return True
+
+
+def _scatter_rows_loop(table_grad: Any, index: Any, rows: Any) -> None:
+    """table_grad = 0, then table_grad[index[n, c]] += rows[n, c·D : (c + 1)·D] for n, c in
+    order: index (N, k) in range, rows (N, k·D), table_grad (V, D); the additions of
+    `_embedding_grad_loop` on the flat index and the (N·k, D) rows, so its numbers."""
+    table_grad[:] = table_grad.dtype.type(0)
+    width = table_grad.shape[1]
+    count, context = index.shape
+    for n in range(count):
+        for c in range(context):
+            row = index[n, c]
+            at = c * width
+            for j in range(width):
+                table_grad[row, j] += rows[n, at + j]
+
+
+def _compile_on_first_call(name: str, source: Any) -> Any:
+    """A stand-in for the loop `name` whose first call compiles it and puts numba's
+    dispatcher in its place (a program looks the loop up in this module at every call, so
+    later calls reach it without a Python wrapper)."""
+
+    def first(*args: Any) -> Any:
+        dispatcher = jit(source)
+        globals()[name] = dispatcher
+        return dispatcher(*args)
+
+    first.__name__ = first.__qualname__ = name
+    first.__doc__ = source.__doc__
+    return first
+
+
+gather_rows_loop = _compile_on_first_call("gather_rows_loop", _gather_rows_loop)
+scatter_rows_loop = _compile_on_first_call("scatter_rows_loop", _scatter_rows_loop)
