@@ -86,12 +86,16 @@ def test_the_program_looks_the_input_up_through_the_ops_kernels(path):
     step(x, y)
     for kernel in ("embedding_lookup(", "embedding_backward(", "h1 = rows1"):
         assert kernel in step.code, kernel
-    # with numba, the loops of kernels.embedding straight, the rows' gradient as it is
-    # (the ops' kernels are the fallback); without, only the ops' kernels
-    loops = ("gather_rows_loop(p_embed_weight, x, out0)", "scatter_rows_loop(dtable0, x, dh1)")
+    # with numba (tested at every step), the loops of kernels.embedding straight, the rows'
+    # gradient as it is; the ops' kernels are the fallback
+    loops = (
+        "if numba and fast:",
+        "gather_rows_loop(p_embed_weight, x, out0)",
+        "scatter_rows_loop(dtable0, x, dh1)",
+        "embedding_backward(dh1.reshape(",
+    )
     for loop in loops:
-        assert (loop in step.code) == (path == "numba"), loop
-    assert ("dh0 = dh1.reshape((64, 3, 10))" in step.code) == (path == "numpy")
+        assert loop in step.code, loop
     assert "node" not in step.code and "np.add.at" not in step.code
 
 

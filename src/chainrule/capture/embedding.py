@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import FLOAT_DTYPES, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES
 from chainrule.kernels import embedding as loops
 from chainrule.nn.functional._common import out_of_range
 from chainrule.ops import movement
@@ -44,11 +44,11 @@ def _table(program: Any, entry: Any) -> np.ndarray:
 
 
 def _loops_fit(program: Any, entry: Any, names: list[str]) -> bool:
-    """Whether the compiled loops take this lookup: numba on at the recording (it is read
-    at every step too), a 2-D index, a float table C- or F-contiguous of the output's dtype,
+    """Whether the compiled loops take this lookup (numba on is tested at every step): a
+    2-D index, a float table C- or F-contiguous of the output's dtype,
     no padding row; the table then joins the step's `fast` test."""
     table, x = _table(program, entry), program.example_input
-    if not (numba_enabled() and x.ndim == 2 and table.ndim == 2
+    if not (x.ndim == 2 and table.ndim == 2
             and table.dtype in FLOAT_DTYPES and table.dtype == entry.example.dtype
             and (table.flags.c_contiguous or table.flags.f_contiguous)
             and entry.options.get("padding_idx") is None

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.capture import linear
+from chainrule.kernels import FLOAT_DTYPES, numba_enabled
+from chainrule.kernels import embedding as embedding_loops
 from chainrule.kernels.embedding import indices_below
 from chainrule.nn.functional import mse_loss
 from chainrule.nn.modules.loss import CrossEntropyLoss, MSELoss
@@ -46,7 +49,8 @@ def write_loss(program: Any, loss_fn: Any) -> None:
     write.bind("scale", np.ones((), logits.dtype) / float(n) if mean else np.ones((), logits.dtype))
     write(f"# loss: cross-entropy ({loss_fn.reduction}) of h{last} and the classes y")
     write("target = y._data if type(y) is Tensor else y")
-    write("if (type(target) is np.ndarray and target.dtype == np.int64")
+    loops = _write_loops(program, logits, mean)
+    write(f"{'elif' if loops else 'if'} (type(target) is np.ndarray and target.dtype == np.int64")
     write.bind("indices_below", indices_below)
     write(f"        and target.shape == ({n},) and indices_below(target, {classes})):")
     total = f"losses.sum() / {float(n)!r}" if mean else "losses.sum()"
@@ -64,6 +68,42 @@ def write_loss(program: Any, loss_fn: Any) -> None:
     write(f"    loss = make(np.asarray({total}), False)")
     write(f"    dh{last} = {backward}(softmax, rows, target, scale, d_logits)")
     _write_else(write, last)
+
+
+def _write_loops(program: Any, logits: np.ndarray, mean: bool) -> bool:
+    """With numba (at the step), `ops.loss.cross_entropy_into` (the compiled path of
+    `cross_entropy_forward_backward`) into the kept buffers, the loss reduced in its last
+    loop (Σ losses in NumPy's pairwise order, / N in the dtype: ``losses.sum() / N``);
+    True when written (the `if` of the step's test: the kernel's call is then its `elif`).
+    The kernel's tests cost more than its loops on a small batch (~25 µs a step with
+    them for the names model's 64 x 27 logits, ~8 without); here they are decided at the
+    recording: the logits a kept buffer of the program (`capture.linear`), float, their
+    exp buffer C-ordered (the row sums' order). The step tests numba, the classes' array,
+    dtype and shape, and their range (`kernels.embedding.below_loop`). Not while the
+    op's kernels are patched (a test or an experiment sees them called)."""
+    write, last = program.write, len(program.entries) - 1
+    n, classes = logits.shape
+    if not (fused.intact(fused.LOSS[1])
+            and linear._kept_output(program, last) and logits.dtype in FLOAT_DTYPES
+            and write.namespace["exp"].flags.c_contiguous):  # fmt: skip
+        return False
+    # names of their own: the kernel's results are the program's locals losses, softmax
+    write.buffer("row_losses", logits, (n,))
+    write.buffer("reduced", logits, ())
+    write.bind("scale_value", write.namespace["scale"][()])
+    write.bind("denominator", logits.dtype.type(n))
+    into = write.bind("cross_entropy_into", loss_ops.cross_entropy_into)
+    write.bind("embedding_loops", embedding_loops)
+    write.bind("dtype_int64", np.dtype(np.int64))
+    numba = "numba" if program.fast_arrays else write.bind("numba_enabled", numba_enabled) + "()"
+    program.uses_numba = True
+    write(f"if ({numba} and type(target) is np.ndarray and target.dtype is dtype_int64")
+    write(f"        and target.shape == ({n},) and embedding_loops.below_loop(target, {classes})):")
+    write(f"    {into}(h{last}, target, row_max, shifted, exp, row_losses, scale_value, "
+          f"d_logits, reduced, denominator, {7 if mean else 3})")  # fmt: skip
+    write(f"    dh{last} = d_logits")
+    write("    loss = make(reduced.copy(), False)")
+    return True
 
 
 def _write_else(write: Any, last: int) -> None:

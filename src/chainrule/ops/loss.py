@@ -116,14 +116,30 @@ def cross_entropy_forward_backward(
     if (fits(logits, target) and getattr(scale, "ndim", 1) == 0
             and scale.dtype == logits.dtype and type(out) is np.ndarray
             and out.shape == logits.shape and out.dtype == logits.dtype):  # fmt: skip
-        shifts, powers, sum_exp, log_sum = _log_sum_exp(logits, row_max, shifted, exp)
         losses = np.empty(len(logits), logits.dtype)
         zero, total = _UNUSED[logits.dtype]
-        softmax_rows_loop(shifts, powers, sum_exp, log_sum, target, losses, scale[()], out,
-                          total, zero, 1)  # fmt: skip
-        return losses, powers, out
+        cross_entropy_into(logits, target, row_max, shifted, exp, losses, scale[()], out,
+                           total, zero, 1)  # fmt: skip
+        return losses, exp, out
     losses, softmax = cross_entropy_forward(logits, target, rows, row_max, shifted, exp)
     return losses, softmax, cross_entropy_backward(softmax, rows, target, scale, out)
+
+
+def cross_entropy_into(
+    logits: np.ndarray, target: np.ndarray, row_max: np.ndarray, shifted: np.ndarray,
+    exp: np.ndarray, losses: np.ndarray, scale: Any, out: np.ndarray, total: np.ndarray,
+    denominator: Any, flags: int,
+) -> None:  # fmt: skip
+    """`cross_entropy_forward_backward`'s compiled path into the caller's buffers, for a
+    caller that decided once what `fits` and its other tests check at every call (numba
+    on, float logits, int64 classes in range, a 0-d scale of the logits' dtype: a captured
+    program, `chainrule.capture.losses`). The losses into `losses` (N,), the softmax into
+    `exp`, and by `flags` (`kernels.cross_entropy.softmax_rows_loop`'s) dz = (softmax -
+    onehot) · scale into `out` and the reduced loss Σ losses (/ denominator) into the 0-d
+    `total`, in NumPy's order: ``losses.sum() / N`` bit for bit."""
+    shifts, powers, sum_exp, log_sum = _log_sum_exp(logits, row_max, shifted, exp)
+    softmax_rows_loop(shifts, powers, sum_exp, log_sum, target, losses, scale, out, total,
+                      denominator, flags)  # fmt: skip
 
 
 _SCALES: dict[tuple[np.dtype, int, bool], tuple[Any, Any]] = {}
