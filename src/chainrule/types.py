@@ -37,6 +37,7 @@ __all__ = [
     "GradTensors",
     "HiddenState",
     "FullBackwardHook",
+    "FullBackwardPreHook",
     "IndexLike",
     "JSONDict",
     "JSONValue",
@@ -170,6 +171,16 @@ class FullBackwardHook(Protocol):
         grad_input: tuple[Tensor | None, ...],
         grad_output: tuple[Tensor | None, ...],
         /,
+    ) -> Iterable[Tensor | None] | None: ...
+
+
+class FullBackwardPreHook(Protocol):
+    """``hook(module, grad_output)`` once the gradients with respect to the module's outputs
+    are known, before those of its inputs are computed; a non-None tuple replaces
+    grad_output."""
+
+    def __call__(
+        self, module: Module, grad_output: tuple[Tensor | None, ...], /
     ) -> Iterable[Tensor | None] | None: ...
 
 

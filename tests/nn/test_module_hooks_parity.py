@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 import chainrule as cr
@@ -74,3 +75,69 @@ def test_full_backward_hook_without_an_input_that_needs_grad_gets_none() -> None
         return seen
 
     run_both(body)
+
+
+def test_full_backward_pre_hook_sees_and_replaces_grad_output() -> None:
+    def body(lib: Any) -> list[Any]:
+        m = _linear(lib)
+        seen: list[Any] = []
+
+        def before(mod: Any, grad_output: Any) -> Any:
+            seen.append(("pre", _np(grad_output[0])))
+            return (grad_output[0] * 2,)
+
+        m.register_full_backward_pre_hook(before)
+        m.register_full_backward_hook(lambda mod, gi, go: seen.append(("full", _np(go[0]))))
+        x = lib.tensor(X, requires_grad=True)
+        (m(x) ** 2).sum().backward()
+        # the pre-hook first, then the full hook sees the replaced grad_output
+        return [*(v for _, v in seen), _np(x.grad), _np(m.weight.grad), _np(m.bias.grad)]
+
+    run_both(body)
+    calls: list[str] = []
+    m = _linear(cr)
+    m.register_full_backward_pre_hook(lambda mod, go: calls.append("pre"))
+    m.register_full_backward_hook(lambda mod, gi, go: calls.append("full"))
+    m(cr.tensor(X, requires_grad=True)).sum().backward()
+    assert calls == ["pre", "full"]
+
+
+def test_full_backward_pre_hook_alone_and_its_removal() -> None:
+    def body(lib: Any) -> list[Any]:
+        m = _linear(lib)
+        handle = m.register_full_backward_pre_hook(lambda mod, go: (go[0] * 0,))
+        m(lib.tensor(X)).sum().backward()  # no input needs a gradient: W's still does
+        zeroed = _np(m.weight.grad)
+        handle.remove()
+        m.zero_grad()
+        m(lib.tensor(X)).sum().backward()
+        return [zeroed, _np(m.weight.grad)]
+
+    run_both(body)
+
+
+def test_get_submodule_parameter_and_buffer() -> None:
+    def body(lib: Any) -> list[Any]:
+        model = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Sequential(lib.nn.BatchNorm1d(2)))
+        found = [
+            model.get_submodule("") is model,
+            model.get_submodule("1.0") is model[1][0],
+            model.get_parameter("0.weight") is model[0].weight,
+            model.get_buffer("1.0.running_mean") is model[1][0].running_mean,
+        ]
+        errors = []
+        for call, target in [
+            (model.get_submodule, "2"),
+            (model.get_submodule, "0.weight"),
+            (model.get_parameter, "0.nothing"),
+            (model.get_parameter, "1.0.running_mean"),
+            (model.get_buffer, "0.weight"),
+            (model.get_buffer, "1.0.nothing"),
+        ]:
+            with pytest.raises(AttributeError) as error:
+                call(target)
+            errors.append(str(error.value))
+        return [found, errors]
+
+    ours, theirs = body(cr), body(torch)
+    assert ours == theirs

@@ -8,13 +8,16 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import grad_hooks
 from chainrule.capture.program import Program
 from chainrule.capture.record import record
 from chainrule.capture.update import form, state_ready
+from chainrule.nn.modules import hooks as module_hooks
 from chainrule.nn.modules.container import Sequential
 from chainrule.nn.modules.module import Module
 from chainrule.nn.registry import LAYERS
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.step_hooks import has_step_hooks
 from chainrule.tensor import Tensor
 
 REPLAYABLE: tuple[type[Module], ...] = (
@@ -32,6 +35,13 @@ class CompiledStep:
     ``loss_fn(output, y)``, backward, ``optimizer.step()``; it returns the loss as a
     Tensor without a graph. A new input shape or dtype (e.g. a smaller last batch) is
     recorded once more. `code` is the Python source of the last program made.
+
+    Hooks are never skipped: while a module of the model has a hook (forward, forward
+    pre-, full backward or backward pre-hook), a parameter has a tensor hook
+    (``register_hook``, ``register_post_accumulate_grad_hook``), a post-backward hook or a
+    backward observer (``viz.trace``) is registered, the step runs eagerly (not recorded:
+    the same numbers, the hooks called as in an eager loop); with optimizer step hooks the
+    program computes the gradients and calls ``optimizer.step()``, which runs them.
     """
 
     def __init__(self, model: Module, loss_fn: Callable[..., Tensor], optimizer: Optimizer) -> None:
@@ -39,6 +49,8 @@ class CompiledStep:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.programs: dict[tuple[Any, ...], Program] = {}
         self.code = ""
+        self._modules = list(model.modules())
+        self._parameters = list(model.parameters())
 
     def __call__(self, x: Any, y: Any) -> Tensor:
         if type(x) is np.ndarray and x.dtype.kind in "fiu" and x.flags.c_contiguous:
@@ -53,6 +65,14 @@ class CompiledStep:
         optimizer.zero_grad()
         if data.dtype.kind in "iu" and data.dtype != np.int64:  # indices, as lookups take them
             data = data.astype(np.int64)
+        if (  # first the cheap global tests: in the usual case all are empty
+            module_hooks.ever_registered()
+            or grad_hooks.tensor_hooks
+            or grad_hooks.post_accumulate_hooks
+            or grad_hooks.post_backward_hooks
+            or grad_hooks.backward_observers
+        ) and self._hooked():
+            return self._eager(Tensor._make(data, False), y)
         program = self.programs.get((data.shape, data.dtype))
         if program is None:  # record: this step runs eagerly
             return self._record(Tensor._make(data, False), y)
@@ -61,6 +81,7 @@ class CompiledStep:
             and program.groups is optimizer.param_groups
             and form(optimizer) == program.form
             and (program.stateless or state_ready(optimizer, program.written))
+            and not has_step_hooks(optimizer)
         )
         loss = program.run(data, y, update)
         if not update:
@@ -84,6 +105,22 @@ class CompiledStep:
         self.programs[data.shape, data.dtype] = program
         self.code = program.code
         return result
+
+    def _hooked(self) -> bool:
+        """Whether a hook would see this step (the class docstring): then it runs eagerly."""
+        if grad_hooks.post_backward_hooks or grad_hooks.backward_observers:
+            return True
+        if any(module_hooks.has_hooks(m) for m in self._modules):
+            return True
+        registries = (grad_hooks.tensor_hooks, grad_hooks.post_accumulate_hooks)
+        return any(r.hooks(p) for r in registries if r for p in self._parameters)
+
+    def _eager(self, x: Tensor, y: Any) -> Tensor:
+        """The eager step (gradients already zeroed), neither recorded nor replayed."""
+        loss = self.loss_fn(self.model(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
 
     def _loss_and_gradient(self, output: np.ndarray, y: Any) -> tuple[Tensor, np.ndarray]:
         """The loss on the replayed output and d loss / d output, by the eager loss."""

@@ -26,12 +26,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.autograd import bump_version, enable_grad
+from chainrule.optim.step_hooks import (
+    StepHooks,
+    hooked,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 from chainrule.types import Closure, ParamGroup, ParamsT, StateDict
 
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
 
-__all__ = ["Optimizer", "ParamsT", "as_plain", "state_scalar", "torch_flags"]
+__all__ = [
+    "Optimizer",
+    "ParamsT",
+    "as_plain",
+    "register_optimizer_step_post_hook",
+    "register_optimizer_step_pre_hook",
+    "state_scalar",
+    "torch_flags",
+]
 
 # ParamsT (what an optimizer takes) is one of the public aliases of chainrule.types,
 # re-exported here (the optimizers import it from this module)
@@ -100,12 +114,14 @@ def _tensor_type() -> type:
     return Tensor
 
 
-class Optimizer:
+class Optimizer(StepHooks):
     """Base class of all optimizers.
 
     Subclasses validate their hyperparameters, pass them as ``defaults`` and implement
     :meth:`_update_param` (one parameter's update, on ndarrays); or, like in PyTorch, they
-    may override :meth:`step` entirely.
+    may override :meth:`step` entirely. Either way ``step`` runs the hooks registered with
+    :meth:`register_step_pre_hook` / :meth:`register_step_post_hook` (and the global ones
+    of ``chainrule.optim.optimizer.register_optimizer_step_pre_hook``/``_post_hook``).
 
     Args:
         params (iterable): an iterable of Tensors, or of dicts defining parameter groups
@@ -113,6 +129,12 @@ class Optimizer:
         defaults (dict): default values of the hyperparameters, used by the groups that do
             not set them.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own ``step`` runs the step hooks (chainrule.optim.step_hooks)."""
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = hooked(cls.__dict__["step"])  # type: ignore[method-assign]
 
     def __init__(self, params: ParamsT, defaults: ParamGroup) -> None:
         if isinstance(params, _tensor_type()):
@@ -208,6 +230,7 @@ class Optimizer:
                 if p.grad is not None:
                     p.grad._data.fill(0)
 
+    @hooked
     def step(self, closure: Closure | None = None) -> Tensor | None:
         """Perform a single optimization step, updating every parameter that has a gradient.
 

@@ -28,6 +28,7 @@ from typing import Any
 from chainrule import autograd, grad_hooks
 from chainrule.kernels import FLOAT_DTYPES
 from chainrule.nn.modules.activation import ReLU, Sigmoid, Tanh
+from chainrule.nn.modules.hooks import has_hooks
 from chainrule.nn.modules.linear import Linear
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
@@ -80,20 +81,15 @@ def _call(module: Module, x: Any) -> Any:
     return module.forward(x)
 
 
-def _hooked(module: Module) -> bool:
-    """Whether the module has a hook (not only tables emptied by removed handles)."""
-    return any(module.__dict__["_module_hooks"].values())
-
-
 def _fusable(linear: Module, activation: Module, x: Any) -> tuple[Tensor, ...] | None:
     """The fused node's inputs (x, W, b) or (x, W), or None when the pair must run as two
     modules (see the module docstring)."""
     own, its = linear.__dict__, activation.__dict__  # parameters are mirrored in own
     if "forward" in own or "forward" in its:  # a forward set on the instance (train.summary)
         return None
-    if "_module_hooks" in own and _hooked(linear):
+    if "_module_hooks" in own and has_hooks(linear):
         return None
-    if "_module_hooks" in its and _hooked(activation):
+    if "_module_hooks" in its and has_hooks(activation):
         return None
     weight, bias = own.get("weight"), own.get("bias", False)  # no bias attribute: not fused
     if type(weight) is not Parameter or not isinstance(x, Tensor):

@@ -10,9 +10,16 @@
   input and output passes through an identity view whose gradient is observed. The hooks
   run when the last input's gradient arrives, so with several tensor inputs a replacement
   applies to that input only (PyTorch gathers them in one node).
+- `register_full_backward_pre_hook(hook)`: ``hook(module, grad_output)`` once the gradients
+  with respect to the module's outputs are known, before any of its inputs' is computed;
+  returning a tuple replaces grad_output. It runs when the last output that needs a
+  gradient gets one (with one output, the usual case, exactly PyTorch's), so with several
+  outputs a replacement applies to that output only; an output whose gradient never comes
+  (unused in the loss) keeps the hooks from running.
 
 Each `register_*` returns a handle with `remove()`. A module without hooks pays one dict
-lookup per call.
+lookup per call. `ever_registered()` tells whether any module got a hook in this process:
+`compile_step` scans its model for hooks only then.
 """
 
 from __future__ import annotations
@@ -24,7 +31,21 @@ from chainrule.grad_hooks import RemovableHandle
 from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
-    from chainrule.types import ForwardHook, ForwardPreHook, FullBackwardHook
+    from chainrule.types import ForwardHook, ForwardPreHook, FullBackwardHook, FullBackwardPreHook
+
+_registrations = [0]  # module hooks registered in this process (never counts down)
+
+
+def ever_registered() -> bool:
+    """Whether any module has been given a hook (removed ones count: this is a cheap
+    first test, a scan of the modules says whether one still has any)."""
+    return _registrations[0] > 0
+
+
+def has_hooks(module: Any) -> bool:
+    """Whether the module has a hook now (not only tables emptied by removed handles)."""
+    tables = module.__dict__.get("_module_hooks")
+    return tables is not None and any(tables.values())
 
 
 class ModuleHooks:
@@ -36,6 +57,7 @@ class ModuleHooks:
 
     def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool) -> RemovableHandle:
         table = self._hook_table(kind)
+        _registrations[0] += 1
         handle = RemovableHandle(table)
         if prepend:
             items = list(table.items())
@@ -70,6 +92,11 @@ class ModuleHooks:
     ) -> RemovableHandle:
         return self._add_hook("backward", hook, prepend)
 
+    def register_full_backward_pre_hook(
+        self, hook: FullBackwardPreHook, prepend: bool = False
+    ) -> RemovableHandle:
+        return self._add_hook("backward_pre", hook, prepend)
+
 
 def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Module.__call__ when the module has hooks."""
@@ -79,26 +106,32 @@ def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         if replaced is not None:
             args = replaced if isinstance(replaced, tuple) else (replaced,)
     backward = tuple(tables.get("backward", {}).values())
-    if backward:
-        args = _watch_inputs(module, args, backward)
+    before = tuple(tables.get("backward_pre", {}).values())
+    call = _BackwardCall(backward, before) if backward or before else None
+    if call is not None and backward:
+        args = _watch_inputs(module, call, args)
     output = module.forward(*args, **kwargs)
     for hook in tuple(tables.get("forward", {}).values()):
         replaced = hook(module, args, output)
         if replaced is not None:
             output = replaced
-    if backward:
-        output = _watch_outputs(module, output)
+    if call is not None:
+        output = _watch_outputs(module, call, output)
     return output
 
 
 class _BackwardCall:
-    """One forward call's bookkeeping for the full backward hooks."""
+    """One forward call's bookkeeping for the full backward (pre-)hooks."""
 
-    def __init__(self, hooks: tuple[Callable[..., Any], ...], count: int) -> None:
+    def __init__(
+        self, hooks: tuple[Callable[..., Any], ...], before: tuple[Callable[..., Any], ...]
+    ) -> None:
         self.hooks = hooks
-        self.grad_input: list[Any] = [None] * count
+        self.before = before  # the backward pre-hooks
+        self.grad_input: list[Any] = []
         self.waiting = 0  # tensor inputs whose gradient has not arrived yet
         self.grad_output: tuple[Any, ...] = ()
+        self.expected = 0  # outputs that need a gradient (the pre-hooks wait for them all)
         self.fired = False
 
     def fire(self, module: Any) -> tuple[Any, ...]:
@@ -110,10 +143,18 @@ class _BackwardCall:
                 grads = tuple(replaced)
         return grads
 
+    def fire_before(self, module: Any) -> None:
+        """The pre-hooks, on the complete grad_output (replaced by a non-None result)."""
+        grads = self.grad_output
+        for hook in self.before:
+            replaced = hook(module, grads)
+            if replaced is not None:
+                grads = tuple(replaced)
+        self.grad_output = grads
 
-def _watch_inputs(module: Any, args: tuple[Any, ...], hooks: Any) -> tuple[Any, ...]:
-    call = _BackwardCall(hooks, sum(isinstance(a, Tensor) for a in args))
-    module.__dict__["_backward_call"] = call
+
+def _watch_inputs(module: Any, call: _BackwardCall, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    call.grad_input = [None] * sum(isinstance(a, Tensor) for a in args)
     watched = []
     slot = 0
     for a in args:
@@ -139,20 +180,25 @@ def _input_hook(module: Any, call: _BackwardCall, slot: int) -> Callable[[Tensor
     return hook
 
 
-def _watch_outputs(module: Any, output: Any) -> Any:
-    call: _BackwardCall = module.__dict__.pop("_backward_call")
+def _watch_outputs(module: Any, call: _BackwardCall, output: Any) -> Any:
     outputs = output if isinstance(output, tuple) else (output,)
     grads: list[Any] = [None] * len(outputs)
     watched = []
     for i, out in enumerate(outputs):
         if isinstance(out, Tensor) and out.requires_grad:
             out = out.view_as(out)
+            call.expected += 1
 
-            def seen(grad: Tensor, i: int = i) -> None:
+            def seen(grad: Tensor, i: int = i) -> Any:
                 grads[i] = grad
                 call.grad_output = tuple(grads)
-                if call.waiting == 0 and not call.fired:  # no input needs a gradient
-                    call.fire(module)
+                call.expected -= 1
+                if call.before and call.expected == 0:
+                    call.fire_before(module)
+                    grad = call.grad_output[i]
+                if call.hooks and call.waiting == 0 and not call.fired:
+                    call.fire(module)  # no input needs a gradient
+                return grad
 
             out.register_hook(seen)
         watched.append(out)
