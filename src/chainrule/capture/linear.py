@@ -36,7 +36,7 @@ import numpy as np
 from chainrule.capture.record import INPUT
 from chainrule.kernels import FLOAT_DTYPES, bias, bias_activation, blas, numba_enabled
 from chainrule.kernels.bias import column_sum
-from chainrule.ops import elementwise, fused, movement
+from chainrule.ops import elementwise, fused, linalg, movement
 
 __all__ = ["finish", "operand", "write_backward", "write_bias_backward", "write_forward"]
 
@@ -54,12 +54,15 @@ def _plain(array: np.ndarray, dtype: np.dtype[Any]) -> bool:
     return array.dtype in FLOAT_DTYPES and operand(array, dtype)
 
 
-def _product(program: Any, a: str, b: str, out: str, sizes: tuple[int, int, int]) -> str:
+def _product(
+    program: Any, a: str, b: str, out: str, sizes: tuple[int, int, int], matmul: bool = False
+) -> str:
     """a @ b into `out` as `ops.linalg`'s kernels make it for rows x inputs x outputs
-    multiply-adds: ``ndarray.dot``, or in the thread window `kernels.blas.matmul` (one BLAS
-    thread) unless BLAS runs one thread already (`single`, asked once a step: then that
-    is np.matmul, the same gemm as dot)."""
-    dot = f"{a}.dot({b}, {out})"
+    multiply-adds: ``ndarray.dot`` (np.matmul with `matmul`: an F-ordered `out`, which dot
+    does not take), or in the thread window `kernels.blas.matmul` (one BLAS thread) unless
+    BLAS runs one thread already (`single`, asked once a step: then that is np.matmul, the
+    same gemm as dot)."""
+    dot = f"np.matmul({a}, {b}, {out})" if matmul else f"{a}.dot({b}, {out})"
     if blas.one_thread(*sizes):
         program.window = True
         return (
@@ -202,7 +205,15 @@ def write_backward(
         else:  # the product returns its `out`: the buffer itself
             lines.append(f"{dx} = " + _product(program, grad, parameter, dx_buffer, sizes))
     if dw != "_":
-        lines.append(f"{dw} = " + _product(program, f"{grad}.T", source, dw_buffer, sizes))
+        kept = namespace.get(dw_buffer)
+        if kept is not None and linalg.transposes(sizes[0] * sizes[1] * sizes[2], dtype,
+                                                  weight.shape, kept):  # fmt: skip
+            # (xᵀ G)ᵀ into the transpose of dW's C-ordered buffer, as
+            # `linalg.weight_gradient` makes it (G and x: checked as for every product)
+            lines += [_product(program, f"{source}.T", grad, f"{dw_buffer}.T", sizes, True),
+                      f"{dw} = {dw_buffer}"]  # fmt: skip
+        else:
+            lines.append(f"{dw} = " + _product(program, f"{grad}.T", source, dw_buffer, sizes))
     if db != "_":
         lines.append(f"{db} = {write.bind('column_sum', column_sum)}({grad}, {db_buffer})")
     operands = _unknown_input(program, entry.sources[0], source) if dw != "_" else []
