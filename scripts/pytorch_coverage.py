@@ -5,7 +5,8 @@
 
 Names come from torch 2.13's own namespaces (torch, torch.Tensor, torch.nn,
 torch.nn.functional, torch.nn.init, torch.optim, torch.optim.lr_scheduler,
-torch.utils.data, torch.autograd, torch.linalg). `src/chainrule/coverage_reasons.json`
+torch.utils.data, torch.autograd, torch.linalg) and the methods of torch.nn.Module and
+torch.optim.Optimizer. `src/chainrule/coverage_reasons.json`
 holds the only hand-written parts: the categories (regular expressions over
 "namespace.name", first match wins; names in no category are left out, e.g. torch.fx or
 torch.compile) and the reason for each name chainrule leaves out on purpose (the same
@@ -45,6 +46,8 @@ NAMESPACES = [
     ("torch.utils.data", "chainrule.utils.data"),
     ("torch.autograd", "chainrule.autograd"),
     ("torch.linalg", "chainrule.linalg"),
+    ("torch.nn.Module", "chainrule.nn.Module"),  # the methods of every model
+    ("torch.optim.Optimizer", "chainrule.optim.Optimizer"),
 ]
 TEST_FILES = [
     "tests/support/op_cases.py",
@@ -53,10 +56,17 @@ TEST_FILES = [
 ]
 
 
-def _names(namespace: str) -> list[str]:
-    import torch
+def _resolve(path: str) -> object:
+    """A module by its dotted path, or a class in one (torch.nn.Module)."""
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        parent, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(parent), name)
 
-    obj = torch.Tensor if namespace == "torch.Tensor" else importlib.import_module(namespace)
+
+def _names(namespace: str) -> list[str]:
+    obj = _resolve(namespace)
     return sorted(n for n in dir(obj) if not n.startswith("_") or n == "__format__")
 
 
@@ -91,7 +101,7 @@ def build() -> str:
     rows: dict[str, list[tuple[str, str]]] = {label: [] for label, _ in categories}
     totals = {"tested": 0, "supported": 0, "missing": 0}
     for namespace, ours in NAMESPACES:
-        target = chainrule.ones(1) if ours is None else importlib.import_module(ours)
+        target = chainrule.ones(1) if ours is None else _resolve(ours)
         for name in _names(namespace):
             full = f"{namespace}.{name}"
             probe = full

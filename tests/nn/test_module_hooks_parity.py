@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 
 import chainrule as cr
@@ -114,30 +113,3 @@ def test_full_backward_pre_hook_alone_and_its_removal() -> None:
         return [zeroed, _np(m.weight.grad)]
 
     run_both(body)
-
-
-def test_get_submodule_parameter_and_buffer() -> None:
-    def body(lib: Any) -> list[Any]:
-        model = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Sequential(lib.nn.BatchNorm1d(2)))
-        found = [
-            model.get_submodule("") is model,
-            model.get_submodule("1.0") is model[1][0],
-            model.get_parameter("0.weight") is model[0].weight,
-            model.get_buffer("1.0.running_mean") is model[1][0].running_mean,
-        ]
-        errors = []
-        for call, target in [
-            (model.get_submodule, "2"),
-            (model.get_submodule, "0.weight"),
-            (model.get_parameter, "0.nothing"),
-            (model.get_parameter, "1.0.running_mean"),
-            (model.get_buffer, "0.weight"),
-            (model.get_buffer, "1.0.nothing"),
-        ]:
-            with pytest.raises(AttributeError) as error:
-                call(target)
-            errors.append(str(error.value))
-        return [found, errors]
-
-    ours, theirs = body(cr), body(torch)
-    assert ours == theirs

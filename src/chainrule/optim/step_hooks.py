@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from chainrule.grad_hooks import RemovableHandle
 
@@ -57,6 +57,10 @@ def register_optimizer_step_post_hook(hook: StepHook) -> RemovableHandle:
 
 class StepHooks:
     """The per-optimizer registries (made on first use, kept in the instance's __dict__)."""
+
+    # the hooks' types, where torch.optim.Optimizer names them
+    OptimizerPreHook: TypeAlias = Callable[..., "tuple[tuple[Any, ...], dict[str, Any]] | None"]
+    OptimizerPostHook: TypeAlias = Callable[..., None]
 
     def _step_hooks(self) -> tuple[dict[int, StepHook], dict[int, StepHook]]:
         return self.__dict__.setdefault("_step_hook_tables", ({}, {}))

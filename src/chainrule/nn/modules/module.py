@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
 
 from chainrule import dtypes
 from chainrule.devices import target_dtype
 from chainrule.nn.modules.hooks import ModuleHooks, call_with_hooks
+from chainrule.nn.modules.paths import ModulePaths
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 from chainrule.types import DeviceLike, DTypeLike, ModuleInput, ModuleOutput, TensorLike
@@ -30,7 +31,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Module(ModuleHooks):
+class Module(ModuleHooks, ModulePaths):
     """Base class for layers and models: subclass it, assign layers in `__init__`, and
     write `forward`.
 
@@ -46,6 +47,9 @@ class Module(ModuleHooks):
                 return self.out(self.hidden(x).relu())
     """
 
+    dump_patches: bool = False  # torch's flags, kept for code that reads them
+    call_super_init: bool = False
+    T_destination = TypeVar("T_destination", bound=dict[str, Any])  # state_dict's destination
     training: bool
     _parameters: dict[str, Parameter | None]
     _buffers: dict[str, Tensor | None]
@@ -195,40 +199,6 @@ class Module(ModuleHooks):
         for _, module in self.named_children():
             yield module
 
-    def get_submodule(self, target: str) -> Module:
-        """The submodule at the dotted path ``target`` ("" is the module itself), e.g.
-        ``"encoder.0"``; AttributeError naming the first step that is missing or is not a
-        Module (PyTorch's messages)."""
-        module: Any = self
-        for item in target.split(".") if target else ():
-            if not hasattr(module, item):
-                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
-            module = getattr(module, item)
-            if not isinstance(module, Module):
-                raise AttributeError(f"`{item}` is not an nn.Module")
-        return module
-
-    def get_parameter(self, target: str) -> Parameter:
-        """The parameter at the dotted path ``target``, e.g. ``"0.weight"``."""
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
-        param = getattr(module, name)
-        if not isinstance(param, Parameter):
-            raise AttributeError(f"`{name}` is not an nn.Parameter")
-        return param
-
-    def get_buffer(self, target: str) -> Tensor:
-        """The buffer at the dotted path ``target``, e.g. ``"1.running_mean"``."""
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
-        if name not in module._buffers:
-            raise AttributeError(f"`{name}` is not a buffer")
-        return getattr(module, name)
-
     def _named_members(
         self, registry: str, prefix: str, recurse: bool
     ) -> Iterator[tuple[str, Any]]:
@@ -367,14 +337,19 @@ class Module(ModuleHooks):
         dtype = target_dtype(args, dtype, device)
         if dtype is None:
             return self
-        target = dtypes.as_dtype(dtype)
+        return self._cast(dtypes.as_dtype(dtype), floating_only=True)
+
+    def _cast(self, target: np.dtype[Any], floating_only: bool) -> Self:
+        """Every parameter and buffer (or only the floating ones), and their gradients,
+        cast to ``target`` in place of their arrays."""
         for module in self.modules():
             for tensors in (module._parameters, module._buffers):
                 for tensor in tensors.values():
-                    if tensor is not None and tensor._data.dtype.kind == "f":
-                        tensor._data = tensor._data.astype(target)
-                        if tensor.grad is not None:
-                            tensor.grad._data = tensor.grad._data.astype(target)
+                    if tensor is None or (floating_only and tensor._data.dtype.kind != "f"):
+                        continue
+                    tensor._data = tensor._data.astype(target)
+                    if tensor.grad is not None:
+                        tensor.grad._data = tensor.grad._data.astype(target)
         return self
 
     def cpu(self) -> Self:
@@ -385,6 +360,14 @@ class Module(ModuleHooks):
 
     def float(self) -> Self:
         return self.to(dtypes.float32)
+
+    def half(self) -> Self:
+        return self.to(dtypes.float16)
+
+    def type(self, dst_type: DTypeLike) -> Self:
+        """Every parameter and buffer cast to ``dst_type``, integer ones too (torch's
+        ``Module.type``; `to` casts only the floating ones)."""
+        return self._cast(dtypes.as_dtype(dst_type), floating_only=False)
 
     # ------------------------------------------------------------------ display
     def extra_repr(self) -> str:
