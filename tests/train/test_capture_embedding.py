@@ -79,6 +79,15 @@ def test_make_step_captures_the_names_model_and_equals_eager(path, dtype):
     )
 
 
+def test_the_loss_sums_the_out_layers_bias_in_its_loop(path):
+    model = _char_mlp()
+    step = chainrule.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()))
+    x, y = _batches()[0]
+    step(x, y)
+    assert "d_out_bias = db4" in step.code and "(db = Σ G: above)" in step.code
+    assert step.code.count("d_out_bias = column_sum(dh4, db4)") == 2  # the other branches
+
+
 def test_the_program_looks_the_input_up_through_the_ops_kernels(path):
     model = _char_mlp()
     step = chainrule.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()))
@@ -176,3 +185,17 @@ def test_make_step_with_batch_norm_stays_eager():
     assert not np.array_equal(model.norm.running_mean.numpy(), before)  # statistics moved
     with pytest.raises(ValueError, match="cannot be replayed"):
         chainrule.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()))
+
+
+@pytest.mark.parametrize("kind", ["int32", "tensor"])
+def test_classes_the_loops_do_not_take_go_to_the_eager_loss_and_still_sum_the_bias(path, kind):
+    """int32 classes (or a Tensor of them) take the loss's last branch, the eager loss,
+    where the out layer's bias gradient (summed by the loop otherwise) is column_sum's."""
+    eager, captured = _char_mlp(), _char_mlp()
+    eager_step = _eager_step(eager, optim.SGD(eager.parameters(), lr=0.1))
+    step = make_step(captured, optim.SGD(captured.parameters(), lr=0.1))
+    for number, (x, y) in enumerate(_batches(6)):
+        classes = y.astype(np.int32) if kind == "int32" else chainrule.tensor(y)
+        assert step(x, classes if number else y, 0.1) == eager_step(x, y, 0.1), number
+    for name, value in _weights(eager).items():
+        assert np.array_equal(_weights(captured)[name], value), name

@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule.capture import linear
 from chainrule.kernels import FLOAT_DTYPES, numba_enabled
+from chainrule.kernels import bias as bias_sums
 from chainrule.kernels import embedding as embedding_loops
 from chainrule.kernels.embedding import indices_below
 from chainrule.nn.functional import mse_loss
@@ -49,7 +50,7 @@ def write_loss(program: Any, loss_fn: Any) -> None:
     write.bind("scale", np.ones((), logits.dtype) / float(n) if mean else np.ones((), logits.dtype))
     write(f"# loss: cross-entropy ({loss_fn.reduction}) of h{last} and the classes y")
     write("target = y._data if type(y) is Tensor else y")
-    loops = _write_loops(program, logits, mean)
+    loops, bias_sum = _write_loops(program, logits, mean)
     write(f"{'elif' if loops else 'if'} (type(target) is np.ndarray and target.dtype == np.int64")
     write.bind("indices_below", indices_below)
     write(f"        and target.shape == ({n},) and indices_below(target, {classes})):")
@@ -60,7 +61,7 @@ def write_loss(program: Any, loss_fn: Any) -> None:
         write(f"    losses, softmax, dh{last} = {both}(h{last}, target, rows, row_max, "
               "shifted, exp, scale, d_logits)")  # fmt: skip
         write(f"    loss = make(np.asarray({total}), False)")
-        _write_else(write, last)
+        _write_else(write, last, bias_sum)
         return
     forward = write.bind("cross_entropy_forward", loss_ops.cross_entropy_forward)
     backward = write.bind("cross_entropy_backward", loss_ops.cross_entropy_backward)
@@ -70,11 +71,13 @@ def write_loss(program: Any, loss_fn: Any) -> None:
     _write_else(write, last)
 
 
-def _write_loops(program: Any, logits: np.ndarray, mean: bool) -> bool:
+def _write_loops(program: Any, logits: np.ndarray, mean: bool) -> tuple[bool, str]:
     """With numba (at the step), `ops.loss.cross_entropy_into` (the compiled path of
     `cross_entropy_forward_backward`) into the kept buffers, the loss reduced in its last
     loop (Σ losses in NumPy's pairwise order, / N in the dtype: ``losses.sum() / N``);
-    True when written (the `if` of the step's test: the kernel's call is then its `elif`).
+    True when written (the `if` of the step's test: the kernel's call is then its `elif`),
+    and the line that the other branches then write for the bias gradient of the Linear
+    below when the loop sums it too (`_sums_bias`; else "").
     The kernel's tests cost more than its loops on a small batch (~25 µs a step with
     them for the names model's 64 x 27 logits, ~8 without); here they are decided at the
     recording: the logits a kept buffer of the program (`capture.linear`), float, their
@@ -86,7 +89,7 @@ def _write_loops(program: Any, logits: np.ndarray, mean: bool) -> bool:
     if not (fused.intact(fused.LOSS[1])
             and linear._kept_output(program, last) and logits.dtype in FLOAT_DTYPES
             and write.namespace["exp"].flags.c_contiguous):  # fmt: skip
-        return False
+        return False, ""
     # names of their own: the kernel's results are the program's locals losses, softmax
     write.buffer("row_losses", logits, (n,))
     write.buffer("reduced", logits, ())
@@ -95,20 +98,57 @@ def _write_loops(program: Any, logits: np.ndarray, mean: bool) -> bool:
     into = write.bind("cross_entropy_into", loss_ops.cross_entropy_into)
     write.bind("embedding_loops", embedding_loops)
     write.bind("dtype_int64", np.dtype(np.int64))
+    bias_sum, db = _sums_bias(program, logits)
     numba = "numba" if program.fast_arrays else write.bind("numba_enabled", numba_enabled) + "()"
     program.uses_numba = True
     write(f"if ({numba} and type(target) is np.ndarray and target.dtype is dtype_int64")
     write(f"        and target.shape == ({n},) and embedding_loops.below_loop(target, {classes})):")
     write(f"    {into}(h{last}, target, row_max, shifted, exp, row_losses, scale_value, "
-          f"d_logits, reduced, denominator, {7 if mean else 3})")  # fmt: skip
+          f"d_logits, reduced, denominator, {(7 if mean else 3) | (8 if db else 0)}"
+          f"{', ' + db if db else ''})")  # fmt: skip
     write(f"    dh{last} = d_logits")
     write("    loss = make(reduced.copy(), False)")
-    return True
+    if db:
+        write(f"    {bias_sum.split(' = ')[0]} = {db}")
+    return True, bias_sum
 
 
-def _write_else(write: Any, last: int) -> None:
+def _sums_bias(program: Any, logits: np.ndarray) -> tuple[str, str]:
+    """Whether the loss's last loop also sums the bias gradient of the Linear on rows
+    below it, db = Σ_rows dz (flag 8, row after row as `kernels.bias.column_sum` sums the
+    C-ordered dz, more than one class): that Linear's output read by the loss only, its
+    bias needing a gradient, `linear_backward` not patched. Then that Linear's backward
+    leaves db out (`program.bias_summed`, as for an activation's fused backward) and the
+    loss's other branches call `column_sum` (linear_backward's own) themselves. Returns
+    (their line, db's buffer), or ("", "")."""
+    last = len(program.entries) - 1
+    below = program.entries[last]
+    if not (program._is_linear_on_rows(below) and len(below.sources) == 3
+            and below.needs_input_grad[2] and program.uses[last] == 0
+            and logits.shape[1] > 1 and fused.intact(("linear_backward",))
+            and program.write.namespace["d_logits"].flags.c_contiguous):  # fmt: skip
+        return "", ""
+    array = program._name(below.sources[2])
+    bias = program.parameter_grads.setdefault(array, "d" + array[1:])
+    if bias in program.grad_state:  # begun elsewhere (not a bias of its own)
+        return "", ""
+    db = program.write.buffer(f"db{last}", logits, logits.shape[1:])
+    program.grad_state[bias] = "set"
+    program.grad_buffers[bias] = db
+    program.bias_summed.add(last)
+    column_sum = program.write.bind("column_sum", bias_sums.column_sum)
+    return f"{bias} = {column_sum}(dh{last}, {db})", db
+
+
+def _write_else(write: Any, last: int, bias_sum: str = "") -> None:
+    """The branch of any other target (the eager loss); `bias_sum` after the kernel's
+    call and here, when the loops sum the bias gradient below (`_sums_bias`)."""
+    if bias_sum:
+        write(f"    {bias_sum}")
     write("else:")
     write(f"    loss, dh{last} = loss_and_gradient(h{last}, y)")
+    if bias_sum:
+        write(f"    {bias_sum}")
 
 
 def _write_mse(program: Any, output: np.ndarray) -> None:

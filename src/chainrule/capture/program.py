@@ -86,6 +86,9 @@ class Program:
         # (capture.embedding)
         self.gathered: set[int] = set()
         self.rows_grad: dict[int, str] = {}
+        # parameter array name -> its gradient's name (p_<name> -> d_<name>); the loss may
+        # begin it (the bias of the Linear below it: capture.losses)
+        self.parameter_grads: dict[str, str] = {}
         self._forward()
         write_loss(self, loss_fn)
         self._backward(optimizer)
@@ -240,7 +243,7 @@ class Program:
         """Each op's backward, last op first, through the same kernels as forward (or the
         op's own `backward`); gradients of an array used twice add up (the copy gate)."""
         write = self.write
-        parameter_grads: dict[str, str] = {}  # p_<name> -> d_<name>
+        parameter_grads = self.parameter_grads  # p_<name> -> d_<name>
         for index in range(len(self.entries) - 1, -1, -1):
             entry = self.entries[index]
             grad = f"dh{index}"

@@ -74,16 +74,21 @@ def _row_sum_loop(exp: Any, sum_exp: Any) -> None:
 
 def _softmax_rows_loop(
     shifted: Any, exp: Any, sum_exp: Any, log_sum: Any, target: Any, losses: Any,
-    scale: Any, out: Any, total: Any, denominator: Any, flags: int,
+    scale: Any, out: Any, total: Any, denominator: Any, flags: int, db: Any,
 ) -> None:  # fmt: skip
     """losses[i] = log_sum[i] - shifted[i, target[i]]; exp /= sum_exp (the softmax); and
     by flags: 1, out = softmax · scale less scale at each row's class (`_gradient_loop`'s
     operations, on each softmax value as it is rounded); 2, total[()] = Σ losses in
     NumPy's pairwise order (``losses.sum()``), 4 then divided by denominator (scale,
     total and denominator in the logits' dtype; out and total unused without their
-    flag)."""
+    flag); 8 (with 1), db = Σ_rows out, row after row as `sums.column_sums` adds a
+    C-ordered (N, C > 1) array: the bias gradient of a Linear below (db unused without)."""
     rows, columns = exp.shape
     gradient = flags & 1
+    bias = flags & 8
+    if bias:
+        for j in range(columns):
+            db[j] = db.dtype.type(0)
     for i in range(rows):
         losses[i] = log_sum[i] - shifted[i, target[i]]
         d = sum_exp[i, 0]
@@ -94,6 +99,9 @@ def _softmax_rows_loop(
                 out[i, j] = p * scale
         if gradient:
             out[i, target[i]] -= scale
+        if bias:
+            for j in range(columns):
+                db[j] += out[i, j]
     if flags & 2:
         value = sums.pairwise_sum(losses, 0, rows)
         total[()] = value / denominator if flags & 4 else value
@@ -117,14 +125,15 @@ _softmax_rows = compiled(_softmax_rows_loop, error_model="numpy")
 
 def softmax_rows_loop(
     shifted: Any, exp: Any, sum_exp: Any, log_sum: Any, target: Any, losses: Any,
-    scale: Any, out: Any, total: Any, denominator: Any, flags: int,
+    scale: Any, out: Any, total: Any, denominator: Any, flags: int, db: Any = None,
 ) -> None:  # fmt: skip
     """`_softmax_rows_loop`, with the sums' helpers compiled before it (as `row_sum_loop`).
     Shapes: shifted, exp, out (N, C); sum_exp (N, 1); log_sum, target, losses (N,);
-    total 0-d; scale, denominator scalars of the logits' dtype."""
+    total 0-d; scale, denominator scalars of the logits' dtype; db (C,) (None without
+    flag 8: then `losses`, unused)."""
     sums.prepare()
     _softmax_rows(shifted, exp, sum_exp, log_sum, target, losses, scale, out, total,
-                  denominator, flags)  # fmt: skip
+                  denominator, flags, losses if db is None else db)  # fmt: skip
 
 
 def row_sum_loop(exp: Any, sum_exp: Any) -> None:

@@ -128,7 +128,7 @@ def cross_entropy_forward_backward(
 def cross_entropy_into(
     logits: np.ndarray, target: np.ndarray, row_max: np.ndarray, shifted: np.ndarray,
     exp: np.ndarray, losses: np.ndarray, scale: Any, out: np.ndarray, total: np.ndarray,
-    denominator: Any, flags: int,
+    denominator: Any, flags: int, db: np.ndarray | None = None,
 ) -> None:  # fmt: skip
     """`cross_entropy_forward_backward`'s compiled path into the caller's buffers, for a
     caller that decided once what `fits` and its other tests check at every call (numba
@@ -136,10 +136,12 @@ def cross_entropy_into(
     program, `chainrule.capture.losses`). The losses into `losses` (N,), the softmax into
     `exp`, and by `flags` (`kernels.cross_entropy.softmax_rows_loop`'s) dz = (softmax -
     onehot) · scale into `out` and the reduced loss Σ losses (/ denominator) into the 0-d
-    `total`, in NumPy's order: ``losses.sum() / N`` bit for bit."""
+    `total`, in NumPy's order: ``losses.sum() / N`` bit for bit; with flag 8, db (C,) =
+    Σ_rows dz as `kernels.bias.column_sum` sums a C-ordered dz with C > 1 (the bias
+    gradient of the Linear below, as `linalg.linear_backward` computes it)."""
     shifts, powers, sum_exp, log_sum = _log_sum_exp(logits, row_max, shifted, exp)
     softmax_rows_loop(shifts, powers, sum_exp, log_sum, target, losses, scale, out, total,
-                      denominator, flags)  # fmt: skip
+                      denominator, flags, db)  # fmt: skip
 
 
 _SCALES: dict[tuple[np.dtype, int, bool], tuple[Any, Any]] = {}
