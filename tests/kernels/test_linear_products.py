@@ -87,35 +87,3 @@ def test_buffers_and_batches_keep_matmul(path: str) -> None:
     _same(dx, np.matmul(g3, w))
     _same(dw, np.matmul(g3.reshape(-1, 16).T, x3.reshape(-1, 8)))
     assert db is not None and db.tobytes() == np.add.reduce(g3.reshape(-1, 16), axis=0).tobytes()
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_weight_gradient_transposed_is_matmul_bitwise(dtype: type) -> None:
-    """dW = Gᵀ x made as (xᵀ G)ᵀ into a C-ordered buffer (`weight_gradient`, for products
-    of at least OPENBLAS_SPLITS_AT multiply-adds) equals np.matmul(Gᵀ, x) bit for bit, in
-    dW's C order, with either matmul (NumPy's, or one BLAS thread) and given or new dw;
-    smaller products, mixed dtypes and strided operands keep np.matmul(Gᵀ, x)."""
-    from chainrule.kernels.blas import matmul as one_thread_matmul
-    from chainrule.ops.linalg import transposed_fits, weight_gradient
-
-    rng = np.random.default_rng(8)
-    for rows, inputs, outputs in [(32, 784, 256), (128, 256, 128), (64, 100, 512),
-                                  (257, 33, 64), (1000, 40, 9), (8, 16, 16)]:  # fmt: skip
-        g = rng.standard_normal((rows, outputs)).astype(dtype)
-        x = rng.standard_normal((rows, inputs)).astype(dtype)
-        for gs, xs in itertools.product(_layouts(g), _layouts(x)):
-            want = np.matmul(gs.T, xs)
-            for product in (np.matmul, one_thread_matmul):
-                new = weight_gradient(gs, xs, product)
-                _same(new, want)
-                buffer = np.full((outputs, inputs), np.nan, dtype)
-                assert weight_gradient(gs, xs, product, buffer) is buffer
-                _same(buffer, want)
-            large = rows * inputs * outputs >= 262_144
-            plain = all(a.flags.c_contiguous or a.flags.f_contiguous for a in (gs, xs))
-            assert transposed_fits(gs, xs, None) == (large and plain)
-    g = rng.standard_normal((32, 256)).astype(np.float32)
-    x = rng.standard_normal((32, 784))
-    assert not transposed_fits(g, x, None)  # mixed dtypes: NumPy's promotion, as before
-    _same(weight_gradient(g, x, np.matmul), np.matmul(g.T, x))
-    assert not transposed_fits(g, x.astype(np.float32), np.empty((784, 256), np.float32).T)

@@ -167,7 +167,8 @@ def test_products_in_the_thread_window_give_the_eager_numbers(path: bool, thread
 
 def test_products_shared_between_blas_threads_give_the_eager_numbers(path: bool) -> None:
     """W1's shapes: 128x784x256 and 32x784x256 products keep both BLAS threads (the eager
-    kernels make them with np.matmul, the program with ndarray.dot: the same gemm), the
+    kernels make them with np.matmul, the program's forward with ndarray.dot: the same
+    gemm; its backward products of these sizes with np.matmul, as the kernels), the
     32x256x128 one is in the one-thread window."""
 
     def model() -> nn.Module:
@@ -178,4 +179,8 @@ def test_products_shared_between_blas_threads_give_the_eager_numbers(path: bool)
     rng = np.random.default_rng(2)
     batches = [(rng.standard_normal((rows, 784)).astype(np.float32), rng.integers(0, 10, rows))
                for rows in (128, 128, 128, 32, 32, 32)]  # fmt: skip
-    _train(np.float32, nn.ReLU, model=model, batches=batches)
+    step = _train(np.float32, nn.ReLU, model=model, batches=batches)
+    for program in step.programs.values():
+        # dW of the first layer, dx and dW of the second: the kernel's np.matmul calls
+        assert program.code.count("np.matmul(") >= 3 and "dh0.T.dot(" not in program.code
+        assert "p_0_weight.dot(x.T" in program.code  # the forward keeps dot

@@ -36,7 +36,7 @@ import numpy as np
 from chainrule.capture.record import INPUT
 from chainrule.kernels import FLOAT_DTYPES, bias, bias_activation, blas, numba_enabled
 from chainrule.kernels.bias import column_sum
-from chainrule.ops import elementwise, fused, linalg, movement
+from chainrule.ops import elementwise, fused, movement
 
 __all__ = ["finish", "operand", "write_backward", "write_bias_backward", "write_forward"]
 
@@ -55,13 +55,18 @@ def _plain(array: np.ndarray, dtype: np.dtype[Any]) -> bool:
 
 
 def _product(
-    program: Any, a: str, b: str, out: str, sizes: tuple[int, int, int], matmul: bool = False
+    program: Any, a: str, b: str, out: str, sizes: tuple[int, int, int], backward: bool = False
 ) -> str:
     """a @ b into `out` as `ops.linalg`'s kernels make it for rows x inputs x outputs
-    multiply-adds: ``ndarray.dot`` (np.matmul with `matmul`: an F-ordered `out`, which dot
-    does not take), or in the thread window `kernels.blas.matmul` (one BLAS thread) unless
-    BLAS runs one thread already (`single`, asked once a step: then that is np.matmul, the
-    same gemm as dot)."""
+    multiply-adds: ``ndarray.dot``, or in the thread window `kernels.blas.matmul` (one BLAS
+    thread) unless BLAS runs one thread already (`single`, asked once a step: then that
+    is np.matmul, the same gemm as dot). A `backward` product (dx = G W, dW = Gᵀ x) from
+    `OPENBLAS_SPLITS_AT` multiply-adds on is np.matmul, the kernel's own call: the same
+    numbers as dot, but dot ran these slower on the benchmark machine (docs/speed.md, "W1
+    and W2, product by product": W2's dW0 211 → 195 µs on one thread, 213 → 179 on two),
+    where for the forward's products it was as fast or faster (W1's first 617 against
+    634 µs, 449 against 476)."""
+    matmul = backward and sizes[0] * sizes[1] * sizes[2] >= blas.OPENBLAS_SPLITS_AT
     dot = f"np.matmul({a}, {b}, {out})" if matmul else f"{a}.dot({b}, {out})"
     if blas.one_thread(*sizes):
         program.window = True
@@ -200,20 +205,12 @@ def write_backward(
     lines = []
     if dx != "_":
         if short:  # (Wᵀ Gᵀ)ᵀ into the buffer's transpose (its layout)
-            lines += [_product(program, f"{parameter}.T", f"{grad}.T", f"{dx_buffer}.T", sizes),
-                      f"{dx} = {dx_buffer}"]  # fmt: skip
+            lines += [_product(program, f"{parameter}.T", f"{grad}.T", f"{dx_buffer}.T", sizes,
+                               True), f"{dx} = {dx_buffer}"]  # fmt: skip
         else:  # the product returns its `out`: the buffer itself
-            lines.append(f"{dx} = " + _product(program, grad, parameter, dx_buffer, sizes))
+            lines.append(f"{dx} = " + _product(program, grad, parameter, dx_buffer, sizes, True))
     if dw != "_":
-        kept = namespace.get(dw_buffer)
-        if kept is not None and linalg.transposes(sizes[0] * sizes[1] * sizes[2], dtype,
-                                                  weight.shape, kept):  # fmt: skip
-            # (xᵀ G)ᵀ into the transpose of dW's C-ordered buffer, as
-            # `linalg.weight_gradient` makes it (G and x: checked as for every product)
-            lines += [_product(program, f"{source}.T", grad, f"{dw_buffer}.T", sizes, True),
-                      f"{dw} = {dw_buffer}"]  # fmt: skip
-        else:
-            lines.append(f"{dw} = " + _product(program, f"{grad}.T", source, dw_buffer, sizes))
+        lines.append(f"{dw} = " + _product(program, f"{grad}.T", source, dw_buffer, sizes, True))
     if db != "_":
         lines.append(f"{db} = {write.bind('column_sum', column_sum)}({grad}, {db_buffer})")
     operands = _unknown_input(program, entry.sources[0], source) if dw != "_" else []

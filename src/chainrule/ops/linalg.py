@@ -179,64 +179,6 @@ def linear_forward(
     return y
 
 
-def transposed_fits(grad: np.ndarray, x: np.ndarray, dw: np.ndarray | None) -> bool:
-    """Whether `weight_gradient` makes dW = Gᵀ x as (xᵀ G)ᵀ: G (N, out) and x (N, in) 2-D,
-    C- or F-contiguous, of one float dtype, and `transposes` for the product and dw."""
-    return (
-        grad.ndim == 2
-        and x.ndim == 2
-        and grad.dtype == x.dtype
-        and _plain(grad)
-        and _plain(x)
-        and transposes(grad.size * x.shape[1], grad.dtype, (grad.shape[1], x.shape[1]), dw)
-    )
-
-
-def transposes(macs: int, dtype: np.dtype[Any], shape: tuple[int, int], dw: Any) -> bool:
-    """The part of `transposed_fits` that a captured program knows at its recording (it
-    checks G's and x's layout and dtype at every step): a float dtype, at least
-    `OPENBLAS_SPLITS_AT` multiply-adds (below, the call costs more than the sums, and
-    ``ndarray.dot`` or np.matmul stay as they are), and dw None or a C-ordered buffer of
-    dW's shape (out, in) and the dtype."""
-    return (
-        dtype in FLOAT_DTYPES
-        and macs >= OPENBLAS_SPLITS_AT
-        and (
-            dw is None
-            or (
-                type(dw) is np.ndarray
-                and dw.dtype == dtype
-                and dw.shape == shape
-                and dw.flags.c_contiguous
-            )
-        )
-    )
-
-
-def weight_gradient(
-    grad: np.ndarray, x: np.ndarray, product: Any, dw: np.ndarray | None = None
-) -> np.ndarray:
-    """dW = Gᵀ x: G (N, out), x (N, in) -> dW (out, in), C-ordered, into `dw` (None: a new
-    array), by `product` (np.matmul, or `kernels.blas.matmul` in its one-thread window).
-
-    Where `transposed_fits` holds it is made as (xᵀ G)ᵀ: ``product(xᵀ, G, dwᵀ)``, xᵀ G
-    written into the F-ordered transpose of dw's buffer (NumPy hands OpenBLAS the
-    transposed problem, so the result lands in dw's C order). The same dot products, each
-    summed over the batch in the same order: the same numbers bit for bit (832 shapes,
-    layouts and thread counts compared, batch 1-2048, float32 and float64; and
-    tests/kernels/test_linear_products.py), but OpenBLAS runs that orientation faster on
-    the benchmark machine (2-core Xeon, AVX-512; interleaved calls, median µs, one and two
-    threads): W2's 256x32 @ 32x784 176 → 160 and 198 → 158, W1's 256x128 @ 128x784 481 →
-    465 and 374 → 307, 128x128 @ 128x256 71 → 69 and 79 → 67 (docs/speed.md). Otherwise
-    ``product(Gᵀ, x, dw)`` as NumPy lays it out."""
-    if transposed_fits(grad, x, dw):
-        if dw is None:
-            dw = np.empty((grad.shape[1], x.shape[1]), grad.dtype)
-        product(x.T, grad, dw.T)
-        return dw
-    return product(grad.T, x, dw)
-
-
 def linear_backward(
     grad: np.ndarray, x: np.ndarray, weight: np.ndarray, needs: tuple[bool, ...],
     dx: np.ndarray | None = None, dw: np.ndarray | None = None, db: np.ndarray | None = None,
@@ -275,7 +217,7 @@ def linear_backward(
         if dw is None and plain_grad and _plain(x):
             grad_w = grad.T.dot(x)
         else:
-            grad_w = weight_gradient(grad, x, product, dw)
+            grad_w = product(grad.T, x, dw)
     if len(needs) == 2:
         return grad_x, grad_w
     return grad_x, grad_w, column_sum(grad, db) if needs[2] else None  # NumPy's order
