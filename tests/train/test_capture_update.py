@@ -123,3 +123,36 @@ def test_a_loaded_optimizer_state_is_read_by_the_program() -> None:
         step(xb, yb)
     for a, b in zip(twin.parameters(), model.parameters(), strict=True):
         assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
+def test_a_shared_update_is_bitwise_a_serial_optimizer_step(name: str) -> None:
+    """A weight of 160k values: past kernels.halves.SHARE_MIN, so the captured step's
+    update (the flat SGD array, Adam's weight) is shared with the helper thread, while
+    the eager twin runs on one update thread: the same numbers."""
+    from chainrule.kernels import halves
+
+    def model() -> nn.Sequential:
+        chainrule.manual_seed(8)
+        return nn.Sequential(nn.Linear(40, 400), nn.ReLU(), nn.Linear(400, 400), nn.ReLU(),
+                             nn.Linear(400, 5))  # fmt: skip
+
+    assert halves.SHARE_MIN <= 400 * 400
+    eager_model, captured_model = model(), model()
+    eager_opt, captured_opt = OPTIMIZERS[name](eager_model), OPTIMIZERS[name](captured_model)
+    loss_fn = nn.CrossEntropyLoss()
+    step = chainrule.compile_step(captured_model, loss_fn, captured_opt)
+    before = halves.update_threads()
+    try:
+        for xb, yb in _batches(5):
+            halves.set_update_threads(1)
+            eager_opt.zero_grad()
+            eager_loss = loss_fn(eager_model(xb), yb)
+            eager_loss.backward()
+            eager_opt.step()
+            halves.set_update_threads(2)
+            assert step(xb, yb).item() == eager_loss.item()
+    finally:
+        halves.set_update_threads(before)
+    for a, b in zip(eager_model.parameters(), captured_model.parameters(), strict=True):
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy())

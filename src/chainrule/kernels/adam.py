@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels import FLOAT_DTYPES, compiled, contiguous_like, fusable, numba_enabled
+from chainrule.kernels.halves import SHARE_MIN, cut, share
 
 __all__ = ["adam_numpy", "adam_step"]
 
@@ -172,7 +173,9 @@ def _adam_loop(
 # one process, 8 alternating rounds, load average 8.5: a thread-team barrier per call
 # stalls whenever another process holds a core, like OpenBLAS's (docs/speed.md).
 # fastmath changed the numbers (FMA contraction) and was not faster: not used.
-_adam_fused = compiled(_adam_loop, error_model="numpy")
+# nogil: the loop runs without the GIL, so kernels.halves's helper thread can run it over
+# other elements of the same parameter at the same time
+_adam_fused = compiled(_adam_loop, error_model="numpy", nogil=True)
 
 
 def adam_step(
@@ -213,14 +216,17 @@ def adam_step(
         scalars = kept[1] if key == kept[0] else _scalars(key)
         # flat views made here: the loop reshaping them itself ran 4x slower on the wide
         # weights (measured; LLVM no longer vectorised it)
-        _adam_fused(
+        flats = (
             param.reshape(-1),
             grad.reshape(-1),
             exp_avg.reshape(-1),
             exp_avg_sq.reshape(-1),
             (exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq).reshape(-1),
-            *scalars,
         )
+        if param.size < SHARE_MIN:
+            _adam_fused(*flats, *scalars)
+        else:  # element-wise: chunks on two threads give the same numbers (kernels.halves)
+            _adam_shared(flats, scalars, id(param))  # the call site: this parameter
         return
     if scratch is None:
         scratch = np.empty_like(param)
@@ -228,6 +234,24 @@ def adam_step(
         spare = np.empty_like(param)
     adam_numpy(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, spare, step, lr,
                beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled)  # fmt: skip
+
+
+SHARE_CHUNKS = 4
+"""Chunks of a shared update (kernels.halves): a late or preempted helper costs at most
+one chunk's time."""
+
+
+def _adam_shared(flats: tuple[np.ndarray, ...], scalars: tuple[Any, ...], key: int) -> None:
+    """The compiled loop over the flat arrays in `SHARE_CHUNKS` chunks, shared with the
+    helper thread (`chainrule.kernels.halves.share`)."""
+    parts = [
+        tuple(a[start:stop] for a in flats) for start, stop in cut(flats[0].size, SHARE_CHUNKS)
+    ]
+
+    def run(index: int) -> None:
+        _adam_fused(*parts[index], *scalars)
+
+    share(run, len(parts), key)
 
 
 def _fits(

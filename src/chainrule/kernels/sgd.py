@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels import FLOAT_DTYPES, compiled, contiguous_like, fusable, numba_enabled
+from chainrule.kernels.halves import SHARE_MIN, cut, share
 
 __all__ = ["sgd_fits", "sgd_loop", "sgd_numpy", "sgd_plain", "sgd_step", "sgd_takes"]
 
@@ -43,7 +44,8 @@ def _sgd_loop(param: Any, grad: Any, lr: float) -> None:
         flat[i] -= rate * flat_grad[i]
 
 
-sgd_loop = compiled(_sgd_loop)
+# nogil: kernels.halves's helper thread runs it over another part of a flat array at once
+sgd_loop = compiled(_sgd_loop, nogil=True)
 
 
 def sgd_takes(param: Any) -> bool:
@@ -66,11 +68,26 @@ def sgd_fits(param: np.ndarray, grad: np.ndarray) -> bool:
     )
 
 
+SHARE_CHUNKS = 4
+"""Chunks of a shared plain-SGD pass (kernels.halves): a late helper costs one chunk."""
+
+
 def sgd_plain(param: np.ndarray, grad: np.ndarray, lr: float, scratch: Any = None) -> None:
     """θ ← θ - lr·g in place. `scratch` (param's shape and dtype), when given, takes the
-    product on the NumPy path instead of a new array."""
+    product on the NumPy path instead of a new array. A large C-contiguous pair (the
+    captured program's flat arrays, capture/flat.py) is shared with kernels.halves's
+    helper thread in `SHARE_CHUNKS` chunks: element-wise, so the same numbers."""
     if sgd_fits(param, grad) and type(lr) is float:
-        sgd_loop(param, grad, lr)
+        if param.size < SHARE_MIN or not grad.flags.c_contiguous:
+            sgd_loop(param, grad, lr)
+            return
+        flat, flat_grad = param.reshape(-1), grad.reshape(-1)
+        parts = [(flat[a:b], flat_grad[a:b]) for a, b in cut(flat.size, SHARE_CHUNKS)]
+
+        def run(index: int) -> None:
+            sgd_loop(*parts[index], lr)
+
+        share(run, len(parts), id(param))  # the call site: this (flat) parameter
     elif scratch is None:
         param -= lr * grad
     else:
