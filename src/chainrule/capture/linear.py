@@ -9,10 +9,12 @@ Shapes: x (N, in), W (out, in), b (out,), G (N, out). The product is `batch_prod
 a short batch (2N <= out: `ops.linalg.few_rows_first`) as (W xᵀ)ᵀ into the transpose of a
 C-ordered buffer, otherwise x Wᵀ. It is made by ``ndarray.dot`` into the buffer (the gemm
 np.matmul makes, bit for bit: tests/kernels/test_linear_products.py; the kernels make their
-new products so, and dot skips the ufunc machinery, ~1 us a small product), or by
-`kernels.blas.matmul` (one BLAS thread) in `kernels.blas.one_thread`'s window, as the
-kernels do. The bias is `kernels.bias.add_bias_loop` with numba
-(`kernels.bias_activation.bias_relu_loop` with a ReLU after it), NumPy's add without.
+new products so, and dot skips the ufunc machinery, ~1 us a small product; a backward
+product of at least `kernels.blas.OPENBLAS_SPLITS_AT` multiply-adds by np.matmul, the
+kernel's call, which OpenBLAS ran faster there), or by `kernels.blas.matmul` (one BLAS
+thread) in `kernels.blas.one_thread`'s window, as the kernels do. The bias is
+`kernels.bias.add_bias_loop` with numba (`kernels.bias_activation.bias_relu_loop` with a
+ReLU after it), NumPy's add without.
 
 Why: on a small layer the kernels' own choices (product and layout, the fit checks of the
 loops, the thread window) cost about as much as the product itself (docs/speed.md), and
