@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 import numpy as np
 
@@ -21,7 +21,13 @@ from chainrule.checkpoint.format import (
     StrPath,
 )
 from chainrule.checkpoint.size_checks import config_limits, config_values
-from chainrule.checkpoint.validator import read_header, read_tensors
+from chainrule.checkpoint.streams import is_stream, read_stream, stream_name
+from chainrule.checkpoint.validator import (
+    read_header,
+    read_header_bytes,
+    read_tensors,
+    read_tensors_bytes,
+)
 from chainrule.creation import from_numpy
 from chainrule.devices import check_device, device
 from chainrule.files import loads_strict
@@ -162,7 +168,7 @@ class Checkpoint(dict[str, SavedValue]):
 
 
 def load(
-    path: StrPath,
+    path: StrPath | IO[bytes],
     model: Module | None = None,
     *,
     strict: bool = True,
@@ -176,17 +182,34 @@ def load(
     every key must match) and it becomes ``Checkpoint.model``; without, a model is rebuilt
     from the saved config when there is one (the default RNG is left untouched).
 
+    `path` may be a file-like object opened for binary reading (``io.BytesIO``), as
+    torch.load takes: it is read to its end (at most the checkpoint size limit) and checked
+    as a file is.
+
     Raises FileNotFoundError for a missing file, CheckpointError (a ValueError) naming the
     file for anything that is not a valid safetensors file or has invalid chainrule
     metadata, and RuntimeError when the weights do not fit `model`. Never unpickles and
     never evaluates code: the header is JSON and the tensors are raw bytes.
     """
     _check_map_location(map_location)
-    metadata, names = read_header(path)
+    if is_stream(path):  # a buffer, as torch loads one: read whole (bounded), checked as a file
+        shown = stream_name(path)  # how messages and Checkpoint.path name it
+        return _load(shown, read_stream(path, shown), model, strict)
+    return _load(cast("StrPath", path), None, model, strict)
+
+
+def _load(
+    path: StrPath, data: bytes | None, model: Module | None, strict: bool
+) -> Checkpoint | SavedValue:
+    """`load` of the file at `path`, or of the checkpoint `data` (then `path` names it)."""
+    if data is not None:
+        metadata, names = read_header_bytes(data, os.fspath(path))
+    else:
+        metadata, names = read_header(path)
     if len(metadata.get(KEY_CONFIG, "")) > MAX_CONFIG_BYTES:  # before reading any tensor
         _parse_json(path, metadata, KEY_CONFIG)  # raises: over the limit
-    tensors = read_tensors(path, names)
     shown = os.fspath(path)
+    tensors = read_tensors(path, names) if data is None else read_tensors_bytes(data, names, shown)
 
     version = metadata.get(KEY_FORMAT)
     if version is not None and (

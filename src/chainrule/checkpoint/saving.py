@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from chainrule.checkpoint.format import (
     StrPath,
     safetensors_module,
 )
+from chainrule.checkpoint.streams import is_stream, stream_name, write_stream
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
@@ -52,7 +53,7 @@ def _primary_module(obj: Mapping[str, Any]) -> str | None:
 
 def save(
     obj: object,
-    path: StrPath,
+    path: StrPath | IO[bytes],
     *,
     metadata: Mapping[str, str] | None = None,
     pickle_module: object = None,  # torch.save's, accepted and ignored: nothing is pickled
@@ -63,7 +64,9 @@ def save(
 
     See the module docstring for what `obj` may hold and the layout written. `metadata`
     (a dict of strings) is stored in the file's header next to chainrule's own keys and comes
-    back as ``Checkpoint.metadata``. The file is replaced atomically: if saving fails, the
+    back as ``Checkpoint.metadata``. `path` may be a file-like object opened for binary
+    writing (``io.BytesIO``), as torch.save takes, which gets the same bytes (not
+    atomically: the stream is the caller's). The file is replaced atomically: if saving fails, the
     previous file at `path` is left as it was.
 
     Raises TypeError for something that cannot be stored (naming where it is in `obj`).
@@ -106,9 +109,14 @@ def save(
 
     data = st.numpy.save(encoder.tensors, metadata=header)
     header_bytes = int.from_bytes(data[:8], "little")
+    stream = is_stream(path)
     if header_bytes > MAX_HEADER_BYTES:
+        shown = stream_name(path) if stream else os.fspath(path)  # type: ignore[arg-type]
         raise ValueError(
-            f"cannot save {os.fspath(path)}: the JSON header would be {header_bytes} bytes, "
+            f"cannot save {shown}: the JSON header would be {header_bytes} bytes, "
             f"more than safetensors reads ({MAX_HEADER_BYTES}); store large data as arrays"
         )
-    atomic_write_bytes(path, data)
+    if stream:
+        write_stream(path, data)  # the caller's stream: written as is, not atomically
+    else:
+        atomic_write_bytes(path, data)  # type: ignore[arg-type]

@@ -3,8 +3,10 @@ dtypes, shapes, byte ranges that tile the data exactly) before any tensor is rea
 
 from __future__ import annotations
 
+import io
 import math
 import os
+from typing import IO
 
 import numpy as np
 
@@ -46,25 +48,35 @@ def read_header(path: StrPath) -> tuple[dict[str, str], list[str]]:
     except ValueError as error:  # a folder, FIFO, device, symlink loop, too large
         raise CheckpointError(path, str(error)) from None
     with file:
-        size = os.fstat(file.fileno()).st_size
-        head = file.read(8)
-        hint = _foreign_format(head)
+        return _read_header(file, os.fstat(file.fileno()).st_size, path)
 
-        def bad(problem: str) -> CheckpointError:
-            return CheckpointError(path, f"{problem} ({hint})" if hint else problem)
 
-        if size == 0:
-            raise bad("the file is empty (0 bytes)")
-        if size < 8 or len(head) < 8:
-            raise bad(f"the file is only {size} bytes, too short for a safetensors header")
-        length = int.from_bytes(head, "little")
-        if length == 0:
-            raise bad("header length is 0")
-        if length > size - 8:
-            raise bad(f"header length {length} exceeds file size {size}")
-        if length > MAX_HEADER_BYTES:
-            raise bad(f"header length {length} is over the {MAX_HEADER_BYTES}-byte limit")
-        raw = file.read(length)
+def read_header_bytes(data: bytes, shown: str) -> tuple[dict[str, str], list[str]]:
+    """`read_header` for a checkpoint already in memory (read from a stream), ``shown``
+    naming it in messages."""
+    return _read_header(io.BytesIO(data), len(data), shown)
+
+
+def _read_header(file: IO[bytes], size: int, path: StrPath) -> tuple[dict[str, str], list[str]]:
+    """The header of the ``size`` bytes that ``file`` holds, checked."""
+    head = file.read(8)
+    hint = _foreign_format(head)
+
+    def bad(problem: str) -> CheckpointError:
+        return CheckpointError(path, f"{problem} ({hint})" if hint else problem)
+
+    if size == 0:
+        raise bad("the file is empty (0 bytes)")
+    if size < 8 or len(head) < 8:
+        raise bad(f"the file is only {size} bytes, too short for a safetensors header")
+    length = int.from_bytes(head, "little")
+    if length == 0:
+        raise bad("header length is 0")
+    if length > size - 8:
+        raise bad(f"header length {length} exceeds file size {size}")
+    if length > MAX_HEADER_BYTES:
+        raise bad(f"header length {length} is over the {MAX_HEADER_BYTES}-byte limit")
+    raw = file.read(length)
     if len(raw) != length:
         raise bad("the file shrank while being read")
     if raw.count(b'"data_offsets"') > MAX_TENSORS:  # before building a huge JSON tree
@@ -128,6 +140,16 @@ def read_header(path: StrPath) -> tuple[dict[str, str], list[str]]:
     if position < data_size:
         raise bad(f"{data_size - position} unexpected bytes after the last tensor")
     return metadata, [name for _, _, name in spans]
+
+
+def read_tensors_bytes(data: bytes, names: list[str], shown: str) -> dict[str, np.ndarray]:
+    """`read_tensors` for a checkpoint in memory whose header `read_header_bytes` checked."""
+    st = safetensors_module()
+    try:
+        arrays = st.numpy.load(data)
+    except (st.SafetensorError, ValueError) as error:
+        raise CheckpointError(shown, f"safetensors could not read it: {error}") from None
+    return {name: np.array(arrays[name], copy=True) for name in names}
 
 
 def read_tensors(path: StrPath, names: list[str]) -> dict[str, np.ndarray]:

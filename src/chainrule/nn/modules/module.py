@@ -30,6 +30,15 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
 
+    def __repr__(self) -> str:  # torch's: print(model.load_state_dict(...)) says so
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        missing, unexpected = self.missing_keys, self.unexpected_keys
+        return f"_IncompatibleKeys(missing_keys={missing}, unexpected_keys={unexpected})"
+
+    def __str__(self) -> str:
+        return repr(self)
+
 
 class Module(ModuleHooks, ModulePaths):
     """Base class for layers and models: subclass it, assign layers in `__init__`, and
