@@ -1,7 +1,9 @@
 """Two threads for one large element-wise pass (an optimizer's update): the caller and one
-kept helper thread each take chunks of the pass, so both cores stream memory.
+kept helper thread each take chunks of the pass, so both cores work on it.
 
-The optimizer loops (kernels/adam.py, kernels/sgd.py) are compiled with ``nogil=True``:
+Used by Adam's loop (kernels/adam.py) on a parameter of `SHARE_MIN` values or more. (The
+captured flat plain-SGD update was tried and measured slower in every record: kernels/sgd.py
+says why.) The loop is compiled with ``nogil=True``:
 while one runs, the GIL is free, and a second thread can run the same loop over other
 elements at the same time. An update is element-wise, so who computes an element does not
 change it: the numbers are the serial loop's bit for bit.

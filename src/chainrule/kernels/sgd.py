@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels import FLOAT_DTYPES, compiled, contiguous_like, fusable, numba_enabled
-from chainrule.kernels.halves import SHARE_MIN, cut, share
 
 __all__ = ["sgd_fits", "sgd_loop", "sgd_numpy", "sgd_plain", "sgd_step", "sgd_takes"]
 
@@ -44,8 +43,7 @@ def _sgd_loop(param: Any, grad: Any, lr: float) -> None:
         flat[i] -= rate * flat_grad[i]
 
 
-# nogil: kernels.halves's helper thread runs it over another part of a flat array at once
-sgd_loop = compiled(_sgd_loop, nogil=True)
+sgd_loop = compiled(_sgd_loop)
 
 
 def sgd_takes(param: Any) -> bool:
@@ -68,26 +66,16 @@ def sgd_fits(param: np.ndarray, grad: np.ndarray) -> bool:
     )
 
 
-SHARE_CHUNKS = 4
-"""Chunks of a shared plain-SGD pass (kernels.halves): a late helper costs one chunk."""
-
-
 def sgd_plain(param: np.ndarray, grad: np.ndarray, lr: float, scratch: Any = None) -> None:
     """θ ← θ - lr·g in place. `scratch` (param's shape and dtype), when given, takes the
-    product on the NumPy path instead of a new array. A large C-contiguous pair (the
-    captured program's flat arrays, capture/flat.py) is shared with kernels.halves's
-    helper thread in `SHARE_CHUNKS` chunks: element-wise, so the same numbers."""
+    product on the NumPy path instead of a new array.
+
+    One thread: sharing the captured program's flat array (W1/W2: 235,146 values) with
+    kernels.halves's helper was measured slower in every record (W2: 205-481 µs shared
+    against 145-165 serial, W1 155-6584 against 127-222; docs/speed.md): the pass is
+    ~150 µs of memory traffic, and waking the helper costs 30-90 µs of it."""
     if sgd_fits(param, grad) and type(lr) is float:
-        if param.size < SHARE_MIN or not grad.flags.c_contiguous:
-            sgd_loop(param, grad, lr)
-            return
-        flat, flat_grad = param.reshape(-1), grad.reshape(-1)
-        parts = [(flat[a:b], flat_grad[a:b]) for a, b in cut(flat.size, SHARE_CHUNKS)]
-
-        def run(index: int) -> None:
-            sgd_loop(*parts[index], lr)
-
-        share(run, len(parts), id(param))  # the call site: this (flat) parameter
+        sgd_loop(param, grad, lr)
     elif scratch is None:
         param -= lr * grad
     else:
