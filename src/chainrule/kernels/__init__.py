@@ -95,6 +95,31 @@ def jit(function: Callable[..., Any], **options: Any) -> Any:
     return numba.njit(cache=True, **options)(function)
 
 
+def compile_on_first_call(
+    namespace: dict[str, Any],
+    name: str,
+    source: Callable[..., Any],
+    prepare: Callable[[], None] | None = None,
+) -> Callable[..., Any]:
+    """A stand-in for the loop `name` of the module whose globals are `namespace`: its
+    first call runs `prepare` (e.g. compiles the helpers `source` calls: numba resolves a
+    loop's globals when it compiles), compiles `source` (`jit`) and puts numba's dispatcher
+    in its place, so callers that look the loop up in the module at every call (ops.fused,
+    a captured program) reach it later without a Python wrapper. Call it only when
+    `numba_enabled()`."""
+
+    def first(*args: Any) -> Any:
+        if prepare is not None:
+            prepare()
+        dispatcher = jit(source)
+        namespace[name] = dispatcher
+        return dispatcher(*args)
+
+    first.__name__ = first.__qualname__ = name
+    first.__doc__ = source.__doc__
+    return first
+
+
 def fusable(param: np.ndarray, *states: np.ndarray | None) -> bool:
     """Whether a compiled optimizer loop can update `param` and its `states` (None: not
     used) in place through flat views: a C-contiguous float32/float64 `param`, and each

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import FLOAT_DTYPES, jit, numba_enabled, sums
+from chainrule.kernels import FLOAT_DTYPES, compile_on_first_call, jit, numba_enabled, sums
 
 __all__ = [
     "backward_fits",
@@ -190,30 +190,24 @@ def _sigmoid_bias_loop(grad: Any, out: Any, into: Any, db: Any) -> None:
             db[j] += into[i, j]
 
 
-def _compile_on_first_call(name: str, source: Any, helpers: bool) -> Any:
-    """A stand-in for the loop `name`: its first call compiles `source` (after the sums'
-    helpers when it calls them: numba resolves a loop's globals when it compiles) and puts
-    numba's dispatcher in its place, so that later calls reach it without a Python
-    wrapper (ops.fused looks the loop up here at every call)."""
-
-    def first(*args: Any) -> None:
-        global _column_sum
-        if helpers and _column_sum is _column_sum_python:
-            sums.prepare()
-            _column_sum = jit(_column_sum_python, inline="always")
-        dispatcher = jit(source)
-        globals()[name] = dispatcher
-        dispatcher(*args)
-
-    first.__name__ = first.__qualname__ = name
-    first.__doc__ = source.__doc__
-    return first
+def _compile_column_sum() -> None:
+    """The sums' helpers and `_column_sum`, compiled before a loop that calls them."""
+    global _column_sum
+    if _column_sum is _column_sum_python:
+        sums.prepare()
+        _column_sum = jit(_column_sum_python, inline="always")
 
 
-bias_relu_loop = _compile_on_first_call("bias_relu_loop", _bias_relu_loop, False)
-bias_sigmoid_argument_loop = _compile_on_first_call(
+def _stand_in(name: str, source: Any, helpers: bool) -> Any:
+    """`kernels.compile_on_first_call` for a loop of this module (ops.fused looks the
+    loop up here at every call); `helpers`: it calls `_column_sum`."""
+    return compile_on_first_call(globals(), name, source, _compile_column_sum if helpers else None)
+
+
+bias_relu_loop = _stand_in("bias_relu_loop", _bias_relu_loop, False)
+bias_sigmoid_argument_loop = _stand_in(
     "bias_sigmoid_argument_loop", _bias_sigmoid_argument_loop, False
 )
-relu_bias_loop = _compile_on_first_call("relu_bias_loop", _relu_bias_loop, True)
-tanh_bias_loop = _compile_on_first_call("tanh_bias_loop", _tanh_bias_loop, True)
-sigmoid_bias_loop = _compile_on_first_call("sigmoid_bias_loop", _sigmoid_bias_loop, True)
+relu_bias_loop = _stand_in("relu_bias_loop", _relu_bias_loop, True)
+tanh_bias_loop = _stand_in("tanh_bias_loop", _tanh_bias_loop, True)
+sigmoid_bias_loop = _stand_in("sigmoid_bias_loop", _sigmoid_bias_loop, True)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import FLOAT_DTYPES, compiled, jit, numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, compile_on_first_call, compiled, numba_enabled
 
 __all__ = [
     "embedding_gather",
@@ -163,20 +163,5 @@ def _scatter_rows_loop(table_grad: Any, index: Any, rows: Any) -> None:
                 table_grad[row, j] += rows[n, at + j]
 
 
-def _compile_on_first_call(name: str, source: Any) -> Any:
-    """A stand-in for the loop `name` whose first call compiles it and puts numba's
-    dispatcher in its place (a program looks the loop up in this module at every call, so
-    later calls reach it without a Python wrapper)."""
-
-    def first(*args: Any) -> Any:
-        dispatcher = jit(source)
-        globals()[name] = dispatcher
-        return dispatcher(*args)
-
-    first.__name__ = first.__qualname__ = name
-    first.__doc__ = source.__doc__
-    return first
-
-
-gather_rows_loop = _compile_on_first_call("gather_rows_loop", _gather_rows_loop)
-scatter_rows_loop = _compile_on_first_call("scatter_rows_loop", _scatter_rows_loop)
+gather_rows_loop = compile_on_first_call(globals(), "gather_rows_loop", _gather_rows_loop)
+scatter_rows_loop = compile_on_first_call(globals(), "scatter_rows_loop", _scatter_rows_loop)
