@@ -74,6 +74,22 @@ class RemovableHandle:
         self.remove()
 
 
+def register(
+    table: dict[int, Callable[..., Any]], hook: Callable[..., Any], prepend: bool = False
+) -> RemovableHandle:
+    """Put ``hook`` in ``table`` (hooks run in the table's order), last or with ``prepend``
+    first; the handle removes it."""
+    handle = RemovableHandle(table)
+    if prepend:
+        items = list(table.items())
+        table.clear()
+        table[handle.id] = hook
+        table.update(items)
+    else:
+        table[handle.id] = hook
+    return handle
+
+
 def add(registry: _Registry, tensor: Any, hook: Callable[..., Any]) -> RemovableHandle:
     """Register hook for tensor in one of the two registries."""
     hooks = registry.add(tensor)

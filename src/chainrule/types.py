@@ -32,8 +32,11 @@ __all__ = [
     "DTypeLike",
     "DeviceLike",
     "DimLike",
+    "ExtraState",
     "ForwardHook",
+    "ForwardHookWithKwargs",
     "ForwardPreHook",
+    "ForwardPreHookWithKwargs",
     "GradTensors",
     "HiddenState",
     "FullBackwardHook",
@@ -51,6 +54,7 @@ __all__ = [
     "Sample",
     "SampleKey",
     "ShapeLike",
+    "ModuleStateDict",
     "StateDict",
     "StateValue",
     "TensorLike",
@@ -117,7 +121,16 @@ nested dicts, None. Heterogeneous by nature (torch's layout), so not narrowed.""
 
 StateDict: TypeAlias = "dict[str, StateValue]"
 """A ``state_dict()``: names to heterogeneous entries (see ``StateValue``). A Module's own
-state_dict is narrower, ``OrderedDict[str, Tensor]``, and says so."""
+state_dict is narrower, ``ModuleStateDict``."""
+
+ExtraState: TypeAlias = Any
+"""What a layer's ``get_extra_state`` returns and ``set_extra_state`` takes: the layer's
+own choice (settings, counters, tensors). chainrule's checkpoints hold it when it is data."""
+
+ModuleStateDict: TypeAlias = "dict[str, Tensor | ExtraState]"
+"""A Module's ``state_dict()`` (an OrderedDict, or the ``destination`` given): dotted names
+to tensors, plus ``"<prefix>_extra_state"`` entries for layers that define
+``get_extra_state``."""
 
 JSONValue: TypeAlias = Any
 """A JSON value: None, a bool, a number, a string, or a list or dict of JSON values (the
@@ -151,6 +164,29 @@ class ForwardPreHook(Protocol):
     def __call__(
         self, module: Module, args: tuple[ModuleInput, ...], /
     ) -> ModuleInput | tuple[ModuleInput, ...] | None: ...
+
+
+class ForwardPreHookWithKwargs(Protocol):
+    """``hook(module, args, kwargs)`` before forward (``with_kwargs=True``); a non-None
+    result is ``(new_args, new_kwargs)``."""
+
+    def __call__(
+        self, module: Module, args: tuple[ModuleInput, ...], kwargs: dict[str, ModuleInput], /
+    ) -> tuple[tuple[ModuleInput, ...], dict[str, ModuleInput]] | None: ...
+
+
+class ForwardHookWithKwargs(Protocol):
+    """``hook(module, args, kwargs, output)`` after forward (``with_kwargs=True``); a
+    non-None result replaces the output."""
+
+    def __call__(
+        self,
+        module: Module,
+        args: tuple[ModuleInput, ...],
+        kwargs: dict[str, ModuleInput],
+        output: ModuleOutput,
+        /,
+    ) -> ModuleOutput | None: ...
 
 
 class ForwardHook(Protocol):

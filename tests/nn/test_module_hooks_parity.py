@@ -3,6 +3,7 @@ see, replacements of arguments, outputs and input gradients, removal."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -113,3 +114,86 @@ def test_full_backward_pre_hook_alone_and_its_removal() -> None:
         return [zeroed, _np(m.weight.grad)]
 
     run_both(body)
+
+
+class _Scaled:
+    """A module whose forward takes a keyword (``scale``), built for either library."""
+
+    @staticmethod
+    def make(lib: Any) -> Any:
+        class Scaled(lib.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = _linear(lib)
+
+            def forward(self, x: Any, scale: float = 1.0) -> Any:
+                if scale < 0:
+                    raise ValueError("negative scale")
+                return self.inner(x) * scale
+
+        return Scaled()
+
+
+def test_with_kwargs_hooks_see_and_replace_the_keywords() -> None:
+    def body(lib: Any) -> list[Any]:
+        m = _Scaled.make(lib)
+        seen: list[Any] = []
+
+        def pre(module: Any, args: Any, kwargs: Any) -> Any:
+            seen.append(("pre", sorted(kwargs), kwargs.get("scale")))
+            return args, {**kwargs, "scale": kwargs.get("scale", 1.0) * 2}
+
+        def post(module: Any, args: Any, kwargs: Any, output: Any) -> Any:
+            seen.append(("post", kwargs["scale"]))
+            return output + 1
+
+        m.register_forward_pre_hook(pre, with_kwargs=True)
+        m.register_forward_hook(post, with_kwargs=True)
+        m.register_forward_hook(lambda module, args, output: seen.append("plain"))
+        out = m(lib.tensor(X), scale=3.0)
+        return [*seen, _np(out)]
+
+    ours, theirs = body(cr), body(torch)
+    assert ours[:-1] == theirs[:-1] == [("pre", ["scale"], 3.0), ("post", 6.0), "plain"]
+    np.testing.assert_allclose(ours[-1], theirs[-1], rtol=1e-12)
+
+
+def test_with_kwargs_pre_hook_with_a_bad_result_is_torchs_error() -> None:
+    def body(lib: Any) -> str:
+        m = _Scaled.make(lib)
+        m.register_forward_pre_hook(lambda module, args, kwargs: args, with_kwargs=True)
+        try:
+            m(lib.tensor(X))
+        except RuntimeError as error:
+            return str(error).replace("tensor(", "T(")
+        return "no error"
+
+    ours, theirs = body(cr), body(torch)
+    assert ours.split(",")[0] == theirs.split(",")[0]
+    assert ours.startswith("forward pre-hook must return None or a tuple of (new_args")
+
+
+def test_always_call_hooks_run_when_forward_raises() -> None:
+    def body(lib: Any) -> list[Any]:
+        m = _Scaled.make(lib)
+        seen: list[Any] = []
+        m.register_forward_hook(lambda mod, args, out: seen.append(("plain", out)))
+        m.register_forward_hook(lambda mod, a, out: seen.append(("always", out)), always_call=True)
+
+        def failing(mod: Any, args: Any, kwargs: Any, out: Any) -> None:
+            seen.append(("failing", kwargs))
+            if kwargs:
+                raise KeyError("hook")
+
+        m.register_forward_hook(failing, with_kwargs=True, always_call=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                m(lib.tensor(X), scale=-1.0)
+            except ValueError as error:
+                seen.append(("raised", str(error)))
+        seen.append([str(w.message).split(":")[0] for w in caught])
+        m(lib.tensor(X))  # no error: each hook once, in order
+        return [s if not isinstance(s, tuple) or s[0] == "raised" else s[:1] for s in seen]
+
+    assert body(cr) == body(torch)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.autograd import bump_version, enable_grad
+from chainrule.optim.state_hooks import StateDictHooks, loading, saving
 from chainrule.optim.step_hooks import (
     StepHooks,
     hooked,
@@ -114,7 +115,7 @@ def _tensor_type() -> type:
     return Tensor
 
 
-class Optimizer(StepHooks):
+class Optimizer(StepHooks, StateDictHooks):
     """Base class of all optimizers.
 
     Subclasses validate their hyperparameters, pass them as ``defaults`` and implement
@@ -131,10 +132,15 @@ class Optimizer(StepHooks):
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass's own ``step`` runs the step hooks (chainrule.optim.step_hooks)."""
+        """A subclass's own ``step`` runs the step hooks (chainrule.optim.step_hooks), its own
+        ``state_dict`` / ``load_state_dict`` their hooks (chainrule.optim.state_hooks)."""
         super().__init_subclass__(**kwargs)
         if "step" in cls.__dict__:
             cls.step = hooked(cls.__dict__["step"])  # type: ignore[method-assign]
+        if "state_dict" in cls.__dict__:
+            cls.state_dict = saving(cls.__dict__["state_dict"])  # type: ignore[method-assign]
+        if "load_state_dict" in cls.__dict__:
+            cls.load_state_dict = loading(cls.__dict__["load_state_dict"])  # type: ignore[method-assign]
 
     def __init__(self, params: ParamsT, defaults: ParamGroup) -> None:
         if isinstance(params, _tensor_type()):
@@ -294,6 +300,7 @@ class Optimizer(StepHooks):
 
     # ------------------------------------------------------------------ checkpoints
 
+    @saving
     def state_dict(self) -> StateDict:
         """The optimizer's state as a dict of plain values: ``{'state', 'param_groups'}``.
 
@@ -319,6 +326,7 @@ class Optimizer(StepHooks):
         }
         return {"state": state, "param_groups": param_groups}
 
+    @loading
     def load_state_dict(self, state_dict: StateDict) -> None:
         """Load a state made by :meth:`state_dict` of an optimizer over the same parameters.
 

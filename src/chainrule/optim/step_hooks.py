@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
-from chainrule.grad_hooks import RemovableHandle
+from chainrule.grad_hooks import RemovableHandle, register
 
 __all__ = [
     "StepHooks",
@@ -39,20 +39,14 @@ _global_pre: dict[int, StepHook] = {}
 _global_post: dict[int, StepHook] = {}
 
 
-def _add(table: dict[int, StepHook], hook: StepHook) -> RemovableHandle:
-    handle = RemovableHandle(table)
-    table[handle.id] = hook
-    return handle
-
-
 def register_optimizer_step_pre_hook(hook: StepHook) -> RemovableHandle:
     """A pre-hook for the step of every optimizer (see the module docstring)."""
-    return _add(_global_pre, hook)
+    return register(_global_pre, hook)
 
 
 def register_optimizer_step_post_hook(hook: StepHook) -> RemovableHandle:
     """A post-hook for the step of every optimizer (see the module docstring)."""
-    return _add(_global_post, hook)
+    return register(_global_post, hook)
 
 
 class StepHooks:
@@ -68,11 +62,11 @@ class StepHooks:
     def register_step_pre_hook(self, hook: StepHook) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` before each step; it may return
         ``(new_args, new_kwargs)`` to replace the step's arguments."""
-        return _add(self._step_hooks()[0], hook)
+        return register(self._step_hooks()[0], hook)
 
     def register_step_post_hook(self, hook: StepHook) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` after each step."""
-        return _add(self._step_hooks()[1], hook)
+        return register(self._step_hooks()[1], hook)
 
 
 def has_step_hooks(optimizer: Any) -> bool:

@@ -1,9 +1,13 @@
 """Module hooks with PyTorch's API: forward pre-hooks, forward hooks, full backward hooks.
 
 - `register_forward_pre_hook(hook)`: ``hook(module, args)`` before forward; returning a
-  value replaces the positional arguments (a tuple, or one value for one argument).
+  value replaces the positional arguments (a tuple, or one value for one argument). With
+  ``with_kwargs=True``: ``hook(module, args, kwargs)``, returning None or
+  ``(new_args, new_kwargs)``.
 - `register_forward_hook(hook)`: ``hook(module, args, output)`` after forward; returning a
-  value replaces the output.
+  value replaces the output. With ``with_kwargs=True``: ``hook(module, args, kwargs,
+  output)``; with ``always_call=True`` it runs even when forward (or an earlier forward
+  hook) raises, seeing output None, and an error of its own is only a warning.
 - `register_full_backward_hook(hook)`: ``hook(module, grad_input, grad_output)`` once the
   gradients with respect to the module's tensor inputs are computed (None for an input that
   needs none); returning a tuple replaces grad_input. Built on tensor hooks: each tensor
@@ -24,14 +28,22 @@ lookup per call. `ever_registered()` tells whether any module got a hook in this
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chainrule.grad_hooks import RemovableHandle
+from chainrule.grad_hooks import RemovableHandle, register
 from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
-    from chainrule.types import ForwardHook, ForwardPreHook, FullBackwardHook, FullBackwardPreHook
+    from chainrule.types import (
+        ForwardHook,
+        ForwardHookWithKwargs,
+        ForwardPreHook,
+        ForwardPreHookWithKwargs,
+        FullBackwardHook,
+        FullBackwardPreHook,
+    )
 
 _registrations = [0]  # module hooks registered in this process (never counts down)
 
@@ -56,36 +68,35 @@ class ModuleHooks:
         return tables.setdefault(kind, {})
 
     def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool) -> RemovableHandle:
-        table = self._hook_table(kind)
         _registrations[0] += 1
-        handle = RemovableHandle(table)
-        if prepend:
-            items = list(table.items())
-            table.clear()
-            table[handle.id] = hook
-            table.update(items)
-        else:
-            table[handle.id] = hook
-        return handle
+        return register(self._hook_table(kind), hook, prepend)
 
     def register_forward_pre_hook(
-        self, hook: ForwardPreHook, *, prepend: bool = False, with_kwargs: bool = False
+        self,
+        hook: ForwardPreHook | ForwardPreHookWithKwargs,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
     ) -> RemovableHandle:
-        if with_kwargs:
-            raise NotImplementedError("chainrule: register_forward_pre_hook(with_kwargs=True)")
-        return self._add_hook("forward_pre", hook, prepend)
+        """``hook(module, args)``, or with ``with_kwargs`` ``hook(module, args, kwargs) ->
+        None or (new_args, new_kwargs)``, before forward."""
+        entry: Any = _Flagged(hook, True) if with_kwargs else hook  # call_with_hooks tells them
+        return self._add_hook("forward_pre", entry, prepend)
 
     def register_forward_hook(
         self,
-        hook: ForwardHook,
+        hook: ForwardHook | ForwardHookWithKwargs,
         *,
         prepend: bool = False,
         with_kwargs: bool = False,
         always_call: bool = False,
     ) -> RemovableHandle:
-        if with_kwargs:
-            raise NotImplementedError("chainrule: register_forward_hook(with_kwargs=True)")
-        return self._add_hook("forward", hook, prepend)
+        """``hook(module, args, output)``, or with ``with_kwargs`` ``hook(module, args,
+        kwargs, output)``, after forward; ``always_call``: also when forward raises (with
+        output None; an error of the hook is then a warning, forward's error is raised)."""
+        flagged = with_kwargs or always_call
+        entry: Any = _Flagged(hook, with_kwargs, always_call) if flagged else hook
+        return self._add_hook("forward", entry, prepend)
 
     def register_full_backward_hook(
         self, hook: FullBackwardHook, prepend: bool = False
@@ -98,10 +109,34 @@ class ModuleHooks:
         return self._add_hook("backward_pre", hook, prepend)
 
 
+class _Flagged:
+    """A forward (pre-)hook registered with ``with_kwargs`` or ``always_call``."""
+
+    def __init__(
+        self, hook: Callable[..., Any], with_kwargs: bool, always_call: bool = False
+    ) -> None:
+        self.hook, self.with_kwargs, self.always_call = hook, with_kwargs, always_call
+
+    def after(self, module: Any, args: Any, kwargs: Any, output: Any) -> Any:
+        if self.with_kwargs:
+            return self.hook(module, args, kwargs, output)
+        return self.hook(module, args, output)
+
+
 def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Module.__call__ when the module has hooks."""
     tables = module.__dict__.get("_module_hooks", {})
     for hook in tuple(tables.get("forward_pre", {}).values()):
+        if type(hook) is _Flagged:
+            replaced = hook.hook(module, args, kwargs)
+            if replaced is not None:
+                if not (isinstance(replaced, tuple) and len(replaced) == 2):
+                    raise RuntimeError(
+                        "forward pre-hook must return None or a tuple of (new_args, "
+                        f"new_kwargs), but got {replaced}."
+                    )
+                args, kwargs = replaced
+            continue
         replaced = hook(module, args)
         if replaced is not None:
             args = replaced if isinstance(replaced, tuple) else (replaced,)
@@ -110,14 +145,46 @@ def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     call = _BackwardCall(backward, before) if backward or before else None
     if call is not None and backward:
         args = _watch_inputs(module, call, args)
-    output = module.forward(*args, **kwargs)
-    for hook in tuple(tables.get("forward", {}).values()):
-        replaced = hook(module, args, output)
-        if replaced is not None:
-            output = replaced
+    after = tuple(tables.get("forward", {}).values())
+    ran: set[int] = set()  # the always_call hooks that ran before forward or a hook raised
+    output = None
+    try:
+        output = module.forward(*args, **kwargs)
+        for hook in after:
+            if type(hook) is _Flagged:
+                ran.add(id(hook))
+                replaced = hook.after(module, args, kwargs, output)
+            else:
+                replaced = hook(module, args, output)
+            if replaced is not None:
+                output = replaced
+    except Exception:
+        _always_call(module, after, ran, args, kwargs, output)
+        raise
     if call is not None:
         output = _watch_outputs(module, call, output)
     return output
+
+
+def _always_call(
+    module: Any, hooks: tuple[Any, ...], ran: set[int], args: Any, kwargs: Any, output: Any
+) -> None:
+    """After forward (or a forward hook) raised: the ``always_call`` hooks not run yet, an
+    error of theirs only a warning (torch's), so that forward's error is the one raised."""
+    for hook in hooks:
+        if type(hook) is not _Flagged or not hook.always_call or id(hook) in ran:
+            continue
+        try:
+            replaced = hook.after(module, args, kwargs, output)
+        except Exception as error:
+            warnings.warn(
+                "module forward hook with ``always_call=True`` raised an exception that was "
+                f"silenced as another error was raised in forward: {error}",
+                stacklevel=3,
+            )
+            continue
+        if replaced is not None:
+            output = replaced
 
 
 class _BackwardCall:

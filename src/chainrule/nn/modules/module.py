@@ -7,8 +7,8 @@ Assigning a Parameter or a Module to an attribute registers it, so `parameters()
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -16,31 +16,16 @@ from chainrule import dtypes
 from chainrule.devices import target_dtype
 from chainrule.nn.modules.hooks import ModuleHooks, call_with_hooks
 from chainrule.nn.modules.paths import ModulePaths
+from chainrule.nn.modules.state import ModuleState
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
-from chainrule.types import DeviceLike, DTypeLike, ModuleInput, ModuleOutput, TensorLike
+from chainrule.types import DeviceLike, DTypeLike, ModuleInput, ModuleOutput
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11's; the annotations are never evaluated
     from typing_extensions import Self
 
 
-class IncompatibleKeys(NamedTuple):
-    """What `load_state_dict` returns: the keys it did not find and the ones it did not use."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-    def __repr__(self) -> str:  # torch's: print(model.load_state_dict(...)) says so
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        missing, unexpected = self.missing_keys, self.unexpected_keys
-        return f"_IncompatibleKeys(missing_keys={missing}, unexpected_keys={unexpected})"
-
-    def __str__(self) -> str:
-        return repr(self)
-
-
-class Module(ModuleHooks, ModulePaths):
+class Module(ModuleHooks, ModulePaths, ModuleState):
     """Base class for layers and models: subclass it, assign layers in `__init__`, and
     write `forward`.
 
@@ -235,71 +220,6 @@ class Module(ModuleHooks, ModulePaths):
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
-
-    # ------------------------------------------------------------------ state
-    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
-        """Every parameter and persistent buffer by dotted name (tensors share the arrays).
-
-        As in PyTorch, a module reachable by two paths (tied layers) appears under both;
-        `keep_vars=True` returns the Parameters themselves instead of detached tensors.
-        """
-        state: OrderedDict[str, Tensor] = OrderedDict()
-        self._save_state(state, prefix, keep_vars)
-        return state
-
-    def _save_state(self, state: OrderedDict[str, Tensor], prefix: str, keep_vars: bool) -> None:
-        for name, param in self._parameters.items():
-            if param is not None:
-                state[prefix + name] = param if keep_vars else param.detach()
-        for name, buffer in self._buffers.items():
-            if buffer is not None and name not in self._non_persistent:
-                state[prefix + name] = buffer if keep_vars else buffer.detach()
-        for name, module in self._modules.items():
-            if module is not None:
-                module._save_state(state, f"{prefix}{name}.", keep_vars)
-
-    def load_state_dict(
-        self, state_dict: Mapping[str, TensorLike], strict: bool = True
-    ) -> IncompatibleKeys:
-        """Copy values into this module's parameters and buffers, in place.
-
-        Raises RuntimeError naming the key on a shape mismatch and, when `strict`, on
-        missing or unexpected keys. Returns (missing_keys, unexpected_keys).
-        """
-        own = self.state_dict()
-        missing = [key for key in own if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in own]
-        errors = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            array = np.asarray(value._data if isinstance(value, Tensor) else value)
-            if array.shape != target.shape:
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape {array.shape} from "
-                    f"checkpoint, the shape in current model is {tuple(target.shape)}."
-                )
-                continue
-            target._data[...] = array
-        if strict:
-            if missing:
-                errors.insert(
-                    0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + "."
-                )
-            if unexpected:
-                errors.insert(
-                    0,
-                    "Unexpected key(s) in state_dict: "
-                    + ", ".join(f'"{k}"' for k in unexpected)
-                    + ".",
-                )
-        if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                + "\n\t".join(errors)
-            )
-        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ modes and helpers
     def train(self, mode: bool = True) -> Self:
