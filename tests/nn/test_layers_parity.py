@@ -13,6 +13,7 @@ import torch
 import chainrule as cr
 from chainrule import nn
 from chainrule.nn import functional as F
+from chainrule.nn.config import model_from_config, model_to_config
 from tests.support.modules import assert_close, check_function, check_module, rand
 
 # ---------------------------------------------------------------- activations
@@ -345,6 +346,37 @@ def test_embedding_lookup_values_and_errors() -> None:
 )
 def test_flatten_parity(shape: tuple, kwargs: dict) -> None:
     check_module(nn.Flatten(**kwargs), torch.nn.Flatten(**kwargs), rand(*shape))
+
+
+@pytest.mark.parametrize(
+    ("shape", "dim", "sizes"),
+    [((2, 12), 1, (3, 4)), ((2, 12, 5), -2, [2, -1, 3]), ((6, 4), 0, (2, 3)), ((2, 4), 1, (4,))],
+)
+def test_unflatten_parity(shape: tuple, dim: int, sizes: Any) -> None:
+    ours, theirs = nn.Unflatten(dim, sizes), torch.nn.Unflatten(dim, sizes)
+    assert repr(ours) == repr(theirs)
+    check_module(ours, theirs, rand(*shape))
+
+
+@pytest.mark.parametrize("sizes", [3, (2, 1.5), ("a",)])
+def test_unflatten_refuses_what_torch_refuses(sizes: Any) -> None:
+    with pytest.raises(TypeError) as theirs:
+        torch.nn.Unflatten(1, sizes)
+    with pytest.raises(TypeError) as ours:
+        nn.Unflatten(1, sizes)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_unflatten_config_round_trip_and_bad_shapes() -> None:
+    model = nn.Sequential(nn.Linear(4, 6), nn.Unflatten(1, (2, 3)))
+    config = model_to_config(model)
+    assert config["layers"][1]["args"] == {"dim": 1, "unflattened_size": [2, 3]}
+    rebuilt = model_from_config(config)
+    assert rebuilt(cr.randn(5, 4)).shape == (5, 2, 3)
+    for bad in ([2, "3"], [], [0, 6], [-1, -1], [True, 6], "23"):
+        config["layers"][1]["args"]["unflattened_size"] = bad
+        with pytest.raises(ValueError, match="unflattened_size must"):
+            model_from_config(config)
 
 
 def test_identity_parity() -> None:

@@ -16,8 +16,8 @@ order, so the same numbers, without the bookkeeping.
     print(step.code)          # the NumPy program one training step became
 
 Supported models: `Sequential` (nested too) of the layers declared ``capture=True`` in
-`chainrule.nn.registry`: Linear, Identity, Flatten and the activation layers. For Linear (on
-a batch of rows), ReLU, Tanh and Sigmoid the program calls the ops' own kernel functions
+`chainrule.nn.registry`: Linear, Identity, Flatten, Unflatten and the activation layers. For
+Linear (on a batch of rows), ReLU, Tanh and Sigmoid the program calls the ops' own kernel functions
 (`chainrule.ops.linalg.linear_forward`/`linear_backward`, `ops.elementwise.relu_forward`/
 `relu_backward`, `tanh_*`, `sigmoid_*`: the functions the eager `Function.forward`/`backward`
 call) into buffers it keeps; other layers call their op's own `forward` and `backward`.

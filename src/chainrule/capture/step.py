@@ -141,7 +141,7 @@ def _check_replayable(model: Module) -> None:
             raise ValueError(
                 f"compile_step: {where}({type(module).__name__}) cannot be replayed: only "
                 "Sequential models (or modules declaring replayable = True) of Linear, "
-                "Embedding, Identity, Flatten and activation layers can (Dropout and "
+                "Embedding, Identity, Flatten, Unflatten and activation layers can (Dropout and "
                 "BatchNorm1d change at every step); train this model eagerly"
             )
 

@@ -166,6 +166,23 @@ def _check_int(value: Any, where: str, option: str, *, optional: bool = False) -
         raise _config_error(where, f"{option} must be an integer, got {value!r}")
 
 
+MAX_SHAPE_RANK = 32
+"""The longest shape a config's option may hold (NumPy's arrays have at most 64 dims)."""
+
+
+def _check_shape(value: Any, where: str, option: str) -> None:
+    """A shape option: a list of at most MAX_SHAPE_RANK integers, each positive or -1."""
+    fits = isinstance(value, list) and 0 < len(value) <= MAX_SHAPE_RANK
+    if not fits or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise _config_error(
+            where, f"{option} must be a list of 1 to {MAX_SHAPE_RANK} integers, got {value!r}"
+        )
+    if any(v < 1 and v != -1 for v in value) or value.count(-1) > 1:
+        raise _config_error(
+            where, f"{option} must hold positive sizes and at most one -1, got {value!r}"
+        )
+
+
 def _check_number(value: Any, where: str, option: str, *, optional: bool = False) -> None:
     if optional and value is None:
         return
@@ -190,6 +207,8 @@ def _check_args(cls_name: str, args: Any, where: str) -> dict[str, Any]:
             raise _config_error(where, f"{option} must be true or false, got {value!r}")
         elif kind is Option.STRING and not isinstance(value, str):
             raise _config_error(where, f"{option} must be a string, got {value!r}")
+        elif kind is Option.SHAPE:
+            _check_shape(value, where, option)
         elif kind is Option.DTYPE and value is not None and value not in _FLOAT_DTYPES:
             raise _config_error(
                 where, f"dtype must be one of {', '.join(_FLOAT_DTYPES)}, got {value!r}"

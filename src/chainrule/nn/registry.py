@@ -63,9 +63,10 @@ class Option(enum.Enum):
     BOOL = "bool"
     DTYPE = "floating dtype name"
     STRING = "string"
+    SHAPE = "list of ints, a shape"  # a config holds it as a JSON list
 
 
-INT, SIZE, OPTIONAL_INT, NUMBER, OPTIONAL_NUMBER, BOOL, DTYPE, STRING = Option
+INT, SIZE, OPTIONAL_INT, NUMBER, OPTIONAL_NUMBER, BOOL, DTYPE, STRING, SHAPE = Option
 
 Shapes = dict[str, tuple[int, ...]]
 

@@ -35,6 +35,7 @@ BatchNorm1d     BatchNormalization with the running statistics (eval mode); with
                 running statistics (track_running_stats=False) the batch's own statistics,
                 from ReduceMean, as chainrule computes them in eval mode
 Flatten         Flatten (start_dim=1, end_dim=-1) or Reshape
+Unflatten       Reshape
 Embedding       Gather (the input is the integer index tensor)
 =============== ==========================================================================
 

@@ -26,7 +26,7 @@ from chainrule.nn.modules.activation import (
 from chainrule.nn.modules.batchnorm import BatchNorm1d
 from chainrule.nn.modules.container import Sequential
 from chainrule.nn.modules.dropout import Dropout
-from chainrule.nn.modules.flatten import Flatten
+from chainrule.nn.modules.flatten import Flatten, Unflatten
 from chainrule.nn.modules.linear import Identity, Linear
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.sparse import Embedding
@@ -168,6 +168,15 @@ class LayerExporter:
             "Reshape", [x, self.graph.constant(f"{name}.shape", shape, np.int64)], name
         )
 
+    def unflatten(self, layer: Unflatten, name: str, x: str, value: np.ndarray) -> str:
+        dim = layer.dim % value.ndim
+        # 0 copies a dimension before the split one (the free batch among them); the ones
+        # after it are written out, since the split moves them
+        shape = [0] * dim + list(layer.unflattened_size) + list(value.shape[dim + 1 :])
+        return self.graph.node(
+            "Reshape", [x, self.graph.constant(f"{name}.shape", shape, np.int64)], name
+        )
+
     def layer(self, layer: Module, name: str, x: str, value: np.ndarray) -> str:
         return EXPORTERS[type(layer)](self, layer, name, x, value)
 
@@ -227,6 +236,7 @@ EXPORTERS: dict[type[Module], Exporter] = {
     Dropout: _single("Identity"),
     BatchNorm1d: LayerExporter.batch_norm,
     Flatten: LayerExporter.flatten,
+    Unflatten: LayerExporter.unflatten,
     Identity: _single("Identity"),
     Embedding: _embedding,
 }

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule.autograd import no_grad
 from chainrule.files import atomic_write_bytes
-from chainrule.nn.modules.flatten import Flatten
+from chainrule.nn.modules.flatten import Flatten, Unflatten
 from chainrule.nn.modules.module import Module
 from chainrule.onnx.graph import load_onnx
 from chainrule.onnx.layers import LayerExporter, check_layers
@@ -113,6 +113,8 @@ def export(
                     start, end = layer.start_dim % value.ndim, layer.end_dim % value.ndim
                     if start == 0 and end > 0:
                         batch_kept = False  # the batch dimension is merged with others
+                if isinstance(layer, Unflatten) and layer.dim % value.ndim == 0:
+                    batch_kept = False  # the batch dimension is split
                 output = layer(Tensor(value))
                 value = np.asarray(output._data)
     finally:

@@ -44,7 +44,7 @@ from chainrule.nn.modules.loss import (
     SmoothL1Loss,
 )
 from chainrule.nn.modules.module import Module
-from chainrule.nn.modules.flatten import Flatten
+from chainrule.nn.modules.flatten import Flatten, Unflatten
 from chainrule.nn.modules.dropout import Dropout
 from chainrule.nn.modules.batchnorm import BatchNorm1d
 from chainrule.nn.modules.sparse import Embedding
@@ -89,5 +89,5 @@ __all__ = [
     "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss", "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell",
     "GRUCell", "RNNCellBase", "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
-    "TransformerDecoder", "TransformerDecoderLayer", "Transformer",
+    "TransformerDecoder", "TransformerDecoderLayer", "Transformer", "Unflatten",
 ]  # fmt: skip
