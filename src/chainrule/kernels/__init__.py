@@ -65,8 +65,14 @@ def set_numba_enabled(enabled: bool) -> None:
     _enabled = bool(enabled) and _numba_loads()
 
 
-def compiled(function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
-    """`function` compiled by ``numba.njit(cache=True, **options)`` on its first call.
+def compiled(
+    function: Callable[..., Any],
+    prepare: Callable[[], None] | None = None,
+    **options: Any,
+) -> Callable[..., Any]:
+    """`function` compiled by ``numba.njit(cache=True, **options)`` on its first call,
+    after ``prepare()`` (e.g. making the helpers `function` calls: numba resolves a loop's
+    globals when it compiles).
 
     Call it only when `numba_enabled()`; the caller keeps the NumPy path for the rest.
     The compiled code is cached on disk (numba's cache), so a second process skips the
@@ -78,6 +84,8 @@ def compiled(function: Callable[..., Any], **options: Any) -> Callable[..., Any]
         if dispatcher is None:
             import numba  # the optional extra; only here
 
+            if prepare is not None:
+                prepare()
             dispatcher = numba.njit(cache=True, **options)(function)
         return dispatcher(*args)
 

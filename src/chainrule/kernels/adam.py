@@ -36,6 +36,12 @@ ufunc calls (m: 3, v: 4, the denominator: 3, the step: 3); maximize adds none (t
 into a subtraction; it was a negation into a new array), L2 decay 2 (into kept scratch; it
 was two new arrays), decoupled decay 1, AMSGrad 1. The compiled loop: 1, at every size (a
 1-element bias: 6.5 µs a call against NumPy's 15.8; 262k weights 224 µs against 780).
+
+Subnormal moments: float32 parameters run kernels/adam32.py's loop, the same operations
+bit for bit, which keeps the processor off its slow path when a moment is a subnormal
+float32 (the first moment of a weight behind a dead ReLU unit becomes one after ~900
+steps; the plain loop then ran 20x slower). The plain `_adam_loop` serves float64 (its
+moments would need ~10^6 steps to get there) and the scalars adam32's proofs do not cover.
 """
 
 from __future__ import annotations
@@ -46,7 +52,14 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import FLOAT_DTYPES, compiled, contiguous_like, fusable, numba_enabled
+from chainrule.kernels import (
+    FLOAT_DTYPES,
+    adam32,
+    compiled,
+    contiguous_like,
+    fusable,
+    numba_enabled,
+)
 from chainrule.kernels.halves import SHARE_MIN, cut, share
 
 __all__ = ["adam_numpy", "adam_step"]
@@ -155,8 +168,8 @@ def _adam_loop(
         exp_avg_sq[i] = v
         if amsgrad:
             top = max_exp_avg_sq[i]
-            if not (top >= v or top != top):  # np.maximum: NaN wins, else the larger
-                top = v
+            if not (top > v or top != top):  # np.maximum: NaN wins, else the larger
+                top = v  # (of ±0 and ∓0 the second, as np.maximum)
             max_exp_avg_sq[i] = top
             v = top
         if single:  # float32: the exact quotient through a float64 product (see above)
@@ -213,7 +226,7 @@ def adam_step(
         values = _FLOATS.pack(lr, beta1, beta2, eps, weight_decay)
         key = (param.dtype, step, values, amsgrad, maximize, decoupled)
         kept = _last[0]  # one read: another thread may replace it meanwhile
-        scalars = kept[1] if key == kept[0] else _scalars(key)
+        loop, scalars = kept[1] if key == kept[0] else _scalars(key)
         # flat views made here: the loop reshaping them itself ran 4x slower on the wide
         # weights (measured; LLVM no longer vectorised it)
         flats = (
@@ -224,9 +237,9 @@ def adam_step(
             (exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq).reshape(-1),
         )
         if param.size < SHARE_MIN:
-            _adam_fused(*flats, *scalars)
+            loop(*flats, *scalars)
         else:  # element-wise: chunks on two threads give the same numbers (kernels.halves)
-            _adam_shared(flats, scalars, id(param))  # the call site: this parameter
+            _adam_shared(flats, loop, scalars, id(param))  # the call site: this parameter
         return
     if scratch is None:
         scratch = np.empty_like(param)
@@ -241,15 +254,17 @@ SHARE_CHUNKS = 4
 one chunk's time."""
 
 
-def _adam_shared(flats: tuple[np.ndarray, ...], scalars: tuple[Any, ...], key: int) -> None:
-    """The compiled loop over the flat arrays in `SHARE_CHUNKS` chunks, shared with the
+def _adam_shared(
+    flats: tuple[np.ndarray, ...], loop: Any, scalars: tuple[Any, ...], key: int
+) -> None:
+    """The compiled ``loop`` over the flat arrays in `SHARE_CHUNKS` chunks, shared with the
     helper thread (`chainrule.kernels.halves.share`)."""
     parts = [
         tuple(a[start:stop] for a in flats) for start, stop in cut(flats[0].size, SHARE_CHUNKS)
     ]
 
     def run(index: int) -> None:
-        _adam_fused(*parts[index], *scalars)
+        loop(*parts[index], *scalars)
 
     share(run, len(parts), key)
 
@@ -275,15 +290,16 @@ def _fits(
 
 
 _FLOATS = struct.Struct("5d")
-_last: list[tuple[Any, tuple[Any, ...]]] = [(None, ())]  # the last call's (key, scalars)
+_last: list[tuple[Any, Any]] = [(None, None)]  # the last call's key, (loop, scalars)
 
 
-def _scalars(key: tuple[Any, ...]) -> tuple[Any, ...]:
+def _scalars(key: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
     """The compiled loop's scalar arguments for (dtype, step, the packed (lr, β1, β2, ε,
     λ), amsgrad, maximize, decoupled), kept for the next call: the parameters of a group
     share them within a step, and making them (eleven casts, two powers) was about half
     of a small parameter's call (512 values: 7.8 us a call, 3.7 with them kept, the loop
-    itself 1.7)."""
+    itself 1.7). Returned with the loop they are for: kernels.adam32's for float32 when
+    it takes these scalars, else `_adam_fused`."""
     dtype, step, values, amsgrad, maximize, decoupled = key
     lr, beta1, beta2, eps, weight_decay = _FLOATS.unpack(values)
     kind = dtype.type
@@ -297,7 +313,7 @@ def _scalars(key: tuple[Any, ...]) -> tuple[Any, ...]:
         | bool(amsgrad) << 3
         | single << 4
     )
-    scalars = (
+    plain = (
         kind(beta1),
         kind(1 - beta1),
         kind(beta2),
@@ -310,5 +326,9 @@ def _scalars(key: tuple[Any, ...]) -> tuple[Any, ...]:
         kind(1 - lr * weight_decay),
         int(flags),
     )
-    _last[0] = key, scalars
-    return scalars
+    chosen = (_adam_fused, plain)
+    extra = adam32.scalars(plain, kind(eps)) if single else None
+    if extra is not None:  # float32: the loop that keeps subnormal moments fast
+        chosen = (adam32.adam_fused32, (*plain, *extra))
+    _last[0] = key, chosen
+    return chosen
