@@ -14,6 +14,7 @@ sees them as torch's users expect:
 `margin_losses`         hinge, ranking, margin, cosine-embedding and triplet losses
 `cross_entropy`         cross_entropy, nll_loss
 `attention`             scaled_dot_product_attention
+`padding`               pad (constant, reflect, replicate, circular)
 ======================  ==================================================================
 
 Fused ops (linear, cross-entropy, BCE with logits) come from `chainrule.ops`; the rest
@@ -90,6 +91,7 @@ from chainrule.nn.functional.margin_losses import (
     triplet_margin_with_distance_loss,
 )
 from chainrule.nn.functional.normalization import batch_norm, group_norm, layer_norm, rms_norm
+from chainrule.nn.functional.padding import pad
 from chainrule.nn.functional.sparse import embedding, one_hot
 
 __all__ = [
@@ -100,7 +102,7 @@ __all__ = [
     "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
     "leaky_relu_", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "mish",
     "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
-    "nll_loss", "normalize", "one_hot", "pairwise_distance", "poisson_nll_loss", "prelu",
+    "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "poisson_nll_loss", "prelu",
     "relu", "relu6", "relu_", "rms_norm", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu",
     "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink",
     "softsign", "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss",
