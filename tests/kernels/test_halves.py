@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -207,3 +208,18 @@ def test_shared_adam_is_bitwise_the_serial_loop_and_the_twin(
     for arrays in (shared, forced, twin):
         for a, b in zip(arrays, serial, strict=True):
             assert a.dtype == dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(("text", "threads"), [("1", 1), ("5", 2), ("", 2), ("two", 2)])
+def test_the_environment_variable_is_read_and_a_bad_value_said(
+    text: str, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAINRULE_UPDATE_THREADS", text)
+    monkeypatch.setattr(halves, "_choice", None)
+    monkeypatch.setattr(halves, "_cpus", lambda: {0, 1})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert halves.update_threads() == threads
+    said = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert said == (["CHAINRULE_UPDATE_THREADS='two' is not a number: using 2 (set 1 for "
+                     "updates on the calling thread only)"] if text == "two" else [])  # fmt: skip

@@ -35,6 +35,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,12 @@ def update_threads() -> int:
         try:
             _choice = max(1, min(2, int(text))) if text else 2
         except ValueError:
+            warnings.warn(
+                f"CHAINRULE_UPDATE_THREADS={text!r} is not a number: using 2 (set 1 for "
+                "updates on the calling thread only)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             _choice = 2
         if _choice > 1 and len(_cpus()) < 2:
             _choice = 1
