@@ -51,7 +51,7 @@ def test_line_times_reports_every_round_and_the_statements() -> None:
         assert 0 < low <= median <= high
     assert len(report["others"]) == 2
     texts = [text for _, text in report["lines"]]
-    assert len(texts) == len(set(texts)) > 10
+    assert len(texts) > 10 and "p_0_weight.dot(x.T, out0.T)" in texts
     times = [us for us, _ in report["lines"]]
     assert all(us >= 0 for us in times) and times == sorted(times, reverse=True)
 
