@@ -1,5 +1,5 @@
-"""Float32 subnormals without the floating-point unit's slow path: the bit casts a compiled
-loop needs to handle them with integer operations, and the proofs of why it stays exact.
+"""Float32 subnormals without the floating-point unit's slow path: the helpers a compiled
+loop uses to handle them with integer operations, and the proofs of why it stays exact.
 
 Why: a multiplication, division, square root or float32→float64 conversion that reads or
 makes a subnormal float32 (|x| < 2^-126, exponent bits 0) takes a microcode assist on
@@ -13,24 +13,26 @@ against 129: no assist). Adam's first moment m of a weight whose gradient is exa
 docs/speed.md, "Subnormal moments". Flushing subnormals to zero (what JAX's jit does)
 would change the numbers; these helpers keep them.
 
-What a compiled loop does with them (kernels/adam.py's float32 loop):
+What a compiled loop does with them (kernels/adam32.py's float32 Adam loop); each helper
+reads a float32's IEEE bits (an LLVM bitcast: a register move, no arithmetic, no assist):
 
-- **Bits.** `float32_bits(x)` is x's IEEE bits as an integer (a register move, no
-  arithmetic: no assist), `float32_from_bits(b)` the reverse. A subnormal float32 with
-  bits ``s | k`` (sign s, 0 < k < 2^23) is the value ±k·2^-149.
-- **A product by a scalar |c| < 1**: (±k·2^-149)·c is ±(k·c)·2^-149, and the float32
-  product rounds it to the nearest multiple of 2^-149 (ties to even: the subnormal grid).
-  So its bits are ``(s ^ sign(c)) | rint(k·|c|)``: k converts to float64 exactly (an
-  integer), k·|c| is exact in float64 (24 + 24 bits < 53), `rint` rounds half to even,
-  and the result is at most k, still subnormal (or zero, with the product's sign). The
-  floating-point unit only sees an integer and normal float64 numbers.
-- **A sum with ±0**: z + (±0) is z when z ≠ 0; two zeros give -0 only when both are -0
-  (IEEE, rounding to nearest): bits ``z if z & 0x7fffffff else z & zero``.
-- **A square root** of v = ±k·2^-149: v = ±(2k)·2^-150, so √v = √(±2k)·2^-75; 2k < 2^24
-  is an exact normal float32 (an integer conversion), its square root is correctly
-  rounded, and scaling a normal result by a power of two is exact: √v is
-  float32(√(2k))·2^-75, bit for bit (the square root of a negative subnormal gives the
-  default NaN either way; of ±0, ±0).
+- **Tests.** `low` (exponent bits 0), `tiny` (subnormal, not ±0), `below`/`at_least`
+  (|x|'s bits against a floor), `rank` (|x|'s bits - 1, for a block's minimum). A
+  subnormal float32 with bits ``s | k`` (sign s, 0 < k < 2^23) is the value ±k·2^-149.
+- **A product by a scalar |c| < 1** (`grid_product`): (±k·2^-149)·c is ±(k·c)·2^-149,
+  and the float32 product rounds it to the nearest multiple of 2^-149 (ties to even: the
+  subnormal grid). So its bits are ``(s ^ sign(c)) | rint(k·|c|)``: k converts to
+  float64 exactly (an integer), k·|c| is exact in float64 (24 + 24 bits < 53), `rint`
+  rounds half to even, and the result is at most k, still subnormal (or zero, with the
+  product's sign). The floating-point unit only sees an integer and normal float64s.
+- **A sum with ±0** (in `grid_product`): z + (±0) is z when z ≠ 0; two zeros give -0 only
+  when both are -0 (IEEE, rounding to nearest): bits ``z if z & 0x7fffffff else z & zero``.
+- **A square root** of v = ±k·2^-149 (`doubled` gives ±2k): v = ±(2k)·2^-150, so
+  √v = √(±2k)·2^-75; 2k < 2^24 is an exact normal float32 (an integer conversion), its
+  square root is correctly rounded, and scaling a normal result by a power of two is
+  exact: √v is float32(√(2k))·2^-75, bit for bit (the square root of a negative
+  subnormal gives the default NaN either way; of ±0, ±0).
+- **A sign** (`sign_of`): ±0 with x's sign, the numerator that leaves θ as it is.
 
 These are built when a loop that needs them is compiled (`prepare`), so that importing
 chainrule never imports numba.
