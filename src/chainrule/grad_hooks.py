@@ -90,6 +90,16 @@ def register(
     return handle
 
 
+def new_arguments(result: Any, who: object) -> tuple[Any, Any]:
+    """A hook's ``(new_args, new_kwargs)`` result (a forward pre-hook with kwargs, an
+    optimizer step pre-hook), or torch's error naming ``who`` for anything else."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise RuntimeError(
+            f"{who} must return None or a tuple of (new_args, new_kwargs), but got {result}."
+        )
+    return result
+
+
 def add(registry: _Registry, tensor: Any, hook: Callable[..., Any]) -> RemovableHandle:
     """Register hook for tensor in one of the two registries."""
     hooks = registry.add(tensor)

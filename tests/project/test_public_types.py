@@ -95,33 +95,26 @@ def _alias_docstrings() -> dict[str, str | None]:
     return found
 
 
+HOOK_PROTOCOLS = (
+    "ForwardHook",
+    "ForwardHookWithKwargs",
+    "ForwardPreHook",
+    "ForwardPreHookWithKwargs",
+    "FullBackwardHook",
+    "FullBackwardPreHook",
+)
+"""chainrule.types' Protocols: exported beside the aliases, with no alias docstring."""
+
+
 def test_every_alias_is_exported_and_says_what_it_is() -> None:
     docs = _alias_docstrings()
     assert docs, "no aliases found in chainrule.types"
-    protocols = {
-        "ForwardHook",
-        "ForwardHookWithKwargs",
-        "ForwardPreHook",
-        "ForwardPreHookWithKwargs",
-        "FullBackwardHook",
-        "FullBackwardPreHook",
-    }
-    assert set(chainrule.types.__all__) == set(docs) | protocols
+    assert set(chainrule.types.__all__) == set(docs) | set(HOOK_PROTOCOLS)
     undocumented = sorted(name for name, doc in docs.items() if not doc)
     assert not undocumented, f"aliases without a docstring: {undocumented}"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "ForwardHook",
-        "ForwardHookWithKwargs",
-        "ForwardPreHook",
-        "ForwardPreHookWithKwargs",
-        "FullBackwardHook",
-        "FullBackwardPreHook",
-    ],
-)
+@pytest.mark.parametrize("name", HOOK_PROTOCOLS)
 def test_hook_protocols_accept_plain_functions(name: str) -> None:
     """The hook types are Protocols of a positional call (what Module calls them with)."""
     protocol = getattr(chainrule.types, name)

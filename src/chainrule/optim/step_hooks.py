@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
-from chainrule.grad_hooks import RemovableHandle, register
+from chainrule.grad_hooks import RemovableHandle, new_arguments, register
 
 __all__ = [
     "StepHooks",
@@ -99,12 +99,7 @@ def _run(step: Callable[..., Any], optimizer: Any, args: tuple[Any, ...], kwargs
     for hook in (*_global_pre.values(), *own_pre.values()):
         result = hook(optimizer, full, kwargs)
         if result is not None:
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise RuntimeError(
-                    f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
-                    f"{result}."
-                )
-            full, kwargs = result
+            full, kwargs = new_arguments(result, step)
     optimizer.__dict__["_in_hooked_step"] = True
     try:
         out = step(*full, **kwargs)

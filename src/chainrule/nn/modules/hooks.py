@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chainrule.grad_hooks import RemovableHandle, register
+from chainrule.grad_hooks import RemovableHandle, new_arguments, register
 from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -130,12 +130,7 @@ def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         if type(hook) is _Flagged:
             replaced = hook.hook(module, args, kwargs)
             if replaced is not None:
-                if not (isinstance(replaced, tuple) and len(replaced) == 2):
-                    raise RuntimeError(
-                        "forward pre-hook must return None or a tuple of (new_args, "
-                        f"new_kwargs), but got {replaced}."
-                    )
-                args, kwargs = replaced
+                args, kwargs = new_arguments(replaced, "forward pre-hook")
             continue
         replaced = hook(module, args)
         if replaced is not None:
@@ -146,33 +141,32 @@ def call_with_hooks(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     if call is not None and backward:
         args = _watch_inputs(module, call, args)
     after = tuple(tables.get("forward", {}).values())
-    ran: set[int] = set()  # the always_call hooks that ran before forward or a hook raised
+    started = 0  # forward hooks called so far (one that raises counts as called, as torch)
     output = None
     try:
         output = module.forward(*args, **kwargs)
         for hook in after:
+            started += 1
             if type(hook) is _Flagged:
-                ran.add(id(hook))
                 replaced = hook.after(module, args, kwargs, output)
             else:
                 replaced = hook(module, args, output)
             if replaced is not None:
                 output = replaced
     except Exception:
-        _always_call(module, after, ran, args, kwargs, output)
+        _always_call(module, after[started:], args, kwargs, output)
         raise
     if call is not None:
         output = _watch_outputs(module, call, output)
     return output
 
 
-def _always_call(
-    module: Any, hooks: tuple[Any, ...], ran: set[int], args: Any, kwargs: Any, output: Any
-) -> None:
-    """After forward (or a forward hook) raised: the ``always_call`` hooks not run yet, an
-    error of theirs only a warning (torch's), so that forward's error is the one raised."""
+def _always_call(module: Any, hooks: tuple[Any, ...], args: Any, kwargs: Any, output: Any) -> None:
+    """After forward (or a forward hook) raised: the ``always_call`` ones of the forward
+    hooks not called yet, an error of theirs only a warning (torch's), so that forward's
+    error is the one raised."""
     for hook in hooks:
-        if type(hook) is not _Flagged or not hook.always_call or id(hook) in ran:
+        if type(hook) is not _Flagged or not hook.always_call:
             continue
         try:
             replaced = hook.after(module, args, kwargs, output)
