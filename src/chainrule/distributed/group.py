@@ -24,6 +24,7 @@ import atexit
 import datetime
 import os
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from types import TracebackType
@@ -192,11 +193,19 @@ def destroy_process_group() -> None:
 
 
 # ---------------------------------------------------------------------- failures
+ABORT_PAUSE = 0.25
+"""Seconds a failing rank waits between printing its message and MPI Abort."""
+
+
 def fail(message: str) -> None:
     """Print `message` as one line and stop the whole job (MPI Abort), from any rank."""
     print(f"chainrule.distributed: {message}", file=sys.stderr, flush=True)
     live = _group
     if live is not None and live.size > 1:
+        # mpiexec forwards a rank's stderr through its proxy, and Abort kills the proxies:
+        # without a pause the line (and the traceback before it) was now and then lost,
+        # an empty stderr in 1 of 8 runs of tests/distributed/fault_script.py
+        time.sleep(ABORT_PAUSE)
         live.mpi.COMM_WORLD.Abort(1)
     raise SystemExit(1)
 
