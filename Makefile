@@ -57,11 +57,17 @@ format: $(STAMP)
 
 # The speed suite: every contender on every workload, side by side, three runs; updates the
 # README table. JAX is a bench-only extra (also in test, for the quick suite's test).
+# Some machines fix OpenBLAS's kernels (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) for old OpenBLAS
+# builds; a current NumPy then runs slower ones (Haswell's on a Zen 5: half the matmul rate).
+# The bench unsets both for its own commands, as a user's machine would have them, and
+# records the kernels that ran (benchmarks/machine.py). Tests and CI leave them as they are.
+BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[all,test,dev,bench]'
-	$(BIN)/python -m benchmarks.run --runs 3
-	$(BIN)/python -m benchmarks.playground_load
-	$(BIN)/python -m benchmarks.distributed
+	$(BENCH_ENV) $(BIN)/python -m benchmarks.run --runs 3
+	$(BENCH_ENV) $(BIN)/python -m benchmarks.playground_load
+	$(BENCH_ENV) $(BIN)/python -m benchmarks.distributed
 
 # The lecture notebooks: install JupyterLab (the course extra), rebuild the notebooks from
 # course/sources/ and open the first one. JupyterLab serves on 127.0.0.1 only.
