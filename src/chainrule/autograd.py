@@ -351,6 +351,7 @@ def run_backward_many(
             pending.append((-root._seq, root))
     pending.sort()
     eager = not create_graph
+    finished = False
     previous_mode, MODE.enabled = MODE.enabled, create_graph
     try:
         while pending:
@@ -407,9 +408,24 @@ def run_backward_many(
             if not retain_graph:  # fn.release(), inline: the graph is freed
                 fn.__dict__.clear()
                 fn.inputs = None
+        # the usual leaf, a parameter after zero_grad: no hook, no .grad yet, a gradient of
+        # its dtype in an array of its own; `accumulate`'s first case inline (a call per
+        # leaf costs more than the tests)
+        direct = eager and capture is None and not _tensor_hooks and not _post_accumulate_hooks
         for leaf in leaves:
             g = leaf._flow
             leaf._flow = None
+            if (
+                direct
+                and leaf.grad is None
+                and type(g) is np.ndarray
+                and g.dtype is leaf._data.dtype
+                and g.base is None
+                and id(g) not in handed_out
+            ):
+                handed_out.add(id(g))
+                leaf.grad = _make_tensor(g, False)
+                continue
             if _tensor_hooks:
                 g = run_tensor_hooks(leaf, g)
             if capture is not None:
@@ -419,13 +435,15 @@ def run_backward_many(
                 accumulate(leaf, g, handed_out)
             else:
                 accumulate_graph(leaf, g)
+        finished = True
     finally:
         MODE.enabled = previous_mode
-        for _, waiting in pending:  # after an error: leave no gradient behind
-            waiting._flow = None
-        for leaf in leaves:
-            leaf._flow = None
-    if capture is None and eager:
+        if not finished:  # after an error: leave no gradient behind
+            for _, waiting in pending:
+                waiting._flow = None
+            for leaf in leaves:
+                leaf._flow = None
+    if capture is None and eager and _post_backward_hooks:
         for hook in tuple(_post_backward_hooks):  # after success only: gradients complete
             hook(leaves)
 

@@ -114,13 +114,17 @@ def compile_on_first_call(
     loop's globals when it compiles), compiles `source` (`jit`) and puts numba's dispatcher
     in its place, so callers that look the loop up in the module at every call (ops.fused,
     a captured program) reach it later without a Python wrapper. Call it only when
-    `numba_enabled()`."""
+    `numba_enabled()`. A caller that holds the stand-in itself (took the name before the
+    first call) keeps working through it: it compiles once, then calls the dispatcher."""
+    dispatcher: Any = None
 
     def first(*args: Any) -> Any:
-        if prepare is not None:
-            prepare()
-        dispatcher = jit(source)
-        namespace[name] = dispatcher
+        nonlocal dispatcher
+        if dispatcher is None:
+            if prepare is not None:
+                prepare()
+            dispatcher = jit(source)
+            namespace[name] = dispatcher
         return dispatcher(*args)
 
     first.__name__ = first.__qualname__ = name

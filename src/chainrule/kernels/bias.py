@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.kernels import FLOAT_DTYPES, compiled, numba_enabled, sums
+from chainrule.kernels import FLOAT_DTYPES, compile_on_first_call, compiled, numba_enabled, sums
 
 __all__ = ["add_bias", "add_bias_fits", "add_bias_loop", "column_sum", "column_sum_loop"]
 
@@ -38,7 +38,12 @@ def _column_sum_loop(grad: Any, result: Any) -> None:
     sums.column_sums(grad, result)
 
 
-add_bias_loop, column_sum_loop = compiled(_add_bias_loop), compiled(_column_sum_loop)
+add_bias_loop = compiled(_add_bias_loop)
+# a stand-in that puts numba's dispatcher in its place (`column_sum` looks it up here), the
+# sums' helpers compiled first, once: no wrapper's call and `sums.prepare()` at every call
+column_sum_loop = compile_on_first_call(
+    globals(), "column_sum_loop", _column_sum_loop, sums.prepare
+)
 
 
 def add_bias_fits(h: Any, bias: Any) -> bool:
@@ -82,7 +87,6 @@ def column_sum(grad: np.ndarray, result: np.ndarray | None = None) -> np.ndarray
             and result.shape == grad.shape[1:]
         ):
             return np.add.reduce(grad, axis=0, out=result)
-        sums.prepare()
         column_sum_loop(grad, result)
         return result
     return np.add.reduce(grad, axis=0, out=result)

@@ -198,26 +198,27 @@ def linear_backward(
     # one BLAS thread for products too short to share (chainrule.kernels.blas); dx, dW and
     # the forward product all have rows x inputs x outputs multiply-adds
     macs = grad.size * weight.shape[1]
-    product = _product(macs)
-    plain_grad = macs < OPENBLAS_SPLITS_AT and grad.ndim == 2 and _plain(grad)  # dot fits
+    # dot fits; `_plain` inline (flags.forc: C- or F-contiguous), and the matmul chosen only
+    # where one runs: the eager step of a small network passes here for every layer
+    plain_grad = macs < OPENBLAS_SPLITS_AT and grad.ndim == 2 and grad.flags.forc
     grad_x = None
     if needs[0]:  # batch_product(grad, weight, dx), inline (a call costs a small ufunc)
-        if dx is None and plain_grad and _plain(weight):
+        if dx is None and plain_grad and weight.flags.forc:
             grad_x = weight.T.dot(grad.T).T if short else grad.dot(weight)
         elif short:
-            grad_x = product(weight.T, grad.T, None if dx is None else dx.T).T
+            grad_x = _product(macs)(weight.T, grad.T, None if dx is None else dx.T).T
         elif grad.ndim == 2:
-            grad_x = product(grad, weight, dx)
+            grad_x = _product(macs)(grad, weight, dx)
         else:
             grad_x = np.matmul(grad, weight, dx)
     if grad.ndim != 2:  # (..., out): fold the leading dims into one batch dim
         grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
     grad_w = None
     if needs[1]:
-        if dw is None and plain_grad and _plain(x):
+        if dw is None and plain_grad and x.flags.forc:
             grad_w = grad.T.dot(x)
         else:
-            grad_w = product(grad.T, x, dw)
+            grad_w = _product(macs)(grad.T, x, dw)
     if len(needs) == 2:
         return grad_x, grad_w
     return grad_x, grad_w, column_sum(grad, db) if needs[2] else None  # NumPy's order

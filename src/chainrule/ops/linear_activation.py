@@ -49,6 +49,9 @@ _OWN = {kernel.__name__: kernel for kernel in (
 )}  # fmt: skip
 
 
+_OWN_LINEAR_BACKWARD = linalg.linear_backward
+
+
 def _own(kernel: Any) -> bool:
     """Whether the kernel is the library's own (not a patched stand-in)."""
     return _OWN.get(kernel.__name__) is kernel
@@ -69,29 +72,6 @@ def _bias_loop_takes(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None)
     )
 
 
-def _loop_takes(grad: Any, out: np.ndarray) -> bool:
-    """Whether the backward runs the activation-and-bias loop, writing R into a new array
-    laid out as `out` and db into a new (out,) array (`bias_activation.backward_fits` for
-    those): numba on, a 2-D float32/float64 output, the gradient an ndarray of its shape
-    and dtype, and in its layout, F-ordered or not alike: then the unfused activation
-    backward writes R laid out as `out` too, whose column sum the loop takes in the same
-    order."""
-    return (
-        type(grad) is np.ndarray
-        and grad.shape == out.shape
-        and out.ndim == 2
-        and grad.dtype is out.dtype
-        and out.dtype in FLOAT_DTYPES
-        and grad.flags.f_contiguous == out.flags.f_contiguous
-        and numba_enabled()
-    )
-
-
-def _new_bias_grad(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """R's array (laid out as `out`) and db's, for the backward loop."""
-    return np.empty_like(out), np.empty(out.shape[1:], out.dtype)
-
-
 class _LinearActivation(Function):
     """What the three share: what backward reads (`saved`: x for dW, W for dx, the output
     for f'), the name, double backward, and `unfuse`."""
@@ -108,13 +88,34 @@ class _LinearActivation(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         """R = the activation's backward, then the Linear's: dx, dW and db = Σ_rows R,
-        with numba R and db in one loop (`fused.<activation>_bias_backward`)."""
+        with numba R and db in one loop (`fused.<activation>_bias_backward`).
+
+        The loop runs when the bias needs its gradient, numba is on, the output is 2-D
+        float32/float64 and the gradient an ndarray of its shape and dtype, in its layout,
+        F-ordered or not alike (then the unfused activation backward writes R laid out
+        as `out` too, whose column sum the loop takes in the same order), and both
+        kernels are the library's own; it writes R into a new array laid out as `out`
+        and db into a new (out,) array (`bias_activation.backward_fits` for those). The
+        tests are written out here, not in helpers: a call costs about as much as two of
+        them, and this runs for every layer of every step."""
         out, needs = self.out, self.needs_input_grad
-        backward, linear = getattr(elementwise, self.kernels[0]), linalg.linear_backward
-        if (len(needs) == 3 and needs[2] and _loop_takes(grad, out)
-                and _own(linear) and _own(backward)):  # fmt: skip
-            r, db = _new_bias_grad(out)
-            getattr(bias_activation, self.kernels[1])(grad, out, r, db)
+        kernel, loop = self.kernels
+        backward, linear = getattr(elementwise, kernel), linalg.linear_backward
+        if (
+            len(needs) == 3
+            and needs[2]
+            and type(grad) is np.ndarray
+            and grad.shape == out.shape
+            and out.ndim == 2
+            and grad.dtype is out.dtype
+            and out.dtype in FLOAT_DTYPES
+            and grad.flags.f_contiguous == out.flags.f_contiguous
+            and linear is _OWN_LINEAR_BACKWARD
+            and backward is _OWN[kernel]
+            and numba_enabled()
+        ):
+            r, db = np.empty_like(out), np.empty(out.shape[1:], out.dtype)
+            getattr(bias_activation, loop)(grad, out, r, db)
             return (*linear(r, self.x, self.weight, needs[:2]), db)
         return linear(backward(grad, out), self.x, self.weight, needs)
 

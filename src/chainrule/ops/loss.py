@@ -241,7 +241,8 @@ class CrossEntropyIndex(Function):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         ahead = self.ahead
-        if ahead is not None and grad.ndim == 0 and grad.dtype is ahead.dtype and grad == 1:
+        # item(): a Python float compares in ~0.1 us, the 0-d array `grad == 1` in over 1 us
+        if ahead is not None and grad.ndim == 0 and grad.dtype is ahead.dtype and grad.item() == 1:
             self.ahead = None  # handed out once: a second backward (retain_graph) makes its own
             return ahead
         scale = _upstream_scale(grad, self.reduction, self.denominator)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.autograd import bump_versions
-from chainrule.kernels import numba_enabled
-from chainrule.kernels.sgd import sgd_fits, sgd_loop, sgd_step, sgd_takes
+from chainrule.kernels import FLOAT_DTYPES, numba_enabled
+from chainrule.kernels import sgd as sgd_kernels
+from chainrule.kernels.sgd import sgd_fits, sgd_step
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT, torch_flags
 from chainrule.types import Closure
 
@@ -142,19 +143,22 @@ class SGD(Optimizer):
             for group in self.param_groups:
                 lr = group["lr"]
                 loop = compiled and type(lr) is float  # sgd_loop rounds a float to the dtype
+                run = sgd_kernels.sgd_loop
                 for p in group["params"]:
                     gradient = p.grad
                     if gradient is None:
                         continue
                     data, grad = p._data, gradient._data
-                    if (
+                    if (  # sgd_takes(data), inline: a call costs as much as the tests
                         loop
                         and type(grad) is np.ndarray
                         and grad.dtype is data.dtype
                         and grad.shape == data.shape
-                        and sgd_takes(data)
+                        and type(data) is np.ndarray
+                        and data.dtype in FLOAT_DTYPES
+                        and data.flags.c_contiguous
                     ):
-                        sgd_loop(data, grad, lr)  # one compiled pass
+                        run(data, grad, lr)  # one compiled pass: numba's dispatcher, no wrapper
                     else:
                         self._plain_update(data, self._gradient_of(p), lr)
                     changed.append(p)
@@ -165,7 +169,7 @@ class SGD(Optimizer):
     def _plain_update(self, data: np.ndarray, grad: np.ndarray, lr: Any) -> None:
         """θ ← θ - γ·g for a gradient already checked and cast (`_gradient_of`)."""
         if type(lr) is float and sgd_fits(data, grad):  # one compiled pass
-            sgd_loop(data, grad, lr)
+            sgd_kernels.sgd_loop(data, grad, lr)
         elif data.size < SCRATCH_MIN:  # a new small array costs less than a view
             data -= lr * grad
         else:  # the same product, into kept memory (13% faster on W1's weights)
