@@ -49,9 +49,6 @@ _OWN = {kernel.__name__: kernel for kernel in (
 )}  # fmt: skip
 
 
-_OWN_LINEAR_BACKWARD = linalg.linear_backward
-
-
 def _own(kernel: Any) -> bool:
     """Whether the kernel is the library's own (not a patched stand-in)."""
     return _OWN.get(kernel.__name__) is kernel
@@ -110,7 +107,7 @@ class _LinearActivation(Function):
             and grad.dtype is out.dtype
             and out.dtype in FLOAT_DTYPES
             and grad.flags.f_contiguous == out.flags.f_contiguous
-            and linear is _OWN_LINEAR_BACKWARD
+            and linear is _OWN["linear_backward"]
             and backward is _OWN[kernel]
             and numba_enabled()
         ):
