@@ -149,9 +149,11 @@ def _register_pid(rank: int) -> None:
     """Tell the `--nproc` launcher which process is which rank (to name a killed one)."""
     folder = os.environ.get("CHAINRULE_DIST_PIDDIR")
     if folder:
+        path = os.path.join(folder, f"rank{rank}.pid")
         try:
-            with open(os.path.join(folder, f"rank{rank}.pid"), "w", encoding="ascii") as file:
+            with open(path + ".tmp", "w", encoding="ascii") as file:
                 file.write(str(os.getpid()))
+            os.replace(path + ".tmp", path)  # the launcher never reads half a pid
         except OSError:
             pass  # only a nicer message depends on it
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TextIO
 
+from chainrule.distributed.deaths import DeathOrder
 from chainrule.distributed.threads import THREAD_VARIABLES, rank_threads
 
 __all__ = ["launch", "mpiexec_path"]
@@ -68,6 +69,8 @@ def launch(command: Sequence[str], nproc: int, threads: int | None = None) -> in
     with tempfile.TemporaryDirectory(prefix="chainrule-ranks-") as piddir:
         env = rank_environment(nproc, threads, os.environ)
         env.setdefault("CHAINRULE_DIST_PIDDIR", piddir)
+        deaths = DeathOrder(Path(env["CHAINRULE_DIST_PIDDIR"]))
+        deaths.start()
         process = subprocess.Popen(
             [mpiexec_path(), "-n", str(nproc), *command],
             env=env,
@@ -90,11 +93,11 @@ def launch(command: Sequence[str], nproc: int, threads: int | None = None) -> in
         except KeyboardInterrupt:
             process.terminate()
             status = process.wait()
+        deaths.stop()
         for pump in pumps:
             pump.join()
         seen = tails[0] + tails[1]
-        _name_killed_rank(seen.decode(errors="replace"), Path(env["CHAINRULE_DIST_PIDDIR"]),
-                          status)  # fmt: skip
+        _name_killed_rank(seen.decode(errors="replace"), deaths, status)
     return status
 
 
@@ -112,15 +115,21 @@ def _pump(pipe: IO[bytes] | None, sink: TextIO, tail: bytearray) -> None:
         del tail[:-65536]  # the banner is at the end
 
 
-def _name_killed_rank(output: str, piddir: Path, status: int) -> None:
+def _name_killed_rank(output: str, deaths: DeathOrder, status: int) -> None:
     """After MPICH's "BAD TERMINATION ... PID p ... EXIT STRING: Killed (signal 9)"
-    banner, one line naming the rank that died."""
+    banner, one line naming the rank that died: the first to end as the launcher saw it
+    (the banner's pid is the lowest rank that ended by a signal, which need not be the
+    first), else the banner's."""
     found = re.search(r"PID (\d+) RUNNING AT", output)
     if found is None or status == 0:
         return
-    pid = found.group(1)
-    ranks = {p.read_text().strip(): p.stem.removeprefix("rank") for p in piddir.glob("rank*.pid")}
-    who = f"rank {ranks[pid]} (pid {pid})" if pid in ranks else f"a rank (pid {pid})"
+    first = deaths.first()
+    if first is not None:
+        who = f"rank {first} (pid {deaths.pids[first]})"
+    else:
+        pid = found.group(1)
+        ranks = {registered: rank for rank, registered in deaths.pids.items()}
+        who = f"rank {ranks[pid]} (pid {pid})" if pid in ranks else f"a rank (pid {pid})"
     killed = re.search(r"EXIT STRING: .*\(signal (\d+)\)", output)
     if killed is not None:
         number = int(killed.group(1))
