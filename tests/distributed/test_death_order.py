@@ -41,8 +41,8 @@ def wait_until(condition, what):
 
 
 def test_death_order_follows_the_kills(tmp_path):
-    processes = sleepers(tmp_path, 3)
     deaths = DeathOrder(tmp_path)
+    processes = sleepers(tmp_path, 3)
     deaths.start()
     try:
         wait_until(lambda: len(deaths.pids) == 3, "the pid files were not read")
@@ -61,8 +61,8 @@ def test_death_order_follows_the_kills(tmp_path):
 
 
 def test_the_first_to_die_is_named_not_the_banner_pid(tmp_path, capsys):
-    processes = sleepers(tmp_path, 2)
     deaths = DeathOrder(tmp_path)
+    processes = sleepers(tmp_path, 2)
     deaths.start()
     try:
         wait_until(lambda: len(deaths.pids) == 2, "the pid files were not read")
@@ -80,12 +80,24 @@ def test_the_first_to_die_is_named_not_the_banner_pid(tmp_path, capsys):
 
 def test_without_a_watch_the_banner_pid_is_named(tmp_path, capsys):
     """No pidfds seen (the thread never started): the pid files still map the banner's pid."""
+    deaths = DeathOrder(tmp_path)
     (tmp_path / "rank0.pid").write_text("4242")
     (tmp_path / "rank1.pid").write_text("4343")
-    deaths = DeathOrder(tmp_path)
     deaths.stop()
     assert deaths.first() is None
     _name_killed_rank(BANNER.format(pid=4343), deaths, status=137)
     assert "rank 1 (pid 4343) was killed by SIGKILL" in capsys.readouterr().err
     _name_killed_rank(BANNER.format(pid=4343), deaths, status=0)  # a clean exit: no line
     assert capsys.readouterr().err == ""
+
+
+def test_pid_files_from_an_earlier_launch_are_skipped(tmp_path):
+    """A kept CHAINRULE_DIST_PIDDIR: an old rank0.pid (a pid that has ended) must not be
+    taken for this launch's first death."""
+    stale = tmp_path / "rank0.pid"
+    stale.write_text("4242")
+    os.utime(stale, (time.time() - 60, time.time() - 60))
+    deaths = DeathOrder(tmp_path)
+    deaths.start()
+    deaths.stop()
+    assert deaths.first() is None and deaths.pids == {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from pathlib import Path
 
 _POLL_MS = 50  # how often new pid files are looked for; a death wakes the poll at once
@@ -26,6 +27,10 @@ class DeathOrder:
 
     def __init__(self, piddir: Path) -> None:
         self.piddir = piddir
+        # pid files older than this launch (a user's CHAINRULE_DIST_PIDDIR kept from an
+        # earlier run) name processes that are not its ranks: they are skipped. A second
+        # of slack: file times come from the kernel's coarse clock, a few ms behind
+        self.since = time.time() - 1.0
         self.ended: list[str] = []  # ranks, in the order their processes ended
         self.pids: dict[str, str] = {}  # rank -> pid, as registered
         self._done = threading.Event()
@@ -71,6 +76,8 @@ class DeathOrder:
             if rank in self.pids or not rank.isdigit():
                 continue
             try:
+                if path.stat().st_mtime < self.since:
+                    continue
                 text = path.read_text(encoding="ascii").strip()
             except OSError:
                 continue
