@@ -70,7 +70,6 @@ def launch(command: Sequence[str], nproc: int, threads: int | None = None) -> in
         env = rank_environment(nproc, threads, os.environ)
         env.setdefault("CHAINRULE_DIST_PIDDIR", piddir)
         deaths = DeathOrder(Path(env["CHAINRULE_DIST_PIDDIR"]))
-        deaths.start()
         process = subprocess.Popen(
             [mpiexec_path(), "-n", str(nproc), *command],
             env=env,
@@ -88,6 +87,7 @@ def launch(command: Sequence[str], nproc: int, threads: int | None = None) -> in
         ]
         for pump in pumps:
             pump.start()
+        deaths.start()  # after Popen: a launch that fails to start leaves no watcher behind
         try:
             status = process.wait()
         except KeyboardInterrupt:
