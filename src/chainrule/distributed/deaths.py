@@ -25,8 +25,9 @@ class DeathOrder:
     ended first, or None where nothing was seen (no pidfds on this system, no pid files).
     """
 
-    def __init__(self, piddir: Path) -> None:
+    def __init__(self, piddir: Path, ranks: int | None = None) -> None:
         self.piddir = piddir
+        self.ranks = ranks  # how many register; once all have, the folder is not read again
         # pid files older than this launch (a user's CHAINRULE_DIST_PIDDIR kept from an
         # earlier run) name processes that are not its ranks: they are skipped. A second
         # of slack: file times come from the kernel's coarse clock, a few ms behind
@@ -52,15 +53,16 @@ class DeathOrder:
 
     def _watch(self) -> None:
         poller = select.poll()
-        watched: dict[int, tuple[str, int]] = {}  # pidfd -> (rank, pid)
+        watched: dict[int, str] = {}  # pidfd -> rank
         try:
             while not self._done.is_set():
-                self._look_for_new_ranks(poller, watched)
+                if self.ranks is None or len(self.pids) < self.ranks:
+                    self._look_for_new_ranks(poller, watched)
                 # several pidfds ready in one wake: they ended within one wake-up of each
                 # other, and the lower rank is taken first (the banner's order)
-                ready = sorted(poller.poll(_POLL_MS), key=lambda event: int(watched[event[0]][0]))
+                ready = sorted(poller.poll(_POLL_MS), key=lambda event: int(watched[event[0]]))
                 for fd, _ in ready:
-                    rank, _pid = watched.pop(fd)
+                    rank = watched.pop(fd)
                     poller.unregister(fd)
                     os.close(fd)
                     self.ended.append(rank)
@@ -85,16 +87,15 @@ class DeathOrder:
                 found.append((rank, text))
         return found
 
-    def _look_for_new_ranks(self, poller: select.poll, watched: dict[int, tuple[str, int]]) -> None:
+    def _look_for_new_ranks(self, poller: select.poll, watched: dict[int, str]) -> None:
         for rank, text in self._new_pid_files():
             self.pids[rank] = text
-            pid = int(text)
             try:
-                fd = os.pidfd_open(pid)
+                fd = os.pidfd_open(int(text))
             except ProcessLookupError:
                 self.ended.append(rank)  # it ended before it was watched
                 continue
             except OSError:
                 continue
-            watched[fd] = (rank, pid)
+            watched[fd] = rank
             poller.register(fd, select.POLLIN)

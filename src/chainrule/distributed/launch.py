@@ -69,7 +69,7 @@ def launch(command: Sequence[str], nproc: int, threads: int | None = None) -> in
     with tempfile.TemporaryDirectory(prefix="chainrule-ranks-") as piddir:
         env = rank_environment(nproc, threads, os.environ)
         env.setdefault("CHAINRULE_DIST_PIDDIR", piddir)
-        deaths = DeathOrder(Path(env["CHAINRULE_DIST_PIDDIR"]))
+        deaths = DeathOrder(Path(env["CHAINRULE_DIST_PIDDIR"]), nproc)
         process = subprocess.Popen(
             [mpiexec_path(), "-n", str(nproc), *command],
             env=env,
