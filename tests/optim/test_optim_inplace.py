@@ -10,6 +10,7 @@ import pytest
 
 import chainrule
 from chainrule import optim
+from tests.support.exact_fma import exact_fma
 
 
 def reference_adam(p, g, m, v, vmax, t, lr, b1, b2, eps, wd, amsgrad, decoupled):
@@ -94,16 +95,18 @@ def test_sgd_in_place_matches_the_expressions_bitwise(options) -> None:
             tensor.grad = chainrule.tensor(g.copy())
         opt.step()
         for i, (p, g) in enumerate(zip(ref, grads, strict=True)):
-            g = g + options.get("weight_decay", 0.0) * p if "weight_decay" in options else g
+            # each "+ α·x" rounded once, as torch.optim.SGD's add(..., alpha=α)
+            if "weight_decay" in options:
+                g = exact_fma(p, options["weight_decay"], g)
             if mu:
                 buf = buffers[i]
                 if buf is None:
                     buf = buffers[i] = g.copy()
                 else:
                     buf *= mu
-                    buf += (1 - tau) * g if tau else g
-                g = g + mu * buf if options.get("nesterov") else buf
-            p -= 0.05 * g
+                    buf[...] = exact_fma(g, 1 - tau, buf) if tau else buf + g
+                g = exact_fma(buf, mu, g) if options.get("nesterov") else buf
+            p[...] = exact_fma(g, -np.float32(0.05), p)
     for tensor, p in zip(tensors, ref, strict=True):
         np.testing.assert_array_equal(tensor.detach().numpy(), p)
 

@@ -142,7 +142,7 @@ def test_the_program_is_readable_python() -> None:
     _, _, step = _run_both(_wide_model, nn.CrossEntropyLoss(), _sgd, _wide_batches())
     assert step.code.startswith("def run(x, y, update):")
     for piece in ("tensor['0.weight']._data", "h1 = linear_relu_forward(x, p_0_weight, p_0_bias",
-                  "d_4_bias", "lr * d_0_weight"):  # fmt: skip
+                  "d_4_bias", "sgd_parameter(p_0_weight, d_0_weight, lr)"):  # fmt: skip
         assert piece in step.code
 
 

@@ -1,7 +1,7 @@
 """Plain SGD as one call: a group's parameters, and the program's buffers for their
 gradients, as views of one flat array each, so θ ← θ - lr·g runs once over the flat arrays
-(`chainrule.kernels.sgd.sgd_plain`: one compiled pass with numba, the product and the
-difference without) instead of once per parameter. The update is elementwise, so the
+(`chainrule.kernels.sgd.sgd_plain`: one BLAS axpy or compiled pass, rounded once as
+torch's) instead of once per parameter. The update is elementwise, so the
 numbers are the per-parameter update's bit for bit.
 
 Moving a parameter's values into a flat array replaces its `_data`; that is done only for

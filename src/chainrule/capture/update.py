@@ -1,8 +1,10 @@
 """The optimizer's update, written into a captured program: SGD (momentum, dampening,
 Nesterov, weight decay, maximize) and Adam/AdamW (weight decay, AMSGrad, maximize).
 
-Each parameter's update is the optimizer's own: plain SGD's θ ← θ - lr·g written
-straight into the program, otherwise a call of the kernel the optimizer calls
+Each parameter's update is the optimizer's own: plain SGD's θ ← θ - lr·g (rounded once,
+as torch's) a call of `chainrule.kernels.sgd.sgd_loop` or `sgd_plain` (as
+``sgd_parameter``) per parameter, or of `sgd_plain` once over the flat arrays
+(`chainrule.capture.flat`), otherwise a call of the kernel the optimizer calls
 (`chainrule.kernels.sgd.sgd_step`, `chainrule.kernels.adam.adam_step`: one compiled pass
 with numba, NumPy ufuncs without, the same numbers). In place into the parameter and the
 optimizer's state arrays, temporaries into buffers the program keeps. So the numbers are
@@ -25,9 +27,10 @@ import numpy as np
 
 from chainrule.autograd import bump_version, bump_versions
 from chainrule.capture.flat import write_flat_sgd
-from chainrule.kernels import numba_enabled
+from chainrule.kernels import FLOAT_DTYPES, numba_enabled
 from chainrule.kernels.adam import adam_step
-from chainrule.kernels.sgd import sgd_loop, sgd_step, sgd_takes
+from chainrule.kernels.axpy import AXPY_MIN
+from chainrule.kernels.sgd import sgd_loop, sgd_plain, sgd_step, sgd_takes
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer
 from chainrule.optim.sgd import SGD
@@ -152,8 +155,8 @@ def _sgd_group(
     temporaries: _Temporaries,
     all_plain: bool,
 ) -> None:
-    """SGD.step's plain loop (θ ← θ - lr·g, the product into kept memory from
-    SCRATCH_MIN elements on, raw lr) when every group is plain; otherwise a call of
+    """SGD.step's plain loop (θ ← θ - lr·g rounded once, raw lr; float16's product into
+    kept memory from SCRATCH_MIN elements on) when every group is plain; otherwise a call of
     `chainrule.kernels.sgd.sgd_step` per parameter with float options, as
     Optimizer.step → SGD._update_param makes it."""
     write = program.write
@@ -161,18 +164,22 @@ def _sgd_group(
         write("lr = group['lr']  # plain SGD: θ ← θ - lr·g")
         flat = write_flat_sgd(program, number, members)  # opens its else: (capture.flat)
 
+        write.bind("sgd_parameter", sgd_plain)  # a name of its own: the flat call is sgd_plain
+
         def numpy_form(parameter: Any) -> None:
             array = names[id(parameter)]
             grad = "d" + array[1:]
-            if all_plain and parameter._data.size < SCRATCH_MIN:
-                write(f"{array} -= lr * {grad}")
-            else:  # the same product and difference, the product into kept memory
+            data = parameter._data
+            if data.dtype in FLOAT_DTYPES or (all_plain and data.size < SCRATCH_MIN):
+                write(f"sgd_parameter({array}, {grad}, lr)")  # rounded once, as SGD.step
+            else:  # float16: the product into kept memory, as SGD._plain_update
                 (s,) = temporaries(array, parameter, 1)
-                write(f"{array} -= np.multiply({grad}, lr, out={s})")
+                write(f"sgd_parameter({array}, {grad}, lr, {s})")
 
         # one compiled pass a parameter (chainrule.kernels.sgd, as SGD.step calls it) for
-        # a float lr when numba is on: the same numbers (the text is the same either way)
-        compiled = [p for p in members if sgd_takes(p._data)]
+        # a float lr when numba is on, below AXPY_MIN values (sgd_plain's BLAS axpy from
+        # there on): the same numbers either way
+        compiled = [p for p in members if sgd_takes(p._data) and p._data.size < AXPY_MIN]
         if compiled:
             write.bind("sgd_loop", sgd_loop)
             write.bind("compiled_sgd", numba_enabled())

@@ -55,8 +55,9 @@ _looked = False
 _enabled = True
 
 
-def _find() -> tuple[Any, Any] | None:
-    """OpenBLAS's get/set_num_threads as ctypes functions, or None (see the module)."""
+def _library() -> tuple[Any, bool] | None:
+    """(NumPy's own OpenBLAS as a ctypes library, whether it runs on OpenMP), or None (see
+    the module)."""
     try:
         from threadpoolctl import ThreadpoolController  # optional: the fast/all extras
     except ImportError:
@@ -69,18 +70,52 @@ def _find() -> tuple[Any, Any] | None:
     # the only one loaded; SciPy's wheels bring a second OpenBLAS that NumPy never calls
     home = os.path.dirname(np.__file__)
     ours = [lib for lib in found if str(lib.filepath).startswith(home)] or found
-    if len(ours) != 1 or getattr(ours[0], "threading_layer", "") == "openmp":
+    if len(ours) != 1:
         return None
-    library = ctypes.CDLL(ours[0].filepath)
+    try:
+        library = ctypes.CDLL(ours[0].filepath)
+    except OSError:
+        return None
+    return library, getattr(ours[0], "threading_layer", "") == "openmp"
+
+
+_opened: tuple[Any, bool] | None = None
+_opened_looked = False
+
+
+def openblas() -> Any:
+    """NumPy's OpenBLAS as a ctypes library (found once, through threadpoolctl), or None
+    without threadpoolctl or with another BLAS."""
+    global _opened, _opened_looked
+    if not _opened_looked:
+        _opened, _opened_looked = _library(), True
+    return None if _opened is None else _opened[0]
+
+
+def symbol(library: Any, name: str) -> tuple[Any, bool] | None:
+    """(the function `name` of `library` under OpenBLAS's prefixes and suffixes, whether it
+    takes 64-bit integers), or None. NumPy's wheels ship scipy-openblas, whose names are
+    ``scipy_<name>64_`` with 64-bit integers; other builds use ``<name>``."""
     for prefix in ("", "scipy_"):
         for suffix in ("", "64_", "_64"):
-            get = getattr(library, f"{prefix}openblas_get_num_threads{suffix}", None)
-            put = getattr(library, f"{prefix}openblas_set_num_threads{suffix}", None)
-            if get is not None and put is not None:
-                get.restype, get.argtypes = ctypes.c_int, []
-                put.restype, put.argtypes = None, [ctypes.c_int]
-                return get, put
+            function = getattr(library, f"{prefix}{name}{suffix}", None)
+            if function is not None:
+                return function, suffix != ""
     return None
+
+
+def _find() -> tuple[Any, Any] | None:
+    """OpenBLAS's get/set_num_threads as ctypes functions, or None (see the module)."""
+    library = openblas()
+    if library is None or (_opened is not None and _opened[1]):  # per-thread limits
+        return None
+    get = symbol(library, "openblas_get_num_threads")
+    put = symbol(library, "openblas_set_num_threads")
+    if get is None or put is None:
+        return None
+    get[0].restype, get[0].argtypes = ctypes.c_int, []
+    put[0].restype, put[0].argtypes = None, [ctypes.c_int]
+    return get[0], put[0]
 
 
 def thread_control() -> tuple[Any, Any] | None:

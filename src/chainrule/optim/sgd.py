@@ -9,7 +9,8 @@ import numpy as np
 from chainrule.autograd import bump_versions
 from chainrule.kernels import FLOAT_DTYPES, numba_enabled
 from chainrule.kernels import sgd as sgd_kernels
-from chainrule.kernels.sgd import sgd_fits, sgd_step
+from chainrule.kernels.axpy import AXPY_MIN
+from chainrule.kernels.sgd import sgd_step
 from chainrule.optim.optimizer import SCRATCH_MIN, Optimizer, ParamsT, torch_flags
 from chainrule.types import Closure
 
@@ -66,6 +67,9 @@ class SGD(Optimizer):
     As in PyTorch, the buffer starts as the first gradient (so dampening only applies from
     the second step), and the learning rate multiplies the velocity rather than being folded
     into it (``v = μ·v + g; θ = θ - γ·v``, not Sutskever's ``v = μ·v + γ·g; θ = θ - v``).
+    Each "+ α·x" is one fused multiply-add, rounded once, as torch.optim.SGD rounds it on
+    a CPU: the steps are PyTorch's bit for bit in float32 and float64
+    (`chainrule.kernels.sgd`).
 
     Args:
         params (iterable): parameters to optimize, or dicts defining parameter groups.
@@ -157,6 +161,7 @@ class SGD(Optimizer):
                         and type(data) is np.ndarray
                         and data.dtype in FLOAT_DTYPES
                         and data.flags.c_contiguous
+                        and data.size < AXPY_MIN  # from there on, BLAS's axpy (sgd_plain)
                     ):
                         run(data, grad, lr)  # one compiled pass: numba's dispatcher, no wrapper
                     else:
@@ -167,13 +172,11 @@ class SGD(Optimizer):
         return None
 
     def _plain_update(self, data: np.ndarray, grad: np.ndarray, lr: Any) -> None:
-        """θ ← θ - γ·g for a gradient already checked and cast (`_gradient_of`)."""
-        if type(lr) is float and sgd_fits(data, grad):  # one compiled pass
-            sgd_kernels.sgd_loop(data, grad, lr)
-        elif data.size < SCRATCH_MIN:  # a new small array costs less than a view
-            data -= lr * grad
-        else:  # the same product, into kept memory (13% faster on W1's weights)
-            data -= np.multiply(grad, lr, out=self._scratch(data))
+        """θ ← θ - γ·g, rounded once, for a gradient already checked and cast
+        (`_gradient_of`); a dtype without an fma (float16) takes its product into kept
+        memory from SCRATCH_MIN values on (13% faster on W1's weights than a new array)."""
+        big = data.size >= SCRATCH_MIN and data.dtype not in FLOAT_DTYPES
+        sgd_kernels.sgd_plain(data, grad, lr, self._scratch(data) if big else None)
 
     def plain(self) -> bool:
         """Whether every group is plain SGD, θ ← θ - γ·g (no momentum, weight decay or
@@ -187,7 +190,7 @@ class SGD(Optimizer):
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
         if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
-            param -= group["lr"] * grad  # plain SGD, the hot path: θ ← θ - γ·g
+            sgd_kernels.sgd_plain(param, grad, group["lr"])  # θ ← θ - γ·g, rounded once
             return
         momentum, weight_decay = float(group["momentum"]), float(group["weight_decay"])
         maximize = bool(group["maximize"])

@@ -1,0 +1,102 @@
+"""BLAS's ``axpy``, y ← α·x + y, as SGD's fused multiply-add: one call instead of NumPy's
+emulation (`chainrule.kernels.fma`), shared between OpenBLAS's threads for long vectors.
+
+OpenBLAS's axpy kernels for processors with FMA (Haswell, SkylakeX, Zen) compute each
+element as one ``vfmadd``: α·x + y rounded once, what torch.optim.SGD's
+``param.add_(grad, alpha=-lr)`` gives and what `chainrule.kernels.fma` computes. That is a
+property of the kernel OpenBLAS picked for this processor, not a promise of the interface,
+so it is checked, not assumed: on first use for a dtype, `axpy` runs the library's routine
+on a probe (2,000 and 40,011 values, lengths that reach every kernel's vector body, its
+tail and OpenBLAS's split between threads; random values where one and two roundings
+differ in about one in ten) and compares it with the emulation bit for bit. A library that
+differs in one bit, or that is missing (no threadpoolctl to find NumPy's OpenBLAS, MKL,
+Accelerate), is never used: the callers keep their own loops. Element-wise, so the split
+between threads changes no bit.
+
+Where it pays (measured in docs/speed.md, "SGD rounded as PyTorch rounds it"): a long
+update right after two-thread products, whose halves sit in each core's cache; OpenBLAS's
+threads, still spinning after those products, update their own halves. A call costs about
+1-2 µs of ctypes, so short arrays stay with numba's loop when numba is on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels import blas
+
+__all__ = ["AXPY_MIN", "axpy", "axpy_ready"]
+
+AXPY_MIN = 65_536
+"""With numba on, SGD's plain update takes `axpy` from this many values on (the captured
+W1/W2 flat pass, W1's first weight), numba's loop below (one call of the dispatcher costs
+less than ctypes' conversions)."""
+
+_routines: dict[Any, Any] = {}  # dtype -> the verified ctypes function, or None
+
+
+def _load(dtype: np.dtype) -> Any:
+    library = blas.openblas()
+    if library is None:
+        return None
+    name = "cblas_saxpy" if dtype == np.float32 else "cblas_daxpy"
+    found = blas.symbol(library, name)
+    if found is None:
+        return None
+    function, wide = found
+    integer = ctypes.c_int64 if wide else ctypes.c_int
+    scalar = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    function.restype = None
+    function.argtypes = [integer, scalar, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
+    return function
+
+
+def _agrees(function: Any, dtype: np.dtype) -> bool:
+    """Whether the library's axpy is bitwise the emulated fma on the probe."""
+    from chainrule.kernels.fma import fma_emulated  # a sibling: it imports this module
+
+    rng = np.random.default_rng(20261202)
+    for size in (2_000, 40_011):
+        x = rng.standard_normal(size).astype(dtype)
+        y = rng.standard_normal(size).astype(dtype)
+        alpha = dtype.type(-0.1)
+        expected = fma_emulated(x, alpha, y, np.empty_like(y))
+        _call(function, alpha, x, y)
+        if not np.array_equal(y, expected):
+            return False
+    return True
+
+
+def _call(function: Any, alpha: Any, x: np.ndarray, y: np.ndarray) -> None:
+    function(y.size, float(alpha), x.ctypes.data, 1, y.ctypes.data, 1)  # exact: a float
+
+
+def axpy_ready(dtype: np.dtype) -> bool:
+    """Whether `axpy` runs for float arrays of this dtype (found and verified; asked once)."""
+    if dtype not in _routines:
+        function = _load(dtype) if dtype in (np.float32, np.float64) else None
+        _routines[dtype] = function if function is not None and _agrees(function, dtype) else None
+    return _routines[dtype] is not None
+
+
+def axpy(alpha: Any, x: np.ndarray, y: np.ndarray) -> bool:
+    """y ← alpha·x + y rounded once, in place, by BLAS; False (nothing done) when it cannot:
+    no verified routine for y's dtype, or arrays that are not C-contiguous ndarrays of one
+    dtype and size. ``alpha`` is rounded to y's dtype (as torch rounds ``alpha``)."""
+    dtype = y.dtype
+    if not (
+        type(x) is np.ndarray
+        and type(y) is np.ndarray
+        and x.dtype == dtype
+        and x.size == y.size
+        and x.flags.c_contiguous
+        and y.flags.c_contiguous
+        and y.flags.writeable
+        and axpy_ready(dtype)
+    ):
+        return False
+    _call(_routines[dtype], dtype.type(alpha), x, y)
+    return True

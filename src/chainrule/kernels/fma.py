@@ -1,0 +1,151 @@
+"""The fused multiply-add a·b + c, rounded once, as PyTorch's SGD rounds its update.
+
+PyTorch's ``param.add_(grad, alpha=-lr)`` (and every ``add`` with an ``alpha``: SGD's weight
+decay, momentum and Nesterov terms) runs ``fmadd(grad, alpha, param)`` on a CPU with FMA:
+θ + (-γ)·g rounded once, not the product rounded and then the difference (measured with
+torch 2.13 on float32 normal values at γ = 0.1: the single rounding equals torch's step in
+every value, the double one differs in 9% of them). SGD's kernels (`chainrule.kernels.sgd`)
+use these, so its steps are PyTorch's bit for bit.
+
+- **Compiled** (`fused`, for loops made with numba): LLVM's ``llvm.fma`` intrinsic, a
+  ``vfmadd`` instruction where the processor has one (and a correctly rounded library call
+  where it has not), vectorised by LLVM like any arithmetic.
+- **NumPy** (`fma_numpy`), the same numbers bit for bit:
+
+  *float32*: the product of two float32 numbers is exact in float64 (24 + 24 bits < 53),
+  so x = a·b + c is a sum of two float64 numbers. Its float64 sum s = RN(x) is exact up to
+  the error e = x - s, which Knuth's TwoSum gives exactly (``t = s - p; e = (p - (s - t)) +
+  (c - t)``). Rounding s to odd (when e ≠ 0 and s's last bit is even, stepping s one ulp
+  towards e: the neighbour on x's side, whose last bit is odd) gives RO(x), and rounding an
+  odd-rounded value to a format at least two bits narrower is the correct rounding of x
+  itself (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved
+  algorithms using rounding to odd", IEEE Trans. Computers 57(4), 2008): float32(RO(x)) =
+  RN32(x), subnormal results included.
+
+  *float64*: the same paper's emulated FMA in one precision: (uh, ul) = a·b exactly
+  (Dekker's product with Veltkamp's split), (th, tl) = c + uh exactly (TwoSum),
+  v = RO(tl + ul), result = RN(th + v). Exact while the product is neither tiny
+  (|a·b| ≥ 2^-969, so ``ul`` does not underflow) nor huge (|a|, |b| < 2^995, so the split
+  does not overflow); SGD's updates are far from both.
+
+NaN and infinities pass through as the plain operations give them (the odd step is taken
+only where the error is finite and non-zero). Passes over memory: float32 about 12 (in
+float64 temporaries), float64 about 25: the NumPy path is for machines without numba.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels.axpy import axpy
+
+__all__ = ["fma_emulated", "fma_numpy", "fused", "prepare"]
+
+fused: Any = None
+"""``fused(a, b, c)``: a·b + c rounded once (float32 or float64 scalars in a numba loop);
+made by `prepare`."""
+
+
+def prepare() -> None:
+    """Make `fused` (a numba intrinsic calling ``llvm.fma``) and put it in this module's
+    globals, where a loop compiled afterwards finds it. Call it only when
+    `chainrule.kernels.numba_enabled()`; a second call does nothing."""
+    global fused
+    if fused is not None:
+        return
+    from llvmlite import ir  # numba's own dependency: only with the `fast` extra
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _fused(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+        if not (a == b == c and a in (types.float32, types.float64)):
+            return None
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            kind = args[0].type
+            shape = ir.FunctionType(kind, [kind, kind, kind])
+            return builder.call(builder.module.declare_intrinsic("llvm.fma", [kind], shape), args)
+
+        return a(a, a, a), codegen
+
+    fused = _fused
+
+
+def _odd_step(s: np.ndarray, e: np.ndarray) -> None:
+    """s ← RO(s + e) in place, for s = RN(x) and e = x - s exactly: where e is finite and
+    non-zero and s's last bit is even, s moves one ulp towards e (its magnitude up when e
+    has s's sign, down otherwise)."""
+    bits = s.view(np.int64)
+    inexact = np.abs(e) < np.inf
+    inexact &= e != 0
+    inexact &= (bits & 1) == 0
+    if not inexact.any():
+        return
+    outward = np.signbit(e) == np.signbit(s)
+    bits += np.where(outward, 1, -1) * inexact  # even ± 1: odd, the neighbour on e's side
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(s, e) with s = RN(a + b) and a + b = s + e exactly (Knuth)."""
+    s = a + b
+    t = s - a
+    e = (a - (s - t)) + (b - t)
+    return s, e
+
+
+_SPLIT = 134217729.0  # 2^27 + 1: Veltkamp's constant for 53-bit halves of 26 and 27 bits
+
+
+def _two_product(a: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """(p, e) with p = RN(a·b) and a·b = p + e exactly (Dekker, Veltkamp's split)."""
+    p = a * b
+    big = a * _SPLIT
+    a_high = big - (big - a)
+    a_low = a - a_high
+    scaled = b * _SPLIT
+    b_high = scaled - (scaled - b)
+    b_low = b - b_high
+    e = ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+    return p, e
+
+
+def fma_numpy(a: np.ndarray, b: Any, c: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out ← a·b + c rounded once to out's dtype (float32 or float64): arrays ``a`` and
+    ``c`` of out's shape and dtype (``out`` may be ``c``, or a third array), ``b`` a scalar
+    of that dtype. BLAS's axpy where it is verified to give these bits
+    (`chainrule.kernels.axpy`: one call), else `fma_emulated`. Returns ``out``."""
+    if out is not a:
+        if out is not c:
+            np.copyto(out, c)
+        if axpy(b, a, out):
+            return out
+        c = out  # out holds c's values now
+    return fma_emulated(a, b, c, out)
+
+
+def fma_emulated(a: np.ndarray, b: Any, c: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """`fma_numpy` in NumPy's own operations (the module's two methods); ``out`` may be
+    ``a`` or ``c``. Returns ``out``."""
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf pass through
+        return _emulate(a, b, c, out)
+
+
+def _emulate(a: np.ndarray, b: Any, c: np.ndarray, out: np.ndarray) -> np.ndarray:
+    if out.dtype == np.float32:
+        product = a.astype(np.float64)
+        product *= np.float64(b)  # exact: 24 + 24 bits
+        s, e = _two_sum(product, c.astype(np.float64))
+        _odd_step(s, e)
+        np.copyto(out, s, casting="same_kind")  # RN32 of RO53: the correct rounding
+        return out
+    high, low = _two_product(np.asarray(a, np.float64), float(b))
+    th, tl = _two_sum(np.asarray(c, np.float64), high)
+    v, e = _two_sum(tl, low)
+    _odd_step(v, e)
+    # th = RN(c + RN(a·b)): where it is NaN or infinite it is the answer (the error terms
+    # are NaN there)
+    np.copyto(out, np.where(np.isfinite(th), th + v, th))
+    return out
