@@ -113,8 +113,7 @@ def test_without_threadpoolctl_products_run_as_numpy_runs_them(
     monkeypatch.setattr(blas, "_functions", None)
     monkeypatch.setattr(blas, "_opened_looked", False)  # the library itself, looked up again
     monkeypatch.setattr(blas, "_opened", None)
-    assert blas.thread_control() is None
-    assert blas.openblas() is None
+    assert blas.thread_control() is None  # the library may be found (kernels.axpy), not its threads
     a = np.arange(128 * 256, dtype=np.float32).reshape(128, 256) / 1e4
     np.testing.assert_array_equal(blas.matmul(a, a.T), np.matmul(a, a.T))
 

@@ -125,3 +125,29 @@ def test_axpy_refuses_what_it_cannot_take() -> None:
     frozen.flags.writeable = False
     assert not axpy.axpy(1.0, x, frozen)
     assert not axpy.axpy(1.0, np.ones(10, np.float16), np.ones(10, np.float16))
+
+
+def test_axpy_is_found_without_threadpoolctl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A NumPy-only install still gets the one-call fma: the OpenBLAS that NumPy's wheels
+    bundle, found by its file name (kernels.blas._bundled); its threads are left alone."""
+    import glob
+    import os
+    import sys
+
+    from chainrule.kernels import blas
+
+    home = os.path.dirname(np.__file__)
+    if not glob.glob(f"{home}.libs/libscipy_openblas*.so*"):
+        pytest.skip("this NumPy does not bundle scipy-openblas")
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    monkeypatch.setattr(blas, "_opened_looked", False)
+    monkeypatch.setattr(blas, "_opened", None)
+    monkeypatch.setattr(blas, "_looked", False)
+    monkeypatch.setattr(blas, "_functions", None)
+    monkeypatch.setattr(axpy, "_routines", {})
+    assert blas.openblas() is not None
+    assert blas.thread_control() is None
+    x, y = np.full(100, 3.0, np.float32), np.ones(100, np.float32)
+    if axpy.axpy_ready(np.dtype(np.float32)):  # exact on this processor
+        assert axpy.axpy(2.0, x, y)
+        assert np.array_equal(y, np.full(100, 7.0, np.float32))

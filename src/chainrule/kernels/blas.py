@@ -26,7 +26,9 @@ The library's ``openblas_get_num_threads``/``openblas_set_num_threads`` are foun
 on the first product that needs them, through threadpoolctl (an optional package, in the
 `fast` and `all` extras): NumPy's own OpenBLAS, the one beside its package (SciPy's wheels
 load a second one). Without threadpoolctl, with another BLAS (MKL, Accelerate), or with
-OpenBLAS on its OpenMP layer (per-thread limits), products run as NumPy runs them. The
+OpenBLAS on its OpenMP layer (per-thread limits), products run as NumPy runs them.
+(`openblas` and `symbol` give the library's other routines to kernels.axpy; without
+threadpoolctl `openblas` finds the library NumPy's wheels bundle by its file name.) The
 count is switched from the main thread only: OpenBLAS's pthreads pool is shared by the
 process, and two threads lowering and restoring it at once could leave it lowered. The
 count the user (or threadpoolctl's `threadpool_limits`) set is read at every call, so a
@@ -36,6 +38,7 @@ lower limit is kept.
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import threading
 from typing import Any
@@ -61,7 +64,7 @@ def _library() -> tuple[Any, bool] | None:
     try:
         from threadpoolctl import ThreadpoolController  # optional: the fast/all extras
     except ImportError:
-        return None
+        return _bundled()
     try:
         found = ThreadpoolController().select(internal_api="openblas").lib_controllers
     except Exception:  # an unusual library layout: keep NumPy's behaviour
@@ -77,6 +80,24 @@ def _library() -> tuple[Any, bool] | None:
     except OSError:
         return None
     return library, getattr(ours[0], "threading_layer", "") == "openmp"
+
+
+def _bundled() -> tuple[Any, bool] | None:
+    """Without threadpoolctl: the OpenBLAS that NumPy's wheels bundle beside the package
+    (``numpy.libs/libscipy_openblas*.so``, ``numpy/.dylibs/``), already loaded by NumPy,
+    for `symbol` (kernels.axpy). Its threading layer is unknown, so reported as OpenMP:
+    the thread count is never switched without threadpoolctl."""
+    home = os.path.dirname(np.__file__)
+    found = sorted(
+        glob.glob(f"{home}.libs/libscipy_openblas*.so*")
+        + glob.glob(f"{home}/.dylibs/libscipy_openblas*.dylib")
+    )
+    if len(found) != 1:
+        return None
+    try:
+        return ctypes.CDLL(found[0]), True
+    except OSError:
+        return None
 
 
 _opened: tuple[Any, bool] | None = None
