@@ -1,22 +1,25 @@
 """BLAS's ``axpy``, y ← α·x + y, as SGD's fused multiply-add: one call instead of NumPy's
-emulation (`chainrule.kernels.fma`), shared between OpenBLAS's threads for long vectors.
+emulation (`chainrule.kernels.fma_emulation`), shared between OpenBLAS's threads for long vectors.
 
-OpenBLAS's axpy kernels for processors with FMA (Haswell, SkylakeX, Zen) compute each
-element as one ``vfmadd``: α·x + y rounded once, what torch.optim.SGD's
-``param.add_(grad, alpha=-lr)`` gives and what `chainrule.kernels.fma` computes. That is a
-property of the kernel OpenBLAS picked for this processor, not a promise of the interface,
-so it is checked, not assumed: on first use for a dtype, `axpy` runs the library's routine
-on a probe (2,000 and 40,011 values, lengths that reach every kernel's vector body, its
-tail and OpenBLAS's split between threads; random values where one and two roundings
-differ in about one in ten) and compares it with the emulation bit for bit. A library that
-differs in one bit, or that is missing (no threadpoolctl to find NumPy's OpenBLAS, MKL,
-Accelerate), is never used: the callers keep their own loops. Element-wise, so the split
-between threads changes no bit.
+OpenBLAS's axpy kernel on this project's benchmark machines (SkylakeX, picked on AVX-512
+Xeons) computes each element as one fused multiply-add: α·x + y rounded once, what
+torch.optim.SGD's ``param.add_(grad, alpha=-lr)`` gives and what `chainrule.kernels.fma`
+computes. That is a property of the kernel OpenBLAS picked for this processor, not a
+promise of the interface, so it is checked, not assumed: on first use for a dtype, `axpy`
+runs the library's routine on a probe (2,000 and 40,011 values, lengths that reach every
+kernel's vector body, its tail and OpenBLAS's split between threads; random values where
+one and two roundings differ in about one in ten) and compares it with the emulation bit
+for bit. A library that differs in one bit, or that is not found (`chainrule.kernels.blas.
+openblas`: MKL, Accelerate, a NumPy built against a system BLAS), is never used: the
+callers emulate. Element-wise, so the split between threads changes no bit.
 
 Where it pays (measured in docs/speed.md, "SGD rounded as PyTorch rounds it"): a long
 update right after two-thread products, whose halves sit in each core's cache; OpenBLAS's
-threads, still spinning after those products, update their own halves. A call costs about
-1-2 µs of ctypes, so short arrays stay with numba's loop when numba is on.
+threads, still spinning after those products, update their own halves. A call costs 8-11
+µs whatever the length (ctypes' conversions and the two ``.ctypes.data`` pointers;
+measured while the tests ran on both cores, when NumPy's two-rounding ``p -= lr * g`` on
+64 values took 3.3 µs): short arrays stay with numba's loop when numba is on, and
+without numba that is the price of an exact short update.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels import blas
+from chainrule.kernels.fma_emulation import fma_emulated
 
 __all__ = ["AXPY_MIN", "axpy", "axpy_ready"]
 
@@ -56,8 +60,6 @@ def _load(dtype: np.dtype) -> Any:
 
 def _agrees(function: Any, dtype: np.dtype) -> bool:
     """Whether the library's axpy is bitwise the emulated fma on the probe."""
-    from chainrule.kernels.fma import fma_emulated  # a sibling: it imports this module
-
     rng = np.random.default_rng(20261202)
     for size in (2_000, 40_011):
         x = rng.standard_normal(size).astype(dtype)
