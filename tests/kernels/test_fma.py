@@ -116,6 +116,22 @@ def test_axpy_where_verified_is_the_emulation(dtype, size) -> None:
     assert np.array_equal(y, want)
 
 
+def test_axpy_reads_a_read_only_source() -> None:
+    """x is only read: a read-only gradient (its address taken another way) gives the
+    same bits as a writeable one."""
+    if not axpy.axpy_ready(np.dtype(np.float32)):
+        pytest.skip("this BLAS's axpy is not fma-exact here (or is not OpenBLAS)")
+    rng = np.random.default_rng(7)
+    x, y = (
+        rng.standard_normal(3_001).astype(np.float32),
+        rng.standard_normal(3_001).astype(np.float32),
+    )
+    want = fma.fma_emulated(x, np.float32(-0.1), y, np.empty_like(y))
+    x.flags.writeable = False
+    assert axpy.axpy(-0.1, x, y)
+    assert np.array_equal(y, want)
+
+
 def test_axpy_refuses_what_it_cannot_take() -> None:
     x = np.ones(10, np.float32)
     assert not axpy.axpy(1.0, x, np.ones(10, np.float64))  # another dtype
