@@ -74,3 +74,29 @@ def test_plain_sgd_is_torchs_with_foreach_either_way(foreach) -> None:
         opt.step()
         torch_opt.step()
     np.testing.assert_array_equal(mine.detach().numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("dampening", [0.0, 1.0])
+@pytest.mark.parametrize("numba", [True, False], ids=["numba", "numpy"])
+def test_a_zero_factor_still_multiplies(dampening, numba) -> None:
+    """lr = 0 (a warm-up's first step) and dampening = 1 make an "+ 0·x": torch's fma
+    gives NaN for an infinite or NaN gradient and +0 for θ = -0 with a negative gradient,
+    where OpenBLAS's axpy returns early for alpha = 0 (chainrule.kernels.axpy refuses it)."""
+    size = AXPY_MIN + 3  # the BLAS path of plain SGD, were it taken
+    start = np.ones(size, np.float32)
+    start[2] = -0.0
+    grad = np.ones(size, np.float32)
+    grad[:3] = (np.inf, np.nan, -3.0)
+    mine = chainrule.tensor(start.copy(), requires_grad=True)
+    theirs = torch.tensor(start.copy(), requires_grad=True)
+    options = {"lr": 0.0} if dampening == 0 else {"lr": 0.1, "momentum": 0.9, "dampening": 1.0}
+    with numba_path(numba):
+        opt = optim.SGD([mine], **options)
+        torch_opt = torch.optim.SGD([theirs], **options)
+        for _ in range(2):
+            mine.grad, theirs.grad = chainrule.tensor(grad.copy()), torch.tensor(grad.copy())
+            opt.step()
+            torch_opt.step()
+    got, want = mine.detach().numpy(), theirs.detach().numpy()
+    assert np.isnan(want[0]) and np.isnan(want[1])  # what torch gives, so the test can fail
+    np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))

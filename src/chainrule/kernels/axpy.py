@@ -94,11 +94,17 @@ def axpy_ready(dtype: np.dtype) -> bool:
 
 def axpy(alpha: Any, x: np.ndarray, y: np.ndarray) -> bool:
     """y ← alpha·x + y rounded once, in place, by BLAS; False (nothing done) when it cannot:
-    no verified routine for y's dtype, or arrays that are not C-contiguous ndarrays of one
-    dtype and size. ``alpha`` is rounded to y's dtype (as torch rounds ``alpha``)."""
+    no verified routine for y's dtype, arrays that are not C-contiguous ndarrays of one
+    dtype and size, or alpha = 0. ``alpha`` is rounded to y's dtype (as torch rounds
+    ``alpha``).
+
+    alpha = 0 is refused because OpenBLAS's axpy returns at once for it, leaving y as it
+    is, where the fma (and torch's ``add_(x, alpha=0)``, e.g. SGD at lr = 0) gives NaN
+    for an infinite or NaN x and +0 for y = -0 and a negative x·0 (measured)."""
     dtype = y.dtype
     if not (
-        type(x) is np.ndarray
+        alpha != 0
+        and type(x) is np.ndarray
         and type(y) is np.ndarray
         and x.dtype == dtype
         and x.size == y.size
