@@ -6,6 +6,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import chainrule
 import chainrule.nn.functional as F
@@ -66,6 +69,37 @@ def test_captured_step_equals_eager_step(
     for a, b in zip(eager_model.parameters(), captured_model.parameters(), strict=True):
         assert np.array_equal(a.detach().numpy(), b.detach().numpy())
     assert len(step.programs) == 2  # batches of 32 and of 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hnp.arrays(
+        st.sampled_from([np.float32, np.float64]),
+        hnp.array_shapes(min_dims=1, max_dims=2, max_side=300),
+        elements=st.floats(width=32, allow_nan=True, allow_infinity=True),
+    )
+)
+def test_the_captured_mean_is_ndarray_mean_bit_for_bit(squares: np.ndarray) -> None:
+    """capture/losses.py's MSE mean: the float sum divided by an intp count, cast back."""
+    with np.errstate(all="ignore"):  # infinities and NaN are among the cases
+        mean = squares.dtype.type(np.add.reduce(squares, None) / np.intp(squares.size))
+        expected = squares.mean()
+    assert np.asarray(mean).tobytes() == np.asarray(expected).tobytes()
+    assert np.asarray(mean).dtype == expected.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float64])
+def test_a_captured_mse_step_in_another_dtype_equals_the_eager_step(dtype: Any) -> None:
+    def make() -> nn.Module:
+        chainrule.manual_seed(2)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+        return model.to(getattr(chainrule, np.dtype(dtype).name))
+
+    rng = np.random.default_rng(4)
+    batches = [(chainrule.tensor(rng.standard_normal((16, 3)).astype(dtype)),
+                chainrule.tensor(rng.standard_normal((16, 2)).astype(dtype)))
+               for _ in range(3)]  # fmt: skip
+    _run_both(make, nn.MSELoss(), _sgd, batches)
 
 
 @pytest.mark.parametrize("layer", [nn.Dropout(0.5), nn.BatchNorm1d(8)])
